@@ -1,0 +1,16 @@
+/* cli.h - the subcommands of the `vspace` tool. */
+#ifndef VS_CLI_CLI_H
+#define VS_CLI_CLI_H
+
+#include <stdio.h>
+
+/* Each returns the process exit status: 0 success, 1 failure at run time,
+ * 2 bad arguments or bad input. */
+int replay_main(int argc, char **argv);
+
+/* Replay CSV from in to out (the part of `vspace replay` after option
+ * parsing; see replay.c). input_name names in in error messages. */
+struct replay_opts;
+int replay_run(const struct replay_opts *o, FILE *in, const char *input_name, FILE *out);
+
+#endif

@@ -1,0 +1,110 @@
+/* strutil.c - strict number parsing and small string helpers. */
+#include "lib/strutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool str_is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static const char *str_skip_blank(const char *p)
+{
+	while (*p && str_is_blank(*p))
+		p++;
+	return p;
+}
+
+int str_to_long(const char *text, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!text)
+		return -1;
+	text = str_skip_blank(text);
+	if (*text == '\0')
+		return -1;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text)
+		return -1;
+	if (*str_skip_blank(end) != '\0')
+		return -1;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int str_to_double(const char *text, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!text)
+		return -1;
+	text = str_skip_blank(text);
+	if (*text == '\0')
+		return -1;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno != 0 || end == text || !isfinite(v))
+		return -1;
+	if (*str_skip_blank(end) != '\0')
+		return -1;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+size_t str_copy(char *dst, const char *src, size_t len)
+{
+	size_t n = strlen(src);
+
+	if (len > 0) {
+		size_t k = n < len - 1 ? n : len - 1;
+		memcpy(dst, src, k);
+		dst[k] = '\0';
+	}
+	return n;
+}
+
+char *str_trim(char *s)
+{
+	char *end;
+
+	while (*s && str_is_blank(*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && str_is_blank(end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+bool str_starts_with(const char *text, const char *prefix)
+{
+	return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+int str_split(char *line, char sep, char **fields, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		char *q = strchr(p, sep);
+		if (n == max)
+			return -1;
+		fields[n++] = p;
+		if (!q)
+			break;
+		*q = '\0';
+		p = q + 1;
+	}
+	return n;
+}

@@ -1,0 +1,23 @@
+/* strutil.h - strict number parsing and small string helpers. */
+#ifndef VS_LIB_STRUTIL_H
+#define VS_LIB_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Parse all of text (surrounding blanks allowed) as a base-10 integer in
+ * [min, max]. Returns 0 or -1 (text empty, trailing junk, out of range). */
+int str_to_long(const char *text, long min, long max, long *out);
+/* Parse all of text as a finite real number in [min, max]. */
+int str_to_double(const char *text, double min, double max, double *out);
+/* Copy with truncation; always NUL-terminates when len > 0. Returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t len);
+/* Remove leading and trailing blanks (space, tab, CR, LF) in place. */
+char *str_trim(char *s);
+/* True when text starts with prefix. */
+bool str_starts_with(const char *text, const char *prefix);
+/* Split line into at most max fields at sep, in place (no quoting).
+ * Returns the number of fields, or -1 when there are more than max. */
+int str_split(char *line, char sep, char **fields, int max);
+
+#endif

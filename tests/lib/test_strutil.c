@@ -1,0 +1,55 @@
+/* test_strutil.c - strict number parsing and splitting. */
+#include <string.h>
+
+#include "lib/strutil.h"
+#include "testutil.h"
+
+static void test_long(void **state)
+{
+	long v;
+
+	assert_int_equal(str_to_long(" 42\n", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(str_to_long("101", 0, 100, &v), -1);
+	assert_int_equal(str_to_long("4x", 0, 100, &v), -1);
+	assert_int_equal(str_to_long("", 0, 100, &v), -1);
+	assert_int_equal(str_to_long("-1", 0, 100, &v), -1);
+	assert_int_equal(str_to_long("99999999999999999999999", 0, 100, &v), -1);
+}
+
+static void test_double(void **state)
+{
+	double v;
+
+	assert_int_equal(str_to_double("7.3", 0, 10, &v), 0);
+	assert_true(v == 7.3);
+	assert_int_equal(str_to_double("nan", 0, 10, &v), -1);
+	assert_int_equal(str_to_double("inf", 0, 1e300, &v), -1);
+	assert_int_equal(str_to_double("1e400", 0, 1e300, &v), -1);
+	assert_int_equal(str_to_double("1.5.2", 0, 10, &v), -1);
+	assert_int_equal(str_to_double("-0.1", 0, 10, &v), -1);
+}
+
+static void test_split(void **state)
+{
+	char line[] = "a,b,,c";
+	char *f[4];
+
+	assert_int_equal(str_split(line, ',', f, 4), 4);
+	assert_string_equal(f[2], "");
+	assert_string_equal(f[3], "c");
+	char line2[] = "a,b,c";
+	assert_int_equal(str_split(line2, ',', f, 2), -1);
+	char t[] = "  x y \r\n";
+	assert_string_equal(str_trim(t), "x y");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_long),
+		cmocka_unit_test(test_double),
+		cmocka_unit_test(test_split),
+	};
+	return VS_RUN_TESTS(tests);
+}
