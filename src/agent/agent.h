@@ -30,7 +30,7 @@
  * through struct agent_sys_ops so that tests can replace them.
  */
 
-#define AGENT_VERSION	"0.1"
+#define AGENT_VERSION "0.1"
 /* NICs reported by hello/stats and managed by set_vnq. */
 #define AGENT_MAX_NICS 16
 /* Queues per NIC whose statistics are reported. */
@@ -67,9 +67,9 @@ struct agent_sys_ops {
 extern const struct agent_sys_ops agent_linux_ops;
 
 struct agent_opts {
-	const char *sysroot;	/* "/" in production; a fixture tree in tests */
-	bool dry_run;		/* log every write, make none */
-	const char *cgroup;	/* application cgroup directory (absolute, under
+	const char *sysroot;	    /* "/" in production; a fixture tree in tests */
+	bool dry_run;		    /* log every write, make none */
+	const char *cgroup;	    /* application cgroup directory (absolute, under
 				   the sysroot), or NULL */
 	pid_t pids[AGENT_MAX_PIDS]; /* application processes, or none */
 	int n_pids;
@@ -115,8 +115,8 @@ struct agent {
 	void *ops_arg;
 	long clk_tck; /* USER_HZ for /proc/stat */
 
-	int n_vcpus;		  /* possible vCPUs (0..n_vcpus-1) */
-	struct vs_cpuset active;  /* active vCPUs */
+	int n_vcpus;		 /* possible vCPUs (0..n_vcpus-1) */
+	struct vs_cpuset active; /* active vCPUs */
 	struct agent_nic nics[AGENT_MAX_NICS];
 	int n_nics;
 
@@ -137,8 +137,7 @@ int agent_init(struct agent *a, const struct agent_opts *o, char *err, size_t er
 /* Answer one request line (without '\n'; len bytes). Writes the reply line
  * (with '\n') into reply and returns its length; never fails: a bad request
  * gets an error reply. replylen must be at least PROTO_MAX_MSG + 1. */
-int agent_handle_line(struct agent *a, const char *line, size_t len, char *reply,
-		      size_t replylen);
+int agent_handle_line(struct agent *a, const char *line, size_t len, char *reply, size_t replylen);
 /* The reply to a message that exceeded PROTO_MAX_MSG. */
 int agent_reply_too_long(struct agent *a, char *reply, size_t replylen);
 /* Put back every original value recorded. Returns the number of values that
@@ -160,6 +159,8 @@ char *guest_read_all(struct agent *a, const char *path);
 /* Write value to path unless it already reads as value; record the
  * original first. Dry-run logs instead. Returns 0, or -1 with errno. */
 int guest_write(struct agent *a, enum agent_saved_kind kind, const char *path, const char *value);
+/* Write value + '\n' to path now (no comparison, no record). 0 or -1. */
+int guest_write_raw(struct agent *a, const char *path, const char *value);
 /* Record path's original value (once per path) for agent_restore(). */
 int guest_remember(struct agent *a, enum agent_saved_kind kind, const char *path,
 		   const char *value);

@@ -40,8 +40,8 @@ int agent_init(struct agent *a, const struct agent_opts *o, char *err, size_t er
 		while (*rel == '/')
 			rel++;
 		char probe[160];
-		if (*rel == '\0' || str_copy(a->cgroup, rel, sizeof(a->cgroup) - 16) >=
-					    sizeof(a->cgroup) - 16) {
+		if (*rel == '\0' ||
+		    str_copy(a->cgroup, rel, sizeof(a->cgroup) - 16) >= sizeof(a->cgroup) - 16) {
 			snprintf(err, errlen, "--cgroup %s: empty or too long", o->cgroup);
 			goto fail;
 		}
@@ -91,7 +91,8 @@ void agent_fini(struct agent *a)
 	a->n_saved = a->n_saved_tasks = 0;
 }
 
-static void agent_errf(struct agent_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void agent_errf(struct agent_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void agent_errf(struct agent_err *e, const char *fmt, ...)
 {
@@ -110,7 +111,8 @@ static json_t *agent_cpulist_json(const struct vs_cpuset *s)
 	return json_string(buf);
 }
 
-static void agent_warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void agent_warn(json_t *warnings, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void agent_warn(json_t *warnings, const char *fmt, ...)
 {
@@ -340,10 +342,9 @@ static json_t *agent_set_vnq(struct agent *a, const struct proto_request *req, s
 	nic->queues = n;
 	warnings = json_array();
 	agent_spread(a, ifname, n, warnings);
-	return json_pack("{s:s,s:i,s:i,s:i,s:o,s:b,s:o}", "ifname", ifname, "queues", n,
-			 "previous", cur, "max_queues", max, "active",
-			 agent_cpulist_json(&a->active), "dry_run", a->dry_run, "warnings",
-			 warnings);
+	return json_pack("{s:s,s:i,s:i,s:i,s:o,s:b,s:o}", "ifname", ifname, "queues", n, "previous",
+			 cur, "max_queues", max, "active", agent_cpulist_json(&a->active),
+			 "dry_run", a->dry_run, "warnings", warnings);
 }
 
 /* Confine the application (cgroup and/or pids) to cpus. Returns 0, or -1
@@ -379,8 +380,8 @@ static int agent_confine(struct agent *a, const struct vs_cpuset *cpus, struct a
 					continue; /* the thread just exited */
 				if (a->n_saved_tasks == a->cap_saved_tasks) {
 					int cap = a->cap_saved_tasks ? a->cap_saved_tasks * 2 : 16;
-					struct agent_saved_task *ns = realloc(
-						a->saved_tasks, (size_t)cap * sizeof(*ns));
+					struct agent_saved_task *ns =
+						realloc(a->saved_tasks, (size_t)cap * sizeof(*ns));
 					if (!ns) {
 						agent_errf(e, "set_vcpus: out of memory");
 						return -1;
@@ -425,8 +426,7 @@ static json_t *agent_set_vcpus(struct agent *a, const struct proto_request *req,
 	json_t *warnings;
 
 	if (n > a->n_vcpus) {
-		agent_errf(e, "set_vcpus: n=%d is above the %d vCPUs of this guest", n,
-			   a->n_vcpus);
+		agent_errf(e, "set_vcpus: n=%d is above the %d vCPUs of this guest", n, a->n_vcpus);
 		return NULL;
 	}
 	if (method == PROTO_VCPUS_CPUSET && !a->cgroup[0] && a->n_pids == 0) {
@@ -565,8 +565,7 @@ static const agent_cmd_fn agent_cmds[PROTO_CMD_COUNT] = {
 	[PROTO_CMD_STATS] = agent_stats,
 };
 
-int agent_handle_line(struct agent *a, const char *line, size_t len, char *reply,
-		      size_t replylen)
+int agent_handle_line(struct agent *a, const char *line, size_t len, char *reply, size_t replylen)
 {
 	struct proto_request req;
 	struct agent_err e = { "" };
@@ -592,9 +591,8 @@ int agent_handle_line(struct agent *a, const char *line, size_t len, char *reply
 	json_decref(result);
 	if (n < 0) {
 		a->errors++;
-		snprintf(e.text, sizeof(e.text),
-			 "%s: the answer exceeds %d bytes%s", proto_cmd_name(req.cmd),
-			 PROTO_MAX_MSG,
+		snprintf(e.text, sizeof(e.text), "%s: the answer exceeds %d bytes%s",
+			 proto_cmd_name(req.cmd), PROTO_MAX_MSG,
 			 req.cmd == PROTO_CMD_STATS ? "; ask for one NIC: {\"ifname\":...}" : "");
 		return proto_encode_error(reply, replylen, true, req.id, e.text);
 	}
@@ -616,25 +614,12 @@ static int agent_restore_file(struct agent *a, const struct agent_saved_file *s)
 {
 	if (a->dry_run)
 		return 0;
-	int fd = openat(a->root_fd, s->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0; /* the object is gone (a queue or IRQ that no longer exists) */
-		log_warn("restore /%s", s->path);
-		return -1;
-	}
-	/* An empty original (a cgroup v2 cpuset.cpus that inherits) is written as
-	 * "\n": a zero-length write would not reach the kernel. */
-	const char *v = s->value[0] ? s->value : "\n";
-	ssize_t w = write(fd, v, strlen(v));
-	int e = errno;
-	close(fd);
-	if (w < 0) {
-		errno = e;
-		log_warn("restore \"%s\" to /%s", s->value, s->path);
-		return -1;
-	}
-	return 0;
+	if (guest_write_raw(a, s->path, s->value) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return 0; /* the object is gone (a queue or IRQ that no longer exists) */
+	log_warn("restore \"%s\" to /%s", s->value, s->path);
+	return -1;
 }
 
 int agent_restore(struct agent *a)

@@ -84,7 +84,7 @@ char *guest_read_all(struct agent *a, const char *path)
 }
 
 int guest_remember(struct agent *a, enum agent_saved_kind kind, const char *path,
-		      const char *current)
+		   const char *current)
 {
 	for (int i = 0; i < a->n_saved; i++)
 		if (strcmp(a->saved[i].path, path) == 0)
@@ -108,25 +108,28 @@ int guest_remember(struct agent *a, enum agent_saved_kind kind, const char *path
 	return 0;
 }
 
-/* Write the whole value in one write(2), as sysfs wants. */
-static int guest_write_raw(struct agent *a, const char *path, const char *value)
+/* Write value plus '\n' in one write(2), as `echo` does and sysfs wants. */
+int guest_write_raw(struct agent *a, const char *path, const char *value)
 {
-	int fd = openat(a->root_fd, path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (!value[0])
-		value = "\n"; /* a zero-length write would not reach the kernel */
-	size_t len = strlen(value);
-	ssize_t n;
+	char buf[256];
+	int fd, n = snprintf(buf, sizeof(buf), "%s\n", value);
+	ssize_t w;
 
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		errno = E2BIG;
+		return -1;
+	}
+	fd = openat(a->root_fd, path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	n = write(fd, value, len);
+	w = write(fd, buf, (size_t)n);
 	int e = errno;
 	close(fd);
-	if (n < 0) {
+	if (w < 0) {
 		errno = e;
 		return -1;
 	}
-	if ((size_t)n != len) {
+	if (w != n) {
 		errno = EIO;
 		return -1;
 	}

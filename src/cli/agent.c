@@ -33,7 +33,8 @@ static void agent_cli_usage(FILE *f)
 		"                       (microseconds: min, p50, p95, p99, max) instead\n"
 		"  -h, --help\n"
 		"\n"
-		"Exit status: 0 answered ok, 1 the agent refused or did not answer, 2 bad usage.\n");
+		"Exit status: 0 answered ok, 1 the agent refused or did not answer, 2 bad "
+		"usage.\n");
 }
 
 /* Build the args object of a command from the words after it. */
@@ -148,13 +149,15 @@ static int agent_cli_raw(const struct proto_addr *addr, uint32_t timeout_ms)
 				continue;
 			}
 			if (r == PROTO_LINE_TOO_LONG) {
-				fprintf(stderr, "vspace agent: reply over %d bytes\n", PROTO_MAX_MSG);
+				fprintf(stderr, "vspace agent: reply over %d bytes\n",
+					PROTO_MAX_MSG);
 				status = 1;
 				goto out;
 			}
 			struct pollfd pr = { .fd = fd, .events = POLLIN };
 			if (poll(&pr, 1, (int)timeout_ms) != 1) {
-				fprintf(stderr, "vspace agent: no reply within %u ms\n", timeout_ms);
+				fprintf(stderr, "vspace agent: no reply within %u ms\n",
+					timeout_ms);
 				status = 1;
 				goto out;
 			}
@@ -196,7 +199,8 @@ int agent_main(int argc, char **argv)
 			break;
 		case 't':
 			if (str_to_long(optarg, 1, 3600000, &timeout_ms) < 0) {
-				fprintf(stderr, "vspace agent: --timeout %s: expected 1..3600000 ms\n",
+				fprintf(stderr,
+					"vspace agent: --timeout %s: expected 1..3600000 ms\n",
 					optarg);
 				return 2;
 			}

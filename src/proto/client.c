@@ -109,7 +109,7 @@ static void proto_client_fail(struct proto_client *c, const char *why, uint64_t 
 	c->failures++;
 	c->next_attempt_ms = now_ms + c->backoff_ms;
 	c->backoff_ms = c->backoff_ms >= c->opts.backoff_max_ms / 2 ? c->opts.backoff_max_ms
-								     : c->backoff_ms * 2;
+								    : c->backoff_ms * 2;
 	proto_client_set_state(c, PROTO_CLIENT_IDLE, why);
 	for (int i = 0; i < PROTO_CLIENT_MAX_PENDING; i++)
 		if (c->pending[i].used)

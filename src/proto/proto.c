@@ -105,8 +105,8 @@ static int proto_get_int(const json_t *obj, const char *ctx, const char *key, lo
 	if (!v)
 		return 1;
 	if (!json_is_integer(v)) {
-		snprintf(err, errlen, "%s%s must be an integer in %lld..%lld, got %s", ctx, key, min,
-			 max, proto_type_name(v));
+		snprintf(err, errlen, "%s%s must be an integer in %lld..%lld, got %s", ctx, key,
+			 min, max, proto_type_name(v));
 		return -1;
 	}
 	json_int_t x = json_integer_value(v);
@@ -128,7 +128,8 @@ static int proto_get_str(const json_t *obj, const char *ctx, const char *key, co
 	if (!v)
 		return 1;
 	if (!json_is_string(v)) {
-		snprintf(err, errlen, "%s%s must be a string, got %s", ctx, key, proto_type_name(v));
+		snprintf(err, errlen, "%s%s must be a string, got %s", ctx, key,
+			 proto_type_name(v));
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -289,7 +290,8 @@ static json_t *proto_load_object(const char *line, size_t len, char *err, size_t
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		snprintf(err, errlen, "message must be a JSON object, got %s", proto_type_name(root));
+		snprintf(err, errlen, "message must be a JSON object, got %s",
+			 proto_type_name(root));
 		json_decref(root);
 		return NULL;
 	}
@@ -440,8 +442,8 @@ int proto_encode_error(char *buf, size_t len, bool has_id, uint32_t id, const ch
 
 int proto_encode_request(char *buf, size_t len, uint32_t id, const char *cmd, const json_t *args)
 {
-	json_t *obj = json_pack("{s:i,s:I,s:s}", "v", PROTO_VERSION, "id", (json_int_t)id, "cmd",
-				cmd);
+	json_t *obj =
+		json_pack("{s:i,s:I,s:s}", "v", PROTO_VERSION, "id", (json_int_t)id, "cmd", cmd);
 	int n;
 
 	if (!obj)

@@ -80,7 +80,8 @@ static int proto_parse_tcp(const char *text, const char *rest, struct proto_addr
 	}
 	struct in6_addr tmp;
 	if (inet_pton(AF_INET, host, &tmp) != 1 && inet_pton(AF_INET6, host, &tmp) != 1) {
-		snprintf(err, errlen, "\"%s\": HOST must be a numeric IPv4 or [IPv6] address", text);
+		snprintf(err, errlen, "\"%s\": HOST must be a numeric IPv4 or [IPv6] address",
+			 text);
 		return -1;
 	}
 	if (str_to_long(colon + 1, 1, 65535, &port) < 0) {
