@@ -214,18 +214,20 @@ static int agent_active_list(struct agent *a, int *cpus, int max)
 /* Point the queue IRQs and XPS of ifname (nq queues) at the active vCPUs:
  * queue q to vCPU active[q % k]; XPS of queue q = the active vCPUs j with
  * j % nq == q (so every active vCPU transmits on exactly one queue). */
-static void agent_spread(struct agent *a, const char *ifname, int nq, json_t *warnings)
+static int agent_spread(struct agent *a, const char *ifname, int nq, json_t *warnings)
 {
 	int cpus[VS_MAX_CPUS], irqs[4 * AGENT_MAX_QUEUES], queues[4 * AGENT_MAX_QUEUES];
 	int k = agent_active_list(a, cpus, VS_MAX_CPUS);
 	int n_irq = guest_nic_irqs(a, ifname, irqs, queues, 4 * AGENT_MAX_QUEUES);
 	char path[128], val[256];
+	int pointed = 0;
 
 	if (k == 0)
-		return;
+		return 0;
 	for (int i = 0; i < n_irq; i++) {
 		if (queues[i] >= nq)
 			continue;
+		pointed++;
 		snprintf(path, sizeof(path), "proc/irq/%d/smp_affinity_list", irqs[i]);
 		snprintf(val, sizeof(val), "%d", cpus[queues[i] % k]);
 		if (guest_write(a, AGENT_SAVED_FILE, path, val) < 0)
@@ -245,6 +247,7 @@ static void agent_spread(struct agent *a, const char *ifname, int nq, json_t *wa
 		if (guest_write(a, AGENT_SAVED_FILE, path, val) < 0 && errno != ENOENT)
 			agent_warn(warnings, "%s: tx-%d xps: %s", ifname, q, strerror(errno));
 	}
+	return pointed;
 }
 
 /* First touch of a NIC: record channels, XPS of every tx queue and the
@@ -341,10 +344,11 @@ static json_t *agent_set_vnq(struct agent *a, const struct proto_request *req, s
 	}
 	nic->queues = n;
 	warnings = json_array();
-	agent_spread(a, ifname, n, warnings);
-	return json_pack("{s:s,s:i,s:i,s:i,s:o,s:b,s:o}", "ifname", ifname, "queues", n, "previous",
-			 cur, "max_queues", max, "active", agent_cpulist_json(&a->active),
-			 "dry_run", a->dry_run, "warnings", warnings);
+	int irqs = agent_spread(a, ifname, n, warnings);
+	return json_pack("{s:s,s:i,s:i,s:i,s:o,s:i,s:b,s:o}", "ifname", ifname, "queues", n,
+			 "previous", cur, "max_queues", max, "active",
+			 agent_cpulist_json(&a->active), "irqs", irqs, "dry_run", a->dry_run,
+			 "warnings", warnings);
 }
 
 /* Confine the application (cgroup and/or pids) to cpus. Returns 0, or -1
@@ -548,11 +552,23 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 		json_array_append_new(nics, nic);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return json_pack("{s:I,s:i,s:o,s:o,s:o,s:o,s:o}", "t_ms",
-			 (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, "vcpus", a->n_vcpus,
-			 "online", agent_cpulist_json(&online), "active",
-			 agent_cpulist_json(&a->active), "busy_ms", jb, "total_ms", jt, "nics",
-			 nics);
+	json_t *r = json_pack("{s:I,s:i,s:o,s:o,s:o,s:o,s:o}", "t_ms",
+			      (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, "vcpus",
+			      a->n_vcpus, "online", agent_cpulist_json(&online), "active",
+			      agent_cpulist_json(&a->active), "busy_ms", jb, "total_ms", jt, "nics",
+			      nics);
+	/* what the kernel lets the application use (cgroup v2, else v1 name) */
+	if (r && a->cgroup[0]) {
+		char path[160], val[256];
+		snprintf(path, sizeof(path), "%s/cpuset.cpus.effective", a->cgroup);
+		if (guest_read(a, path, val, sizeof(val)) < 0) {
+			snprintf(path, sizeof(path), "%s/cpuset.effective_cpus", a->cgroup);
+			if (guest_read(a, path, val, sizeof(val)) < 0)
+				snprintf(val, sizeof(val), "?");
+		}
+		json_object_set_new(r, "app_cpus", json_string(val));
+	}
+	return r;
 }
 
 typedef json_t *(*agent_cmd_fn)(struct agent *a, const struct proto_request *req,

@@ -242,6 +242,8 @@ static void test_set_vnq_then_vcpus_and_restore(void **state)
 		  "{\"v\":1,\"id\":2,\"cmd\":\"set_vnq\",\"args\":{\"ifname\":\"eth0\",\"n\":2}}");
 	assert_int_equal(json_integer_value(json_object_get(r, "queues")), 2);
 	assert_int_equal(json_integer_value(json_object_get(r, "previous")), 4);
+	/* input.0, output.0, input.1, output.1 */
+	assert_int_equal(json_integer_value(json_object_get(r, "irqs")), 4);
 	assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
 	json_decref(r);
 	assert_int_equal(f->sys.eth0.combined, 2);
