@@ -131,15 +131,16 @@ static void server_open_serial(struct server *s)
 	server_add_conn(s, fd, true, peer);
 }
 
-/* The host end of the serial port is closed: forget any partial input and
- * unsent output (they belong to a host that went away), look again soon. */
+/* The host end of the serial port is closed: drop a partial input line (the
+ * rest of it will never come) and look again soon. Unsent replies are kept:
+ * the guest can learn of a reconnect after it already read the new host's
+ * request, and a reply a new host did not ask for is ignored by its id. */
 static void server_serial_idle(struct server *s, int i)
 {
 	struct server_conn *c = &s->conns[i];
 
 	server_unwatch(s, i);
 	proto_linebuf_init(&c->in);
-	c->out_len = 0;
 	server_arm_timer(s, SERVER_SERIAL_RETRY_MS);
 }
 

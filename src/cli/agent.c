@@ -239,9 +239,15 @@ int agent_main(int argc, char **argv)
 		return 2;
 	}
 	struct proto_client *cl = malloc(sizeof(*cl));
-	struct proto_client_opts opts = { .timeout_ms = (uint32_t)timeout_ms,
-					  .connect_timeout_ms = (uint32_t)timeout_ms,
-					  .epfd = -1 };
+	/* A hello that goes unanswered is retried on a new connection every 3 s
+	 * (an agent that is still starting, a serial port that lost it). */
+	struct proto_client_opts opts = {
+		.timeout_ms = (uint32_t)timeout_ms,
+		.connect_timeout_ms = timeout_ms < 3000 ? (uint32_t)timeout_ms : 3000,
+		.backoff_min_ms = 100,
+		.backoff_max_ms = 1000,
+		.epfd = -1,
+	};
 	uint64_t *rtts = repeat ? calloc((size_t)repeat, sizeof(uint64_t)) : NULL;
 	int status = 0;
 	if (!cl || (repeat && !rtts)) {

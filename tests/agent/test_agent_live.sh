@@ -105,6 +105,24 @@ check "$total bad requests over the socket each get their error reply ($good mat
 check "the agent keeps serving after them" 'V hello >/dev/null && kill -0 $agent_pid'
 check "bad requests changed nothing: still 2 queues" '[ "$(queues)" = 2 ]'
 
+# Round-trip times over the Unix socket (figures, not criteria; VS_AGENT_RTT_ROUNDS)
+rounds=${VS_AGENT_RTT_ROUNDS:-200}
+for cmd in hello stats "set_vnq $IF 2"; do
+	# shellcheck disable=SC2086
+	echo "# unix socket, $(V -r "$rounds" $cmd 2>&1)"
+done
+for ((i = 0; i < rounds / 2; i++)); do
+	for q in 4 2; do
+		out=$(V -r 1 set_vnq "$IF" $q 2>&1)
+		[[ $out == *" min "* ]] || echo "# set_vnq $q failed: $out" >&2
+		echo "$out" | sed -n 's/.* min \([0-9]*\) .*/\1/p'
+	done
+done | sort -n >"$dir/chg"
+cnt=$(wc -l <"$dir/chg")
+[ "$cnt" -gt 0 ] && echo "# unix socket, set_vnq changing 2<->4 queues of a veth, $cnt round trips:" \
+	"rtt_us min $(sed -n 1p "$dir/chg") p50 $(sed -n "$(((cnt + 1) / 2))p" "$dir/chg")" \
+	"p95 $(sed -n "$(((cnt * 95 + 99) / 100))p" "$dir/chg") max $(tail -1 "$dir/chg")"
+
 kill -TERM "$agent_pid"
 wait "$agent_pid"
 rc=$?
