@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -243,8 +244,14 @@ static void server_accept(struct server *s)
 		if (server_add_conn(s, fd, false, peer) < 0) {
 			int n = proto_encode_error(s->reply, sizeof(s->reply), false, 0,
 						   "too many connections to the agent");
+			/* read what it already sent, so that closing does not reset
+			 * the connection before it reads why */
+			char junk[512];
+			while (read(fd, junk, sizeof(junk)) > 0)
+				;
 			if (n > 0 && write(fd, s->reply, (size_t)n) < 0)
 				log_debug("refusing %s: write failed", peer);
+			shutdown(fd, SHUT_WR);
 			close(fd);
 			log_warnx("refused %s: %d connections already", peer, SERVER_MAX_CONNS);
 			continue;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -123,7 +124,7 @@ static int agent_cli_raw(const struct proto_addr *addr, uint32_t timeout_ms)
 			p = line;
 		}
 		while (left > 0) {
-			ssize_t w = write(fd, p, left);
+			ssize_t w = send(fd, p, left, MSG_NOSIGNAL);
 			if (w < 0 && errno == EAGAIN) {
 				struct pollfd pw = { .fd = fd, .events = POLLOUT };
 				poll(&pw, 1, (int)timeout_ms);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,7 +158,8 @@ const char *proto_client_last_error(const struct proto_client *c)
 static int proto_client_write(struct proto_client *c)
 {
 	while (c->out_len > 0) {
-		ssize_t n = write(c->fd, c->out, c->out_len);
+		/* every host-side transport is a socket: no SIGPIPE if the agent left */
+		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -170,11 +172,19 @@ static int proto_client_write(struct proto_client *c)
 	return 0;
 }
 
+static void proto_client_read(struct proto_client *c, uint64_t now_ms);
+
 /* Write, and drop the connection on a hard error. */
 static int proto_client_flush(struct proto_client *c, uint64_t now_ms)
 {
 	int e = proto_client_write(c);
 
+	if (e == EPIPE || e == ECONNRESET) {
+		/* the agent closed: what it sent before (a refusal) says why */
+		proto_client_read(c, now_ms);
+		if (c->fd < 0)
+			return -1;
+	}
 	if (e != 0) {
 		char why[160];
 		snprintf(why, sizeof(why), "write: %s", strerror(e));
@@ -309,6 +319,15 @@ static int proto_client_line(struct proto_client *c, const char *line, size_t le
 	/* Replies without an id, or to a request that already timed out, are
 	 * answers nobody waits for any more (e.g. after a reconnect over a
 	 * serial port that kept old bytes). */
+	/* An answer without an id during the hello is the agent turning us
+	 * away ("too many connections") or not understanding us at all. */
+	if (!rep.has_id && !rep.ok && c->state == PROTO_CLIENT_HELLO) {
+		char why[300];
+		snprintf(why, sizeof(why), "agent refused the connection: %s", rep.error);
+		proto_reply_clear(&rep);
+		proto_client_fail(c, why, now_ms);
+		return -1;
+	}
 	p = rep.has_id ? proto_client_find(c, rep.id) : NULL;
 	if (!p) {
 		proto_reply_clear(&rep);

@@ -40,7 +40,8 @@
  * to (re)send its desired state.
  *
  * Every callback runs from inside handle_events/tick/close, never from
- * request().
+ * request(). Writes use MSG_NOSIGNAL: an agent going away is an error on the
+ * connection, never a SIGPIPE for the owner.
  */
 
 enum proto_client_state {

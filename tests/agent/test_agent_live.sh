@@ -105,6 +105,22 @@ check "$total bad requests over the socket each get their error reply ($good mat
 check "the agent keeps serving after them" 'V hello >/dev/null && kill -0 $agent_pid'
 check "bad requests changed nothing: still 2 queues" '[ "$(queues)" = 2 ]'
 
+# A fifth simultaneous client is turned away; the four others are unaffected.
+holders=()
+conns() { grep -c "peer connected" "$dir/agent.log"; }
+before=$(conns)
+for _ in 1 2 3 4; do
+	sleep 4 | "$B/vspace" agent -c "$sock" -t 5000 raw >/dev/null 2>&1 &
+	holders+=($!)
+done
+for _ in $(seq 50); do [ "$(conns)" -ge $((before + 4)) ] && break; sleep 0.1; done
+out=$(V -t 700 hello 2>&1)
+rc=$?
+check "a 5th connection is refused (exit 1: $out)" '[ $rc -eq 1 ] && [[ $out == *"refused the connection: too many connections"* ]]'
+check "the agent logged the refusal" 'grep -q "4 connections already" "$dir/agent.log"'
+for p in "${holders[@]}"; do wait "$p"; done
+check "after they leave, a new client is served" 'V hello >/dev/null'
+
 # Round-trip times over the Unix socket (figures, not criteria; VS_AGENT_RTT_ROUNDS)
 rounds=${VS_AGENT_RTT_ROUNDS:-200}
 for cmd in hello stats "set_vnq $IF 2"; do
@@ -166,6 +182,11 @@ out=$("$B/vspace-agent" --listen unix:$dir/x --cgroup /nonexistent/vsa 2>&1)
 rc=$?
 check "agent --cgroup without cpuset.cpus: exit 1, names it" \
 	'[ $rc -eq 1 ] && echo "$out" | grep -q "/nonexistent/vsa"'
+touch "$dir/plainfile"
+out=$("$B/vspace-agent" --listen "unix:$dir/plainfile" 2>&1)
+rc=$?
+check "agent --listen on a non-socket file: exit 1, says so" \
+	'[ $rc -eq 1 ] && echo "$out" | grep -q "exists and is not a socket"'
 out=$("$B/vspace" agent -c bogus:x hello 2>&1)
 rc=$?
 check "vspace agent -c bogus:x: exit 2, unknown transport" '[ $rc -eq 2 ] && echo "$out" | grep -q "unknown transport"'

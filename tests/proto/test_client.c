@@ -344,6 +344,20 @@ static void test_hello_refused(void **state)
 	pump(f, now, 2000);
 	assert_int_equal(proto_client_state(&f->c), PROTO_CLIENT_IDLE);
 	assert_non_null(strstr(proto_client_last_error(&f->c), "hello refused: unsupported"));
+	close(f->cfd);
+	f->cfd = -1;
+
+	/* an agent that turns the connection away answers without an id */
+	now += 100;
+	proto_client_tick(&f->c, now);
+	srv_accept(f);
+	pump(f, now, 0);
+	srv_read(f, cmd, sizeof(cmd));
+	srv_send(f, "{\"v\":1,\"id\":null,\"ok\":false,\"error\":\"too many connections\"}\n");
+	pump(f, now, 2000);
+	assert_int_equal(proto_client_state(&f->c), PROTO_CLIENT_IDLE);
+	assert_non_null(strstr(proto_client_last_error(&f->c),
+			       "agent refused the connection: too many connections"));
 	fx_free(f);
 }
 
