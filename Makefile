@@ -74,12 +74,35 @@ $(LIBVS): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)ar rcs $@ $^
 
+# Programs linked the common way (the agent has its own rule below).
+DYN_PROGS  := $(filter-out vspace-agent:agent,$(PROG_LIST))
+
 define prog_rule
 $(BUILD)/$(call prog_name,$(1)): $(BUILD)/obj/src/$(call prog_dir,$(1))/main.o $(LIBVS)
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$< $(LIBVS) $$(LIBS)
 endef
-$(foreach p,$(PROG_LIST),$(eval $(call prog_rule,$(p))))
+$(foreach p,$(DYN_PROGS),$(eval $(call prog_rule,$(p))))
+
+# ---- vspace-agent: linked static so it drops into any guest ------------------
+# Only libc, libjansson.a (libjansson-dev) and -lm; under the sanitizers
+# (which cannot link static) it is linked dynamically.
+AGENT_STATIC := $(if $(SAN),,-static)
+$(BUILD)/vspace-agent: $(BUILD)/obj/src/agent/main.o $(LIBVS)
+	@$(if $(Q),echo "  LD      $@ $(AGENT_STATIC)")
+	$(Q)$(CC) $(LDFLAGS) $(AGENT_STATIC) -o $@ $< $(LIBVS) -l:libjansson.a -lm
+
+# ---- fuzzing (clang + libFuzzer): make fuzz; run build/fuzz/fuzz_proto ----
+# The corpus in tests/fuzz/proto/ is replayed by tests/fuzz/test_fuzz_replay.c
+# (gcc, same entry point proto_fuzz_one) in every make check.
+FUZZ_CC    ?= clang
+FUZZ_SRCS  := src/fuzz/fuzz_proto.c src/proto/proto.c
+.PHONY: fuzz
+fuzz: $(BUILD)/fuzz/fuzz_proto
+$(BUILD)/fuzz/fuzz_proto: $(FUZZ_SRCS) $(wildcard src/proto/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CSTD) -Isrc $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -o $@ $(FUZZ_SRCS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBVS)
 	@mkdir -p $(dir $@)

@@ -28,6 +28,8 @@ static const struct cli_command cli_commands[] = {
 	{ "replay", "feed recorded periods (CSV) through a policy and print its decisions",
 	  replay_main },
 	{ "policies", "list the policies and their arguments", cli_policies },
+	{ "agent", "talk to a guest's vspace-agent (hello, stats, set_vnq, set_vcpus)",
+	  agent_main },
 	{ NULL, NULL, NULL },
 };
 
