@@ -62,7 +62,7 @@ static void proto_quote(char *dst, size_t len, const char *src, size_t max)
 {
 	size_t i, o = 0;
 
-	for (i = 0; src[i] && i < max && o + 4 < len; i++) {
+	for (i = 0; i < max && src[i] && o + 4 < len; i++) {
 		unsigned char c = (unsigned char)src[i];
 		dst[o++] = (c >= ' ' && c < 0x7f) ? (char)c : '?';
 	}
