@@ -60,6 +60,8 @@ static void loadgen_usage(FILE *f)
 		"{\"cmd\":\"report\",\"workload\":W,\"p95_us\":P,\"count\":N}\n"
 		"  --window-ms MS      report/timeline window (default 100)\n"
 		"  --timeline FILE     per-window CSV: t_s,replies,errors,p50_us,p95_us,p99_us\n"
+		"                      (t_s: end of the window, seconds since the measured time\n"
+		"                      began; negative during --warmup)\n"
 		"  --search            find the highest rate whose p95 <= --slo-us: double the\n"
 		"                      rate from --qps (default 1000) until a step fails, then\n"
 		"                      bisect; each step lasts --duration\n"

@@ -1100,13 +1100,38 @@ static int lg_check_config(const struct loadgen_config *c, char *err, size_t err
 	return -1;
 }
 
+/* Make room for the connections in RLIMIT_NOFILE (raising the soft limit up
+ * to the hard one when needed). */
+static int lg_fd_room(const struct loadgen_config *c, char *err, size_t err_len)
+{
+	/* connections + an epoll fd per thread + stdio, the report socket, the timeline, slack */
+	rlim_t need = (rlim_t)c->connections + (rlim_t)c->threads + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		snprintf(err, err_len,
+			 "%d connections need %llu file descriptors; the limit is %llu (ulimit -n)",
+			 c->connections, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, err_len, "cannot raise the file descriptor limit to %llu: %s",
+			 (unsigned long long)need, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *r, char *err,
 		size_t err_len)
 {
 	struct lg_engine *e;
 	int rc = -1, started = 0;
 
-	if (lg_check_config(cfg, err, err_len) < 0)
+	if (lg_check_config(cfg, err, err_len) < 0 || lg_fd_room(cfg, err, err_len) < 0)
 		return -1;
 	memset(r, 0, sizeof(*r));
 	hist_init(&r->latency);

@@ -75,6 +75,11 @@ rc=$?
 [ $rc -eq 1 ] && grep -q "cannot connect to $tmp/none.sock" <<<"$out" &&
 	ok "report socket missing: exit 1 before any load" || notok "report socket missing" "rc=$rc" "$out"
 
+out=$(ulimit -n 200 && "$VS" loadgen --server 127.0.0.1:$DEAD_PORT --qps 10 --connections 500 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q "500 connections need 565 file descriptors; the limit is 200 (ulimit -n)" <<<"$out" &&
+	ok "too many connections for the fd limit: exit 1, says so" || notok "fd limit" "rc=$rc" "$out"
+
 have_jq=1
 command -v jq >/dev/null || have_jq=0
 
