@@ -95,6 +95,40 @@ else
 fi
 left=$(gone "$out") && ok "torn down after a normal run" || notok "torn down after a normal run" "$left"
 
+# --- the vspaced wiring, against a stand-in daemon (tests/lab/fake-vspaced:
+# it answers {"ok":true} and manages nothing; these are not vspaced results) ---
+if command -v socat >/dev/null; then
+	fb=$tmp/fakebuild
+	mkdir -p "$fb"
+	ln -s "$(cd "$build" && pwd)/vspace" "$fb/vspace"
+	ln -s "$here/fake-vspaced" "$fb/vspaced"
+	out=$tmp/fake
+	log=$(FAKE_VSPACED_LOG=$tmp/fake.log "$LAB" --build "$fb" --prefix "$prefix" --policies vspace-e \
+		--service memcached --steps 1000 --step-s 1 --max-lag-us 100000 --out "$out" 2>&1)
+	rc=$?
+	conf=$tmp/fake.log.conf
+	mcpid=$(sed -n 's/^lab: memcached pid \([0-9]*\).*/\1/p' "$out/lab.log")
+	if [ $rc -eq 0 ] && [ -s "$conf" ] && grep -qx 'cores=0-1' "$conf" && grep -qx "nic=$prefix-srv0" "$conf" &&
+		grep -qx "nic_netns=$prefix-srv" "$conf" && grep -qx 'mode=E' "$conf" && grep -qx 'period_ms=100' "$conf" &&
+		grep -qx "control_socket=/run/vspace-lab/$prefix/vspaced.sock" "$conf" && grep -qx 'on_exit=restore' "$conf" &&
+		grep -qx '\[workload "memcached"\]' "$conf" && grep -qx 'role=lc' "$conf" &&
+		grep -qx 'slo_p95_us=1000' "$conf" && grep -qx "pid=$mcpid" "$conf"; then
+		ok "vspaced run: the config carries the contract's keys (mode=E, nic in its netns, the memcached pid)"
+	else
+		notok "vspaced config" "rc=$rc" "$log" "$(cat "$conf" 2>/dev/null)"
+	fi
+	nrep=$(grep -c '"cmd":"report","workload":"memcached","p95_us":' "$tmp/fake.log" 2>/dev/null)
+	acked=$(awk -F, 'NR > 1 { print $21 }' "$out/steps.csv" 2>/dev/null)
+	[ "${nrep:-0}" -ge 5 ] && [ "${acked:-0}" -ge 5 ] &&
+		ok "vspaced run: the loadgen's 100 ms p95 reports reach the control socket ($nrep) and are acknowledged ($acked)" ||
+		notok "vspaced reports" "reports=$nrep acked=$acked" "$(head -3 "$tmp/fake.log" 2>/dev/null)"
+	pgrep -f "UNIX-LISTEN:/run/vspace-lab/$prefix/" >/dev/null && notok "vspaced stopped after its run" ||
+		ok "vspaced stopped after its run"
+	left=$(gone "$out") && ok "torn down after a vspaced run" || notok "torn down after a vspaced run" "$left"
+else
+	n=$((n + 1)); echo "ok $n - vspaced wiring # SKIP socat not installed"
+fi
+
 # --- SIGINT in the middle of a step: exit 130, everything torn down; a second
 # run with the same prefix meanwhile is refused and does not disturb the first ---
 out=$tmp/int
