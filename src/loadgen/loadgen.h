@@ -117,7 +117,8 @@ struct loadgen_search {
 };
 
 /* One step verdict (exposed for tests): pass when the sender kept its schedule,
- * the server answered (nearly) everything it was sent and p95 <= slo. */
+ * there were no errors or timeouts, the replies received in the measured time
+ * were at least 95 % of the requests sent, and p95 <= slo. */
 bool loadgen_search_judge(const struct loadgen_result *r, double slo_us, const char **verdict);
 /* Run the search; on_step (may be NULL) is called after each step. */
 int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,

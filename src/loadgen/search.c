@@ -7,8 +7,9 @@
 
 /* A step passes only if the server answered nearly all it was sent inside the
  * measured time (a server falling behind shows here before p95 explodes on a
- * short step). */
-#define SEARCH_MIN_ANSWERED 0.98
+ * short step). 5 % leaves room for replies in flight at the end of a short
+ * step on a busy machine (a 25 ms hiccup in a 0.5 s step). */
+#define SEARCH_MIN_ANSWERED 0.95
 /* Lowest rate tried when even the start rate fails. */
 #define SEARCH_MIN_QPS 10.0
 

