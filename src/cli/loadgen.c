@@ -578,7 +578,7 @@ static int loadgen_do_search(struct loadgen_cli *o)
 	if (loadgen_search_run(&o->cfg, s, loadgen_on_step, &ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vspace loadgen: %s\n", err);
 		free(s);
-		return 1;
+		return loadgen_stop ? 130 : 1;
 	}
 	if (o->json) {
 		json_t *j =
@@ -654,7 +654,7 @@ int loadgen_main(int argc, char **argv)
 		fatalx(1, "out of memory");
 	if (loadgen_run(&o->cfg, r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vspace loadgen: %s\n", err);
-		status = 1;
+		status = loadgen_stop ? 130 : 1;
 		goto out;
 	}
 	if (o->cfg.report)

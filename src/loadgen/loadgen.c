@@ -1184,8 +1184,21 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *r, char
 			break;
 		}
 	pthread_mutex_lock(&e->gate_mu);
-	while (e->n_ready < started)
-		pthread_cond_wait(&e->gate_cv, &e->gate_mu);
+	while (e->n_ready < started) {
+		/* connecting and loading the keys can take a while: watch for a stop */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->gate_cv, &e->gate_mu, &ts);
+		if (cfg->stop && *cfg->stop && !atomic_load(&e->abort)) {
+			snprintf(err, err_len, "interrupted before the measured run started");
+			atomic_store(&e->abort, 1);
+		}
+	}
 	for (int i = 0; i < started && !atomic_load(&e->abort); i++)
 		if (e->th[i].failed) {
 			snprintf(err, err_len, "%s", e->th[i].err);

@@ -154,6 +154,20 @@ else
 		[ $rc -eq 130 ] && grep -q INTERRUPTED "$tmp/int.out" && ok "SIGINT: exit 130, output marked" ||
 			notok "SIGINT" "rc=$rc" "$(cat "$tmp/int.out")"
 
+		# SIGINT while the keys are still being loaded (3M SETs take seconds): stops at once
+		"$VS" loadgen --server 127.0.0.1:$MC_PORT --qps 100 --duration 30 --keys 3000000 --value-max 10 \
+			>"$tmp/int2.out" 2>&1 &
+		lg=$!
+		sleep 0.5
+		t0=$(date +%s%N)
+		kill -INT $lg
+		wait $lg
+		rc=$?
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		[ $rc -eq 130 ] && grep -q "interrupted before the measured run started" "$tmp/int2.out" && [ $ms -lt 3000 ] &&
+			ok "SIGINT during the key load: exit 130 within ${ms} ms" ||
+			notok "SIGINT during the key load" "rc=$rc ms=$ms" "$(cat "$tmp/int2.out")"
+
 		# memcached killed mid-run: errors and the reason, no hang
 		"$VS" loadgen --server 127.0.0.1:$MC_PORT --qps 500 --duration 1.5 --no-load --json --drain-timeout 0.3 \
 			--max-lag-us 100000 >"$tmp/kill.out" 2>&1 &
