@@ -65,6 +65,7 @@ struct lg_thread {
 	int rr; /* round-robin start for pipelining */
 	int n_up;
 	uint64_t inflight;
+	bool no_pwait2; /* the kernel has no epoll_pwait2: fall back to epoll_wait */
 	struct etc_rng rng;
 	double gap_mean_ns;
 	double next_ns; /* intended time of the next request */
@@ -833,7 +834,16 @@ static void lg_loop(struct lg_thread *t, uint64_t deadline_ns)
 		wake = wake > now ? wake - now : 0;
 		ts.tv_sec = (time_t)(wake / 1000000000ull);
 		ts.tv_nsec = (long)(wake % 1000000000ull);
-		n = epoll_pwait2(t->epfd, ev, LG_EVENTS, &ts, NULL);
+		if (!t->no_pwait2) {
+			n = epoll_pwait2(t->epfd, ev, LG_EVENTS, &ts, NULL);
+			if (n < 0 && errno == ENOSYS) {
+				/* Linux < 5.11: millisecond waits (more sender lag, which is measured) */
+				t->no_pwait2 = true;
+				continue;
+			}
+		} else {
+			n = epoll_wait(t->epfd, ev, LG_EVENTS, (int)((wake + 999999) / 1000000));
+		}
 		if (n > 0)
 			lg_handle_events(t, ev, n);
 	}
