@@ -562,8 +562,10 @@ static int loadgen_do_search(struct loadgen_cli *o)
 	char err[256];
 	int rc;
 
-	if (!s)
-		fatalx(1, "out of memory");
+	if (!s) {
+		fprintf(stderr, "vspace loadgen: out of memory\n");
+		return 1;
+	}
 	s->slo_us = o->slo_us;
 	s->start_qps = o->cfg.qps;
 	s->max_qps = o->max_qps;
@@ -617,8 +619,10 @@ int loadgen_main(int argc, char **argv)
 	char err[256];
 	int rc, status = 0;
 
-	if (!o)
-		fatalx(1, "out of memory");
+	if (!o) {
+		fprintf(stderr, "vspace loadgen: out of memory\n");
+		return 1;
+	}
 	log_init("vspace loadgen", VS_LOG_INFO);
 	rc = loadgen_parse(argc, argv, o);
 	if (rc != 0) {
@@ -650,8 +654,11 @@ int loadgen_main(int argc, char **argv)
 		goto out;
 	}
 	r = malloc(sizeof(*r));
-	if (!r)
-		fatalx(1, "out of memory");
+	if (!r) {
+		fprintf(stderr, "vspace loadgen: out of memory\n");
+		status = 1;
+		goto out;
+	}
 	if (loadgen_run(&o->cfg, r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vspace loadgen: %s\n", err);
 		status = loadgen_stop ? 130 : 1;
