@@ -1,4 +1,5 @@
 /* loadgen.c - `vspace loadgen`: open-loop Poisson load for memcached and HTTP servers, with latency percentiles. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -97,7 +98,8 @@ static void loadgen_usage(FILE *f)
 		"lag_p50_us lag_p99_us cpu_s cpu_us_per_req (percentiles are null when the\n"
 		"sender lagged), plus reports_* with --report.\n"
 		"\n"
-		"Exit status: 0 ok, 1 the run failed (cannot connect, ...), 2 bad argument,\n"
+		"Exit status: 0 ok, 1 the run failed (cannot connect, ...), 2 bad argument\n"
+		"(including a --timeline file that cannot be written),\n"
 		"3 sender lag (the figures would measure the loadgen, not the server),\n"
 		"130 interrupted.\n"
 		"\n"
@@ -632,9 +634,10 @@ int loadgen_main(int argc, char **argv)
 	if (o->timeline_path) {
 		o->cfg.timeline = fopen(o->timeline_path, "w");
 		if (!o->cfg.timeline) {
-			log_warn("cannot write --timeline %s", o->timeline_path);
+			fprintf(stderr, "vspace loadgen: --timeline: cannot write \"%s\": %s\n",
+				o->timeline_path, strerror(errno));
 			free(o);
-			return 1;
+			return 2;
 		}
 	}
 	if (o->report_spec) {

@@ -52,6 +52,8 @@ bad "path without slash" '--path: "index.html"' --protocol http --server 127.0.0
 bad "unknown option" "unknown option --frobnicate" --server 127.0.0.1:1 --qps 1 --frobnicate
 bad "missing value" "option --duration needs a value" --server 127.0.0.1:1 --qps 1 --duration
 bad "stray argument" 'unexpected argument "extra"' --server 127.0.0.1:1 --qps 1 extra
+bad "timeline not writable" '--timeline: cannot write "/nonexistent/t.csv": No such file or directory' \
+	--server 127.0.0.1:1 --qps 1 --timeline /nonexistent/t.csv
 
 help=$("$VS" loadgen --help)
 rc=$?
