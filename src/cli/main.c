@@ -27,6 +27,8 @@ static int cli_policies(int argc, char **argv)
 static const struct cli_command cli_commands[] = {
 	{ "replay", "feed recorded periods (CSV) through a policy and print its decisions",
 	  replay_main },
+	{ "loadgen", "open-loop Poisson load for memcached/HTTP: percentiles, p95 reports, search",
+	  loadgen_main },
 	{ "policies", "list the policies and their arguments", cli_policies },
 	{ "agent", "talk to a guest's vspace-agent (hello, stats, set_vnq, set_vcpus)",
 	  agent_main },

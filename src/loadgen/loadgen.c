@@ -1,0 +1,1243 @@
+/* loadgen.c - the open-loop load generator: Poisson arrivals over many connections, few threads. */
+#include "loadgen/loadgen.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/strutil.h"
+
+/* Smallest free space kept in a connection's read buffer before a read. */
+#define LG_READ_CHUNK 16384
+/* Longest a thread sleeps in epoll while draining, so it sees a stop request. */
+#define LG_DRAIN_POLL_NS 50000000ull
+#define LG_EVENTS	 128
+
+struct lg_req {
+	uint64_t intended_ns; /* when the schedule wanted it sent */
+	uint32_t key;	      /* memcached key id */
+	uint8_t kind;	      /* enum proto_req_kind */
+	uint8_t measured;     /* intended inside [warm, end) */
+};
+
+struct lg_conn {
+	int fd; /* -1 while down */
+	bool connecting;
+	bool want_out;	   /* EPOLLOUT registered */
+	bool in_idle;	   /* on the thread's idle stack */
+	bool dirty;	   /* on the thread's flush list */
+	struct lg_req *fl; /* requests in flight, oldest first (ring of pipeline_max) */
+	unsigned fl_head, fl_len;
+	char *wbuf;
+	size_t wlen, woff, wcap;
+	char *rbuf;
+	size_t rlen, rcap;
+	uint64_t retry_ns; /* while down: reconnect at this time */
+};
+
+enum lg_phase { LG_CONNECT, LG_LOAD, LG_RUN, LG_DRAIN, LG_DONE };
+
+struct lg_engine;
+
+struct lg_thread {
+	struct lg_engine *eng;
+	int id;
+	pthread_t tid;
+	int epfd;
+	enum lg_phase phase;
+	struct lg_conn *conns;
+	int n_conns;
+	int *idle; /* stack of connections with nothing in flight */
+	int n_idle;
+	int *dirty; /* connections with bytes to write */
+	int n_dirty;
+	int rr; /* round-robin start for pipelining */
+	int n_up;
+	uint64_t inflight;
+	bool no_pwait2; /* the kernel has no epoll_pwait2: fall back to epoll_wait */
+	struct etc_rng rng;
+	double gap_mean_ns;
+	double next_ns; /* intended time of the next request */
+	/* requests due but not yet on a connection (ring) */
+	struct lg_req *bl;
+	size_t bl_head, bl_len, bl_cap;
+	/* warm-up key load: SET keys [load_next, load_end) */
+	uint32_t load_next, load_end, load_left;
+	char *value_buf;
+	/* results, private until joined */
+	struct vs_hist lat, lag;
+	uint64_t sent, completed, received, errors, timeouts, dropped, reconnects, hits, misses;
+	uint64_t load_errors;
+	char first_error[512];
+	/* the current window, shared with the main thread */
+	pthread_mutex_t mu;
+	struct vs_hist *win, *win_spare;
+	uint64_t win_count, win_errors;
+	/* set when the thread cannot go on (start-up) */
+	bool failed;
+	char err[512];
+};
+
+struct lg_engine {
+	const struct loadgen_config *cfg;
+	struct etc_keys keys;
+	char http_req[1400];
+	size_t http_req_len;
+	struct lg_thread *th;
+	int n_threads;
+	/* start gate: threads report ready (connected, keys loaded), then wait for go */
+	pthread_mutex_t gate_mu;
+	pthread_cond_t gate_cv;
+	int n_ready;
+	bool go;
+	uint64_t t0_ns, warm_ns, end_ns, drain_end_ns;
+	atomic_int abort; /* start-up failed or stop requested */
+};
+
+static uint64_t lg_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void loadgen_config_init(struct loadgen_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->protocol = LOADGEN_MEMCACHED;
+	c->qps = 1000;
+	c->duration_s = 10;
+	c->warmup_s = 0;
+	c->connections = 32;
+	c->threads = 1;
+	c->pipeline_max = 16;
+	c->seed = 1;
+	c->drain_timeout_s = 1;
+	c->max_lag_us = 500;
+	c->keys = 10000;
+	c->value_max = 4096;
+	c->get_share = ETC_GET_PER_SET / (ETC_GET_PER_SET + 1);
+	c->load_keys = true;
+	str_copy(c->path, "/", sizeof(c->path));
+	c->window_ms = 100;
+}
+
+int loadgen_set_server(struct loadgen_config *c, const char *hostport, char *err, size_t err_len)
+{
+	char host[256];
+	const char *colon, *port_text;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	long port;
+	size_t hlen;
+	int rc;
+
+	if (hostport[0] == '[') {
+		const char *close = strchr(hostport, ']');
+		if (!close || close[1] != ':') {
+			snprintf(err, err_len, "\"%s\" is not [IPV6]:PORT", hostport);
+			return -1;
+		}
+		hlen = (size_t)(close - hostport - 1);
+		if (hlen >= sizeof(host))
+			goto too_long;
+		memcpy(host, hostport + 1, hlen);
+		port_text = close + 2;
+	} else {
+		colon = strrchr(hostport, ':');
+		if (!colon) {
+			snprintf(err, err_len, "\"%s\" is not HOST:PORT", hostport);
+			return -1;
+		}
+		hlen = (size_t)(colon - hostport);
+		if (hlen >= sizeof(host))
+			goto too_long;
+		memcpy(host, hostport, hlen);
+		port_text = colon + 1;
+	}
+	host[hlen] = '\0';
+	if (hlen == 0) {
+		snprintf(err, err_len, "\"%s\" names no host", hostport);
+		return -1;
+	}
+	if (str_to_long(port_text, 1, 65535, &port) < 0) {
+		snprintf(err, err_len, "port \"%s\" in \"%s\" is not a number in 1..65535",
+			 port_text, hostport);
+		return -1;
+	}
+	rc = getaddrinfo(host, port_text, &hints, &res);
+	if (rc != 0 || !res) {
+		snprintf(err, err_len, "cannot resolve host \"%s\": %s", host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
+	c->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	str_copy(c->server, hostport, sizeof(c->server));
+	return 0;
+too_long:
+	snprintf(err, err_len, "host in \"%s\" is too long", hostport);
+	return -1;
+}
+
+double loadgen_quantile_us(const struct vs_hist *h, double q)
+{
+	return (double)hist_quantile(h, q) / 1000.0;
+}
+
+static void lg_note_error(struct lg_thread *t, const char *what)
+{
+	if (t->first_error[0] == '\0')
+		snprintf(t->first_error, sizeof(t->first_error), "%s", what);
+}
+
+/* --- backlog: requests due but not yet on a connection --- */
+
+static int lg_bl_grow(struct lg_thread *t)
+{
+	size_t cap = t->bl_cap ? t->bl_cap * 2 : 1024;
+	struct lg_req *nb;
+
+	if (cap > LOADGEN_BACKLOG_MAX)
+		return -1;
+	nb = malloc(cap * sizeof(*nb));
+	if (!nb)
+		return -1;
+	for (size_t i = 0; i < t->bl_len; i++)
+		nb[i] = t->bl[(t->bl_head + i) % t->bl_cap];
+	free(t->bl);
+	t->bl = nb;
+	t->bl_head = 0;
+	t->bl_cap = cap;
+	return 0;
+}
+
+static void lg_bl_drop(struct lg_thread *t, const struct lg_req *q)
+{
+	if (q->measured)
+		t->dropped++;
+	lg_note_error(t, "requests dropped: more than 1M waiting for a connection");
+}
+
+static void lg_bl_push(struct lg_thread *t, const struct lg_req *q)
+{
+	if (t->bl_len == t->bl_cap && lg_bl_grow(t) < 0) {
+		lg_bl_drop(t, q);
+		return;
+	}
+	t->bl[(t->bl_head + t->bl_len) % t->bl_cap] = *q;
+	t->bl_len++;
+}
+
+static void lg_bl_push_front(struct lg_thread *t, const struct lg_req *q)
+{
+	if (t->bl_len == t->bl_cap && lg_bl_grow(t) < 0) {
+		lg_bl_drop(t, q);
+		return;
+	}
+	t->bl_head = (t->bl_head + t->bl_cap - 1) % t->bl_cap;
+	t->bl[t->bl_head] = *q;
+	t->bl_len++;
+}
+
+static struct lg_req lg_bl_pop(struct lg_thread *t)
+{
+	struct lg_req q = t->bl[t->bl_head];
+
+	t->bl_head = (t->bl_head + 1) % t->bl_cap;
+	t->bl_len--;
+	return q;
+}
+
+/* --- connections --- */
+
+static int lg_epoll_set(struct lg_thread *t, struct lg_conn *c, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
+
+	if (c->connecting || c->wlen > c->woff)
+		ev.events |= EPOLLOUT;
+	c->want_out = (ev.events & EPOLLOUT) != 0;
+	return epoll_ctl(t->epfd, op, c->fd, &ev);
+}
+
+static void lg_idle_push(struct lg_thread *t, struct lg_conn *c)
+{
+	if (!c->in_idle) {
+		c->in_idle = true;
+		t->idle[t->n_idle++] = (int)(c - t->conns);
+	}
+}
+
+static void lg_dirty_push(struct lg_thread *t, struct lg_conn *c)
+{
+	if (!c->dirty) {
+		c->dirty = true;
+		t->dirty[t->n_dirty++] = (int)(c - t->conns);
+	}
+}
+
+/* Start a non-blocking connect. Returns 0 (connected or in progress) or -1 with errno. */
+static int lg_conn_open(struct lg_thread *t, struct lg_conn *c)
+{
+	const struct loadgen_config *cfg = t->eng->cfg;
+	int one = 1, fd;
+
+	fd = socket(cfg->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addr_len) < 0 &&
+	    errno != EINPROGRESS) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	c->fd = fd;
+	c->connecting = true;
+	c->wlen = c->woff = c->rlen = 0;
+	if (lg_epoll_set(t, c, EPOLL_CTL_ADD) < 0) {
+		int e = errno;
+		close(fd);
+		c->fd = -1;
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* Close c; its requests in flight go back to the front of the backlog (in
+ * order, keeping their intended times) to be sent again. */
+static void lg_conn_reset(struct lg_thread *t, struct lg_conn *c, uint64_t retry_after_ns)
+{
+	unsigned cap = (unsigned)t->eng->cfg->pipeline_max;
+
+	if (c->fd >= 0) {
+		epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		if (!c->connecting)
+			t->n_up--;
+	}
+	c->fd = -1;
+	c->connecting = false;
+	for (unsigned i = c->fl_len; i-- > 0;)
+		lg_bl_push_front(t, &c->fl[(c->fl_head + i) % cap]);
+	t->inflight -= c->fl_len;
+	c->fl_len = 0;
+	c->fl_head = 0;
+	c->wlen = c->woff = c->rlen = 0;
+	c->retry_ns = lg_now_ns() + retry_after_ns;
+}
+
+static void lg_conn_connected(struct lg_thread *t, struct lg_conn *c)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		soerr = errno;
+	if (soerr != 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", t->eng->cfg->server,
+			 strerror(soerr));
+		if (t->phase == LG_CONNECT) {
+			t->failed = true;
+			snprintf(t->err, sizeof(t->err), "%s", msg);
+		} else {
+			t->errors++;
+			lg_note_error(t, msg);
+		}
+		lg_conn_reset(t, c, LOADGEN_RECONNECT_MS * 1000000ull);
+		return;
+	}
+	c->connecting = false;
+	t->n_up++;
+	lg_epoll_set(t, c, EPOLL_CTL_MOD);
+	lg_idle_push(t, c);
+}
+
+/* Reopen connections whose retry time has come; returns the earliest pending retry (0: none). */
+static uint64_t lg_reconnect_due(struct lg_thread *t, uint64_t now)
+{
+	uint64_t next = 0;
+
+	if (t->n_up == t->n_conns)
+		return 0;
+	for (int i = 0; i < t->n_conns; i++) {
+		struct lg_conn *c = &t->conns[i];
+		if (c->fd >= 0)
+			continue;
+		if (c->retry_ns <= now) {
+			if (lg_conn_open(t, c) < 0) {
+				char msg[512];
+				snprintf(msg, sizeof(msg), "cannot connect to %s: %s",
+					 t->eng->cfg->server, strerror(errno));
+				t->errors++;
+				lg_note_error(t, msg);
+				c->retry_ns = now + LOADGEN_RECONNECT_MS * 1000000ull;
+			} else {
+				t->reconnects++;
+				continue;
+			}
+		}
+		if (next == 0 || c->retry_ns < next)
+			next = c->retry_ns;
+	}
+	return next;
+}
+
+/* --- requests --- */
+
+static int lg_wbuf_reserve(struct lg_conn *c, size_t need)
+{
+	if (c->wcap - c->wlen >= need)
+		return 0;
+	if (c->woff > 0) {
+		memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
+		c->wlen -= c->woff;
+		c->woff = 0;
+		if (c->wcap - c->wlen >= need)
+			return 0;
+	}
+	size_t cap = c->wcap ? c->wcap : 4096;
+	while (cap - c->wlen < need)
+		cap *= 2;
+	char *nb = realloc(c->wbuf, cap);
+	if (!nb)
+		return -1;
+	c->wbuf = nb;
+	c->wcap = cap;
+	return 0;
+}
+
+static size_t lg_put_u32(char *dst, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* Append q's bytes to c's write buffer. */
+static int lg_encode(struct lg_thread *t, struct lg_conn *c, const struct lg_req *q)
+{
+	const struct lg_engine *e = t->eng;
+	char *p;
+
+	if (q->kind == PROTO_HTTP_GET) {
+		if (lg_wbuf_reserve(c, e->http_req_len) < 0)
+			return -1;
+		memcpy(c->wbuf + c->wlen, e->http_req, e->http_req_len);
+		c->wlen += e->http_req_len;
+		return 0;
+	}
+	uint32_t vlen = e->keys.value_len[q->key];
+	if (lg_wbuf_reserve(c, 4 + ETC_KEY_MAX + 24 + vlen + 2) < 0)
+		return -1;
+	p = c->wbuf + c->wlen;
+	if (q->kind == PROTO_MC_GET) {
+		memcpy(p, "get ", 4);
+		p += 4;
+		p += etc_key_format(&e->keys, q->key, p);
+	} else {
+		memcpy(p, "set ", 4);
+		p += 4;
+		p += etc_key_format(&e->keys, q->key, p);
+		memcpy(p, " 0 0 ", 5);
+		p += 5;
+		p += lg_put_u32(p, vlen);
+		*p++ = '\r';
+		*p++ = '\n';
+		memcpy(p, t->value_buf, vlen);
+		p += vlen;
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	c->wlen = (size_t)(p - c->wbuf);
+	return 0;
+}
+
+/* A connection for one more request: an idle one, else one with pipeline room. */
+static struct lg_conn *lg_pick(struct lg_thread *t)
+{
+	unsigned cap = (unsigned)t->eng->cfg->pipeline_max;
+
+	while (t->n_idle > 0) {
+		struct lg_conn *c = &t->conns[t->idle[--t->n_idle]];
+		c->in_idle = false;
+		if (c->fd >= 0 && !c->connecting && c->fl_len == 0)
+			return c;
+	}
+	for (int k = 0; k < t->n_conns; k++) {
+		int i = (t->rr + k) % t->n_conns;
+		struct lg_conn *c = &t->conns[i];
+		if (c->fd >= 0 && !c->connecting && c->fl_len < cap) {
+			t->rr = (i + 1) % t->n_conns;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void lg_dispatch(struct lg_thread *t)
+{
+	unsigned cap = (unsigned)t->eng->cfg->pipeline_max;
+
+	while (t->bl_len > 0) {
+		struct lg_conn *c = lg_pick(t);
+		struct lg_req q;
+
+		if (!c)
+			return;
+		q = lg_bl_pop(t);
+		if (lg_encode(t, c, &q) < 0) {
+			lg_bl_push_front(t, &q);
+			lg_note_error(t, "out of memory for a write buffer");
+			return;
+		}
+		c->fl[(c->fl_head + c->fl_len) % cap] = q;
+		c->fl_len++;
+		t->inflight++;
+		lg_dirty_push(t, c);
+	}
+}
+
+static void lg_flush(struct lg_thread *t, struct lg_conn *c)
+{
+	while (c->fd >= 0 && c->woff < c->wlen) {
+		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->woff += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!c->want_out)
+				lg_epoll_set(t, c, EPOLL_CTL_MOD);
+			return;
+		}
+		t->errors++;
+		lg_note_error(t, "the server reset a connection while sending");
+		lg_conn_reset(t, c, LOADGEN_RECONNECT_MS * 1000000ull);
+		return;
+	}
+	if (c->fd >= 0) {
+		c->wlen = c->woff = 0;
+		if (c->want_out)
+			lg_epoll_set(t, c, EPOLL_CTL_MOD);
+	}
+}
+
+static void lg_flush_dirty(struct lg_thread *t)
+{
+	for (int i = 0; i < t->n_dirty; i++) {
+		struct lg_conn *c = &t->conns[t->dirty[i]];
+		c->dirty = false;
+		lg_flush(t, c);
+	}
+	t->n_dirty = 0;
+}
+
+/* The schedule: every request whose intended time has come joins the backlog. */
+static void lg_generate(struct lg_thread *t, uint64_t now)
+{
+	const struct lg_engine *e = t->eng;
+	const struct loadgen_config *cfg = e->cfg;
+
+	while (t->next_ns <= (double)now && t->next_ns < (double)e->end_ns) {
+		struct lg_req q = { .intended_ns = (uint64_t)t->next_ns };
+
+		q.measured = q.intended_ns >= e->warm_ns;
+		if (cfg->protocol == LOADGEN_HTTP) {
+			q.kind = PROTO_HTTP_GET;
+		} else {
+			q.kind = etc_rng_unit(&t->rng) < cfg->get_share ? PROTO_MC_GET
+									: PROTO_MC_SET;
+			q.key = (uint32_t)etc_rng_below(&t->rng, e->keys.n_keys);
+		}
+		if (q.measured) {
+			t->sent++;
+			hist_add(&t->lag, now - q.intended_ns);
+		}
+		lg_bl_push(t, &q);
+		t->next_ns += etc_rng_exp(&t->rng, t->gap_mean_ns);
+	}
+}
+
+/* The warm-up key load: closed loop, as fast as the connections allow. */
+static void lg_generate_load(struct lg_thread *t, uint64_t now)
+{
+	size_t room = (size_t)t->n_conns * (size_t)t->eng->cfg->pipeline_max;
+
+	while (t->load_next < t->load_end && t->bl_len + t->inflight < room) {
+		struct lg_req q = { .intended_ns = now,
+				    .key = t->load_next++,
+				    .kind = PROTO_MC_SET };
+		lg_bl_push(t, &q);
+	}
+}
+
+static void lg_complete(struct lg_thread *t, const struct lg_req *q, const struct proto_resp *r,
+			uint64_t now)
+{
+	const struct lg_engine *e = t->eng;
+	uint64_t lat = now > q->intended_ns ? now - q->intended_ns : 0;
+	bool rejected = r->status == PROTO_REJECTED;
+
+	if (t->phase == LG_LOAD) {
+		t->load_left--;
+		if (rejected) {
+			t->load_errors++;
+			lg_note_error(t, "the server rejected a SET of the warm-up load");
+		}
+		return;
+	}
+	if (now >= e->warm_ns && now < e->end_ns)
+		t->received++;
+	if (q->measured) {
+		t->completed++;
+		if (rejected) {
+			t->errors++;
+			char msg[64];
+			if (q->kind == PROTO_HTTP_GET)
+				snprintf(msg, sizeof(msg), "HTTP status %d", r->http_status);
+			else
+				snprintf(msg, sizeof(msg), "memcached error reply to %s",
+					 q->kind == PROTO_MC_GET ? "get" : "set");
+			lg_note_error(t, msg);
+		} else {
+			hist_add(&t->lat, lat);
+			if (q->kind == PROTO_MC_GET) {
+				if (r->status == PROTO_HIT)
+					t->hits++;
+				else
+					t->misses++;
+			}
+		}
+	}
+	pthread_mutex_lock(&t->mu);
+	if (rejected)
+		t->win_errors++;
+	else
+		hist_add(t->win, lat);
+	t->win_count++;
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void lg_conn_readable(struct lg_thread *t, struct lg_conn *c)
+{
+	unsigned cap = (unsigned)t->eng->cfg->pipeline_max;
+	bool eof = false;
+	size_t off = 0;
+	uint64_t now;
+
+	for (;;) {
+		ssize_t n;
+		if (c->rcap - c->rlen < LG_READ_CHUNK) {
+			size_t ncap = c->rcap ? c->rcap * 2 : 2 * LG_READ_CHUNK;
+			char *nb;
+			if (ncap > PROTO_BODY_MAX + PROTO_HTTP_HEAD_MAX + 2 * LG_READ_CHUNK) {
+				t->errors++;
+				lg_note_error(t, "reply larger than the read buffer limit");
+				lg_conn_reset(t, c, LOADGEN_RECONNECT_MS * 1000000ull);
+				return;
+			}
+			nb = realloc(c->rbuf, ncap);
+			if (!nb) {
+				lg_note_error(t, "out of memory for a read buffer");
+				lg_conn_reset(t, c, LOADGEN_RECONNECT_MS * 1000000ull);
+				return;
+			}
+			c->rbuf = nb;
+			c->rcap = ncap;
+		}
+		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		if (n > 0) {
+			c->rlen += (size_t)n;
+			if ((size_t)n < LG_READ_CHUNK)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			eof = true;
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			break;
+		eof = true; /* ECONNRESET and friends: like a close */
+		break;
+	}
+	now = lg_now_ns();
+	while (c->fl_len > 0) {
+		struct lg_req *q = &c->fl[c->fl_head];
+		struct proto_resp r;
+		const char *why = NULL;
+		long used =
+			q->kind == PROTO_HTTP_GET
+				? proto_http_parse(c->rbuf + off, c->rlen - off, &r, &why)
+				: proto_mc_parse(c->rbuf + off, c->rlen - off, q->kind, &r, &why);
+		struct lg_req done;
+
+		if (used == 0)
+			break;
+		if (used < 0) {
+			/* The request that got garbage is counted as an error, not resent. */
+			t->errors++;
+			lg_note_error(t, why ? why : "malformed reply");
+			c->fl_head = (c->fl_head + 1) % cap;
+			c->fl_len--;
+			t->inflight--;
+			lg_conn_reset(t, c, LOADGEN_RECONNECT_MS * 1000000ull);
+			return;
+		}
+		done = *q;
+		c->fl_head = (c->fl_head + 1) % cap;
+		c->fl_len--;
+		t->inflight--;
+		off += (size_t)used;
+		lg_complete(t, &done, &r, now);
+		if (r.close) {
+			/* HTTP "Connection: close": whatever was pipelined behind it is resent. */
+			lg_conn_reset(t, c, 0);
+			return;
+		}
+	}
+	if (off < c->rlen && c->fl_len == 0) {
+		t->errors++;
+		lg_note_error(t, "the server sent bytes nobody asked for");
+		lg_conn_reset(t, c, LOADGEN_RECONNECT_MS * 1000000ull);
+		return;
+	}
+	if (off > 0) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	if (eof) {
+		if (c->fl_len > 0) {
+			t->errors++;
+			lg_note_error(t, "the server closed a connection with requests in flight");
+		}
+		lg_conn_reset(t, c, c->fl_len > 0 ? LOADGEN_RECONNECT_MS * 1000000ull : 0);
+		return;
+	}
+	if (c->fl_len == 0)
+		lg_idle_push(t, c);
+}
+
+static void lg_handle_events(struct lg_thread *t, struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct lg_conn *c = ev[i].data.ptr;
+		if (c->fd < 0)
+			continue;
+		if (c->connecting) {
+			lg_conn_connected(t, c);
+			continue;
+		}
+		if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			lg_conn_readable(t, c);
+		if (c->fd >= 0 && (ev[i].events & EPOLLOUT))
+			lg_flush(t, c);
+	}
+}
+
+/* Requests the drain gave up on: measured ones count as timeouts. */
+static void lg_count_timeouts(struct lg_thread *t)
+{
+	unsigned cap = (unsigned)t->eng->cfg->pipeline_max;
+
+	for (size_t i = 0; i < t->bl_len; i++)
+		if (t->bl[(t->bl_head + i) % t->bl_cap].measured)
+			t->timeouts++;
+	for (int k = 0; k < t->n_conns; k++) {
+		struct lg_conn *c = &t->conns[k];
+		for (unsigned i = 0; i < c->fl_len; i++)
+			if (c->fl[(c->fl_head + i) % cap].measured)
+				t->timeouts++;
+	}
+}
+
+/* The event loop of one phase (connect, load, or run+drain). */
+static void lg_loop(struct lg_thread *t, uint64_t deadline_ns)
+{
+	struct lg_engine *e = t->eng;
+	struct epoll_event ev[LG_EVENTS];
+
+	for (;;) {
+		uint64_t now = lg_now_ns(), wake, retry;
+		struct timespec ts;
+		int n;
+
+		if (atomic_load(&e->abort)) {
+			if (t->phase == LG_RUN || t->phase == LG_DRAIN)
+				lg_count_timeouts(t);
+			return;
+		}
+		if (t->phase == LG_RUN && now >= e->end_ns)
+			t->phase = LG_DRAIN;
+		if (t->phase == LG_RUN)
+			lg_generate(t, now);
+		else if (t->phase == LG_LOAD)
+			lg_generate_load(t, now);
+		retry = t->phase == LG_CONNECT ? 0 : lg_reconnect_due(t, now);
+		lg_dispatch(t);
+		lg_flush_dirty(t);
+
+		/* done? */
+		if (t->phase == LG_CONNECT && (t->n_up == t->n_conns || t->failed))
+			return;
+		if (t->phase == LG_LOAD && t->load_left == 0)
+			return;
+		if (t->phase == LG_DRAIN && t->bl_len == 0 && t->inflight == 0)
+			return;
+		if (deadline_ns && now >= deadline_ns) {
+			if (t->phase == LG_DRAIN)
+				lg_count_timeouts(t);
+			return;
+		}
+
+		/* sleep until the next intended send, a reconnect or the deadline */
+		wake = now + LG_DRAIN_POLL_NS;
+		if (t->phase == LG_RUN) {
+			uint64_t next = (uint64_t)t->next_ns;
+			if (next > e->end_ns)
+				next = e->end_ns;
+			if (next < wake)
+				wake = next;
+		}
+		if (retry && retry < wake)
+			wake = retry;
+		if (deadline_ns && deadline_ns < wake)
+			wake = deadline_ns;
+		wake = wake > now ? wake - now : 0;
+		ts.tv_sec = (time_t)(wake / 1000000000ull);
+		ts.tv_nsec = (long)(wake % 1000000000ull);
+		if (!t->no_pwait2) {
+			n = epoll_pwait2(t->epfd, ev, LG_EVENTS, &ts, NULL);
+			if (n < 0 && errno == ENOSYS) {
+				/* Linux < 5.11: millisecond waits (more sender lag, which is measured) */
+				t->no_pwait2 = true;
+				continue;
+			}
+		} else {
+			n = epoll_wait(t->epfd, ev, LG_EVENTS, (int)((wake + 999999) / 1000000));
+		}
+		if (n > 0)
+			lg_handle_events(t, ev, n);
+	}
+}
+
+static void *lg_thread_main(void *arg)
+{
+	struct lg_thread *t = arg;
+	struct lg_engine *e = t->eng;
+
+	/* Wake-ups as precise as the kernel gives (the default slack is 50 us). */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	t->phase = LG_CONNECT;
+	for (int i = 0; i < t->n_conns && !t->failed; i++)
+		if (lg_conn_open(t, &t->conns[i]) < 0) {
+			t->failed = true;
+			snprintf(t->err, sizeof(t->err), "cannot connect to %s: %s", e->cfg->server,
+				 strerror(errno));
+		}
+	if (!t->failed) {
+		lg_loop(t, lg_now_ns() + LOADGEN_CONNECT_TIMEOUT_MS * 1000000ull);
+		if (!t->failed && t->n_up < t->n_conns) {
+			t->failed = true;
+			snprintf(t->err, sizeof(t->err),
+				 "cannot connect to %s: no answer within %d ms", e->cfg->server,
+				 LOADGEN_CONNECT_TIMEOUT_MS);
+		}
+	}
+	if (!t->failed && t->load_left > 0) {
+		t->phase = LG_LOAD;
+		lg_loop(t, 0);
+	}
+	pthread_mutex_lock(&e->gate_mu);
+	e->n_ready++;
+	pthread_cond_broadcast(&e->gate_cv);
+	while (!e->go)
+		pthread_cond_wait(&e->gate_cv, &e->gate_mu);
+	pthread_mutex_unlock(&e->gate_mu);
+	if (atomic_load(&e->abort))
+		return NULL;
+	t->phase = LG_RUN;
+	t->next_ns = (double)e->t0_ns + etc_rng_exp(&t->rng, t->gap_mean_ns);
+	lg_loop(t, e->drain_end_ns);
+	t->phase = LG_DONE;
+	return NULL;
+}
+
+/* --- the main thread: windows, reports, timeline --- */
+
+static void lg_window(struct lg_engine *e, struct vs_hist *agg, uint64_t now, FILE *timeline,
+		      struct report_client *report)
+{
+	uint64_t count = 0, errors = 0;
+
+	hist_init(agg);
+	for (int i = 0; i < e->n_threads; i++) {
+		struct lg_thread *t = &e->th[i];
+		struct vs_hist *full;
+
+		pthread_mutex_lock(&t->mu);
+		full = t->win;
+		t->win = t->win_spare;
+		t->win_spare = full;
+		count += t->win_count;
+		errors += t->win_errors;
+		t->win_count = t->win_errors = 0;
+		pthread_mutex_unlock(&t->mu);
+		hist_merge(agg, full);
+		hist_init(full);
+	}
+	if (report && agg->total > 0)
+		report_send(report, loadgen_quantile_us(agg, 0.95), agg->total);
+	if (timeline)
+		fprintf(timeline, "%.3f,%llu,%llu,%.1f,%.1f,%.1f\n",
+			(double)((int64_t)now - (int64_t)e->warm_ns) / 1e9,
+			(unsigned long long)count, (unsigned long long)errors,
+			loadgen_quantile_us(agg, 0.50), loadgen_quantile_us(agg, 0.95),
+			loadgen_quantile_us(agg, 0.99));
+}
+
+static double lg_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void lg_sleep_until(uint64_t t_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(t_ns / 1000000000ull),
+			       .tv_nsec = (long)(t_ns % 1000000000ull) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		if (lg_now_ns() >= t_ns)
+			break;
+}
+
+/* Runs while the threads send: every window, collect and report; note CPU at
+ * the start and end of the measured time. */
+static void lg_supervise(struct lg_engine *e, struct loadgen_result *r)
+{
+	const struct loadgen_config *cfg = e->cfg;
+	uint64_t window_ns = (uint64_t)cfg->window_ms * 1000000ull;
+	uint64_t next_win = e->t0_ns + window_ns;
+	double cpu0 = 0;
+	bool have_cpu0 = false, stopped = false;
+	struct vs_hist *agg = malloc(sizeof(*agg));
+
+	if (!agg) {
+		log_warnx("loadgen: out of memory for the window histogram; no windows");
+		window_ns = 0;
+	}
+	if (cfg->timeline)
+		fprintf(cfg->timeline, "t_s,replies,errors,p50_us,p95_us,p99_us\n");
+	for (;;) {
+		uint64_t now = lg_now_ns(), wake = e->end_ns;
+
+		if (cfg->stop && *cfg->stop && !stopped) {
+			stopped = true;
+			r->interrupted = true;
+			atomic_store(&e->abort, 1);
+		}
+		if (!have_cpu0 && now >= e->warm_ns) {
+			cpu0 = lg_cpu_s();
+			have_cpu0 = true;
+		}
+		if (agg && now >= next_win) {
+			lg_window(e, agg, now, cfg->timeline, cfg->report);
+			next_win += window_ns;
+			if (next_win <= now) /* we slept long: skip, do not burst */
+				next_win = now + window_ns;
+		}
+		if (now >= e->end_ns || stopped)
+			break;
+		if (!have_cpu0 && e->warm_ns < wake)
+			wake = e->warm_ns;
+		if (agg && next_win < wake)
+			wake = next_win;
+		lg_sleep_until(wake);
+	}
+	r->cpu_s = lg_cpu_s() - cpu0;
+	free(agg);
+}
+
+static void lg_thread_free(struct lg_thread *t)
+{
+	for (int i = 0; i < t->n_conns; i++) {
+		struct lg_conn *c = &t->conns[i];
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c->fl);
+		free(c->wbuf);
+		free(c->rbuf);
+	}
+	if (t->epfd >= 0)
+		close(t->epfd);
+	free(t->conns);
+	free(t->idle);
+	free(t->dirty);
+	free(t->bl);
+	free(t->value_buf);
+	free(t->win);
+	free(t->win_spare);
+	pthread_mutex_destroy(&t->mu);
+}
+
+static int lg_thread_init(struct lg_engine *e, struct lg_thread *t, int id)
+{
+	const struct loadgen_config *cfg = e->cfg;
+	int n = cfg->connections / e->n_threads + (id < cfg->connections % e->n_threads);
+
+	t->eng = e;
+	t->id = id;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	pthread_mutex_init(&t->mu, NULL);
+	t->conns = calloc((size_t)n, sizeof(*t->conns));
+	if (t->conns) {
+		for (int i = 0; i < n; i++)
+			t->conns[i].fd = -1;
+		t->n_conns = n;
+	}
+	t->idle = calloc((size_t)n, sizeof(*t->idle));
+	t->dirty = calloc((size_t)n, sizeof(*t->dirty));
+	t->win = malloc(sizeof(*t->win));
+	t->win_spare = malloc(sizeof(*t->win_spare));
+	t->value_buf = malloc(cfg->value_max + 1);
+	if (t->epfd < 0 || !t->conns || !t->idle || !t->dirty || !t->win || !t->win_spare ||
+	    !t->value_buf)
+		return -1;
+	memset(t->value_buf, 'v', cfg->value_max);
+	hist_init(t->win);
+	hist_init(t->win_spare);
+	hist_init(&t->lat);
+	hist_init(&t->lag);
+	for (int i = 0; i < n; i++) {
+		t->conns[i].fl = calloc((size_t)cfg->pipeline_max, sizeof(struct lg_req));
+		if (!t->conns[i].fl)
+			return -1;
+	}
+	etc_rng_seed(&t->rng, cfg->seed * 1000003u + (uint64_t)id);
+	t->gap_mean_ns = 1e9 * e->n_threads / cfg->qps;
+	if (cfg->protocol == LOADGEN_MEMCACHED && cfg->load_keys) {
+		t->load_next =
+			(uint32_t)((uint64_t)cfg->keys * (uint64_t)id / (uint64_t)e->n_threads);
+		t->load_end = (uint32_t)((uint64_t)cfg->keys * (uint64_t)(id + 1) /
+					 (uint64_t)e->n_threads);
+		t->load_left = t->load_end - t->load_next;
+	}
+	return 0;
+}
+
+static void lg_merge(struct lg_engine *e, struct loadgen_result *r)
+{
+	const struct loadgen_config *cfg = e->cfg;
+
+	for (int i = 0; i < e->n_threads; i++) {
+		struct lg_thread *t = &e->th[i];
+		hist_merge(&r->latency, &t->lat);
+		hist_merge(&r->lag, &t->lag);
+		r->sent += t->sent;
+		r->completed += t->completed;
+		r->received += t->received;
+		r->errors += t->errors;
+		r->timeouts += t->timeouts;
+		r->dropped += t->dropped;
+		r->reconnects += t->reconnects;
+		r->hits += t->hits;
+		r->misses += t->misses;
+		r->load_errors += t->load_errors;
+		if (r->first_error[0] == '\0' && t->first_error[0] != '\0')
+			snprintf(r->first_error, sizeof(r->first_error), "%s", t->first_error);
+	}
+	r->offered_qps = cfg->qps;
+	r->duration_s = cfg->duration_s;
+	r->sent_qps = (double)r->sent / cfg->duration_s;
+	r->achieved_qps = (double)r->received / cfg->duration_s;
+	r->lagging =
+		r->lag.total > 0 && (double)hist_quantile(&r->lag, 0.99) > cfg->max_lag_us * 1000.0;
+}
+
+static int lg_check_config(const struct loadgen_config *c, char *err, size_t err_len)
+{
+	if (c->addr_len == 0)
+		snprintf(err, err_len, "no server");
+	else if (!(c->qps > 0))
+		snprintf(err, err_len, "qps must be > 0");
+	else if (!(c->duration_s > 0) || c->warmup_s < 0 || c->drain_timeout_s < 0)
+		snprintf(err, err_len, "duration must be > 0, warm-up and drain timeout >= 0");
+	else if (c->threads < 1 || c->threads > LOADGEN_THREADS_MAX)
+		snprintf(err, err_len, "threads must be 1..%d", LOADGEN_THREADS_MAX);
+	else if (c->connections < c->threads || c->connections > LOADGEN_CONNS_MAX)
+		snprintf(err, err_len, "connections must be %d..%d (at least one per thread)",
+			 c->threads, LOADGEN_CONNS_MAX);
+	else if (c->pipeline_max < 1 || c->pipeline_max > LOADGEN_PIPELINE_MAX)
+		snprintf(err, err_len, "pipeline must be 1..%d", LOADGEN_PIPELINE_MAX);
+	else if (c->protocol == LOADGEN_MEMCACHED && (c->keys < 1 || c->value_max < 1))
+		snprintf(err, err_len, "keys and value size must be >= 1");
+	else if (c->window_ms < 1)
+		snprintf(err, err_len, "window must be >= 1 ms");
+	else
+		return 0;
+	return -1;
+}
+
+/* Make room for the connections in RLIMIT_NOFILE (raising the soft limit up
+ * to the hard one when needed). */
+static int lg_fd_room(const struct loadgen_config *c, char *err, size_t err_len)
+{
+	/* connections + an epoll fd per thread + stdio, the report socket, the timeline, slack */
+	rlim_t need = (rlim_t)c->connections + (rlim_t)c->threads + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		snprintf(err, err_len,
+			 "%d connections need %llu file descriptors; the limit is %llu (ulimit -n)",
+			 c->connections, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, err_len, "cannot raise the file descriptor limit to %llu: %s",
+			 (unsigned long long)need, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *r, char *err,
+		size_t err_len)
+{
+	struct lg_engine *e;
+	int rc = -1, started = 0;
+
+	if (lg_check_config(cfg, err, err_len) < 0 || lg_fd_room(cfg, err, err_len) < 0)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	hist_init(&r->latency);
+	hist_init(&r->lag);
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, err_len, "out of memory");
+		return -1;
+	}
+	e->cfg = cfg;
+	e->n_threads = cfg->threads;
+	atomic_init(&e->abort, 0);
+	if (cfg->protocol == LOADGEN_MEMCACHED &&
+	    etc_keys_init(&e->keys, cfg->keys, cfg->value_max, cfg->seed) < 0) {
+		snprintf(err, err_len, "out of memory for %u keys", cfg->keys);
+		free(e);
+		return -1;
+	}
+	if (cfg->protocol == LOADGEN_HTTP) {
+		int n = snprintf(
+			e->http_req, sizeof(e->http_req),
+			"GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: vspace-loadgen\r\n\r\n",
+			cfg->path, cfg->server);
+		if (n < 0 || (size_t)n >= sizeof(e->http_req)) {
+			snprintf(err, err_len, "HTTP path too long");
+			goto out_keys;
+		}
+		e->http_req_len = (size_t)n;
+	}
+	e->th = calloc((size_t)e->n_threads, sizeof(*e->th));
+	if (!e->th) {
+		snprintf(err, err_len, "out of memory");
+		goto out_keys;
+	}
+	for (int i = 0; i < e->n_threads; i++)
+		e->th[i].epfd = -1;
+	for (int i = 0; i < e->n_threads; i++)
+		if (lg_thread_init(e, &e->th[i], i) < 0) {
+			snprintf(err, err_len, "out of memory or file descriptors for thread %d",
+				 i);
+			goto out_threads;
+		}
+	pthread_mutex_init(&e->gate_mu, NULL);
+	pthread_cond_init(&e->gate_cv, NULL);
+	for (; started < e->n_threads; started++)
+		if (pthread_create(&e->th[started].tid, NULL, lg_thread_main, &e->th[started]) !=
+		    0) {
+			snprintf(err, err_len, "cannot create sender thread %d", started);
+			atomic_store(&e->abort, 1);
+			break;
+		}
+	pthread_mutex_lock(&e->gate_mu);
+	while (e->n_ready < started) {
+		/* connecting and loading the keys can take a while: watch for a stop */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->gate_cv, &e->gate_mu, &ts);
+		if (cfg->stop && *cfg->stop && !atomic_load(&e->abort)) {
+			snprintf(err, err_len, "interrupted before the measured run started");
+			atomic_store(&e->abort, 1);
+		}
+	}
+	for (int i = 0; i < started && !atomic_load(&e->abort); i++)
+		if (e->th[i].failed) {
+			snprintf(err, err_len, "%s", e->th[i].err);
+			atomic_store(&e->abort, 1);
+		}
+	e->t0_ns = lg_now_ns() + 1000000ull; /* 1 ms from now: every thread starts together */
+	e->warm_ns = e->t0_ns + (uint64_t)(cfg->warmup_s * 1e9);
+	e->end_ns = e->warm_ns + (uint64_t)(cfg->duration_s * 1e9);
+	e->drain_end_ns = e->end_ns + (uint64_t)(cfg->drain_timeout_s * 1e9);
+	e->go = true;
+	pthread_cond_broadcast(&e->gate_cv);
+	pthread_mutex_unlock(&e->gate_mu);
+	if (!atomic_load(&e->abort))
+		lg_supervise(e, r);
+	for (int i = 0; i < started; i++)
+		pthread_join(e->th[i].tid, NULL);
+	pthread_cond_destroy(&e->gate_cv);
+	pthread_mutex_destroy(&e->gate_mu);
+	if (atomic_load(&e->abort) && !r->interrupted)
+		goto out_threads;
+	lg_merge(e, r);
+	rc = 0;
+out_threads:
+	for (int i = 0; i < e->n_threads; i++)
+		if (e->th[i].eng)
+			lg_thread_free(&e->th[i]);
+	free(e->th);
+out_keys:
+	etc_keys_free(&e->keys);
+	free(e);
+	return rc;
+}
