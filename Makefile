@@ -92,17 +92,20 @@ $(BUILD)/vspace-agent: $(BUILD)/obj/src/agent/main.o $(LIBVS)
 	@$(if $(Q),echo "  LD      $@ $(AGENT_STATIC)")
 	$(Q)$(CC) $(LDFLAGS) $(AGENT_STATIC) -o $@ $< $(LIBVS) -l:libjansson.a -lm
 
-# ---- fuzzing (clang + libFuzzer): make fuzz; run build/fuzz/fuzz_proto ----
-# The corpus in tests/fuzz/proto/ is replayed by tests/fuzz/test_fuzz_replay.c
-# (gcc, same entry point proto_fuzz_one) in every make check.
+# ---- fuzzing (clang + libFuzzer): make fuzz; run build/fuzz/fuzz_<name> CORPUS ----
+# Saved corpora are replayed in every make check by gcc-built drivers calling the
+# same entry points: tests/fuzz/test_fuzz_replay.c (tests/fuzz/proto/) and
+# tests/loadgen/test_corpus.c (tests/loadgen/corpus/).
 FUZZ_CC    ?= clang
-FUZZ_SRCS  := src/fuzz/fuzz_proto.c src/proto/proto.c
+FUZZ_FLAGS := $(CSTD) -Isrc $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz/fuzz_proto
-$(BUILD)/fuzz/fuzz_proto: $(FUZZ_SRCS) $(wildcard src/proto/*.h)
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply
+$(BUILD)/fuzz/fuzz_proto: src/fuzz/fuzz_proto.c src/proto/proto.c $(wildcard src/proto/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CSTD) -Isrc $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -o $@ $(FUZZ_SRCS) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS)
+$(BUILD)/fuzz/fuzz_loadgen_reply: src/fuzz/fuzz_loadgen_reply.c src/loadgen/proto.c $(wildcard src/loadgen/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lm
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBVS)
 	@mkdir -p $(dir $@)

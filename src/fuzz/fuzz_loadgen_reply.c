@@ -1,9 +1,8 @@
 /* fuzz_loadgen_reply.c - libFuzzer target: the loadgen's memcached and HTTP reply parsers on arbitrary server bytes.
  *
- * Build and run (not part of `make`; needs clang):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Isrc \
- *       src/fuzz/fuzz_loadgen_reply.c src/loadgen/proto.c -o build/fuzz_loadgen_reply
- *   build/fuzz_loadgen_reply -max_total_time=600 tests/loadgen/corpus
+ * Build and run (needs clang):
+ *   make fuzz
+ *   build/fuzz/fuzz_loadgen_reply -max_total_time=600 tests/loadgen/corpus
  * The saved corpus (tests/loadgen/corpus) is replayed by tests/loadgen/test_corpus.c in make check.
  */
 #include <stddef.h>
