@@ -235,21 +235,7 @@ static int act_do(struct vs_linux *lx, struct act_op *op)
 	case ACT_CHANNELS:
 		if (!n)
 			return -EINVAL;
-		rc = hostcall_set_channels(&lx->root, n->sock, n->name, &op->ch);
-		if (rc == 0) {
-			n->ch.rx = op->ch.rx;
-			n->ch.tx = op->ch.tx;
-			n->ch.other = op->ch.other;
-			n->ch.combined = op->ch.combined;
-			n->irq_rescan = true;
-			if (lx->root.live)
-				sysfs_net_queues(n->sys_fd, n->name, &n->n_rx, &n->n_tx);
-			else {
-				n->n_rx = (int)(op->ch.combined + op->ch.rx);
-				n->n_tx = (int)(op->ch.combined + op->ch.tx);
-			}
-		}
-		return rc;
+		return hostcall_set_channels(&lx->root, n->sock, n->name, &op->ch);
 	case ACT_COALESCE:
 		return n ? hostcall_set_coalesce(&lx->root, n->sock, n->name, &op->co) : -EINVAL;
 	case ACT_SIGNAL:
@@ -275,6 +261,26 @@ static int act_do(struct vs_linux *lx, struct act_op *op)
 		return w->guest->ops->set_vcpus(w->guest, op->value);
 	}
 	return -EINVAL;
+}
+
+/* What a successful (or, in a dry run, planned) write changes beyond its object. */
+static void act_after(struct vs_linux *lx, const struct act_op *op)
+{
+	struct lx_nic *n = op->nic >= 0 ? &lx->nic[op->nic] : NULL;
+
+	if (op->kind == ACT_CHANNELS && n) {
+		n->ch.rx = op->ch.rx;
+		n->ch.tx = op->ch.tx;
+		n->ch.other = op->ch.other;
+		n->ch.combined = op->ch.combined;
+		n->irq_rescan = !lx->cfg.dry_run; /* drivers may renumber their IRQs */
+		if (lx->root.live && !lx->cfg.dry_run)
+			sysfs_net_queues(n->sys_fd, n->name, &n->n_rx, &n->n_tx);
+		else {
+			n->n_rx = (int)(op->ch.combined + op->ch.rx);
+			n->n_tx = (int)(op->ch.combined + op->ch.tx);
+		}
+	}
 }
 
 static void act_record(struct vs_write_stats *s, double dt_s, int cls, int rc)
@@ -383,6 +389,7 @@ int act_run(struct vs_linux *lx)
 			op->obj->cpus = op->cpus;
 			op->obj->ival = op->value;
 		}
+		act_after(lx, op);
 	}
 	a->n = 0;
 	return failed;

@@ -663,6 +663,8 @@ static void apply_mask(struct apply_ctx *a, struct lx_nic *n, bool rx, int q,
 	str_copy(r.ifname, n->name, sizeof(r.ifname));
 	str_copy(r.netns, n->netns, sizeof(r.netns));
 	apply_remember(a, obj, &r);
+	if (!obj->known && !force && !rx)
+		return; /* no xps_cpus to read: a single-queue device has no XPS */
 	if (obj->known && !force && cpuset_equal(&obj->cpus, cores))
 		return;
 	op = apply_op(a, rx ? ACT_RPS : ACT_XPS, rx ? VS_W_RPS : VS_W_XPS);
@@ -783,7 +785,7 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 	for (int c = cpuset_next(&comp, 0); c >= 0; c = cpuset_next(&comp, c + 1))
 		if (!cpuset_test(&nq, c))
 			order[n_order++] = c;
-	if (tx > 1)
+	if (tx >= 1)
 		for (int q = 0; q < tx; q++) {
 			struct vs_cpuset s;
 			cpuset_zero(&s);

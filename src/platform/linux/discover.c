@@ -47,7 +47,7 @@ void discover_cgroupfs(struct vs_linux *lx)
 	for (int h = 0; h < LX_HIER_N; h++)
 		lx->cg.fd[h] = -1;
 	discover_open_hier(lx, LX_HIER_CPUSET1, "fs/cgroup/cpuset", "cpuset.cpus");
-	discover_open_hier(lx, LX_HIER_FREEZER1, "fs/cgroup/freezer", "freezer.state");
+	discover_open_hier(lx, LX_HIER_FREEZER1, "fs/cgroup/freezer", "cgroup.procs");
 	if (discover_open_hier(lx, LX_HIER_V2, "fs/cgroup", "cgroup.controllers") < 0)
 		discover_open_hier(lx, LX_HIER_V2, "fs/cgroup/unified", "cgroup.controllers");
 	if (lx->cg.fd[LX_HIER_V2] >= 0 &&

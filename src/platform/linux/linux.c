@@ -371,6 +371,7 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	}
 	memcpy(lx->specs, cfg->wl, sizeof(*lx->specs) * (size_t)cfg->n_wl);
 	lx->cfg.wl = lx->specs;
+	lx->n_wl = cfg->n_wl;
 	if (sysroot_open(&lx->root, cfg->sysroot ? cfg->sysroot : "/", err, errlen) < 0)
 		goto fail;
 
@@ -742,8 +743,23 @@ int linuxplat_recover(const char *sysroot, const char *state_path, bool dry_run,
 		state_free(&st);
 		return -1;
 	}
-	log_info("state file %s left by an earlier run (pid gone): restoring %d settings first",
-		 state_path, st.n);
+	if (st.daemon_pid > 0 && st.daemon_pid != (int)getpid()) {
+		char comm[32], boot[64];
+		state_boot_id(&root, boot, sizeof(boot));
+		if ((!st.boot_id[0] || !strcmp(st.boot_id, boot)) &&
+		    task_read_comm(root.proc_fd, st.daemon_pid, st.daemon_pid, comm, sizeof(comm)) == 0 &&
+		    !strcmp(comm, "vspaced")) {
+			snprintf(err, errlen,
+				 "state file %s belongs to a running vspaced (pid %d): stop it first",
+				 state_path, st.daemon_pid);
+			sysroot_close(&root);
+			state_free(&st);
+			return -1;
+		}
+	}
+	log_info("state file %s left by an earlier run (pid %d is gone): restoring %d settings "
+		 "first",
+		 state_path, st.daemon_pid, st.n);
 	failed = state_restore(&st, &root, dry_run, NULL, NULL);
 	if (!dry_run) {
 		if (failed > 0) {

@@ -196,6 +196,7 @@ struct st_rec {
 struct lx_state {
 	char path[PATH_MAX / 2]; /* "" = keep nothing (dry-run) */
 	char boot_id[64];
+	int daemon_pid; /* the daemon that wrote a loaded file */
 	struct st_rec *rec;
 	int n, cap;
 	bool dirty; /* records added since the last save */

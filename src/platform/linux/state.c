@@ -286,6 +286,7 @@ int state_load(struct lx_state *st, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	state_str(root, "boot_id", st->boot_id, sizeof(st->boot_id));
+	st->daemon_pid = (int)json_integer_value(json_object_get(root, "daemon_pid"));
 	json_array_foreach(arr, i, o)
 	{
 		struct st_rec r;
