@@ -57,11 +57,11 @@ static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_thread *t
 	struct vs_linux *lx = a->lx;
 
 	if (!t->aff.known) {
-		if (hostcall_get_affinity(&lx->root, t->tid, &t->aff.cpus) < 0)
+		if (hostcall_get_affinity(&lx->root, t->pid, t->tid, &t->aff.cpus) < 0)
 			return false;
 		t->aff.known = true;
 	}
-	struct st_rec r = { .kind = ST_AFFINITY, .tid = t->tid, .start = t->start,
+	struct st_rec r = { .kind = ST_AFFINITY, .pid = t->pid, .tid = t->tid, .start = t->start,
 			    .cpus = t->aff.cpus };
 	apply_remember(a, &t->aff, &r);
 	return true;
@@ -227,6 +227,61 @@ static void apply_groups(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 	}
 }
 
+/* A best-effort workload's single group base/<wl> with the BE cores.
+ * Returns the op its moves wait for. */
+static int apply_be_group(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
+			  const struct vs_cpuset *cores)
+{
+	struct vs_linux *lx = a->lx;
+	struct lx_cgdir *base = apply_base(lx, h);
+	int dep = -1, d;
+
+	if (!base->planned) {
+		d = apply_mkdir(a, h, base, false, -1);
+		dep = d >= 0 ? d : dep;
+		dep = apply_cpus(a, h, base, &lx->cfg.managed, dep);
+		if (h == LX_HIER_V2)
+			dep = apply_subtree(a, base->path, dep);
+	}
+	d = apply_mkdir(a, h, &w->cg[LX_G_ENV], false, dep);
+	dep = d >= 0 ? d : dep;
+	return apply_cpus(a, h, &w->cg[LX_G_ENV], cores, dep);
+}
+
+/* cgroup v2: the process joins its domain group base/<wl> (once); threads
+ * then move into the threaded children. Returns the op to wait for. */
+static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
+{
+	struct vs_linux *lx = a->lx;
+	struct act_op *op;
+
+	if ((w->proc_cg.known && w->proc_cg.ival == 1) || w->proc_move_seq == a->seq || w->pid <= 0)
+		return dep;
+	if (!w->proc_cg.remembered) {
+		struct st_rec r = { .kind = ST_CGROUP, .pid = w->pid, .tid = w->pid,
+				    .start = w->pid_start, .procs = true };
+		if (task_read_cgroup(lx->root.proc_fd, w->pid, w->pid, "", r.path, sizeof(r.path)) < 0)
+			return dep;
+		str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
+		str_copy(r.text, "cgroup.procs", sizeof(r.text));
+		apply_remember(a, &w->proc_cg, &r);
+	}
+	op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
+	if (!op)
+		return dep;
+	op->hier = LX_HIER_V2;
+	op->dep = dep;
+	op->id = w->pid;
+	op->value = 1;
+	op->obj = &w->proc_cg;
+	op->wl = (int)(w - lx->wl);
+	str_copy(op->path, w->cg[LX_G_ENV].path, sizeof(op->path));
+	str_copy(op->file, "cgroup.procs", sizeof(op->file));
+	snprintf(op->what, sizeof(op->what), "%s", w->spec.name);
+	w->proc_move_seq = a->seq; /* once per apply, however many threads follow */
+	return apply_last_op(a);
+}
+
 /* Move thread t into group g of hierarchy h (once). */
 static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t, enum lx_hier h,
 		       int g, int dep)
@@ -237,7 +292,7 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 	if (t->cg.known && t->cg.ival == g)
 		return;
 	if (!t->cg.remembered) {
-		struct st_rec r = { .kind = ST_CGROUP, .tid = t->tid, .start = t->start };
+		struct st_rec r = { .kind = ST_CGROUP, .pid = t->pid, .tid = t->tid, .start = t->start };
 		/* joining a cpuset resets the affinity: remember that too */
 		if (!apply_thread_affinity_known(a, t))
 			return;
@@ -252,35 +307,8 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 			t->cg.remembered = true; /* the process record below covers it */
 		}
 	}
-	if (h == LX_HIER_V2 && !(w->proc_cg.known && w->proc_cg.ival == 1) &&
-	    w->proc_move_seq != a->seq) {
-		/* in v2 the process joins the domain first; threads then move
-		 * into the threaded children */
-		if (!w->proc_cg.remembered) {
-			struct st_rec r = { .kind = ST_CGROUP, .tid = w->pid, .start = w->pid_start,
-					    .procs = true };
-			if (task_read_cgroup(lx->root.proc_fd, w->pid, w->pid, "", r.path,
-					     sizeof(r.path)) < 0)
-				return;
-			str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
-			str_copy(r.text, "cgroup.procs", sizeof(r.text));
-			apply_remember(a, &w->proc_cg, &r);
-		}
-		op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
-		if (!op)
-			return;
-		op->hier = h;
-		op->dep = dep;
-		op->id = w->pid;
-		op->value = 1;
-		op->obj = &w->proc_cg;
-		op->wl = (int)(w - lx->wl);
-		str_copy(op->path, w->cg[LX_G_ENV].path, sizeof(op->path));
-		str_copy(op->file, "cgroup.procs", sizeof(op->file));
-		snprintf(op->what, sizeof(op->what), "%s", w->spec.name);
-		dep = apply_last_op(a);
-		w->proc_move_seq = a->seq; /* once per apply, however many threads follow */
-	}
+	if (h == LX_HIER_V2)
+		dep = apply_proc_move(a, w, dep);
 	op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
 	if (!op)
 		return;
@@ -589,19 +617,24 @@ static void apply_be(struct apply_ctx *a, struct lx_wl *w, const struct vs_plan 
 	if (!cpuset_empty(cores)) {
 		bool cgroup = w->place == VS_PLACE_CGROUP1 || w->place == VS_PLACE_CGROUP2;
 		enum lx_hier h = apply_hier(w->place);
-		int ready[LX_G_N] = { -1, -1, -1 };
 
 		w->cur_valid = true;
 		w->cur_vcpu = w->cur_nq = *cores;
 		if (w->place == VS_PLACE_LIBVIRT && lx->virt) {
 			apply_virt(a, w, cores, cores);
 		} else {
+			/* one group, base/<wl>, holding the BE cores */
+			int dep = -1;
 			if (cgroup)
-				apply_groups(a, w, h, cores, cores, ready);
+				dep = apply_be_group(a, w, h, cores);
+			if (cgroup && h == LX_HIER_V2)
+				apply_proc_move(a, w, dep);
 			for (int i = 0; i < w->n_thr; i++) {
 				struct lx_thread *t = &w->thr[i];
+				if (cgroup && h == LX_HIER_V2)
+					break;
 				if (cgroup && !t->kthread && !t->cg.broken)
-					apply_move(a, w, t, h, LX_G_VCPU, ready[LX_G_VCPU]);
+					apply_move(a, w, t, h, LX_G_ENV, dep);
 				else
 					apply_affinity(a, w, t, cores);
 			}
@@ -620,23 +653,34 @@ static int apply_cpu_list(const struct vs_cpuset *s, int *out, int max)
 	return n;
 }
 
-static struct lx_obj *apply_queue_obj(struct apply_ctx *a, struct lx_nic *n, bool rx, int q)
+/* Make room for queue objects 0..n-1 before any op points into the arrays. */
+static bool apply_queue_room(struct apply_ctx *a, struct lx_nic *n, int need)
 {
-	if (q >= n->cap_q) {
-		int nc = q + 16;
-		struct lx_obj *r = realloc(n->rps, sizeof(*r) * (size_t)nc);
-		struct lx_obj *x = r ? realloc(n->xps, sizeof(*x) * (size_t)nc) : NULL;
-		if (r)
-			n->rps = r;
-		if (!r || !x) {
-			a->oom = true;
-			return NULL;
-		}
-		n->xps = x;
-		memset(&n->rps[n->cap_q], 0, sizeof(*r) * (size_t)(nc - n->cap_q));
-		memset(&n->xps[n->cap_q], 0, sizeof(*x) * (size_t)(nc - n->cap_q));
-		n->cap_q = nc;
+	int nc;
+	struct lx_obj *r, *x;
+
+	if (need <= n->cap_q)
+		return true;
+	nc = need + 8;
+	r = realloc(n->rps, sizeof(*r) * (size_t)nc);
+	if (r)
+		n->rps = r;
+	x = r ? realloc(n->xps, sizeof(*x) * (size_t)nc) : NULL;
+	if (!r || !x) {
+		a->oom = true;
+		return false;
 	}
+	n->xps = x;
+	memset(&n->rps[n->cap_q], 0, sizeof(*r) * (size_t)(nc - n->cap_q));
+	memset(&n->xps[n->cap_q], 0, sizeof(*x) * (size_t)(nc - n->cap_q));
+	n->cap_q = nc;
+	return true;
+}
+
+static struct lx_obj *apply_queue_obj(struct lx_nic *n, bool rx, int q)
+{
+	if (q >= n->cap_q)
+		return NULL;
 	return rx ? &n->rps[q] : &n->xps[q];
 }
 
@@ -644,7 +688,7 @@ static void apply_mask(struct apply_ctx *a, struct lx_nic *n, bool rx, int q,
 		       const struct vs_cpuset *cores, bool force, int dep)
 {
 	struct vs_linux *lx = a->lx;
-	struct lx_obj *obj = apply_queue_obj(a, n, rx, q);
+	struct lx_obj *obj = apply_queue_obj(n, rx, q);
 	char path[160], buf[1024], err[128];
 	struct act_op *op;
 
@@ -759,6 +803,15 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 		}
 	}
 	n_nq = apply_cpu_list(&nq, nql, VS_MAX_CPUS);
+	{
+		int need = rx > tx ? rx : tx;
+		if (old_rx > need)
+			need = old_rx;
+		if (old_tx > need)
+			need = old_tx;
+		if (!apply_queue_room(a, n, need))
+			return;
+	}
 	if (n->n_irq > 0) {
 		/* queue q's IRQs on NQ core q mod n_nq; idle queues on the whole group */
 		for (int i = 0; i < n->n_irq; i++) {

@@ -49,7 +49,7 @@ static int hostcall_emul_write(const struct vs_sysroot *r, const char *dir, cons
 	return sysroot_write(r, r->root_fd, path, text);
 }
 
-int hostcall_get_affinity(const struct vs_sysroot *r, int tid, struct vs_cpuset *out)
+int hostcall_get_affinity(const struct vs_sysroot *r, int pid, int tid, struct vs_cpuset *out)
 {
 	char path[96], buf[4096], err[128];
 
@@ -75,7 +75,7 @@ int hostcall_get_affinity(const struct vs_sysroot *r, int tid, struct vs_cpuset 
 	snprintf(path, sizeof(path), VS_EMUL_DIR "/affinity/%d", tid);
 	if (sysroot_read(r->root_fd, path, buf, sizeof(buf)) >= 0)
 		return cpuset_parse_list(out, str_trim(buf), err, sizeof(err)) < 0 ? -EINVAL : 0;
-	return task_read_allowed(r->proc_fd, tid, tid, out) < 0 ? -errno : 0;
+	return task_read_allowed(r->proc_fd, pid > 0 ? pid : tid, tid, out) < 0 ? -errno : 0;
 }
 
 int hostcall_set_affinity(const struct vs_sysroot *r, int tid, const struct vs_cpuset *cpus)

@@ -23,7 +23,8 @@
 
 #define VS_EMUL_DIR ".vspace-emul"
 
-int hostcall_get_affinity(const struct vs_sysroot *r, int tid, struct vs_cpuset *out);
+/* pid: the thread's process (for the fixture fallback proc/<pid>/task/<tid>/status). */
+int hostcall_get_affinity(const struct vs_sysroot *r, int pid, int tid, struct vs_cpuset *out);
 int hostcall_set_affinity(const struct vs_sysroot *r, int tid, const struct vs_cpuset *cpus);
 /* sock: ethtool socket in the NIC's namespace (ignored when emulated). */
 int hostcall_get_channels(const struct vs_sysroot *r, int sock, const char *ifname,

@@ -175,6 +175,7 @@ enum st_kind {
 
 struct st_rec {
 	enum st_kind kind;
+	int pid; /* the thread's process (for /proc paths) */
 	int tid; /* thread or process id */
 	uint64_t start;
 	bool procs;	/* ST_CGROUP: move the whole process */

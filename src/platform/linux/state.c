@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,8 @@ static json_t *state_rec_json(const struct st_rec *r)
 
 	json_object_set_new(o, "kind", json_string(st_kind_name(r->kind)));
 	if (r->tid > 0) {
+		if (r->pid > 0 && r->pid != r->tid)
+			json_object_set_new(o, "pid", json_integer(r->pid));
 		json_object_set_new(o, "tid", json_integer(r->tid));
 		json_object_set_new(o, "start", json_integer((json_int_t)r->start));
 	}
@@ -219,6 +222,9 @@ static int state_rec_parse(json_t *o, struct st_rec *r, char *err, size_t errlen
 			return -1;
 		}
 		r->tid = (int)json_integer_value(v);
+		r->pid = (int)json_integer_value(json_object_get(o, "pid"));
+		if (r->pid <= 0 || r->pid > INT32_MAX)
+			r->pid = r->tid;
 		r->start = (uint64_t)json_integer_value(json_object_get(o, "start"));
 	}
 	r->procs = json_is_true(json_object_get(o, "procs"));
@@ -393,7 +399,7 @@ static bool state_thread_alive(struct state_ctx *c, const struct st_rec *r)
 {
 	struct vs_taskstat ts;
 
-	if (task_read_stat(c->root->proc_fd, r->tid, r->tid, NULL, 0, &ts) < 0)
+	if (task_read_stat(c->root->proc_fd, r->pid > 0 ? r->pid : r->tid, r->tid, NULL, 0, &ts) < 0)
 		return false;
 	return ts.start_ticks == r->start && ts.state != 'Z';
 }
