@@ -585,7 +585,8 @@ int discover_nic_irqs(struct vs_linux *lx, struct lx_nic *n)
 		k++;
 	}
 	free(msi);
-	qsort(neu, (size_t)k, sizeof(neu[0]), discover_irq_cmp);
+	if (k > 0)
+		qsort(neu, (size_t)k, sizeof(neu[0]), discover_irq_cmp);
 	free(old);
 	n->irq = neu;
 	n->n_irq = k;

@@ -267,7 +267,8 @@ int task_list(int proc_fd, int pid, int **tids, int *cap)
 		(*tids)[n++] = (int)tid;
 	}
 	closedir(d);
-	qsort(*tids, (size_t)n, sizeof(int), task_cmp_int);
+	if (n > 1)
+		qsort(*tids, (size_t)n, sizeof(int), task_cmp_int);
 	return n;
 }
 

@@ -179,7 +179,8 @@ int sysfs_net_msi_irqs(int sys_fd, const char *ifname, int **irqs, int *cap)
 		(*irqs)[n++] = (int)irq;
 	}
 	closedir(d);
-	qsort(*irqs, (size_t)n, sizeof(int), sysfs_cmp_int);
+	if (n > 1)
+		qsort(*irqs, (size_t)n, sizeof(int), sysfs_cmp_int);
 	return n;
 }
 
