@@ -36,6 +36,23 @@ static bool procfs_u64(const char **p, uint64_t *out)
 	return true;
 }
 
+/* Skip one field: an optionally negative number of any size. */
+static bool procfs_skip(const char **p)
+{
+	const char *s = *p;
+
+	while (*s == ' ')
+		s++;
+	if (*s == '-')
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	while (isdigit((unsigned char)*s))
+		s++;
+	*p = s;
+	return true;
+}
+
 /* Signed variant (task stat has a few negative fields). */
 static bool procfs_i64(const char **p, int64_t *out)
 {
@@ -143,7 +160,7 @@ int task_parse_stat(const char *text, char *comm, size_t commlen, struct vs_task
 	st->state = *p++;
 	/* fields 4..: ppid pgrp session tty_nr tpgid flags */
 	for (int f = 4; f <= 8; f++)
-		if (!procfs_i64(&p, &s))
+		if (!procfs_skip(&p))
 			return -1;
 	if (!procfs_u64(&p, &u))
 		return -1;
@@ -156,14 +173,14 @@ int task_parse_stat(const char *text, char *comm, size_t commlen, struct vs_task
 		return -1;
 	/* cutime cstime priority nice num_threads itrealvalue */
 	for (int f = 16; f <= 21; f++)
-		if (!procfs_i64(&p, &s))
+		if (!procfs_skip(&p))
 			return -1;
 	if (!procfs_u64(&p, &st->start_ticks))
 		return -1;
 	/* vsize rss rsslim startcode endcode startstack kstkesp kstkeip signal
 	 * blocked sigignore sigcatch wchan nswap cnswap exit_signal */
 	for (int f = 23; f <= 38; f++)
-		if (!procfs_i64(&p, &s))
+		if (!procfs_skip(&p))
 			return 0; /* old kernels end early; processor stays 0 */
 	if (procfs_i64(&p, &s) && s >= 0 && s < VS_MAX_CPUS)
 		st->processor = (int)s;
