@@ -56,7 +56,7 @@ static void test_dispatch(void **state)
 	       "{\"ok\":false,\"error\":\"missing \\\"cmd\\\" (a string: status, explain, report, set, "
 	       "pause, resume)\"}\n");
 	expect(ctlsock_dispatch(&s, "{\"cmd\":\"a\",\"cmd\":\"b\"}", 21, 0),
-	       "{\"ok\":false,\"error\":\"malformed JSON at column 21: duplicate object key near "
+	       "{\"ok\":false,\"error\":\"malformed JSON at column 16: duplicate object key near "
 	       "'\\\"cmd\\\"'\"}\n");
 	assert_int_equal(calls, 2);
 }
