@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 		return 1;
 	rc = json_is_true(json_object_get(reply, "ok")) ? 0 : 1;
 	if (json) {
-		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 		if (text)
 			puts(text);
 		free(text);
@@ -417,7 +417,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[optind], "explain")) {
 		fputs(ctl_s(reply, "text", ""), stdout);
 	} else if (!strcmp(argv[optind], "set")) {
-		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 		if (text)
 			printf("ok %s\n", text);
 		free(text);

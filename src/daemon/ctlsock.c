@@ -163,7 +163,7 @@ char *ctlsock_dispatch(struct ctlsock *s, const char *line, size_t len, uid_t ui
 	if (!reply)
 		return ctlsock_error_line(err[0] ? err : "request failed");
 	json_object_set_new(reply, "ok", json_true());
-	text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(reply);
 	if (!text)
 		return ctlsock_error_line("out of memory");
@@ -257,21 +257,11 @@ static void ctlsock_accept(struct ctlsock *s)
 			continue;
 		}
 		if (cred.uid != 0 && cred.uid != geteuid() && !(s->has_gid && cred.gid == s->gid)) {
-			char msg[160];
+			/* answered (with a refusal) once it has sent its request */
 			s->rejected++;
-			snprintf(msg, sizeof(msg),
-				 "permission denied: uid %u may not use this socket (root, uid %u%s)",
-				 (unsigned)cred.uid, (unsigned)geteuid(),
-				 s->has_gid ? " or the control_group" : "");
-			log_warnx("control socket: rejected pid %d uid %u", (int)cred.pid,
+			c->rejected = true;
+			log_warnx("control socket: refused pid %d uid %u", (int)cred.pid,
 				  (unsigned)cred.uid);
-			char *line = ctlsock_error_line(msg);
-			c->closing = true;
-			if (line)
-				ctlsock_send(s, c, line);
-			else
-				ctlsock_drop(s, c);
-			free(line);
 		}
 	}
 }
@@ -296,6 +286,23 @@ static void ctlsock_read(struct ctlsock *s, struct ctl_client *c)
 		c->in_len += (size_t)k;
 		while (c->fd >= 0 && (nl = memchr(c->in, '\n', c->in_len))) {
 			size_t len = (size_t)(nl - c->in);
+			if (c->rejected) {
+				char msg[160];
+				snprintf(msg, sizeof(msg),
+					 "permission denied: uid %u may not use this socket (root, uid "
+					 "%u%s)",
+					 (unsigned)c->uid, (unsigned)geteuid(),
+					 s->has_gid ? " or the control_group" : "");
+				char *line = ctlsock_error_line(msg);
+				c->closing = true;
+				if (line) {
+					ctlsock_send(s, c, line);
+					free(line);
+				} else {
+					ctlsock_drop(s, c);
+				}
+				return;
+			}
 			if (!c->discarding) {
 				size_t l = len;
 				if (l > 0 && c->in[l - 1] == '\r')

@@ -22,7 +22,8 @@ struct ctl_client {
 	bool discarding; /* skipping the rest of an overlong line */
 	char *out;
 	size_t out_len, out_cap;
-	bool closing; /* close once out is flushed */
+	bool closing;  /* close once out is flushed */
+	bool rejected; /* peer not allowed: its first request gets the refusal */
 };
 
 /* Answer one request: return the reply (its "ok" is set by the caller), or

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* busy N [DUTY_PERCENT]: N threads, each busy DUTY % of every 10 ms. */
+/* busy N [DUTY_PERCENT] [PIDFILE]: N threads, each busy DUTY % of every 10 ms. */
 static int duty = 100;
 
 static double busy_now(void)
@@ -36,19 +36,34 @@ static void *busy_thread(void *arg)
 	return NULL;
 }
 
+/* A whole number in [lo, hi], or -1. */
+static int busy_arg(const char *s, int lo, int hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return end == s || *end || v < lo || v > hi ? -1 : (int)v;
+}
+
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 2;
+	int n = argc > 1 ? busy_arg(argv[1], 1, 64) : 2;
 	pthread_t t;
 
 	if (argc > 2)
-		duty = atoi(argv[2]);
-	if (n < 1 || n > 64 || duty < 1 || duty > 100) {
-		fprintf(stderr, "usage: busy N [DUTY_PERCENT]\n");
+		duty = busy_arg(argv[2], 1, 100);
+	if (n < 1 || duty < 1) {
+		fprintf(stderr, "usage: busy N [DUTY_PERCENT] [PIDFILE]\n");
 		return 2;
 	}
 	for (long i = 0; i < n; i++)
 		pthread_create(&t, NULL, busy_thread, (void *)(size_t)i);
+	if (argc > 3) {
+		FILE *f = fopen(argv[3], "w");
+		if (!f)
+			return 1;
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+	}
 	printf("%d\n", (int)getpid());
 	fflush(stdout);
 	for (;;)
