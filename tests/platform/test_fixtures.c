@@ -27,6 +27,23 @@
  * stored: 3600 files.
  */
 
+/* Temporary directories of the running test, removed by the teardown even
+ * when an assertion ends the test early. */
+static char cleanup_dirs[2][48];
+
+static int teardown(void **state)
+{
+	for (int i = 0; i < 2; i++)
+		if (cleanup_dirs[i][0]) {
+			char cmd[128];
+			snprintf(cmd, sizeof(cmd), "rm -rf %s", cleanup_dirs[i]);
+			if (system(cmd) != 0)
+				return -1;
+			cleanup_dirs[i][0] = '\0';
+		}
+	return 0;
+}
+
 struct text {
 	char *p;
 	size_t len, cap;
@@ -167,6 +184,7 @@ static void fixture(const char *name, const char *dir)
 	size_t n;
 
 	assert_non_null(mkdtemp(tmp));
+	str_copy(cleanup_dirs[0], tmp, sizeof(cleanup_dirs[0]));
 	snprintf(cmd, sizeof(cmd), "cp -a %s/root %s/root", dir, tmp);
 	assert_int_equal(run(cmd), 0);
 	snprintf(path, sizeof(path), "%s/vspace.conf", dir);
@@ -209,8 +227,6 @@ static void fixture(const char *name, const char *dir)
 	free(disc.p);
 	free(writes.p);
 	free(sample.p);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	run(cmd);
 }
 
 static void test_host_a(void **state)
@@ -228,20 +244,19 @@ static void test_synth_c(void **state)
 	char tmp[] = "/tmp/vsd-synth-c-XXXXXX", cmd[256];
 
 	assert_non_null(mkdtemp(tmp));
+	str_copy(cleanup_dirs[1], tmp, sizeof(cleanup_dirs[1]));
 	snprintf(cmd, sizeof(cmd), "tests/fixtures/gen-synthetic c %s/c", tmp);
 	assert_int_equal(run(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/c", tmp);
 	fixture("synth-c", cmd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	run(cmd);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_a),
-		cmocka_unit_test(test_synth_b),
-		cmocka_unit_test(test_synth_c),
+		cmocka_unit_test_teardown(test_host_a, teardown),
+		cmocka_unit_test_teardown(test_synth_b, teardown),
+		cmocka_unit_test_teardown(test_synth_c, teardown),
 	};
 	log_init("test_fixtures", VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);

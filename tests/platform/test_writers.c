@@ -15,6 +15,21 @@
 #include "platform/linux/linux_int.h"
 #include "testutil.h"
 
+/* The scratch directory of the running test, removed by the teardown even
+ * when an assertion ends the test early. */
+static char cleanup_dir[64];
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	if (!cleanup_dir[0])
+		return 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cleanup_dir);
+	cleanup_dir[0] = '\0';
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 /* A platform and controller on a scratch copy of synth-b. */
 struct bed {
 	char tmp[64];
@@ -64,6 +79,7 @@ static void bed_open(struct bed *b, const char *extra_host, const char *prep)
 	memset(b, 0, sizeof(*b));
 	str_copy(b->tmp, "/tmp/vsd-writers-XXXXXX", sizeof(b->tmp));
 	assert_non_null(mkdtemp(b->tmp));
+	str_copy(cleanup_dir, b->tmp, sizeof(cleanup_dir));
 	snprintf(b->root, sizeof(b->root), "%s/root", b->tmp);
 	snprintf(b->state, sizeof(b->state), "%s/vspaced.state", b->tmp);
 	assert_int_equal(sh("cp -a tests/fixtures/synth-b/root %s/root", b->tmp), 0);
@@ -467,19 +483,19 @@ static void test_reports(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_first_allocation_writes),
-		cmocka_unit_test(test_state_file),
-		cmocka_unit_test(test_idempotent),
-		cmocka_unit_test(test_restore),
-		cmocka_unit_test(test_crash_recovery),
-		cmocka_unit_test(test_recover_other_boot),
-		cmocka_unit_test(test_recover_bad_file),
-		cmocka_unit_test(test_permanent_error),
-		cmocka_unit_test(test_errclass),
-		cmocka_unit_test(test_cgroup2),
-		cmocka_unit_test(test_affinity_placement),
-		cmocka_unit_test(test_vanish_appear),
-		cmocka_unit_test(test_reports),
+		cmocka_unit_test_teardown(test_first_allocation_writes, teardown),
+		cmocka_unit_test_teardown(test_state_file, teardown),
+		cmocka_unit_test_teardown(test_idempotent, teardown),
+		cmocka_unit_test_teardown(test_restore, teardown),
+		cmocka_unit_test_teardown(test_crash_recovery, teardown),
+		cmocka_unit_test_teardown(test_recover_other_boot, teardown),
+		cmocka_unit_test_teardown(test_recover_bad_file, teardown),
+		cmocka_unit_test_teardown(test_permanent_error, teardown),
+		cmocka_unit_test_teardown(test_errclass, teardown),
+		cmocka_unit_test_teardown(test_cgroup2, teardown),
+		cmocka_unit_test_teardown(test_affinity_placement, teardown),
+		cmocka_unit_test_teardown(test_vanish_appear, teardown),
+		cmocka_unit_test_teardown(test_reports, teardown),
 	};
 	log_init("test_writers", getenv("VS_TEST_VERBOSE") ? VS_LOG_DEBUG : VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);
