@@ -95,8 +95,9 @@ static json_t *ctl_request(int argc, char **argv)
 			else if (ctl_kv(argv[i], "count"))
 				count = ctl_kv(argv[i], "count");
 			else {
-				fprintf(stderr, "vspacectl: report: unknown argument \"%s\" (p95=US, "
-						"count=N)\n",
+				fprintf(stderr,
+					"vspacectl: report: unknown argument \"%s\" (p95=US, "
+					"count=N)\n",
 					argv[i]);
 				return NULL;
 			}
@@ -111,7 +112,8 @@ static json_t *ctl_request(int argc, char **argv)
 		if (count) {
 			long n;
 			if (str_to_long(count, 0, 1L << 50, &n) < 0) {
-				fprintf(stderr, "vspacectl: count: \"%s\" is not a whole number\n", count);
+				fprintf(stderr, "vspacectl: count: \"%s\" is not a whole number\n",
+					count);
 				json_decref(req);
 				return NULL;
 			}
@@ -125,7 +127,8 @@ static json_t *ctl_request(int argc, char **argv)
 				fprintf(stderr, "vspacectl: usage: set mode P|E|R|POLICY\n");
 				return NULL;
 			}
-			return json_pack("{s:s,s:s,s:s}", "cmd", "set", "what", "mode", "value", argv[2]);
+			return json_pack("{s:s,s:s,s:s}", "cmd", "set", "what", "mode", "value",
+					 argv[2]);
 		}
 		if (argc >= 4 && !strcmp(argv[1], "threshold")) {
 			json_t *req = json_pack("{s:s,s:s,s:s}", "cmd", "set", "what", "threshold",
@@ -135,7 +138,8 @@ static json_t *ctl_request(int argc, char **argv)
 				const char *val = ctl_kv(argv[i], key);
 				if (!val) {
 					fprintf(stderr,
-						"vspacectl: set threshold: unknown argument \"%s\" (vcpu=X, "
+						"vspacectl: set threshold: unknown argument \"%s\" "
+						"(vcpu=X, "
 						"nq=Y)\n",
 						argv[i]);
 					json_decref(req);
@@ -157,8 +161,8 @@ static json_t *ctl_request(int argc, char **argv)
 			}
 			if (ctl_number("p95", p95, 1, 1e9, &v) < 0)
 				return NULL;
-			return json_pack("{s:s,s:s,s:s,s:f}", "cmd", "set", "what", "slo", "workload",
-					 argv[2], "p95_us", v);
+			return json_pack("{s:s,s:s,s:s,s:f}", "cmd", "set", "what", "slo",
+					 "workload", argv[2], "p95_us", v);
 		}
 		fprintf(stderr, "vspacectl: usage: set mode P|E|R|POLICY | set threshold WORKLOAD "
 				"[vcpu=X] [nq=Y] | set slo WORKLOAD p95=US\n");
@@ -187,7 +191,8 @@ static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
 	str_copy(sa.sun_path, path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "vspacectl: cannot reach vspaced at %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "vspacectl: cannot reach vspaced at %s: %s\n", path,
+			strerror(errno));
 		goto out;
 	}
 	if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
@@ -201,7 +206,8 @@ static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
 			size_t nc = cap ? cap * 2 : 65536;
 			char *nb;
 			if (nc > CTL_REPLY_MAX + 4096) {
-				fprintf(stderr, "vspacectl: reply longer than %d bytes\n", CTL_REPLY_MAX);
+				fprintf(stderr, "vspacectl: reply longer than %d bytes\n",
+					CTL_REPLY_MAX);
 				goto out;
 			}
 			nb = realloc(buf, nc);
@@ -211,14 +217,16 @@ static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
 			cap = nc;
 		}
 		if (poll(&pfd, 1, timeout_ms) <= 0) {
-			fprintf(stderr, "vspacectl: no reply from %s within %d ms\n", path, timeout_ms);
+			fprintf(stderr, "vspacectl: no reply from %s within %d ms\n", path,
+				timeout_ms);
 			goto out;
 		}
 		k = recv(fd, buf + len, cap - len - 1, 0);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
-			fprintf(stderr, "vspacectl: %s closed the connection without a reply\n", path);
+			fprintf(stderr, "vspacectl: %s closed the connection without a reply\n",
+				path);
 			goto out;
 		}
 		len += (size_t)k;
@@ -227,7 +235,8 @@ static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
 	}
 	reply = json_loadb(buf, (size_t)((char *)memchr(buf, '\n', len) - buf), 0, &je);
 	if (!reply || !json_is_object(reply)) {
-		fprintf(stderr, "vspacectl: malformed reply: %s\n", reply ? "not an object" : je.text);
+		fprintf(stderr, "vspacectl: malformed reply: %s\n",
+			reply ? "not an object" : je.text);
 		json_decref(reply);
 		reply = NULL;
 	}
@@ -268,20 +277,23 @@ static void ctl_print_status(json_t *r)
 	printf("vspaced %s (pid %d): policy %s, managed cores %s, period %d ms, %lld periods%s%s\n",
 	       ctl_s(d, "version", "?"), (int)ctl_num(d, "pid"), ctl_s(d, "policy", "?"),
 	       ctl_s(d, "managed", "-"), (int)ctl_num(d, "period_ms"),
-	       (long long)ctl_num(d, "periods"), json_is_true(json_object_get(d, "paused")) ? ", PAUSED" : "",
+	       (long long)ctl_num(d, "periods"),
+	       json_is_true(json_object_get(d, "paused")) ? ", PAUSED" : "",
 	       json_is_true(json_object_get(d, "dry_run")) ? ", dry-run" : "");
 	if (ctl_s(d, "last_error", NULL))
 		printf("last error: %s\n", ctl_s(d, "last_error", ""));
-	printf("%-16s %-4s %-8s %7s %-12s %-12s %5s %5s %5s %5s %8s %8s %5s %6s\n", "WORKLOAD", "ROLE",
-	       "STATE", "PID", "VCPU CORES", "NQ CORES", "U_V", "U_N", "TH_V", "TH_N", "P95_US",
-	       "SLO_US", "VCPUS", "QUEUES");
+	printf("%-16s %-4s %-8s %7s %-12s %-12s %5s %5s %5s %5s %8s %8s %5s %6s\n", "WORKLOAD",
+	       "ROLE", "STATE", "PID", "VCPU CORES", "NQ CORES", "U_V", "U_N", "TH_V", "TH_N",
+	       "P95_US", "SLO_US", "VCPUS", "QUEUES");
 	json_array_foreach(json_object_get(r, "workloads"), i, w)
 	{
 		char vc[64], nc[64], uv[16], un[16], tv[16], tn[16], p95[16], slo[16], vcpus[16],
 			q[16];
-		snprintf(vc, sizeof(vc), "%.0f [%s]", isnan(ctl_num(w, "n_vcpu")) ? 0 : ctl_num(w, "n_vcpu"),
+		snprintf(vc, sizeof(vc), "%.0f [%s]",
+			 isnan(ctl_num(w, "n_vcpu")) ? 0 : ctl_num(w, "n_vcpu"),
 			 ctl_s(w, "vcpu_cores", "-"));
-		snprintf(nc, sizeof(nc), "%.0f [%s]", isnan(ctl_num(w, "n_nq")) ? 0 : ctl_num(w, "n_nq"),
+		snprintf(nc, sizeof(nc), "%.0f [%s]",
+			 isnan(ctl_num(w, "n_nq")) ? 0 : ctl_num(w, "n_nq"),
 			 ctl_s(w, "nq_cores", "-"));
 		if (strcmp(ctl_s(w, "role", ""), "lc") != 0 || isnan(ctl_num(w, "n_vcpu"))) {
 			snprintf(vc, sizeof(vc), "[%s]", ctl_s(w, "vcpu_cores", "-"));
@@ -307,14 +319,16 @@ static void ctl_print_status(json_t *r)
 	json_array_foreach(json_object_get(r, "nics"), i, n)
 	{
 		json_t *ch = json_object_get(n, "channels");
-		printf("nic %s%s%s: %s, queues rx %.0f tx %.0f, %.0f queue IRQs", ctl_s(n, "name", "?"),
-		       ctl_s(n, "netns", NULL) ? " (netns " : "", ctl_s(n, "netns", NULL) ? ctl_s(n, "netns", "") : "",
+		printf("nic %s%s%s: %s, queues rx %.0f tx %.0f, %.0f queue IRQs",
+		       ctl_s(n, "name", "?"), ctl_s(n, "netns", NULL) ? " (netns " : "",
+		       ctl_s(n, "netns", NULL) ? ctl_s(n, "netns", "") : "",
 		       json_is_true(json_object_get(n, "present")) ? "present" : "absent",
 		       ctl_num(n, "rx_queues"), ctl_num(n, "tx_queues"), ctl_num(n, "queue_irqs"));
 		if (ch)
-			printf(", channels rx %.0f/%.0f tx %.0f/%.0f combined %.0f/%.0f", ctl_num(ch, "rx"),
-			       ctl_num(ch, "max_rx"), ctl_num(ch, "tx"), ctl_num(ch, "max_tx"),
-			       ctl_num(ch, "combined"), ctl_num(ch, "max_combined"));
+			printf(", channels rx %.0f/%.0f tx %.0f/%.0f combined %.0f/%.0f",
+			       ctl_num(ch, "rx"), ctl_num(ch, "max_rx"), ctl_num(ch, "tx"),
+			       ctl_num(ch, "max_tx"), ctl_num(ch, "combined"),
+			       ctl_num(ch, "max_combined"));
 		printf("\n");
 	}
 	w = json_object_get(r, "best_effort");
@@ -355,7 +369,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TIMEOUT:
 			if (str_to_long(optarg, 1, 600000, &timeout_ms) < 0) {
-				fprintf(stderr, "vspacectl: --timeout: \"%s\" is not 1..600000 ms\n",
+				fprintf(stderr,
+					"vspacectl: --timeout: \"%s\" is not 1..600000 ms\n",
 					optarg);
 				return 2;
 			}
@@ -364,7 +379,8 @@ int main(int argc, char **argv)
 			ctl_usage(stdout);
 			return 0;
 		case ':':
-			fprintf(stderr, "vspacectl: %s needs a value (see --help)\n", argv[optind - 1]);
+			fprintf(stderr, "vspacectl: %s needs a value (see --help)\n",
+				argv[optind - 1]);
 			return 2;
 		default:
 			fprintf(stderr, "vspacectl: unknown option \"%s\" (see --help)\n",
@@ -406,7 +422,8 @@ int main(int argc, char **argv)
 		return 1;
 	rc = json_is_true(json_object_get(reply, "ok")) ? 0 : 1;
 	if (json) {
-		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER |
+						       JSON_REAL_PRECISION(10));
 		if (text)
 			puts(text);
 		free(text);
@@ -417,12 +434,14 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[optind], "explain")) {
 		fputs(ctl_s(reply, "text", ""), stdout);
 	} else if (!strcmp(argv[optind], "set")) {
-		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER |
+						       JSON_REAL_PRECISION(10));
 		if (text)
 			printf("ok %s\n", text);
 		free(text);
 	} else if (!strcmp(argv[optind], "pause") || !strcmp(argv[optind], "resume")) {
-		printf("%s\n", json_is_true(json_object_get(reply, "paused")) ? "paused" : "running");
+		printf("%s\n",
+		       json_is_true(json_object_get(reply, "paused")) ? "paused" : "running");
 	}
 	json_decref(reply);
 	return rc;

@@ -25,12 +25,13 @@ struct config_parse {
 	int line_threshold, line_nic_netns, line_last;
 	char seen_host[32][24]; /* [host] keys seen, for duplicates */
 	int seen_host_line[32], n_seen_host;
-	int cur_wl;		 /* index of the workload section being read, -1 */
-	int *wl_src_line;	 /* line of each workload's source key (0 = none) */
+	int cur_wl;	  /* index of the workload section being read, -1 */
+	int *wl_src_line; /* line of each workload's source key (0 = none) */
 	int cap_wl;
 };
 
-static void config_fail(struct config_parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void config_fail(struct config_parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void config_fail(struct config_parse *p, const char *fmt, ...)
 {
 	va_list ap;
@@ -97,8 +98,8 @@ static bool config_long(struct config_parse *p, const char *sect, const char *ke
 			const char *value, long lo, long hi, long *out)
 {
 	if (str_to_long(value, lo, hi, out) < 0) {
-		config_fail(p, "[%s] %s: \"%s\" is not a whole number in [%ld, %ld]", sect, key, value,
-			    lo, hi);
+		config_fail(p, "[%s] %s: \"%s\" is not a whole number in [%ld, %ld]", sect, key,
+			    value, lo, hi);
 		return false;
 	}
 	return true;
@@ -131,8 +132,8 @@ static bool config_bool(struct config_parse *p, const char *sect, const char *ke
 	return true;
 }
 
-static bool config_str(struct config_parse *p, const char *sect, const char *key,
-		       const char *value, char *dst, size_t len)
+static bool config_str(struct config_parse *p, const char *sect, const char *key, const char *value,
+		       char *dst, size_t len)
 {
 	if (strlen(value) >= len) {
 		config_fail(p, "[%s] %s: longer than %zu characters", sect, key, len - 1);
@@ -219,7 +220,8 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 		int pl = vs_placement_parse(value);
 		if (pl < 0)
 			config_fail(p,
-				    "[host] placement: \"%s\" is not auto, cgroup2, cgroup1, libvirt or "
+				    "[host] placement: \"%s\" is not auto, cgroup2, cgroup1, "
+				    "libvirt or "
 				    "affinity",
 				    value);
 		else
@@ -251,8 +253,9 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 			return;
 		colon = strrchr(buf, ':');
 		if (!colon || colon == buf || str_to_long(colon + 1, 1, 65535, &port) < 0) {
-			config_fail(p, "[host] metrics_listen: \"%s\" is not HOST:PORT (e.g. "
-				       "127.0.0.1:9465) or off",
+			config_fail(p,
+				    "[host] metrics_listen: \"%s\" is not HOST:PORT (e.g. "
+				    "127.0.0.1:9465) or off",
 				    value);
 			return;
 		}
@@ -276,13 +279,15 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 	} else if (!strcmp(key, "cgroup_parent")) {
 		if (!value[0] || value[0] == '/' || strstr(value, "..") ||
 		    value[strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				       "0123456789-_./")] != '\0')
+					"0123456789-_./")] != '\0')
 			config_fail(p,
-				    "[host] cgroup_parent: \"%s\" must be a relative path of A-Z a-z 0-9 "
+				    "[host] cgroup_parent: \"%s\" must be a relative path of A-Z "
+				    "a-z 0-9 "
 				    "- _ . / without \"..\"",
 				    value);
 		else
-			config_str(p, "host", key, value, c->cgroup_parent, sizeof(c->cgroup_parent));
+			config_str(p, "host", key, value, c->cgroup_parent,
+				   sizeof(c->cgroup_parent));
 	} else if (!strcmp(key, "libvirt_uri")) {
 		config_str(p, "host", key, value, c->libvirt_uri, sizeof(c->libvirt_uri));
 	} else if (!strcmp(key, "coalesce_rx_usecs")) {
@@ -301,12 +306,13 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 			config_fail(p, "[host] log_level: \"%s\" is not error, warn, info or debug",
 				    value);
 	} else {
-		config_fail(p,
-			    "[host] %s: unknown key (known: cores reserved housekeeping nic nic_netns "
-			    "mode policy period_ms placement control_socket control_group state_dir "
-			    "metrics_listen metrics_textfile on_exit rt_priority cgroup_parent "
-			    "libvirt_uri coalesce_rx_usecs log_level)",
-			    key);
+		config_fail(
+			p,
+			"[host] %s: unknown key (known: cores reserved housekeeping nic nic_netns "
+			"mode policy period_ms placement control_socket control_group state_dir "
+			"metrics_listen metrics_textfile on_exit rt_priority cgroup_parent "
+			"libvirt_uri coalesce_rx_usecs log_level)",
+			key);
 	}
 }
 
@@ -443,7 +449,8 @@ static void config_workload(struct config_parse *p, const char *name, const char
 	    !strcmp(key, "cgroup") || !strcmp(key, "libvirt")) {
 		if (*src_line) {
 			config_fail(p,
-				    "[%s] %s: a workload has exactly one of pid, pidfile, qemu_pidfile, "
+				    "[%s] %s: a workload has exactly one of pid, pidfile, "
+				    "qemu_pidfile, "
 				    "cgroup, libvirt (another was given at line %d)",
 				    sect, key, *src_line);
 			return;
@@ -523,8 +530,10 @@ static int config_handler(void *user, const char *section, const char *name, con
 	} else if (!section[0]) {
 		config_fail(p, "%s: key outside any section (start with [host])", name);
 	} else {
-		config_fail(p, "[%s]: unknown section (expected [host], [threshold], [workload \"NAME\"])",
-			    section);
+		config_fail(
+			p,
+			"[%s]: unknown section (expected [host], [threshold], [workload \"NAME\"])",
+			section);
 	}
 	return 1; /* errors are collected here, with better messages than inih's */
 }
@@ -612,8 +621,9 @@ static void config_check(struct config_parse *p)
 	}
 	if (c->n_wl == 0) {
 		p->lineno = p->line_last;
-		config_fail(p, "missing workload: no [workload \"NAME\"] section (vspaced manages at "
-			       "least one workload)");
+		config_fail(p,
+			    "missing workload: no [workload \"NAME\"] section (vspaced manages at "
+			    "least one workload)");
 		return;
 	}
 	c->n_lc = 0;
@@ -628,7 +638,8 @@ static void config_check(struct config_parse *p)
 			return;
 		}
 		if (!w->lc && w->slo_p95_us > 0) {
-			config_fail(p, "[workload \"%s\"] slo_p95_us: only lc workloads have an SLO",
+			config_fail(p,
+				    "[workload \"%s\"] slo_p95_us: only lc workloads have an SLO",
 				    w->name);
 			return;
 		}
@@ -638,7 +649,8 @@ static void config_check(struct config_parse *p)
 		}
 		if (w->nic[0] && c->nic[0] && !strcmp(w->nic, c->nic) &&
 		    !strcmp(w->nic_netns, c->nic_netns)) {
-			config_fail(p, "[workload \"%s\"] nic: %s is already the host's nic=", w->name,
+			config_fail(p,
+				    "[workload \"%s\"] nic: %s is already the host's nic=", w->name,
 				    w->nic);
 			return;
 		}

@@ -27,21 +27,21 @@ struct vsd_config {
 	struct vs_cpuset managed; /* cores minus reserved */
 	char nic[16];
 	char nic_netns[64];
-	char policy[64];	      /* from mode= (P|E|R) or policy= */
-	int period_ms;		      /* control period; 100 (SPEC §2) */
-	enum vs_placement placement;  /* auto */
-	char control_socket[108];     /* "" = none; default /run/vspace/vspaced.sock */
-	bool has_control_gid;	      /* control_group=: members may use the socket too */
+	char policy[64];	     /* from mode= (P|E|R) or policy= */
+	int period_ms;		     /* control period; 100 (SPEC §2) */
+	enum vs_placement placement; /* auto */
+	char control_socket[108];    /* "" = none; default /run/vspace/vspaced.sock */
+	bool has_control_gid;	     /* control_group=: members may use the socket too */
 	gid_t control_gid;
-	char state_dir[PATH_MAX / 4]; /* /var/lib/vspace */
-	char metrics_listen[64];      /* HOST:PORT, "" = off; default 127.0.0.1:9465 */
+	char state_dir[PATH_MAX / 4];	     /* /var/lib/vspace */
+	char metrics_listen[64];	     /* HOST:PORT, "" = off; default 127.0.0.1:9465 */
 	char metrics_textfile[PATH_MAX / 4]; /* node_exporter textfile, "" = off */
-	bool on_exit_restore;	      /* on_exit=restore (default) | leave */
-	int rt_priority;	      /* SCHED_FIFO priority of the loop; 0 = SCHED_OTHER; 1 */
-	char cgroup_parent[96];	      /* our subtree in every hierarchy; "vspace" */
-	char libvirt_uri[256];	      /* qemu:///system */
-	int coalesce_rx_usecs;	      /* host NIC rx-usecs; -1 = leave alone */
-	enum vs_log_level log_level;  /* info */
+	bool on_exit_restore;		     /* on_exit=restore (default) | leave */
+	int rt_priority;	     /* SCHED_FIFO priority of the loop; 0 = SCHED_OTHER; 1 */
+	char cgroup_parent[96];	     /* our subtree in every hierarchy; "vspace" */
+	char libvirt_uri[256];	     /* qemu:///system */
+	int coalesce_rx_usecs;	     /* host NIC rx-usecs; -1 = leave alone */
+	enum vs_log_level log_level; /* info */
 	/* [threshold] */
 	struct vs_params params;
 	/* [workload "NAME"] */

@@ -154,8 +154,9 @@ char *ctlsock_dispatch(struct ctlsock *s, const char *line, size_t len, uid_t ui
 	}
 	if (!json_is_string(json_object_get(req, "cmd"))) {
 		json_decref(req);
-		return ctlsock_error_line("missing \"cmd\" (a string: status, explain, report, set, "
-					  "pause, resume)");
+		return ctlsock_error_line(
+			"missing \"cmd\" (a string: status, explain, report, set, "
+			"pause, resume)");
 	}
 	err[0] = '\0';
 	reply = s->handle(s->arg, req, uid, err, sizeof(err));
@@ -241,7 +242,8 @@ static void ctlsock_accept(struct ctlsock *s)
 				break;
 			}
 		if (!c) {
-			static const char busy[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
+			static const char busy[] =
+				"{\"ok\":false,\"error\":\"too many clients\"}\n";
 			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 				log_debug("control socket: busy reply not sent");
 			close(fd);
@@ -289,7 +291,8 @@ static void ctlsock_read(struct ctlsock *s, struct ctl_client *c)
 			if (c->rejected) {
 				char msg[160];
 				snprintf(msg, sizeof(msg),
-					 "permission denied: uid %u may not use this socket (root, uid "
+					 "permission denied: uid %u may not use this socket (root, "
+					 "uid "
 					 "%u%s)",
 					 (unsigned)c->uid, (unsigned)geteuid(),
 					 s->has_gid ? " or the control_group" : "");
@@ -321,7 +324,8 @@ static void ctlsock_read(struct ctlsock *s, struct ctl_client *c)
 		}
 		if (c->in_len > VSD_CTL_LINE_MAX) {
 			char msg[96];
-			snprintf(msg, sizeof(msg), "request longer than %d bytes", VSD_CTL_LINE_MAX);
+			snprintf(msg, sizeof(msg), "request longer than %d bytes",
+				 VSD_CTL_LINE_MAX);
 			if (!c->discarding) {
 				char *line = ctlsock_error_line(msg);
 				if (line) {

@@ -34,8 +34,8 @@ struct ctlsock {
 	int lfd;
 	char path[108];
 	int epfd;
-	unsigned tag;	    /* epoll data: tag << 32 | slot (slot 0xffffffff = listener) */
-	bool has_gid;	    /* members of this group may connect besides root and our uid */
+	unsigned tag; /* epoll data: tag << 32 | slot (slot 0xffffffff = listener) */
+	bool has_gid; /* members of this group may connect besides root and our uid */
 	gid_t gid;
 	ctlsock_handler handle;
 	void *arg;

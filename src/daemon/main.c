@@ -51,7 +51,15 @@ static void vsd_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DRY = 256, OPT_ONCE, OPT_SYSROOT, OPT_PERIOD, OPT_BENCH, OPT_BENCH_W, OPT_VERSION };
+	enum {
+		OPT_DRY = 256,
+		OPT_ONCE,
+		OPT_SYSROOT,
+		OPT_PERIOD,
+		OPT_BENCH,
+		OPT_BENCH_W,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
@@ -91,8 +99,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PERIOD:
 			if (str_to_long(optarg, 1, 60000, &v) < 0) {
-				fprintf(stderr, "vspaced: --period-ms: \"%s\" is not a number of "
-						"milliseconds in [1, 60000]\n",
+				fprintf(stderr,
+					"vspaced: --period-ms: \"%s\" is not a number of "
+					"milliseconds in [1, 60000]\n",
 					optarg);
 				return 2;
 			}
@@ -101,7 +110,8 @@ int main(int argc, char **argv)
 		case OPT_BENCH:
 		case OPT_BENCH_W:
 			if (str_to_long(optarg, 1, 10000000, &v) < 0) {
-				fprintf(stderr, "vspaced: %s: \"%s\" is not a count in [1, 10000000]\n",
+				fprintf(stderr,
+					"vspaced: %s: \"%s\" is not a count in [1, 10000000]\n",
 					ch == OPT_BENCH ? "--bench" : "--bench-writes", optarg);
 				return 2;
 			}
@@ -120,7 +130,8 @@ int main(int argc, char **argv)
 			printf("vspaced 0.1\n");
 			return 0;
 		case ':':
-			fprintf(stderr, "vspaced: %s needs a value (see --help)\n", argv[optind - 1]);
+			fprintf(stderr, "vspaced: %s needs a value (see --help)\n",
+				argv[optind - 1]);
 			return 2;
 		default:
 			fprintf(stderr, "vspaced: unknown option \"%s\" (see --help)\n",
@@ -133,7 +144,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (o.bench > 0 && !o.dry_run) {
-		fprintf(stderr, "vspaced: --bench needs --dry-run (it measures the loop, not writes)\n");
+		fprintf(stderr,
+			"vspaced: --bench needs --dry-run (it measures the loop, not writes)\n");
 		return 2;
 	}
 	if (o.bench_writes > 0 && o.dry_run) {

@@ -193,7 +193,8 @@ static void metrics_flush(struct metrics_srv *m, struct met_client *c)
 			continue;
 		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct epoll_event ev = { .events = EPOLLOUT,
-						  .data.u64 = metrics_data(m, (unsigned)(c - m->cl)) };
+						  .data.u64 =
+							  metrics_data(m, (unsigned)(c - m->cl)) };
 			epoll_ctl(m->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 			return;
 		}
@@ -241,7 +242,8 @@ void metrics_event(struct metrics_srv *m, unsigned slot, unsigned events)
 		return;
 	}
 	for (;;) {
-		ssize_t k = recv(c->fd, c->in + c->in_len, VSD_MET_REQ_MAX - c->in_len, MSG_DONTWAIT);
+		ssize_t k =
+			recv(c->fd, c->in + c->in_len, VSD_MET_REQ_MAX - c->in_len, MSG_DONTWAIT);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -269,7 +271,8 @@ int metrics_write_textfile(const char *path, metrics_render_fn render, void *arg
 	int fd, rc = -1;
 
 	render(arg, &b);
-	if (b.oom || snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+	if (b.oom ||
+	    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
 		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {

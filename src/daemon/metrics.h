@@ -11,7 +11,8 @@ struct metrics_buf {
 	size_t len, cap;
 	bool oom;
 };
-void metrics_printf(struct metrics_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void metrics_buf_free(struct metrics_buf *b);
 
 /* Render every metric (Prometheus text format 0.0.4) into b. */

@@ -32,7 +32,7 @@ int sdnotify(const char *state)
 	if (fd < 0)
 		return -1;
 	rc = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0 ? -1
-												  : 1;
+											       : 1;
 	close(fd);
 	return rc;
 }

@@ -90,10 +90,10 @@ static json_t *vsd_status(struct vsd *d)
 		const struct vs_alloc *a = &c->plan.wl[k].alloc;
 		json_object_set_new(w, "n_vcpu", json_integer(a->n_vcpu));
 		json_object_set_new(w, "n_nq", json_integer(a->n_nq));
-		json_object_set_new(w, "layout", json_string(a->layout == VS_LAYOUT_ISOLATED ? "isolated"
-							      : a->layout == VS_LAYOUT_SHARED
-								      ? "shared"
-								      : "shared_all"));
+		json_object_set_new(w, "layout",
+				    json_string(a->layout == VS_LAYOUT_ISOLATED ? "isolated"
+						: a->layout == VS_LAYOUT_SHARED ? "shared"
+										: "shared_all"));
 		json_object_set_new(w, "vcpus", json_integer(a->vcpus));
 		json_object_set_new(w, "queues", json_integer(a->queues));
 		json_object_set_new(w, "th_vcpu", json_real(cw->ex.th.vcpu));
@@ -107,13 +107,13 @@ static json_t *vsd_status(struct vsd *d)
 		json_object_set_new(w, "why", json_string(cw->decision.why));
 	}
 	daemon = json_pack("{s:i,s:s,s:f,s:s,s:i,s:I,s:I,s:I,s:I,s:b,s:b,s:o,s:f,s:f}", "pid",
-			   (int)getpid(), "version", VSD_VERSION, "uptime_s", vsd_now() - d->start_s,
-			   "policy", c->policy.spec, "period_ms", d->period_ms, "periods",
-			   (json_int_t)c->periods, "skipped", (json_int_t)c->skipped, "overruns",
-			   (json_int_t)d->overruns, "apply_errors", (json_int_t)c->apply_errors,
-			   "paused", c->hold, "dry_run", d->opt.dry_run, "managed",
-			   vsd_cpus_json(&d->cfg.managed), "period_cpu_last_us", d->cost_last_s * 1e6,
-			   "period_cpu_mean_us",
+			   (int)getpid(), "version", VSD_VERSION, "uptime_s",
+			   vsd_now() - d->start_s, "policy", c->policy.spec, "period_ms",
+			   d->period_ms, "periods", (json_int_t)c->periods, "skipped",
+			   (json_int_t)c->skipped, "overruns", (json_int_t)d->overruns,
+			   "apply_errors", (json_int_t)c->apply_errors, "paused", c->hold,
+			   "dry_run", d->opt.dry_run, "managed", vsd_cpus_json(&d->cfg.managed),
+			   "period_cpu_last_us", d->cost_last_s * 1e6, "period_cpu_mean_us",
 			   d->cost_n ? d->cost_sum_s / (double)d->cost_n * 1e6 : 0.0);
 	json_object_set_new(daemon, "last_error", json_string(c->last_error));
 	json_object_set_new(plat, "daemon", daemon);
@@ -157,8 +157,9 @@ static int vsd_req_workload(struct vsd *d, json_t *req, char *err, size_t errlen
 		for (int i = 0; i < d->cfg.n_wl; i++)
 			if (!strcmp(d->cfg.wl[i].name, name))
 				configured = d->cfg.wl[i].lc;
-		snprintf(err, errlen, configured ? "workload \"%s\" is not running now"
-						 : "unknown LC workload \"%s\"",
+		snprintf(err, errlen,
+			 configured ? "workload \"%s\" is not running now"
+				    : "unknown LC workload \"%s\"",
 			 name);
 	}
 	return k;
@@ -179,7 +180,8 @@ static json_t *vsd_set(struct vsd *d, json_t *req, char *err, size_t errlen)
 		struct vs_policy pol;
 		char perr[256];
 		if (!value) {
-			snprintf(err, errlen, "set mode: missing \"value\" (P, E, R or a policy name)");
+			snprintf(err, errlen,
+				 "set mode: missing \"value\" (P, E, R or a policy name)");
 			return NULL;
 		}
 		if (vsd_policy(d, value, &pol, perr, sizeof(perr)) < 0 ||
@@ -204,7 +206,8 @@ static json_t *vsd_set(struct vsd *d, json_t *req, char *err, size_t errlen)
 		if (err[0])
 			return NULL;
 		if (!has_v && !has_n) {
-			snprintf(err, errlen, "set threshold: give \"vcpu\" and/or \"nq\" (0.01..1)");
+			snprintf(err, errlen,
+				 "set threshold: give \"vcpu\" and/or \"nq\" (0.01..1)");
 			return NULL;
 		}
 		if (has_v)
@@ -293,84 +296,103 @@ static void vsd_render(void *arg, struct metrics_buf *b)
 	struct vs_linux_counters cnt;
 
 	linuxplat_counters(d->lx, &cnt);
-	metrics_printf(b, "# HELP vspace_info vspaced's policy and version.\n# TYPE vspace_info gauge\n"
-			  "vspace_info{policy=\"%s\",version=\"%s\",dry_run=\"%d\"} 1\n",
-		       c->policy.spec, VSD_VERSION, d->opt.dry_run);
-	metrics_printf(b, "# HELP vspace_managed_cores Cores vspace manages (T).\n"
-			  "# TYPE vspace_managed_cores gauge\nvspace_managed_cores %d\n",
-		       c->n_cores);
-	metrics_printf(b, "# HELP vspace_periods_total Control periods run.\n"
-			  "# TYPE vspace_periods_total counter\nvspace_periods_total %llu\n",
-		       (unsigned long long)c->periods);
-	metrics_printf(b, "# HELP vspace_periods_skipped_total Periods the host could not be measured.\n"
-			  "# TYPE vspace_periods_skipped_total counter\nvspace_periods_skipped_total %llu\n",
-		       (unsigned long long)c->skipped);
-	metrics_printf(b, "# HELP vspace_period_overruns_total Period deadlines missed.\n"
-			  "# TYPE vspace_period_overruns_total counter\nvspace_period_overruns_total %llu\n",
-		       (unsigned long long)d->overruns);
-	metrics_printf(b, "# HELP vspace_apply_errors_total Periods in which some write failed.\n"
-			  "# TYPE vspace_apply_errors_total counter\nvspace_apply_errors_total %llu\n",
-		       (unsigned long long)c->apply_errors);
+	metrics_printf(
+		b,
+		"# HELP vspace_info vspaced's policy and version.\n# TYPE vspace_info gauge\n"
+		"vspace_info{policy=\"%s\",version=\"%s\",dry_run=\"%d\"} 1\n",
+		c->policy.spec, VSD_VERSION, d->opt.dry_run);
 	metrics_printf(b,
-		       "# HELP vspace_period_cpu_seconds CPU time of the control loop per period "
-		       "(sample, decide, place, apply).\n# TYPE vspace_period_cpu_seconds summary\n"
-		       "vspace_period_cpu_seconds_sum %.9f\nvspace_period_cpu_seconds_count %llu\n"
-		       "# HELP vspace_period_cpu_seconds_max Largest CPU time of one period.\n"
-		       "# TYPE vspace_period_cpu_seconds_max gauge\nvspace_period_cpu_seconds_max %.9f\n",
-		       d->cost_sum_s, (unsigned long long)d->cost_n, d->cost_max_s);
-	metrics_printf(b, "# HELP vspace_paused 1 while allocations are held (vspacectl pause).\n"
-			  "# TYPE vspace_paused gauge\nvspace_paused %d\n",
+		       "# HELP vspace_managed_cores Cores vspace manages (T).\n"
+		       "# TYPE vspace_managed_cores gauge\nvspace_managed_cores %d\n",
+		       c->n_cores);
+	metrics_printf(b,
+		       "# HELP vspace_periods_total Control periods run.\n"
+		       "# TYPE vspace_periods_total counter\nvspace_periods_total %llu\n",
+		       (unsigned long long)c->periods);
+	metrics_printf(
+		b,
+		"# HELP vspace_periods_skipped_total Periods the host could not be measured.\n"
+		"# TYPE vspace_periods_skipped_total counter\nvspace_periods_skipped_total %llu\n",
+		(unsigned long long)c->skipped);
+	metrics_printf(
+		b,
+		"# HELP vspace_period_overruns_total Period deadlines missed.\n"
+		"# TYPE vspace_period_overruns_total counter\nvspace_period_overruns_total %llu\n",
+		(unsigned long long)d->overruns);
+	metrics_printf(b,
+		       "# HELP vspace_apply_errors_total Periods in which some write failed.\n"
+		       "# TYPE vspace_apply_errors_total counter\nvspace_apply_errors_total %llu\n",
+		       (unsigned long long)c->apply_errors);
+	metrics_printf(
+		b,
+		"# HELP vspace_period_cpu_seconds CPU time of the control loop per period "
+		"(sample, decide, place, apply).\n# TYPE vspace_period_cpu_seconds summary\n"
+		"vspace_period_cpu_seconds_sum %.9f\nvspace_period_cpu_seconds_count %llu\n"
+		"# HELP vspace_period_cpu_seconds_max Largest CPU time of one period.\n"
+		"# TYPE vspace_period_cpu_seconds_max gauge\nvspace_period_cpu_seconds_max %.9f\n",
+		d->cost_sum_s, (unsigned long long)d->cost_n, d->cost_max_s);
+	metrics_printf(b,
+		       "# HELP vspace_paused 1 while allocations are held (vspacectl pause).\n"
+		       "# TYPE vspace_paused gauge\nvspace_paused %d\n",
 		       c->hold);
-	metrics_printf(b, "# HELP vspace_group_cores Cores of each group.\n# TYPE vspace_group_cores gauge\n");
+	metrics_printf(b, "# HELP vspace_group_cores Cores of each group.\n# TYPE "
+			  "vspace_group_cores gauge\n");
 	for (int i = 0; i < c->n_wl; i++) {
 		const struct vs_alloc *a = &c->plan.wl[i].alloc;
 		metrics_printf(b, "vspace_group_cores{workload=\"%s\",group=\"vcpu\"} %d\n",
 			       c->wl[i].name, a->n_vcpu);
-		metrics_printf(b, "vspace_group_cores{workload=\"%s\",group=\"nq\"} %d\n", c->wl[i].name,
-			       a->n_nq);
+		metrics_printf(b, "vspace_group_cores{workload=\"%s\",group=\"nq\"} %d\n",
+			       c->wl[i].name, a->n_nq);
 	}
-	metrics_printf(b, "# HELP vspace_group_busy_cores Busy time of each group in the last period, "
-			  "cores.\n# TYPE vspace_group_busy_cores gauge\n");
+	metrics_printf(b,
+		       "# HELP vspace_group_busy_cores Busy time of each group in the last period, "
+		       "cores.\n# TYPE vspace_group_busy_cores gauge\n");
 	for (int i = 0; i < c->n_wl; i++)
 		if (c->wl[i].has_sample) {
-			metrics_printf(b, "vspace_group_busy_cores{workload=\"%s\",group=\"vcpu\"} %.4f\n",
-				       c->wl[i].name, c->wl[i].last.busy_vcpu);
-			metrics_printf(b, "vspace_group_busy_cores{workload=\"%s\",group=\"nq\"} %.4f\n",
-				       c->wl[i].name, c->wl[i].last.busy_nq);
+			metrics_printf(
+				b, "vspace_group_busy_cores{workload=\"%s\",group=\"vcpu\"} %.4f\n",
+				c->wl[i].name, c->wl[i].last.busy_vcpu);
+			metrics_printf(
+				b, "vspace_group_busy_cores{workload=\"%s\",group=\"nq\"} %.4f\n",
+				c->wl[i].name, c->wl[i].last.busy_nq);
 		}
 	metrics_printf(b, "# HELP vspace_threshold Utilization threshold of each group.\n"
 			  "# TYPE vspace_threshold gauge\n");
 	for (int i = 0; i < c->n_wl; i++) {
 		metrics_printf(b, "vspace_threshold{workload=\"%s\",group=\"vcpu\"} %.4f\n",
 			       c->wl[i].name, c->wl[i].ex.th.vcpu);
-		metrics_printf(b, "vspace_threshold{workload=\"%s\",group=\"nq\"} %.4f\n", c->wl[i].name,
-			       c->wl[i].ex.th.nq);
+		metrics_printf(b, "vspace_threshold{workload=\"%s\",group=\"nq\"} %.4f\n",
+			       c->wl[i].name, c->wl[i].ex.th.nq);
 	}
-	metrics_printf(b, "# HELP vspace_p95_microseconds p95 latency reported for the last period.\n"
-			  "# TYPE vspace_p95_microseconds gauge\n");
+	metrics_printf(b,
+		       "# HELP vspace_p95_microseconds p95 latency reported for the last period.\n"
+		       "# TYPE vspace_p95_microseconds gauge\n");
 	for (int i = 0; i < c->n_wl; i++)
 		if (c->wl[i].has_sample && c->wl[i].last.has_p95)
-			metrics_printf(b, "vspace_p95_microseconds{workload=\"%s\"} %.1f\n", c->wl[i].name,
-				       c->wl[i].last.p95_us);
+			metrics_printf(b, "vspace_p95_microseconds{workload=\"%s\"} %.1f\n",
+				       c->wl[i].name, c->wl[i].last.p95_us);
 	metrics_printf(b, "# HELP vspace_slo_p95_microseconds The SLO for p95.\n"
 			  "# TYPE vspace_slo_p95_microseconds gauge\n");
 	for (int i = 0; i < c->n_wl; i++)
-		metrics_printf(b, "vspace_slo_p95_microseconds{workload=\"%s\"} %.1f\n", c->wl[i].name,
-			       c->wl[i].slo_p95_us);
-	metrics_printf(b, "# HELP vspace_be_cores Cores given to best-effort work.\n"
-			  "# TYPE vspace_be_cores gauge\nvspace_be_cores %d\n"
-			  "# HELP vspace_be_paused 1 while best-effort work is paused.\n"
-			  "# TYPE vspace_be_paused gauge\nvspace_be_paused %d\n",
+		metrics_printf(b, "vspace_slo_p95_microseconds{workload=\"%s\"} %.1f\n",
+			       c->wl[i].name, c->wl[i].slo_p95_us);
+	metrics_printf(b,
+		       "# HELP vspace_be_cores Cores given to best-effort work.\n"
+		       "# TYPE vspace_be_cores gauge\nvspace_be_cores %d\n"
+		       "# HELP vspace_be_paused 1 while best-effort work is paused.\n"
+		       "# TYPE vspace_be_paused gauge\nvspace_be_paused %d\n",
 		       cpuset_count(&c->plan.be_cores), c->plan.be_paused);
-	metrics_printf(b, "# HELP vspace_write_seconds Latency of each kind of write vspace makes.\n"
-			  "# TYPE vspace_write_seconds histogram\n");
+	metrics_printf(b,
+		       "# HELP vspace_write_seconds Latency of each kind of write vspace makes.\n"
+		       "# TYPE vspace_write_seconds histogram\n");
 	for (int k = 0; k < VS_W_N; k++) {
 		uint64_t cum = 0;
 		if (ws[k].writes == 0)
 			continue;
 		for (int bk = 0; bk < VS_LAT_BUCKETS; bk++) {
 			cum += ws[k].le[bk];
-			metrics_printf(b, "vspace_write_seconds_bucket{kind=\"%s\",le=\"%g\"} %llu\n",
+			metrics_printf(b,
+				       "vspace_write_seconds_bucket{kind=\"%s\",le=\"%g\"} %llu\n",
 				       vs_write_kind_name(k), (double)(1u << bk) * 1e-6,
 				       (unsigned long long)cum);
 		}
@@ -386,27 +408,33 @@ static void vsd_render(void *arg, struct metrics_buf *b)
 			  "# TYPE vspace_write_errors_total counter\n");
 	for (int k = 0; k < VS_W_N; k++)
 		if (ws[k].writes > 0)
-			metrics_printf(b,
-				       "vspace_write_errors_total{kind=\"%s\",class=\"transient\"} %llu\n"
-				       "vspace_write_errors_total{kind=\"%s\",class=\"permanent\"} %llu\n",
-				       vs_write_kind_name(k), (unsigned long long)ws[k].transient,
-				       vs_write_kind_name(k), (unsigned long long)ws[k].permanent);
-	metrics_printf(b, "# HELP vspace_irq_affinity_mismatch_total IRQs whose effective affinity "
-			  "left the requested cores.\n# TYPE vspace_irq_affinity_mismatch_total counter\n"
-			  "vspace_irq_affinity_mismatch_total %llu\n",
-		       (unsigned long long)cnt.irq_mismatch);
-	metrics_printf(b, "# HELP vspace_workload_events_total Workloads that appeared or vanished.\n"
-			  "# TYPE vspace_workload_events_total counter\n"
-			  "vspace_workload_events_total{event=\"appeared\"} %llu\n"
-			  "vspace_workload_events_total{event=\"vanished\"} %llu\n",
+			metrics_printf(
+				b,
+				"vspace_write_errors_total{kind=\"%s\",class=\"transient\"} %llu\n"
+				"vspace_write_errors_total{kind=\"%s\",class=\"permanent\"} %llu\n",
+				vs_write_kind_name(k), (unsigned long long)ws[k].transient,
+				vs_write_kind_name(k), (unsigned long long)ws[k].permanent);
+	metrics_printf(
+		b,
+		"# HELP vspace_irq_affinity_mismatch_total IRQs whose effective affinity "
+		"left the requested cores.\n# TYPE vspace_irq_affinity_mismatch_total counter\n"
+		"vspace_irq_affinity_mismatch_total %llu\n",
+		(unsigned long long)cnt.irq_mismatch);
+	metrics_printf(b,
+		       "# HELP vspace_workload_events_total Workloads that appeared or vanished.\n"
+		       "# TYPE vspace_workload_events_total counter\n"
+		       "vspace_workload_events_total{event=\"appeared\"} %llu\n"
+		       "vspace_workload_events_total{event=\"vanished\"} %llu\n",
 		       (unsigned long long)cnt.appeared, (unsigned long long)cnt.vanished);
-	metrics_printf(b, "# HELP vspace_reports_total p95 reports received.\n"
-			  "# TYPE vspace_reports_total counter\nvspace_reports_total %llu\n",
+	metrics_printf(b,
+		       "# HELP vspace_reports_total p95 reports received.\n"
+		       "# TYPE vspace_reports_total counter\nvspace_reports_total %llu\n",
 		       (unsigned long long)cnt.reports);
 	if (cnt.has_energy)
-		metrics_printf(b, "# HELP vspace_energy_joules_total Package energy (RAPL).\n"
-				  "# TYPE vspace_energy_joules_total counter\n"
-				  "vspace_energy_joules_total %.3f\n",
+		metrics_printf(b,
+			       "# HELP vspace_energy_joules_total Package energy (RAPL).\n"
+			       "# TYPE vspace_energy_joules_total counter\n"
+			       "vspace_energy_joules_total %.3f\n",
 			       cnt.energy_j);
 }
 
@@ -443,12 +471,13 @@ static void vsd_log_changes(struct vsd *d)
 		if (!l)
 			continue;
 		if (l->alloc.n_vcpu == wp->alloc.n_vcpu && l->alloc.n_nq == wp->alloc.n_nq &&
-		    l->alloc.layout == wp->alloc.layout && cpuset_equal(&l->vcpu, &wp->vcpu_cores) &&
-		    cpuset_equal(&l->nq, &wp->nq_cores))
+		    l->alloc.layout == wp->alloc.layout &&
+		    cpuset_equal(&l->vcpu, &wp->vcpu_cores) && cpuset_equal(&l->nq, &wp->nq_cores))
 			continue;
 		vsd_cpus(&wp->vcpu_cores, v, sizeof(v));
 		vsd_cpus(&wp->nq_cores, n, sizeof(n));
-		log_info("workload %s: vcpu group %d core%s [%s], nq group %d core%s [%s], %d vCPUs, "
+		log_info("workload %s: vcpu group %d core%s [%s], nq group %d core%s [%s], %d "
+			 "vCPUs, "
 			 "%d queues: %s",
 			 c->wl[i].name, wp->alloc.n_vcpu, wp->alloc.n_vcpu == 1 ? "" : "s", v,
 			 wp->alloc.n_nq, wp->alloc.n_nq == 1 ? "" : "s", n, wp->alloc.vcpus,
@@ -469,7 +498,8 @@ static void vsd_period(struct vsd *d)
 		log_warnx("placing new workloads: %s", d->ctl.last_error);
 	rc = controller_step(&d->ctl);
 	if (rc < 0 && strcmp(d->last_error, d->ctl.last_error) != 0)
-		log_warnx("no plan this period: %s (the allocation in force stays)", d->ctl.last_error);
+		log_warnx("no plan this period: %s (the allocation in force stays)",
+			  d->ctl.last_error);
 	str_copy(d->last_error, rc < 0 ? d->ctl.last_error : "", sizeof(d->last_error));
 	vsd_log_changes(d);
 	dt = vsd_thread_cpu() - t0;
@@ -516,7 +546,8 @@ static void vsd_timer(struct vsd *d)
 	due = elapsed_ns / ((uint64_t)d->period_ms * 1000000ull);
 	if (due > d->tick + 1) {
 		d->overruns += due - d->tick - 1;
-		log_debug("%llu period deadline(s) missed", (unsigned long long)(due - d->tick - 1));
+		log_debug("%llu period deadline(s) missed",
+			  (unsigned long long)(due - d->tick - 1));
 	}
 	d->tick = due > d->tick ? due : d->tick + 1;
 	vsd_period(d);
@@ -545,7 +576,8 @@ static void vsd_signal(struct vsd *d)
 			char *text = malloc(n + 1);
 			if (text) {
 				controller_explain(&d->ctl, text, n + 1);
-				for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+				for (char *line = strtok(text, "\n"); line;
+				     line = strtok(NULL, "\n"))
 					log_info("explain: %s", line);
 				free(text);
 			}
@@ -700,8 +732,8 @@ static int vsd_bench_writes(struct vsd *d)
 		return 1;
 	}
 	ws = linuxplat_write_stats(d->lx);
-	printf("%-14s %7s %10s %10s %10s %10s %7s\n", "write", "count", "mean_us", "p50_us<=",
-	       "p99_us<=", "max_us", "errors");
+	printf("%-14s %7s %10s %10s %10s %10s %7s\n", "write", "count", "mean_us",
+	       "p50_us<=", "p99_us<=", "max_us", "errors");
 	for (int k = 0; k < VS_W_N; k++) {
 		if (ws[k].writes == 0)
 			continue;
@@ -746,7 +778,8 @@ int vsd_main(const struct vsd_opts *opts)
 		goto out;
 	}
 	if (opts->check) {
-		printf("vspaced: configuration %s is valid: %d workload%s (%d LC), %d managed cores "
+		printf("vspaced: configuration %s is valid: %d workload%s (%d LC), %d managed "
+		       "cores "
 		       "(%s), policy %s, period %d ms\n",
 		       opts->config, d->cfg.n_wl, d->cfg.n_wl == 1 ? "" : "s", d->cfg.n_lc,
 		       cpuset_count(&d->cfg.managed),
@@ -825,8 +858,8 @@ int vsd_main(const struct vsd_opts *opts)
 		d->have_ctl = true;
 	}
 	if (d->cfg.metrics_listen[0] && !opts->once) {
-		if (metrics_open(&d->met, d->cfg.metrics_listen, d->epfd, VSD_TAG_METRICS, vsd_render,
-				 d, err, sizeof(err)) < 0) {
+		if (metrics_open(&d->met, d->cfg.metrics_listen, d->epfd, VSD_TAG_METRICS,
+				 vsd_render, d, err, sizeof(err)) < 0) {
 			log_errorx("%s", err);
 			goto out;
 		}

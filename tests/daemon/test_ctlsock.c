@@ -44,16 +44,18 @@ static void test_dispatch(void **state)
 
 	s.handle = handler;
 	s.arg = &calls;
-	expect(ctlsock_dispatch(&s, "{\"cmd\":\"echo\",\"x\":5}", 20, 0), "{\"x\":5,\"ok\":true}\n");
+	expect(ctlsock_dispatch(&s, "{\"cmd\":\"echo\",\"x\":5}", 20, 0),
+	       "{\"x\":5,\"ok\":true}\n");
 	expect(ctlsock_dispatch(&s, "{\"cmd\":\"fail\"}", 14, 0),
 	       "{\"ok\":false,\"error\":\"no such thing: fail\"}\n");
 	expect(ctlsock_dispatch(&s, "{\"cmd\":", 7, 0),
 	       "{\"ok\":false,\"error\":\"malformed JSON at column 7: unexpected token near end of "
 	       "file\"}\n");
-	expect(ctlsock_dispatch(&s, "[1,2]", 5, 0),
-	       "{\"ok\":false,\"error\":\"a request is a JSON object: {\\\"cmd\\\":\\\"status\\\"}\"}\n");
+	expect(ctlsock_dispatch(&s, "[1,2]", 5, 0), "{\"ok\":false,\"error\":\"a request is a JSON "
+						    "object: {\\\"cmd\\\":\\\"status\\\"}\"}\n");
 	expect(ctlsock_dispatch(&s, "{\"cmd\":7}", 9, 0),
-	       "{\"ok\":false,\"error\":\"missing \\\"cmd\\\" (a string: status, explain, report, set, "
+	       "{\"ok\":false,\"error\":\"missing \\\"cmd\\\" (a string: status, explain, report, "
+	       "set, "
 	       "pause, resume)\"}\n");
 	expect(ctlsock_dispatch(&s, "{\"cmd\":\"a\",\"cmd\":\"b\"}", 21, 0),
 	       "{\"ok\":false,\"error\":\"malformed JSON at column 16: duplicate object key near "
@@ -92,10 +94,11 @@ static void test_socket(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/sub/dir/vspaced.sock", dir);
-	assert_int_equal(ctlsock_open(&s, path, epfd, 3, false, 0, handler, &calls, err, sizeof(err)), 0);
+	assert_int_equal(
+		ctlsock_open(&s, path, epfd, 3, false, 0, handler, &calls, err, sizeof(err)), 0);
 	/* a second daemon on the same socket is refused */
-	assert_int_equal(ctlsock_open(&s2, path, epfd, 4, false, 0, handler, &calls, err, sizeof(err)),
-			 -1);
+	assert_int_equal(
+		ctlsock_open(&s2, path, epfd, 4, false, 0, handler, &calls, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "another vspaced is running"));
 
 	fd = dial(path);
@@ -136,7 +139,8 @@ static void test_socket(void **state)
 		assert_int_equal(bind(stale, (struct sockaddr *)&sa, sizeof(sa)), 0);
 		close(stale);
 	}
-	assert_int_equal(ctlsock_open(&s, path, epfd, 3, false, 0, handler, &calls, err, sizeof(err)), 0);
+	assert_int_equal(
+		ctlsock_open(&s, path, epfd, 3, false, 0, handler, &calls, err, sizeof(err)), 0);
 	ctlsock_close(&s);
 	close(epfd);
 	snprintf(buf, sizeof(buf), "rm -rf %s", dir);
@@ -184,10 +188,12 @@ static void test_metrics_listen(void **state)
 	char err[256];
 	int v = 1, epfd = epoll_create1(0);
 
-	assert_int_equal(metrics_open(&m, "localhost:19467", epfd, 5, render, &v, err, sizeof(err)), -1);
+	assert_int_equal(metrics_open(&m, "localhost:19467", epfd, 5, render, &v, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "not a numeric IP address"));
 	assert_int_equal(metrics_open(&m, "127.0.0.1", epfd, 5, render, &v, err, sizeof(err)), -1);
-	assert_int_equal(metrics_open(&m, "127.0.0.1:19467", epfd, 5, render, &v, err, sizeof(err)), 0);
+	assert_int_equal(metrics_open(&m, "127.0.0.1:19467", epfd, 5, render, &v, err, sizeof(err)),
+			 0);
 	metrics_close(&m);
 	close(epfd);
 }

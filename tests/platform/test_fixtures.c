@@ -156,14 +156,16 @@ static void sample_text(const struct vs_controller *c, struct text *t)
 		cpuset_format_list(&c->plan.wl[i].vcpu_cores, v, sizeof(v));
 		cpuset_format_list(&c->plan.wl[i].nq_cores, n, sizeof(n));
 		snprintf(line, sizeof(line),
-			 "%s: busy_vcpu %.3f busy_nq %.3f -> vcpu %d [%s] nq %d [%s] vcpus %d queues %d",
+			 "%s: busy_vcpu %.3f busy_nq %.3f -> vcpu %d [%s] nq %d [%s] vcpus %d "
+			 "queues %d",
 			 w->name, w->last.busy_vcpu, w->last.busy_nq, c->plan.wl[i].alloc.n_vcpu, v,
 			 c->plan.wl[i].alloc.n_nq, n, c->plan.wl[i].alloc.vcpus,
 			 c->plan.wl[i].alloc.queues);
 		text_add(t, line);
 	}
 	cpuset_format_list(&c->plan.be_cores, v, sizeof(v));
-	snprintf(line, sizeof(line), "best-effort: cores [%s]%s", v, c->plan.be_paused ? " paused" : "");
+	snprintf(line, sizeof(line), "best-effort: cores [%s]%s", v,
+		 c->plan.be_paused ? " paused" : "");
 	text_add(t, line);
 	snprintf(line, sizeof(line), "energy: %s", c->hs.has_energy ? "" : "unavailable");
 	if (c->hs.has_energy)
@@ -205,8 +207,8 @@ static void fixture(const char *name, const char *dir)
 	golden(name, "discovery.txt", disc.p);
 
 	linuxplat_set_write_log(lx, text_line, &writes);
-	assert_int_equal(policy_lookup(cfg.policy, cpuset_count(&cfg.managed), &pol, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		policy_lookup(cfg.policy, cpuset_count(&cfg.managed), &pol, err, sizeof(err)), 0);
 	assert_int_equal(controller_init(&c, &pol, &cfg.params, linuxplat_topology(lx),
 					 linuxplat_platform(lx), err, sizeof(err)),
 			 0);

@@ -56,10 +56,11 @@ static void test_task_stat(void **state)
 	char comm[32];
 
 	assert_int_equal(
-		task_parse_stat("4002 (CPU 0/KVM) S 1 4000 4000 0 -1 4194368 100 0 0 0 325 258 0 0 20 "
-				"0 1 0 5003 1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 "
-				"7 0 0\n",
-				comm, sizeof(comm), &st),
+		task_parse_stat(
+			"4002 (CPU 0/KVM) S 1 4000 4000 0 -1 4194368 100 0 0 0 325 258 0 0 20 "
+			"0 1 0 5003 1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 "
+			"7 0 0\n",
+			comm, sizeof(comm), &st),
 		0);
 	assert_string_equal(comm, "CPU 0/KVM");
 	assert_int_equal(st.state, 'S');
@@ -69,17 +70,19 @@ static void test_task_stat(void **state)
 	assert_int_equal(st.processor, 7);
 	assert_false(st.flags & VS_PF_KTHREAD);
 	/* a comm with ") (" inside and a kernel thread */
-	assert_int_equal(task_parse_stat("77 (a) (b)) S 2 0 0 0 -1 2129984 0 0 0 0 1 2 0 0 20 0 1 0 9 "
-					 "0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0\n",
-					 comm, sizeof(comm), &st),
-			 0);
+	assert_int_equal(
+		task_parse_stat("77 (a) (b)) S 2 0 0 0 -1 2129984 0 0 0 0 1 2 0 0 20 0 1 0 9 "
+				"0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0\n",
+				comm, sizeof(comm), &st),
+		0);
 	assert_string_equal(comm, "a) (b)");
 	assert_true(st.flags & VS_PF_KTHREAD);
 	assert_int_equal(st.start_ticks, 9);
 	/* long comm truncated to the buffer */
-	assert_int_equal(task_parse_stat("1 (abcdefghijkl) R 0 0 0 0 0 0 0 0 0 0 1 1 0 0 0 0 1 0 3\n",
-					 comm, 5, &st),
-			 0);
+	assert_int_equal(
+		task_parse_stat("1 (abcdefghijkl) R 0 0 0 0 0 0 0 0 0 0 1 1 0 0 0 0 1 0 3\n", comm,
+				5, &st),
+		0);
 	assert_string_equal(comm, "abcd");
 	/* malformed */
 	assert_int_equal(task_parse_stat("1 (x S 1 2", comm, sizeof(comm), &st), -1);

@@ -25,23 +25,26 @@ static void test_parse(void **state)
 	assert_int_equal(tids[0], 4002);
 	assert_int_equal(tids[1], 4003);
 	/* greeting, capabilities reply and events are not the answer */
-	assert_int_equal(qmp_parse_cpus("{\"QMP\": {\"version\": {}}}", tids, 8, err, sizeof(err)), 0);
+	assert_int_equal(qmp_parse_cpus("{\"QMP\": {\"version\": {}}}", tids, 8, err, sizeof(err)),
+			 0);
 	assert_int_equal(qmp_parse_cpus("{\"return\": {}}", tids, 8, err, sizeof(err)), 0);
 	/* errors and malformed replies */
-	assert_int_equal(qmp_parse_cpus("{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}",
-					tids, 8, err, sizeof(err)),
-			 -1);
+	assert_int_equal(
+		qmp_parse_cpus("{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}", tids,
+			       8, err, sizeof(err)),
+		-1);
 	assert_non_null(strstr(err, "QMP error: no"));
 	assert_int_equal(qmp_parse_cpus("{\"return\": [", tids, 8, err, sizeof(err)), -1);
 	assert_int_equal(qmp_parse_cpus("[1]", tids, 8, err, sizeof(err)), -1);
-	assert_int_equal(qmp_parse_cpus("{\"return\": [{\"cpu-index\": 9, \"thread-id\": 1}]}", tids, 8,
-					err, sizeof(err)),
+	assert_int_equal(qmp_parse_cpus("{\"return\": [{\"cpu-index\": 9, \"thread-id\": 1}]}",
+					tids, 8, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "out of range"));
-	assert_int_equal(qmp_parse_cpus("{\"return\": [{\"cpu-index\": 0}]}", tids, 8, err, sizeof(err)),
-			 -1);
-	assert_int_equal(qmp_parse_cpus("{\"return\": [{\"cpu-index\": 0, \"thread-id\": -5}]}", tids, 8,
-					err, sizeof(err)),
+	assert_int_equal(
+		qmp_parse_cpus("{\"return\": [{\"cpu-index\": 0}]}", tids, 8, err, sizeof(err)),
+		-1);
+	assert_int_equal(qmp_parse_cpus("{\"return\": [{\"cpu-index\": 0, \"thread-id\": -5}]}",
+					tids, 8, err, sizeof(err)),
 			 -1);
 }
 
@@ -107,9 +110,11 @@ static int fake_run(struct fake *f, int *tids, char *err, size_t errlen)
 static void test_server(void **state)
 {
 	struct fake ok = {
-		.greeting = "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7}}, \"capabilities\": []}}\r\n",
+		.greeting = "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7}}, \"capabilities\": "
+			    "[]}}\r\n",
 		.caps_reply = "{\"return\": {}}\r\n",
-		.cpus_reply = "{\"timestamp\": {\"seconds\": 1}, \"event\": \"NIC_RX_FILTER_CHANGED\"}\r\n"
+		.cpus_reply = "{\"timestamp\": {\"seconds\": 1}, \"event\": "
+			      "\"NIC_RX_FILTER_CHANGED\"}\r\n"
 			      "{\"return\": [{\"cpu-index\": 0, \"thread-id\": 501}, "
 			      "{\"cpu-index\": 1, \"thread-id\": 502}]}\r\n",
 	};
@@ -131,8 +136,8 @@ static void test_server(void **state)
 	assert_int_equal(fake_run(&junk, tids, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "malformed"));
 	/* nobody listening */
-	assert_int_equal(qmp_vcpu_threads("/tmp/vsd-no-such-qmp.sock", 100, tids, 8, err, sizeof(err)),
-			 -1);
+	assert_int_equal(
+		qmp_vcpu_threads("/tmp/vsd-no-such-qmp.sock", 100, tids, 8, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "vsd-no-such-qmp.sock"));
 }
 

@@ -157,7 +157,8 @@ static void test_hostcall_emul(void **state)
 	cpuset_zero(&s);
 	cpuset_set(&s, 3);
 	assert_int_equal(hostcall_set_affinity(&r, 4002, &s), 0);
-	assert_int_equal(sysroot_read(r.root_fd, ".vspace-emul/affinity/4002", buf, sizeof(buf)), 2);
+	assert_int_equal(sysroot_read(r.root_fd, ".vspace-emul/affinity/4002", buf, sizeof(buf)),
+			 2);
 	assert_string_equal(buf, "3\n");
 	cpuset_zero(&s);
 	assert_int_equal(hostcall_set_affinity(&r, 4002, &s), -EINVAL);

@@ -63,11 +63,12 @@ static int sh_run(const char *cmd)
 		sh_run(cmd_);                                                                      \
 	})
 
-static const char *const bed_conf_b = "[host]\ncores=2-19\nnic=ens1f0\nmode=R\n"
-				      "control_socket=off\nmetrics_listen=off\ncoalesce_rx_usecs=20\n"
-				      "%s\n"
-				      "[workload \"vm\"]\nslo_p95_us=1000\nqemu_pidfile=/run/vm.pid\n"
-				      "[workload \"batch\"]\nrole=be\npid=5000\n";
+static const char *const bed_conf_b =
+	"[host]\ncores=2-19\nnic=ens1f0\nmode=R\n"
+	"control_socket=off\nmetrics_listen=off\ncoalesce_rx_usecs=20\n"
+	"%s\n"
+	"[workload \"vm\"]\nslo_p95_us=1000\nqemu_pidfile=/run/vm.pid\n"
+	"[workload \"batch\"]\nrole=be\npid=5000\n";
 
 /* Copy synth-b, run `prep` in the copy (may be NULL), open everything. */
 static void bed_open(struct bed *b, const char *extra_host, const char *prep)
@@ -97,9 +98,9 @@ static void bed_open(struct bed *b, const char *extra_host, const char *prep)
 		fail();
 	}
 	linuxplat_set_write_log(b->lx, bed_line, b);
-	assert_int_equal(policy_lookup(b->cfg.policy, cpuset_count(&b->cfg.managed), &pol, err,
-				       sizeof(err)),
-			 0);
+	assert_int_equal(
+		policy_lookup(b->cfg.policy, cpuset_count(&b->cfg.managed), &pol, err, sizeof(err)),
+		0);
 	assert_int_equal(controller_init(&b->c, &pol, &b->cfg.params, linuxplat_topology(b->lx),
 					 linuxplat_platform(b->lx), err, sizeof(err)),
 			 0);
@@ -212,13 +213,13 @@ static void test_state_file(void **state)
 						 json_object_get(r, "channels"), "combined")),
 					 20);
 	}
-	assert_int_equal(kinds[ST_IRQ], 20);	  /* every queue IRQ */
-	assert_int_equal(kinds[ST_XPS], 9);	  /* the active tx queues */
+	assert_int_equal(kinds[ST_IRQ], 20); /* every queue IRQ */
+	assert_int_equal(kinds[ST_XPS], 9);  /* the active tx queues */
 	assert_int_equal(kinds[ST_CHANNELS], 1);
 	assert_int_equal(kinds[ST_COALESCE], 1);
 	assert_int_equal(kinds[ST_CGROUP], 26 + 1); /* vm's threads, batch's process */
 	assert_int_equal(kinds[ST_AFFINITY], 26);
-	assert_int_equal(kinds[ST_MKDIR], 4 + 2);   /* cpuset: base, vm, vcpu, nq; freezer */
+	assert_int_equal(kinds[ST_MKDIR], 4 + 2); /* cpuset: base, vm, vcpu, nq; freezer */
 	assert_int_equal(kinds[ST_FREEZE], 1);
 	assert_string_equal(json_string_value(json_object_get(root, "boot_id")),
 			    "00000000-0000-4000-8000-0000000000bb");
@@ -305,9 +306,10 @@ static void test_recover_other_boot(void **state)
 	assert_int_equal(controller_start(&b.c), 0);
 	controller_free(&b.c);
 	linuxplat_close(b.lx);
-	assert_int_equal(sh("echo 11111111-2222-3333-4444-555555555555 > %s/proc/sys/kernel/random/boot_id",
-			    b.root),
-			 0);
+	assert_int_equal(
+		sh("echo 11111111-2222-3333-4444-555555555555 > %s/proc/sys/kernel/random/boot_id",
+		   b.root),
+		0);
 	assert_int_equal(linuxplat_recover(b.root, b.state, false, err, sizeof(err)), 0);
 	assert_file(&b, "proc/irq/101/smp_affinity_list", "2"); /* untouched */
 	config_free(&b.cfg);
@@ -325,18 +327,18 @@ static void test_recover_bad_file(void **state)
 	f = fopen(path, "w");
 	fputs("{\"version\":1,\"records\":[{\"kind\":\"irq\",\"irq\":3,\"cpus\":\"zz\"}]}", f);
 	fclose(f);
-	assert_int_equal(linuxplat_recover("tests/fixtures/synth-b/root", path, false, err,
-					   sizeof(err)),
-			 -1);
+	assert_int_equal(
+		linuxplat_recover("tests/fixtures/synth-b/root", path, false, err, sizeof(err)),
+		-1);
 	assert_non_null(strstr(err, "record 0"));
 	f = fopen(path, "w");
 	fputs("{\"version\":1,\"records\":[{\"kind\":\"mkdir\",\"hier\":\"fs/cgroup/cpuset\","
 	      "\"path\":\"../../etc\"}]}",
 	      f);
 	fclose(f);
-	assert_int_equal(linuxplat_recover("tests/fixtures/synth-b/root", path, false, err,
-					   sizeof(err)),
-			 -1);
+	assert_int_equal(
+		linuxplat_recover("tests/fixtures/synth-b/root", path, false, err, sizeof(err)),
+		-1);
 	assert_non_null(strstr(err, ".."));
 	sh("rm -rf %s", tmp);
 }
@@ -361,7 +363,8 @@ static void test_permanent_error(void **state)
 	bed_open(&b, NULL, NULL);
 	assert_int_equal(controller_start(&b.c), 0);
 	/* now make a write fail: replace the file by a directory */
-	assert_int_equal(sh("cd %s && rm proc/irq/103/smp_affinity_list && mkdir proc/irq/103/smp_affinity_list",
+	assert_int_equal(sh("cd %s && rm proc/irq/103/smp_affinity_list && mkdir "
+			    "proc/irq/103/smp_affinity_list",
 			    b.root),
 			 0);
 	p = linuxplat_platform(b.lx);

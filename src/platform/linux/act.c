@@ -16,13 +16,20 @@
 #include "platform/linux/linux_int.h"
 
 static const char *const act_wkind_names[VS_W_N] = {
-	[VS_W_MKDIR] = "mkdir",	      [VS_W_RMDIR] = "rmdir",
-	[VS_W_CG_SETUP] = "cgroup_setup", [VS_W_CPUSET] = "cpuset_cpus",
-	[VS_W_CG_MOVE] = "cpuset_move",   [VS_W_AFFINITY] = "affinity",
-	[VS_W_IRQ] = "irq_affinity",	  [VS_W_RPS] = "rps",
-	[VS_W_XPS] = "xps",		  [VS_W_CHANNELS] = "channels",
-	[VS_W_COALESCE] = "coalesce",	  [VS_W_FREEZE] = "freeze",
-	[VS_W_SIGNAL] = "signal",	  [VS_W_LIBVIRT] = "libvirt",
+	[VS_W_MKDIR] = "mkdir",
+	[VS_W_RMDIR] = "rmdir",
+	[VS_W_CG_SETUP] = "cgroup_setup",
+	[VS_W_CPUSET] = "cpuset_cpus",
+	[VS_W_CG_MOVE] = "cpuset_move",
+	[VS_W_AFFINITY] = "affinity",
+	[VS_W_IRQ] = "irq_affinity",
+	[VS_W_RPS] = "rps",
+	[VS_W_XPS] = "xps",
+	[VS_W_CHANNELS] = "channels",
+	[VS_W_COALESCE] = "coalesce",
+	[VS_W_FREEZE] = "freeze",
+	[VS_W_SIGNAL] = "signal",
+	[VS_W_LIBVIRT] = "libvirt",
 	[VS_W_GUEST] = "guest",
 };
 
@@ -107,8 +114,9 @@ size_t act_describe(const struct vs_linux *lx, const struct act_op *op, char *bu
 			     op->file, op->use_cpus ? cpus : op->text);
 		break;
 	case ACT_CG_MOVE:
-		k = snprintf(buf, len, "move %s %d (%s) to %s:%s", strcmp(op->file, "cgroup.procs") == 0 ? "process" : "thread",
-			     op->id, op->what, lx_hier_name(op->hier), op->path);
+		k = snprintf(buf, len, "move %s %d (%s) to %s:%s",
+			     strcmp(op->file, "cgroup.procs") == 0 ? "process" : "thread", op->id,
+			     op->what, lx_hier_name(op->hier), op->path);
 		break;
 	case ACT_AFFINITY:
 		k = snprintf(buf, len, "affinity %d (%s) %s", op->id, op->what, cpus);
@@ -124,7 +132,8 @@ size_t act_describe(const struct vs_linux *lx, const struct act_op *op, char *bu
 		break;
 	case ACT_CHANNELS:
 		k = snprintf(buf, len, "channels %s rx %u tx %u other %u combined %u",
-			     n ? n->name : "?", op->ch.rx, op->ch.tx, op->ch.other, op->ch.combined);
+			     n ? n->name : "?", op->ch.rx, op->ch.tx, op->ch.other,
+			     op->ch.combined);
 		break;
 	case ACT_COALESCE:
 		k = snprintf(buf, len, "coalesce %s rx-usecs %u", n ? n->name : "?",
@@ -244,7 +253,8 @@ static int act_do(struct vs_linux *lx, struct act_op *op)
 		return lx->virt ? virt_pin_vcpu(lx->virt, w->spec.domain, op->id, &op->cpus)
 				: -ENOTCONN;
 	case ACT_VIRT_EMULATOR:
-		return lx->virt ? virt_pin_emulator(lx->virt, w->spec.domain, &op->cpus) : -ENOTCONN;
+		return lx->virt ? virt_pin_emulator(lx->virt, w->spec.domain, &op->cpus)
+				: -ENOTCONN;
 	case ACT_VIRT_IOTHREAD:
 		return lx->virt ? virt_pin_iothread(lx->virt, w->spec.domain, op->id, &op->cpus)
 				: -ENOTCONN;
@@ -365,11 +375,12 @@ int act_run(struct vs_linux *lx)
 				failed++;
 				if (cls == 1) {
 					if (op->obj && !op->obj->warned) {
-						log_warnx("%s: %s (transient, retried next period)", desc,
-							  strerror(-rc));
+						log_warnx("%s: %s (transient, retried next period)",
+							  desc, strerror(-rc));
 						op->obj->warned = true;
 					} else {
-						log_debug("%s: %s (transient)", desc, strerror(-rc));
+						log_debug("%s: %s (transient)", desc,
+							  strerror(-rc));
 					}
 				} else if (cls == 2) {
 					log_debug("%s: %s (gone)", desc, strerror(-rc));

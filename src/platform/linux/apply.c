@@ -61,7 +61,10 @@ static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_thread *t
 			return false;
 		t->aff.known = true;
 	}
-	struct st_rec r = { .kind = ST_AFFINITY, .pid = t->pid, .tid = t->tid, .start = t->start,
+	struct st_rec r = { .kind = ST_AFFINITY,
+			    .pid = t->pid,
+			    .tid = t->tid,
+			    .start = t->start,
 			    .cpus = t->aff.cpus };
 	apply_remember(a, &t->aff, &r);
 	return true;
@@ -181,7 +184,8 @@ static struct lx_cgdir *apply_base(struct vs_linux *lx, enum lx_hier h)
  * all managed cores), base/<wl>/vcpu and base/<wl>/nq. Returns, per group,
  * the op the thread moves must wait for (-1 none). */
 static void apply_groups(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
-			 const struct vs_cpuset *vcpu, const struct vs_cpuset *nq, int ready[LX_G_N])
+			 const struct vs_cpuset *vcpu, const struct vs_cpuset *nq,
+			 int ready[LX_G_N])
 {
 	struct vs_linux *lx = a->lx;
 	struct lx_cgdir *base = apply_base(lx, h);
@@ -193,7 +197,8 @@ static void apply_groups(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 		if (h == LX_HIER_V2) {
 			/* the root must hand the cpuset controller down */
 			char buf[256];
-			if (sysroot_read(lx->cg.fd[h], "cgroup.subtree_control", buf, sizeof(buf)) < 0 ||
+			if (sysroot_read(lx->cg.fd[h], "cgroup.subtree_control", buf, sizeof(buf)) <
+				    0 ||
 			    !strstr(buf, "cpuset")) {
 				struct st_rec r = { .kind = ST_SUBTREE };
 				str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
@@ -258,9 +263,13 @@ static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
 	if ((w->proc_cg.known && w->proc_cg.ival == 1) || w->proc_move_seq == a->seq || w->pid <= 0)
 		return dep;
 	if (!w->proc_cg.remembered) {
-		struct st_rec r = { .kind = ST_CGROUP, .pid = w->pid, .tid = w->pid,
-				    .start = w->pid_start, .procs = true };
-		if (task_read_cgroup(lx->root.proc_fd, w->pid, w->pid, "", r.path, sizeof(r.path)) < 0)
+		struct st_rec r = { .kind = ST_CGROUP,
+				    .pid = w->pid,
+				    .tid = w->pid,
+				    .start = w->pid_start,
+				    .procs = true };
+		if (task_read_cgroup(lx->root.proc_fd, w->pid, w->pid, "", r.path, sizeof(r.path)) <
+		    0)
 			return dep;
 		str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
 		str_copy(r.text, "cgroup.procs", sizeof(r.text));
@@ -292,7 +301,9 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 	if (t->cg.known && t->cg.ival == g)
 		return;
 	if (!t->cg.remembered) {
-		struct st_rec r = { .kind = ST_CGROUP, .pid = t->pid, .tid = t->tid, .start = t->start };
+		struct st_rec r = {
+			.kind = ST_CGROUP, .pid = t->pid, .tid = t->tid, .start = t->start
+		};
 		/* joining a cpuset resets the affinity: remember that too */
 		if (!apply_thread_affinity_known(a, t))
 			return;
@@ -335,9 +346,11 @@ static void apply_virt_pin(struct apply_ctx *a, struct lx_wl *w, enum act_kind k
 	if (obj->broken)
 		return;
 	if (!obj->known) {
-		rc = kind == ACT_VIRT_VCPU	  ? virt_get_vcpu_pin(lx->virt, w->spec.domain, id, &obj->cpus)
-		     : kind == ACT_VIRT_EMULATOR ? virt_get_emulator_pin(lx->virt, w->spec.domain, &obj->cpus)
-						 : virt_get_iothread_pin(lx->virt, w->spec.domain, id, &obj->cpus);
+		rc = kind == ACT_VIRT_VCPU
+			     ? virt_get_vcpu_pin(lx->virt, w->spec.domain, id, &obj->cpus)
+		     : kind == ACT_VIRT_EMULATOR
+			     ? virt_get_emulator_pin(lx->virt, w->spec.domain, &obj->cpus)
+			     : virt_get_iothread_pin(lx->virt, w->spec.domain, id, &obj->cpus);
 		if (rc < 0) {
 			if (act_errclass(rc) != 1) {
 				log_warnx("workload %s: %s; leaving it alone", w->spec.name,
@@ -348,7 +361,7 @@ static void apply_virt_pin(struct apply_ctx *a, struct lx_wl *w, enum act_kind k
 		}
 		obj->known = true;
 	}
-	struct st_rec r = { .kind = kind == ACT_VIRT_VCPU	   ? ST_VIRT_VCPU
+	struct st_rec r = { .kind = kind == ACT_VIRT_VCPU	? ST_VIRT_VCPU
 				    : kind == ACT_VIRT_EMULATOR ? ST_VIRT_EMULATOR
 								: ST_VIRT_IOTHREAD,
 			    .index = id,
@@ -408,7 +421,8 @@ static void apply_guest(struct apply_ctx *a, struct lx_wl *w, const struct vs_al
 	if (!w->is_vm)
 		return;
 	if (!w->guest) {
-		if (!w->guest_warned && (al->vcpus != w->cur_vcpus || al->queues != w->cur_queues)) {
+		if (!w->guest_warned &&
+		    (al->vcpus != w->cur_vcpus || al->queues != w->cur_queues)) {
 			log_info("workload %s: no guest agent connected: the guest keeps its vCPU "
 				 "and queue counts (plan: %d vCPUs, %d queues)",
 				 w->spec.name, al->vcpus, al->queues);
@@ -416,7 +430,8 @@ static void apply_guest(struct apply_ctx *a, struct lx_wl *w, const struct vs_al
 		}
 		return;
 	}
-	if (!w->gvcpus.broken && (!w->gvcpus.known || w->gvcpus.ival != al->vcpus) && al->vcpus > 0) {
+	if (!w->gvcpus.broken && (!w->gvcpus.known || w->gvcpus.ival != al->vcpus) &&
+	    al->vcpus > 0) {
 		op = apply_op(a, ACT_GUEST_VCPUS, VS_W_GUEST);
 		if (op) {
 			op->value = al->vcpus;
@@ -542,7 +557,9 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 	}
 	if (w->pid > 0 && lx->cg.fd[LX_HIER_FREEZER1] >= 0) {
 		if (!w->fz.planned) {
-			struct st_rec r = { .kind = ST_CGROUP, .tid = w->pid, .start = w->pid_start,
+			struct st_rec r = { .kind = ST_CGROUP,
+					    .tid = w->pid,
+					    .start = w->pid_start,
 					    .procs = true };
 			if (task_read_cgroup(lx->root.proc_fd, w->pid, w->pid, "freezer", r.path,
 					     sizeof(r.path)) < 0)
@@ -551,8 +568,8 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 			str_copy(r.text, "cgroup.procs", sizeof(r.text));
 			if (a->keep_state && state_add(&lx->state, &r) < 0)
 				a->oom = true;
-			dep = apply_mkdir(a, LX_HIER_FREEZER1, apply_base(lx, LX_HIER_FREEZER1), false,
-					  -1);
+			dep = apply_mkdir(a, LX_HIER_FREEZER1, apply_base(lx, LX_HIER_FREEZER1),
+					  false, -1);
 			int d = apply_mkdir(a, LX_HIER_FREEZER1, &w->fz, false, dep);
 			dep = d >= 0 ? d : dep;
 			op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
@@ -695,8 +712,8 @@ static void apply_mask(struct apply_ctx *a, struct lx_nic *n, bool rx, int q,
 	if (!obj || obj->broken)
 		return;
 	if (!obj->known && !force) {
-		snprintf(path, sizeof(path), "class/net/%s/queues/%s-%d/%s", n->name, rx ? "rx" : "tx",
-			 q, rx ? "rps_cpus" : "xps_cpus");
+		snprintf(path, sizeof(path), "class/net/%s/queues/%s-%d/%s", n->name,
+			 rx ? "rx" : "tx", q, rx ? "rps_cpus" : "xps_cpus");
 		if (sysroot_read(n->sys_fd, path, buf, sizeof(buf)) >= 0 &&
 		    cpuset_parse_mask(&obj->cpus, str_trim(buf), err, sizeof(err)) == 0)
 			obj->known = true;
@@ -1019,7 +1036,9 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 	/* 3: sched_setaffinity of that thread between the two core sets (in the
 	 * envelope group, which holds every managed core) */
 	if (t) {
-		struct apply_ctx ac = { .lx = lx, .seq = ++seq, .keep_state = lx->state.path[0] != '\0' };
+		struct apply_ctx ac = { .lx = lx,
+					.seq = ++seq,
+					.keep_state = lx->state.path[0] != '\0' };
 		if (cgroup && h == LX_HIER_CPUSET1) {
 			struct act_op *op = act_push(lx, ACT_CG_MOVE);
 			if (op) {

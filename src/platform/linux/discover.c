@@ -60,8 +60,8 @@ void discover_cgroupfs(struct vs_linux *lx)
 		 * root has none, so look for cgroup.events' "frozen" support via
 		 * cgroup.stat's presence and the kernel's cgroup.freeze docs:
 		 * simplest reliable probe is cgroup.subtree_control existing */
-		lx->cg.v2_freeze = faccessat(lx->cg.fd[LX_HIER_V2], "cgroup.subtree_control", F_OK,
-					     0) == 0;
+		lx->cg.v2_freeze =
+			faccessat(lx->cg.fd[LX_HIER_V2], "cgroup.subtree_control", F_OK, 0) == 0;
 	}
 	str_copy(lx->cg.mems, "0", sizeof(lx->cg.mems));
 	if (lx->cg.fd[LX_HIER_CPUSET1] >= 0 &&
@@ -185,8 +185,7 @@ static int discover_thread(struct vs_linux *lx, struct lx_wl *w, int pid, int ti
 }
 
 /* Collect the tids listed in a cgroup (and its descendants) into lx->tids. */
-static int discover_cgroup_tids(struct vs_linux *lx, int dirfd, const char *file, int n,
-				int depth)
+static int discover_cgroup_tids(struct vs_linux *lx, int dirfd, const char *file, int n, int depth)
 {
 	struct dirent *de;
 	DIR *d;
@@ -300,8 +299,8 @@ static void discover_classify(struct vs_linux *lx, struct lx_wl *w)
 				w->vhost_in_process = true;
 		}
 	}
-	w->is_vm = named || w->spec.source == VS_SRC_QEMU_PIDFILE ||
-		   w->spec.source == VS_SRC_LIBVIRT;
+	w->is_vm =
+		named || w->spec.source == VS_SRC_QEMU_PIDFILE || w->spec.source == VS_SRC_LIBVIRT;
 	if (w->is_vm && !named && w->spec.qmp[0] && w->pid > 0) {
 		int tids[1024];
 		char err[256];
@@ -311,7 +310,8 @@ static void discover_classify(struct vs_linux *lx, struct lx_wl *w)
 			log_warnx("workload %s: %s", w->spec.name, err);
 		} else {
 			for (int i = 0; i < n; i++) {
-				struct lx_thread *t = tids[i] > 0 ? discover_find(w, tids[i]) : NULL;
+				struct lx_thread *t =
+					tids[i] > 0 ? discover_find(w, tids[i]) : NULL;
 				if (t)
 					t->vcpu = i;
 			}
@@ -330,7 +330,8 @@ static void discover_classify(struct vs_linux *lx, struct lx_wl *w)
 	}
 	if (w->is_vm && !named)
 		log_warnx("workload %s: QEMU's vCPU threads are not named (start QEMU with -name "
-			  "...,debug-threads=on or set qmp=): all its threads but vhost count as vCPU "
+			  "...,debug-threads=on or set qmp=): all its threads but vhost count as "
+			  "vCPU "
 			  "threads",
 			  w->spec.name);
 }
@@ -434,7 +435,8 @@ int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool f
 		w->pid = 0;
 	} else if (pid > 0) {
 		struct vs_taskstat ts;
-		if (task_read_stat(lx->root.proc_fd, pid, pid, NULL, 0, &ts) < 0 || ts.state == 'Z') {
+		if (task_read_stat(lx->root.proc_fd, pid, pid, NULL, 0, &ts) < 0 ||
+		    ts.state == 'Z') {
 			snprintf(why, sizeof(why), "process %d is not running", pid);
 			discover_set_absent(lx, w, why);
 			return 0;

@@ -210,5 +210,7 @@ int hostcall_signal(const struct vs_sysroot *r, int pid, int sig)
 		return kill(pid, sig) < 0 ? -errno : 0;
 	snprintf(name, sizeof(name), "%d", pid);
 	return hostcall_emul_write(r, VS_EMUL_DIR "/signal", name,
-				   sig == SIGSTOP ? "STOP\n" : sig == SIGCONT ? "CONT\n" : "OTHER\n");
+				   sig == SIGSTOP   ? "STOP\n"
+				   : sig == SIGCONT ? "CONT\n"
+						    : "OTHER\n");
 }

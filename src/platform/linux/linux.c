@@ -47,8 +47,9 @@ int vs_agent_parse(const char *text, struct vs_agent_addr *out, char *err, size_
 		bool serial = buf[0] == 's';
 		const char *path = strchr(buf, ':') + 1;
 		if (path[0] != '/' || strlen(path) >= sizeof(out->path)) {
-			snprintf(err, errlen, "\"%s\": %s needs an absolute path (at most %zu bytes)",
-				 text, serial ? "serial:" : "unix:", sizeof(out->path) - 1);
+			snprintf(err, errlen,
+				 "\"%s\": %s needs an absolute path (at most %zu bytes)", text,
+				 serial ? "serial:" : "unix:", sizeof(out->path) - 1);
 			return -1;
 		}
 		out->kind = serial ? VS_AGENT_SERIAL : VS_AGENT_UNIX;
@@ -61,8 +62,8 @@ int vs_agent_parse(const char *text, struct vs_agent_addr *out, char *err, size_
 	if (strcmp(f[0], "vsock") == 0) {
 		/* CIDs 0-2 are the hypervisor, local and host: a guest has >= 3 */
 		if (str_to_long(f[1], 3, UINT32_MAX - 1, &cid) < 0) {
-			snprintf(err, errlen, "\"%s\": vsock CID must be a number >= 3 (a guest's CID)",
-				 text);
+			snprintf(err, errlen,
+				 "\"%s\": vsock CID must be a number >= 3 (a guest's CID)", text);
 			return -1;
 		}
 		if (str_to_long(f[2], 1, UINT32_MAX - 1, &port) < 0) {
@@ -195,8 +196,9 @@ static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 		lx->cnt.sample_errors++;
 		return -1;
 	}
-	period_s = lx->have_prev ? now - (double)lx->t_prev.tv_sec - (double)lx->t_prev.tv_nsec * 1e-9
-				 : 0;
+	period_s = lx->have_prev
+			   ? now - (double)lx->t_prev.tv_sec - (double)lx->t_prev.tv_nsec * 1e-9
+			   : 0;
 	s->period_s = period_s;
 	for (int j = 0; j < lx->n_wl; j++) {
 		struct lx_wl *w = &lx->wl[j];
@@ -311,15 +313,17 @@ static int linux_resolve_placement(struct vs_linux *lx, struct lx_wl *w, char *e
 	switch (p) {
 	case VS_PLACE_CGROUP1:
 		if (lx->cg.fd[LX_HIER_CPUSET1] < 0) {
-			snprintf(err, errlen, "placement=cgroup1: no cgroup v1 cpuset hierarchy at "
-					      "sys/fs/cgroup/cpuset");
+			snprintf(err, errlen,
+				 "placement=cgroup1: no cgroup v1 cpuset hierarchy at "
+				 "sys/fs/cgroup/cpuset");
 			return -1;
 		}
 		break;
 	case VS_PLACE_CGROUP2:
 		if (!lx->cg.v2_cpuset) {
 			snprintf(err, errlen,
-				 "placement=cgroup2: the cgroup v2 hierarchy has no cpuset controller");
+				 "placement=cgroup2: the cgroup v2 hierarchy has no cpuset "
+				 "controller");
 			return -1;
 		}
 		if (w->spec.source == VS_SRC_CGROUP) {
@@ -580,8 +584,8 @@ int linuxplat_report(struct vs_linux *lx, const char *workload, double p95_us, l
 	struct lx_wl *w = linux_find(lx, workload);
 
 	if (!w) {
-		size_t k = (size_t)snprintf(err, errlen, "unknown workload \"%s\" (configured:",
-					    workload);
+		size_t k = (size_t)snprintf(err, errlen,
+					    "unknown workload \"%s\" (configured:", workload);
 		for (int i = 0; i < lx->n_wl && k < errlen; i++)
 			k += (size_t)snprintf(err + k, errlen - k, " %s", lx->wl[i].spec.name);
 		if (k < errlen)
@@ -589,7 +593,8 @@ int linuxplat_report(struct vs_linux *lx, const char *workload, double p95_us, l
 		return -1;
 	}
 	if (!w->spec.lc) {
-		snprintf(err, errlen, "workload \"%s\" is best-effort: p95 reports are for LC workloads",
+		snprintf(err, errlen,
+			 "workload \"%s\" is best-effort: p95 reports are for LC workloads",
 			 workload);
 		return -1;
 	}
@@ -747,10 +752,12 @@ int linuxplat_recover(const char *sysroot, const char *state_path, bool dry_run,
 		char comm[32], boot[64];
 		state_boot_id(&root, boot, sizeof(boot));
 		if ((!st.boot_id[0] || !strcmp(st.boot_id, boot)) &&
-		    task_read_comm(root.proc_fd, st.daemon_pid, st.daemon_pid, comm, sizeof(comm)) == 0 &&
+		    task_read_comm(root.proc_fd, st.daemon_pid, st.daemon_pid, comm,
+				   sizeof(comm)) == 0 &&
 		    !strcmp(comm, "vspaced")) {
 			snprintf(err, errlen,
-				 "state file %s belongs to a running vspaced (pid %d): stop it first",
+				 "state file %s belongs to a running vspaced (pid %d): stop it "
+				 "first",
 				 state_path, st.daemon_pid);
 			sysroot_close(&root);
 			state_free(&st);
@@ -766,7 +773,8 @@ int linuxplat_recover(const char *sysroot, const char *state_path, bool dry_run,
 			char keep[PATH_MAX];
 			snprintf(keep, sizeof(keep), "%s.failed", state_path);
 			if (rename(state_path, keep) == 0)
-				log_warnx("%d settings could not be restored; the records are kept in "
+				log_warnx("%d settings could not be restored; the records are kept "
+					  "in "
 					  "%s",
 					  failed, keep);
 		} else {
@@ -791,7 +799,8 @@ static size_t linux_tids(const struct lx_wl *w, enum lx_role role, char *buf, si
 		if (w->thr[i].role != role)
 			continue;
 		if (k < len)
-			k += (size_t)snprintf(buf + k, len - k, "%s%d", n ? "," : "", w->thr[i].tid);
+			k += (size_t)snprintf(buf + k, len - k, "%s%d", n ? "," : "",
+					      w->thr[i].tid);
 		n++;
 	}
 	return (size_t)n;
@@ -799,7 +808,8 @@ static size_t linux_tids(const struct lx_wl *w, enum lx_role role, char *buf, si
 
 static const char *linux_source_name(enum vs_wl_source s)
 {
-	static const char *const names[] = { "pid", "pidfile", "qemu_pidfile", "cgroup", "libvirt" };
+	static const char *const names[] = { "pid", "pidfile", "qemu_pidfile", "cgroup",
+					     "libvirt" };
 	return (unsigned)s < 5 ? names[s] : "?";
 }
 
@@ -835,13 +845,14 @@ size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len)
 	DESC("energy: %s\n", lx->rapl.n > 0 ? "rapl" : "unavailable");
 	for (int i = 0; i < lx->n_nic; i++) {
 		const struct lx_nic *nc = &lx->nic[i];
-		DESC("nic %s%s%s: %s, owner %s, numa node %d, queues rx %d tx %d, channels %s", nc->name,
-		     nc->netns[0] ? " in netns " : "", nc->netns, nc->present ? "present" : "absent",
-		     nc->owner < 0 ? "all LC workloads" : lx->wl[nc->owner].spec.name, nc->numa_node,
-		     nc->n_rx, nc->n_tx, nc->ch_supported ? "" : "unsupported");
+		DESC("nic %s%s%s: %s, owner %s, numa node %d, queues rx %d tx %d, channels %s",
+		     nc->name, nc->netns[0] ? " in netns " : "", nc->netns,
+		     nc->present ? "present" : "absent",
+		     nc->owner < 0 ? "all LC workloads" : lx->wl[nc->owner].spec.name,
+		     nc->numa_node, nc->n_rx, nc->n_tx, nc->ch_supported ? "" : "unsupported");
 		if (nc->ch_supported)
-			DESC("rx %u/%u tx %u/%u combined %u/%u", nc->ch.rx, nc->ch.max_rx, nc->ch.tx,
-			     nc->ch.max_tx, nc->ch.combined, nc->ch.max_combined);
+			DESC("rx %u/%u tx %u/%u combined %u/%u", nc->ch.rx, nc->ch.max_rx,
+			     nc->ch.tx, nc->ch.max_tx, nc->ch.combined, nc->ch.max_combined);
 		DESC(", queue irqs %d", nc->n_irq);
 		for (int k = 0; k < nc->n_irq; k++)
 			DESC("%s%d:q%d", k ? " " : " [", nc->irq[k].irq, nc->irq[k].queue);
@@ -853,7 +864,7 @@ size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len)
 		vs_agent_format(&w->spec.agent, agent, sizeof(agent));
 		DESC("workload %s: %s, %s=%s, placement %s%s%s\n", w->spec.name,
 		     w->spec.lc ? "lc" : "be", linux_source_name(w->spec.source),
-		     w->spec.source == VS_SRC_PID	   ? (snprintf(a, sizeof(a), "%d", w->spec.pid), a)
+		     w->spec.source == VS_SRC_PID ? (snprintf(a, sizeof(a), "%d", w->spec.pid), a)
 		     : w->spec.source == VS_SRC_LIBVIRT ? w->spec.domain
 							: w->spec.path,
 		     vs_placement_name(w->place), agent[0] ? ", agent " : "", agent);
@@ -869,7 +880,8 @@ size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len)
 		}
 		for (int t = 0; t < w->n_thr; t++)
 			if (w->thr[t].vcpu >= 0)
-				DESC("%s%d=%d", t == 0 || w->thr[t - 1].vcpu < 0 ? "  vcpus: " : " ",
+				DESC("%s%d=%d",
+				     t == 0 || w->thr[t - 1].vcpu < 0 ? "  vcpus: " : " ",
 				     w->thr[t].vcpu, w->thr[t].tid);
 		for (int t = 0; t < w->n_thr; t++)
 			if (w->thr[t].vcpu >= 0) {
@@ -911,8 +923,8 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 		json_object_set_new(o, "vm", json_boolean(w->is_vm));
 		json_object_set_new(o, "placement", json_string(vs_placement_name(w->place)));
 		json_object_set_new(o, "threads",
-				    json_pack("{s:i,s:i,s:i}", "compute", roles[0], "vhost", roles[1],
-					      "other", roles[2]));
+				    json_pack("{s:i,s:i,s:i}", "compute", roles[0], "vhost",
+					      roles[1], "other", roles[2]));
 		json_object_set_new(o, "agent", agent[0] ? json_string(agent) : json_null());
 		json_object_set_new(o, "guest_actuator",
 				    w->guest ? json_string(w->guest->ops->name) : json_null());
@@ -928,8 +940,9 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 		if (w->has_last) {
 			json_object_set_new(o, "busy_vcpu", json_real(w->last.busy_vcpu));
 			json_object_set_new(o, "busy_nq", json_real(w->last.busy_nq));
-			json_object_set_new(o, "p95_us", w->last.has_p95 ? json_real(w->last.p95_us)
-									 : json_null());
+			json_object_set_new(o, "p95_us",
+					    w->last.has_p95 ? json_real(w->last.p95_us)
+							    : json_null());
 		}
 		snprintf(tmp, sizeof(tmp), "%s", w->spec.nic[0] ? w->spec.nic : "");
 		if (tmp[0])
@@ -938,16 +951,16 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 	}
 	for (int i = 0; i < lx->n_nic; i++) {
 		const struct lx_nic *n = &lx->nic[i];
-		json_t *o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i}", "name", n->name, "netns", n->netns,
-				      "present", n->present, "rx_queues", n->n_rx, "tx_queues",
-				      n->n_tx, "queue_irqs", n->n_irq);
+		json_t *o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i}", "name", n->name, "netns",
+				      n->netns, "present", n->present, "rx_queues", n->n_rx,
+				      "tx_queues", n->n_tx, "queue_irqs", n->n_irq);
 		if (n->ch_supported)
-			json_object_set_new(o, "channels",
-					    json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "rx", (int)n->ch.rx,
-						      "tx", (int)n->ch.tx, "combined",
-						      (int)n->ch.combined, "max_rx", (int)n->ch.max_rx,
-						      "max_tx", (int)n->ch.max_tx, "max_combined",
-						      (int)n->ch.max_combined));
+			json_object_set_new(
+				o, "channels",
+				json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "rx", (int)n->ch.rx, "tx",
+					  (int)n->ch.tx, "combined", (int)n->ch.combined, "max_rx",
+					  (int)n->ch.max_rx, "max_tx", (int)n->ch.max_tx,
+					  "max_combined", (int)n->ch.max_combined));
 		json_array_append_new(nics, o);
 	}
 	return json_pack("{s:o,s:o,s:i}", "workloads", wls, "nics", nics, "state_records",

@@ -38,12 +38,18 @@ enum vs_wl_source {
 };
 
 /* The guest agent's address (issue 5 connects to it; parsed and shown here). */
-enum vs_agent_kind { VS_AGENT_NONE = 0, VS_AGENT_VSOCK, VS_AGENT_SERIAL, VS_AGENT_UNIX, VS_AGENT_TCP };
+enum vs_agent_kind {
+	VS_AGENT_NONE = 0,
+	VS_AGENT_VSOCK,
+	VS_AGENT_SERIAL,
+	VS_AGENT_UNIX,
+	VS_AGENT_TCP
+};
 struct vs_agent_addr {
 	enum vs_agent_kind kind;
-	unsigned cid, port;  /* vsock:CID:PORT, tcp:HOST:PORT */
-	char path[108];	     /* serial:PATH, unix:PATH */
-	char host[64];	     /* tcp:HOST:PORT */
+	unsigned cid, port; /* vsock:CID:PORT, tcp:HOST:PORT */
+	char path[108];	    /* serial:PATH, unix:PATH */
+	char host[64];	    /* tcp:HOST:PORT */
 };
 /* Parse vsock:CID:PORT | serial:PATH | unix:PATH | tcp:HOST:PORT. Returns 0
  * or -1 with err. */
@@ -55,28 +61,28 @@ struct vs_wl_spec {
 	bool lc;	   /* role=lc; false: best-effort */
 	double slo_p95_us; /* SLO; 0 = none */
 	enum vs_wl_source source;
-	int pid;		 /* pid= */
-	char path[PATH_MAX / 4]; /* pidfile=, qemu_pidfile=, cgroup= */
-	char domain[128];	 /* libvirt= */
-	char qmp[108];		 /* qmp=PATH: QMP socket for vCPU thread ids */
-	char nic[IFNAMSIZ];	 /* nic=: a NIC of this workload alone (channels managed) */
-	char nic_netns[64];	 /* its network namespace */
-	char tap[IFNAMSIZ];	 /* tap=: the VM's tap device (RPS/XPS only) */
+	int pid;		  /* pid= */
+	char path[PATH_MAX / 4];  /* pidfile=, qemu_pidfile=, cgroup= */
+	char domain[128];	  /* libvirt= */
+	char qmp[108];		  /* qmp=PATH: QMP socket for vCPU thread ids */
+	char nic[IFNAMSIZ];	  /* nic=: a NIC of this workload alone (channels managed) */
+	char nic_netns[64];	  /* its network namespace */
+	char tap[IFNAMSIZ];	  /* tap=: the VM's tap device (RPS/XPS only) */
 	char guest_nic[IFNAMSIZ]; /* guest interface the agent's set_vnq acts on */
 	struct vs_agent_addr agent;
 };
 
 struct vs_linux_config {
-	const char *sysroot;	    /* "/" or a fixture tree */
-	struct vs_cpuset managed;   /* cores vspace manages (cores minus reserved) */
-	char nic[IFNAMSIZ];	    /* host NIC shared by the LC workloads; "" none */
-	char nic_netns[64];	    /* its namespace name (/run/netns/NAME); "" current */
+	const char *sysroot;	  /* "/" or a fixture tree */
+	struct vs_cpuset managed; /* cores vspace manages (cores minus reserved) */
+	char nic[IFNAMSIZ];	  /* host NIC shared by the LC workloads; "" none */
+	char nic_netns[64];	  /* its namespace name (/run/netns/NAME); "" current */
 	enum vs_placement placement;
-	char cgroup_parent[96];     /* our subtree in each hierarchy, e.g. "vspace" */
+	char cgroup_parent[96];	       /* our subtree in each hierarchy, e.g. "vspace" */
 	char state_path[PATH_MAX / 2]; /* the state file; "" = no state kept (dry-run) */
-	char libvirt_uri[256];	    /* for libvirt= workloads */
-	int coalesce_rx_usecs;	    /* host NIC rx-usecs to set; -1 leave alone */
-	bool dry_run;		    /* log the writes, make none */
+	char libvirt_uri[256];	       /* for libvirt= workloads */
+	int coalesce_rx_usecs;	       /* host NIC rx-usecs to set; -1 leave alone */
+	bool dry_run;		       /* log the writes, make none */
 	const struct vs_wl_spec *wl;
 	int n_wl;
 };
@@ -140,19 +146,19 @@ json_t *linuxplat_status(const struct vs_linux *lx);
 enum vs_write_kind {
 	VS_W_MKDIR = 0,
 	VS_W_RMDIR,
-	VS_W_CG_SETUP,	 /* cpuset.mems, cgroup.type, subtree_control */
-	VS_W_CPUSET,	 /* rewrite a group's cpuset.cpus */
-	VS_W_CG_MOVE,	 /* move a thread or process into a cgroup */
-	VS_W_AFFINITY,	 /* sched_setaffinity */
-	VS_W_IRQ,	 /* /proc/irq/N/smp_affinity_list */
-	VS_W_RPS,	 /* rx-N/rps_cpus */
-	VS_W_XPS,	 /* tx-N/xps_cpus */
-	VS_W_CHANNELS,	 /* ETHTOOL_SCHANNELS */
-	VS_W_COALESCE,	 /* ETHTOOL_SCOALESCE */
-	VS_W_FREEZE,	 /* freezer.state / cgroup.freeze */
-	VS_W_SIGNAL,	 /* SIGSTOP / SIGCONT */
-	VS_W_LIBVIRT,	 /* virDomainPin*, suspend/resume */
-	VS_W_GUEST,	 /* guest actuator calls */
+	VS_W_CG_SETUP, /* cpuset.mems, cgroup.type, subtree_control */
+	VS_W_CPUSET,   /* rewrite a group's cpuset.cpus */
+	VS_W_CG_MOVE,  /* move a thread or process into a cgroup */
+	VS_W_AFFINITY, /* sched_setaffinity */
+	VS_W_IRQ,      /* /proc/irq/N/smp_affinity_list */
+	VS_W_RPS,      /* rx-N/rps_cpus */
+	VS_W_XPS,      /* tx-N/xps_cpus */
+	VS_W_CHANNELS, /* ETHTOOL_SCHANNELS */
+	VS_W_COALESCE, /* ETHTOOL_SCOALESCE */
+	VS_W_FREEZE,   /* freezer.state / cgroup.freeze */
+	VS_W_SIGNAL,   /* SIGSTOP / SIGCONT */
+	VS_W_LIBVIRT,  /* virDomainPin*, suspend/resume */
+	VS_W_GUEST,    /* guest actuator calls */
 	VS_W_N
 };
 const char *vs_write_kind_name(enum vs_write_kind k);
@@ -161,12 +167,12 @@ const char *vs_write_kind_name(enum vs_write_kind k);
 #define VS_LAT_BUCKETS 21
 
 struct vs_write_stats {
-	uint64_t writes;	  /* writes made (successful or not) */
-	uint64_t transient;	  /* failed, retried next period */
-	uint64_t permanent;	  /* failed, object left alone since */
-	uint64_t skipped;	  /* planned but skipped (dry-run or a failed prerequisite) */
-	double sum_s;		  /* total latency */
-	double max_s;		  /* largest latency */
+	uint64_t writes;    /* writes made (successful or not) */
+	uint64_t transient; /* failed, retried next period */
+	uint64_t permanent; /* failed, object left alone since */
+	uint64_t skipped;   /* planned but skipped (dry-run or a failed prerequisite) */
+	double sum_s;	    /* total latency */
+	double max_s;	    /* largest latency */
 	uint64_t le[VS_LAT_BUCKETS + 1]; /* non-cumulative counts per bucket, last = +Inf */
 };
 const struct vs_write_stats *linuxplat_write_stats(const struct vs_linux *lx);

@@ -36,10 +36,10 @@ struct lx_obj {
 enum lx_hier { LX_HIER_CPUSET1 = 0, LX_HIER_FREEZER1, LX_HIER_V2, LX_HIER_N };
 
 struct lx_cgroupfs {
-	int fd[LX_HIER_N];	     /* hierarchy root, -1 when absent */
-	char rel[LX_HIER_N][32];     /* its path below sys/ ("fs/cgroup/cpuset") */
-	bool v2_cpuset, v2_freeze;   /* controllers usable in the v2 hierarchy */
-	char mems[64];		     /* cpuset.mems of the v1 root, copied into our groups */
+	int fd[LX_HIER_N];	   /* hierarchy root, -1 when absent */
+	char rel[LX_HIER_N][32];   /* its path below sys/ ("fs/cgroup/cpuset") */
+	bool v2_cpuset, v2_freeze; /* controllers usable in the v2 hierarchy */
+	char mems[64];		   /* cpuset.mems of the v1 root, copied into our groups */
 };
 const char *lx_hier_name(enum lx_hier h);
 
@@ -82,8 +82,8 @@ struct lx_wl {
 	enum vs_placement place;
 	struct lx_thread *thr;
 	int n_thr, cap_thr;
-	long task_nlink;   /* nlink of /proc/<pid>/task at the last listing */
-	double scanned_s;  /* time of the last full rescan */
+	long task_nlink;  /* nlink of /proc/<pid>/task at the last listing */
+	double scanned_s; /* time of the last full rescan */
 	bool vhost_in_process;
 	struct lx_cgdir cg[LX_G_N]; /* cpuset groups (v1 or v2) */
 	struct lx_cgdir fz;	    /* freezer group (BE, v1) */
@@ -134,7 +134,7 @@ struct lx_nic {
 	char netns[64];
 	int sys_fd; /* sysfs of its namespace */
 	bool own_fd;
-	int sock; /* ethtool socket in its namespace, -1 */
+	int sock;  /* ethtool socket in its namespace, -1 */
 	int owner; /* workload index; -1: the host NIC, shared by all LC workloads */
 	bool manage_channels;
 	bool present;

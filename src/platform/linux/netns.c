@@ -157,8 +157,8 @@ int netns_socket(const char *nspath, char *err, size_t errlen)
 	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	ns = open(nspath, O_RDONLY | O_CLOEXEC);
 	if (self < 0 || ns < 0) {
-		snprintf(err, errlen, "network namespace %s: %s", self < 0 ? "of this thread" : nspath,
-			 strerror(errno));
+		snprintf(err, errlen, "network namespace %s: %s",
+			 self < 0 ? "of this thread" : nspath, strerror(errno));
 		goto out_err;
 	}
 	if (setns(ns, CLONE_NEWNET) < 0) {

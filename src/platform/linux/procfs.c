@@ -337,7 +337,8 @@ int task_parse_cgroup(const char *text, const char *controller, char *path, size
 				while (q < c2) {
 					const char *comma = memchr(q, ',', (size_t)(c2 - q));
 					size_t k = comma ? (size_t)(comma - q) : (size_t)(c2 - q);
-					if (k == strlen(controller) && strncmp(q, controller, k) == 0)
+					if (k == strlen(controller) &&
+					    strncmp(q, controller, k) == 0)
 						match = true;
 					q += k + 1;
 				}
@@ -362,8 +363,7 @@ int task_parse_cgroup(const char *text, const char *controller, char *path, size
 	return -1;
 }
 
-int task_read_cgroup(int proc_fd, int pid, int tid, const char *controller, char *path,
-		     size_t len)
+int task_read_cgroup(int proc_fd, int pid, int tid, const char *controller, char *path, size_t len)
 {
 	char p[96], buf[4096];
 

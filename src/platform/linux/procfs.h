@@ -63,8 +63,7 @@ int task_read_allowed(int proc_fd, int pid, int tid, struct vs_cpuset *out);
 /* The path of the task's cgroup in a hierarchy, from .../cgroup: for cgroup
  * v1 the line whose controller list contains `controller`; for v2 (controller
  * "") the "0::" line. Returns 0 or -1 (errno; ENODATA when no such line). */
-int task_read_cgroup(int proc_fd, int pid, int tid, const char *controller, char *path,
-		     size_t len);
+int task_read_cgroup(int proc_fd, int pid, int tid, const char *controller, char *path, size_t len);
 /* Parse the content of a cgroup file as above (exposed for tests). */
 int task_parse_cgroup(const char *text, const char *controller, char *path, size_t len);
 

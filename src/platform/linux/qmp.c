@@ -28,7 +28,8 @@ static int qmp_ms_left(const struct qmp_conn *q)
 	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (q->deadline.tv_sec - now.tv_sec) * 1000 + (q->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	ms = (q->deadline.tv_sec - now.tv_sec) * 1000 +
+	     (q->deadline.tv_nsec - now.tv_nsec) / 1000000;
 	return ms < 0 ? 0 : (int)ms;
 }
 
@@ -110,7 +111,8 @@ int qmp_parse_cpus(const char *line, int *tids, int max, char *err, size_t errle
 	int n = 0;
 
 	if (!root || !json_is_object(root)) {
-		snprintf(err, errlen, "QMP sent malformed JSON: %s", root ? "not an object" : je.text);
+		snprintf(err, errlen, "QMP sent malformed JSON: %s",
+			 root ? "not an object" : je.text);
 		json_decref(root);
 		return -1;
 	}
@@ -127,18 +129,21 @@ int qmp_parse_cpus(const char *line, int *tids, int max, char *err, size_t errle
 	}
 	json_array_foreach(ret, i, e)
 	{
-		json_t *idx = json_object_get(e, "cpu-index"), *tid = json_object_get(e, "thread-id");
+		json_t *idx = json_object_get(e, "cpu-index"),
+		       *tid = json_object_get(e, "thread-id");
 		json_int_t ci, ti;
 		if (!json_is_integer(idx) || !json_is_integer(tid)) {
-			snprintf(err, errlen, "QMP query-cpus-fast entry %zu lacks cpu-index/thread-id",
-				 i);
+			snprintf(err, errlen,
+				 "QMP query-cpus-fast entry %zu lacks cpu-index/thread-id", i);
 			json_decref(root);
 			return -1;
 		}
 		ci = json_integer_value(idx);
 		ti = json_integer_value(tid);
 		if (ci < 0 || ci >= max || ti <= 0 || ti > INT32_MAX) {
-			snprintf(err, errlen, "QMP query-cpus-fast entry %zu: cpu-index %lld thread-id %lld out of range",
+			snprintf(err, errlen,
+				 "QMP query-cpus-fast entry %zu: cpu-index %lld thread-id %lld out "
+				 "of range",
 				 i, (long long)ci, (long long)ti);
 			json_decref(root);
 			return -1;
@@ -175,8 +180,7 @@ static int qmp_wait_reply(struct qmp_conn *q, int *tids, int max, char *err, siz
 	}
 }
 
-int qmp_vcpu_threads(const char *path, int timeout_ms, int *tids, int max, char *err,
-		     size_t errlen)
+int qmp_vcpu_threads(const char *path, int timeout_ms, int *tids, int max, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct qmp_conn q = { .fd = -1 };

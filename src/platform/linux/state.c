@@ -69,8 +69,8 @@ void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len)
 
 static bool state_uses_cpus(enum st_kind k)
 {
-	return k == ST_AFFINITY || k == ST_IRQ || k == ST_RPS || k == ST_XPS ||
-	       k == ST_VIRT_VCPU || k == ST_VIRT_EMULATOR || k == ST_VIRT_IOTHREAD;
+	return k == ST_AFFINITY || k == ST_IRQ || k == ST_RPS || k == ST_XPS || k == ST_VIRT_VCPU ||
+	       k == ST_VIRT_EMULATOR || k == ST_VIRT_IOTHREAD;
 }
 
 static json_t *state_rec_json(const struct st_rec *r)
@@ -111,9 +111,9 @@ static json_t *state_rec_json(const struct st_rec *r)
 	if (r->kind == ST_COALESCE)
 		json_object_set_new(o, "coalesce",
 				    json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "rx_usecs",
-					      (int)r->co.rx_usecs, "rx_frames", (int)r->co.rx_frames,
-					      "tx_usecs", (int)r->co.tx_usecs, "tx_frames",
-					      (int)r->co.tx_frames, "adaptive_rx",
+					      (int)r->co.rx_usecs, "rx_frames",
+					      (int)r->co.rx_frames, "tx_usecs", (int)r->co.tx_usecs,
+					      "tx_frames", (int)r->co.tx_frames, "adaptive_rx",
 					      (int)r->co.adaptive_rx, "adaptive_tx",
 					      (int)r->co.adaptive_tx));
 	if (r->domain[0]) {
@@ -349,7 +349,8 @@ struct state_ctx {
 	char virt_uri[128];
 };
 
-static void state_log(struct state_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void state_log(struct state_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void state_log(struct state_ctx *c, const char *fmt, ...)
 {
 	char line[512];
@@ -399,7 +400,8 @@ static bool state_thread_alive(struct state_ctx *c, const struct st_rec *r)
 {
 	struct vs_taskstat ts;
 
-	if (task_read_stat(c->root->proc_fd, r->pid > 0 ? r->pid : r->tid, r->tid, NULL, 0, &ts) < 0)
+	if (task_read_stat(c->root->proc_fd, r->pid > 0 ? r->pid : r->tid, r->tid, NULL, 0, &ts) <
+	    0)
 		return false;
 	return ts.start_ticks == r->start && ts.state != 'Z';
 }
@@ -437,8 +439,9 @@ static int state_restore_one(struct state_ctx *c, const struct st_rec *r)
 		if (fd < 0)
 			return errno == ENOENT ? 0 : -errno;
 		/* children first: they are recorded after their parent */
-		rc = unlinkat(fd, r->path[0] == '/' ? r->path + 1 : r->path, AT_REMOVEDIR) < 0 ? -errno
-											 : 0;
+		rc = unlinkat(fd, r->path[0] == '/' ? r->path + 1 : r->path, AT_REMOVEDIR) < 0
+			     ? -errno
+			     : 0;
 		if (rc < 0 && !c->root->live && rc == -ENOTEMPTY) {
 			/* a fixture tree holds regular files where cgroupfs has
 			 * virtual ones: remove them, then the directory */
@@ -451,7 +454,8 @@ static int state_restore_one(struct state_ctx *c, const struct st_rec *r)
 					unlinkat(dirfd(d), de->d_name, 0);
 			if (d)
 				closedir(d);
-			rc = unlinkat(fd, r->path[0] == '/' ? r->path + 1 : r->path, AT_REMOVEDIR) < 0
+			rc = unlinkat(fd, r->path[0] == '/' ? r->path + 1 : r->path, AT_REMOVEDIR) <
+					     0
 				     ? -errno
 				     : 0;
 		}
@@ -542,7 +546,8 @@ static int state_restore_one(struct state_ctx *c, const struct st_rec *r)
 		fd = state_hier_fd(c, r);
 		if (fd < 0)
 			return errno == ENOENT ? 0 : -errno;
-		rc = state_cg_file(r, strstr(r->hier, "freezer") ? "freezer.state" : "cgroup.freeze",
+		rc = state_cg_file(r,
+				   strstr(r->hier, "freezer") ? "freezer.state" : "cgroup.freeze",
 				   path, sizeof(path));
 		if (rc == 0)
 			rc = sysroot_write(c->root, fd, path, r->text);
@@ -604,9 +609,9 @@ int state_restore(struct lx_state *st, const struct vs_sysroot *root, bool dry_r
 	 * affinities (after the cgroup move that resets them), and last the
 	 * directories (children before parents) and subtree_control */
 	static const enum st_kind order[] = {
-		ST_VIRT_PAUSE, ST_FREEZE,     ST_SIGSTOP,	ST_CHANNELS,	  ST_COALESCE,
-		ST_RPS,	       ST_XPS,	      ST_IRQ,		ST_VIRT_VCPU,	  ST_VIRT_EMULATOR,
-		ST_VIRT_IOTHREAD, ST_CGROUP, ST_AFFINITY,	ST_MKDIR,	  ST_SUBTREE,
+		ST_VIRT_PAUSE,	  ST_FREEZE, ST_SIGSTOP,  ST_CHANNELS,	ST_COALESCE,
+		ST_RPS,		  ST_XPS,    ST_IRQ,	  ST_VIRT_VCPU, ST_VIRT_EMULATOR,
+		ST_VIRT_IOTHREAD, ST_CGROUP, ST_AFFINITY, ST_MKDIR,	ST_SUBTREE,
 	};
 	struct state_ctx c = { .root = root, .dry_run = dry_run, .logfn = logfn, .arg = arg };
 	char boot[64];
@@ -629,8 +634,8 @@ int state_restore(struct lx_state *st, const struct vs_sysroot *root, bool dry_r
 			rc = state_restore_one(&c, r);
 			if (rc < 0) {
 				failed++;
-				log_warnx("restore %s record %d failed: %s", st_kind_name(r->kind), i,
-					  strerror(-rc));
+				log_warnx("restore %s record %d failed: %s", st_kind_name(r->kind),
+					  i, strerror(-rc));
 			}
 		}
 	}

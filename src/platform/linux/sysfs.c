@@ -65,7 +65,8 @@ int sysfs_read_topology(int sys_fd, const struct vs_cpuset *online, struct vs_to
 			if (strncmp(de->d_name, "node", 4) != 0 ||
 			    str_to_long(de->d_name + 4, 0, VS_MAX_CPUS, &node) < 0)
 				continue;
-			snprintf(path, sizeof(path), "devices/system/node/%.40s/cpulist", de->d_name);
+			snprintf(path, sizeof(path), "devices/system/node/%.40s/cpulist",
+				 de->d_name);
 			if (sysroot_read(sys_fd, path, buf, sizeof(buf)) < 0)
 				continue;
 			if (cpuset_parse_list(&cpus, str_trim(buf), perr, sizeof(perr)) < 0) {
@@ -83,8 +84,8 @@ int sysfs_read_topology(int sys_fd, const struct vs_cpuset *online, struct vs_to
 		char path[128], buf[4096], perr[160];
 		struct vs_cpuset sib;
 
-		snprintf(path, sizeof(path), "devices/system/cpu/cpu%d/topology/thread_siblings_list",
-			 c);
+		snprintf(path, sizeof(path),
+			 "devices/system/cpu/cpu%d/topology/thread_siblings_list", c);
 		if (sysroot_read(sys_fd, path, buf, sizeof(buf)) < 0)
 			continue;
 		if (cpuset_parse_list(&sib, str_trim(buf), perr, sizeof(perr)) < 0) {
@@ -213,7 +214,8 @@ int sysfs_rapl_init(int sys_fd, struct vs_rapl *r)
 		    str_to_long(name + 11, 0, 1024, &idx) < 0)
 			continue;
 		str_copy(r->zone[r->n], name, sizeof(r->zone[0]));
-		if (sysfs_rapl_zone_read(sys_fd, name, "max_energy_range_uj", &r->max_uj[r->n]) < 0 ||
+		if (sysfs_rapl_zone_read(sys_fd, name, "max_energy_range_uj", &r->max_uj[r->n]) <
+			    0 ||
 		    sysfs_rapl_zone_read(sys_fd, name, "energy_uj", &r->last_uj[r->n]) < 0)
 			continue;
 		r->n++;

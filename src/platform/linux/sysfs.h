@@ -43,8 +43,8 @@ int sysfs_net_msi_irqs(int sys_fd, const char *ifname, int **irqs, int *cap);
 
 /* The package-level RAPL zones (class/powercap/intel-rapl:N, not subzones). */
 struct vs_rapl {
-	int n;			      /* zones found; 0 = energy unavailable */
-	char zone[VS_RAPL_MAX_ZONES][32]; /* e.g. "intel-rapl:0" */
+	int n;				     /* zones found; 0 = energy unavailable */
+	char zone[VS_RAPL_MAX_ZONES][32];    /* e.g. "intel-rapl:0" */
 	uint64_t max_uj[VS_RAPL_MAX_ZONES];  /* max_energy_range_uj: the counter wraps here */
 	uint64_t last_uj[VS_RAPL_MAX_ZONES]; /* the last reading */
 };

@@ -42,6 +42,7 @@ int sysroot_read_long(int dirfd, const char *path, long *out);
  * created or truncated. Returns 0 or -errno. */
 int sysroot_write(const struct vs_sysroot *r, int dirfd, const char *path, const char *text);
 /* Build "fmt..." into buf; returns buf, or NULL when it did not fit. */
-char *sysroot_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *sysroot_path(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif
