@@ -1,5 +1,6 @@
 /* test_fixtures.c - golden outputs of discovery, sampling and planned writes on the fixture trees (VS_UPDATE_GOLDEN=1 rewrites them). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,10 +174,11 @@ static void sample_text(const struct vs_controller *c, struct text *t)
 	text_add(t, line);
 }
 
-/* Run one fixture whose files are in dir (root/, later/, vspace.conf). */
-static void fixture(const char *name, const char *dir)
+/* Run one fixture whose files are in dir (root/, later/, vspace.conf); a
+ * scratch dir (in_place) is used as it is, a stored one is copied first. */
+static void fixture(const char *name, const char *dir, bool in_place)
 {
-	char tmp[] = "/tmp/vsd-fixture-XXXXXX", cmd[1024], path[512], err[512];
+	char tmp[48] = "/tmp/vsd-fixture-XXXXXX", cmd[1024], path[512], err[512];
 	struct text disc = { 0 }, writes = { 0 }, sample = { 0 };
 	struct vsd_config cfg;
 	struct vs_linux_config lc;
@@ -185,10 +187,14 @@ static void fixture(const char *name, const char *dir)
 	struct vs_policy pol;
 	size_t n;
 
-	assert_non_null(mkdtemp(tmp));
-	str_copy(cleanup_dirs[0], tmp, sizeof(cleanup_dirs[0]));
-	snprintf(cmd, sizeof(cmd), "cp -a %s/root %s/root", dir, tmp);
-	assert_int_equal(run(cmd), 0);
+	if (in_place) {
+		str_copy(tmp, dir, sizeof(tmp));
+	} else {
+		assert_non_null(mkdtemp(tmp));
+		str_copy(cleanup_dirs[0], tmp, sizeof(cleanup_dirs[0]));
+		snprintf(cmd, sizeof(cmd), "cp -a %s/root %s/root", dir, tmp);
+		assert_int_equal(run(cmd), 0);
+	}
 	snprintf(path, sizeof(path), "%s/vspace.conf", dir);
 	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
 		printf("# %s\n", err);
@@ -233,12 +239,12 @@ static void fixture(const char *name, const char *dir)
 
 static void test_host_a(void **state)
 {
-	fixture("host-a", "tests/fixtures/host-a");
+	fixture("host-a", "tests/fixtures/host-a", false);
 }
 
 static void test_synth_b(void **state)
 {
-	fixture("synth-b", "tests/fixtures/synth-b");
+	fixture("synth-b", "tests/fixtures/synth-b", false);
 }
 
 static void test_synth_c(void **state)
@@ -247,10 +253,9 @@ static void test_synth_c(void **state)
 
 	assert_non_null(mkdtemp(tmp));
 	str_copy(cleanup_dirs[1], tmp, sizeof(cleanup_dirs[1]));
-	snprintf(cmd, sizeof(cmd), "tests/fixtures/gen-synthetic c %s/c", tmp);
+	snprintf(cmd, sizeof(cmd), "tests/fixtures/gen-synthetic c %s", tmp);
 	assert_int_equal(run(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "%s/c", tmp);
-	fixture("synth-c", cmd);
+	fixture("synth-c", tmp, true);
 }
 
 int main(void)

@@ -110,11 +110,68 @@ static void test_platform(void **state)
 	(void)rc;
 }
 
+/* A libvirt best-effort domain is suspended while it has no core, resumed after. */
+static void test_be_pause(void **state)
+{
+	const char *conf = "[host]\ncores=2-7\nmode=R\ncontrol_socket=off\nmetrics_listen=off\n"
+			   "libvirt_uri=test:///default\n"
+			   "[workload \"vm\"]\nslo_p95_us=500\nqemu_pidfile=/run/vm.pid\n"
+			   "[workload \"test\"]\nrole=be\nlibvirt=test\n";
+	char tmp[] = "/tmp/vsd-virt-XXXXXX", cmd[256], err[512];
+	struct vsd_config cfg;
+	struct vs_linux_config lc;
+	struct vs_linux *lx;
+	struct vs_controller c;
+	struct vs_policy pol;
+	int rc;
+
+	if (!virt_available())
+		skip();
+	assert_non_null(mkdtemp(tmp));
+	snprintf(cmd, sizeof(cmd), "cp -a tests/fixtures/synth-b/root %s/", tmp);
+	rc = system(cmd);
+	assert_int_equal(WEXITSTATUS(rc), 0);
+	assert_int_equal(config_load_string(&cfg, conf, "virt.conf", err, sizeof(err)), 0);
+	snprintf(cmd, sizeof(cmd), "%s/root", tmp);
+	config_linux(&cfg, cmd, false, &lc);
+	snprintf(lc.state_path, sizeof(lc.state_path), "%s/state", tmp);
+	assert_int_equal(linuxplat_open(&lx, &lc, err, sizeof(err)), 0);
+	assert_int_equal(policy_lookup(cfg.policy, 6, &pol, err, sizeof(err)), 0);
+	assert_int_equal(controller_init(&c, &pol, &cfg.params, linuxplat_topology(lx),
+					 linuxplat_platform(lx), err, sizeof(err)),
+			 0);
+	linuxplat_refresh(lx, &c, 1e9);
+	/* first allocation: 3+3 for the VM, nothing left: BE suspended */
+	assert_int_equal(controller_start(&c), 0);
+	assert_true(
+		cpuset_empty(&c.plan.be_cores)); /* (be_paused is not set for a first allocation) */
+	assert_int_equal(virt_is_paused(lx->virt, "test"), 1);
+	/* an idle period: the VM shrinks to 1+1, the BE domain gets 4 cores */
+	assert_int_equal(controller_step(&c), 0);
+	assert_false(c.plan.be_paused);
+	assert_int_equal(virt_is_paused(lx->virt, "test"), 0);
+	assert_int_equal(cpuset_count(&c.plan.be_cores), 4);
+	{
+		struct vs_cpuset got;
+		assert_int_equal(virt_get_vcpu_pin(lx->virt, "test", 0, &got), 0);
+		assert_true(cpuset_equal(&got, &c.plan.be_cores));
+	}
+	assert_int_equal(linuxplat_restore(lx), 0);
+	assert_int_equal(virt_is_paused(lx->virt, "test"), 0);
+	controller_free(&c);
+	linuxplat_close(lx);
+	config_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	rc = system(cmd);
+	(void)rc;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_platform),
+		cmocka_unit_test(test_be_pause),
 	};
 	log_init("test_virt", VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);

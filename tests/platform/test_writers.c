@@ -483,6 +483,71 @@ static void test_reports(void **state)
 	bed_close(&b);
 }
 
+/* The guest actuator hook: called with the plan's vCPU and queue counts,
+ * only when they change; a transient failure is retried. */
+struct fake_guest {
+	struct vs_guest_actuator base;
+	int vnq, vcpus, calls, fail_with;
+	char ifname[16];
+};
+
+static int fake_set_vnq(struct vs_guest_actuator *g, const char *ifname, int n)
+{
+	struct fake_guest *f = (struct fake_guest *)g;
+	f->calls++;
+	if (f->fail_with)
+		return f->fail_with;
+	str_copy(f->ifname, ifname, sizeof(f->ifname));
+	f->vnq = n;
+	return 0;
+}
+
+static int fake_set_vcpus(struct vs_guest_actuator *g, int n)
+{
+	struct fake_guest *f = (struct fake_guest *)g;
+	f->calls++;
+	if (f->fail_with)
+		return f->fail_with;
+	f->vcpus = n;
+	return 0;
+}
+
+static const struct vs_guest_actuator_ops fake_guest_ops = {
+	.name = "fake",
+	.set_vnq = fake_set_vnq,
+	.set_vcpus = fake_set_vcpus,
+};
+
+static void test_guest_actuator(void **state)
+{
+	struct bed b;
+	struct fake_guest g = { .base = { .ops = &fake_guest_ops } };
+	struct vs_platform *p;
+
+	bed_open(&b, NULL, NULL);
+	assert_int_equal(linuxplat_set_guest(b.lx, "nope", &g.base), -1);
+	assert_int_equal(linuxplat_set_guest(b.lx, "vm", &g.base), 0);
+	assert_int_equal(controller_start(&b.c), 0);
+	assert_int_equal(g.vcpus, 9);
+	assert_int_equal(g.vnq, 9);
+	assert_string_equal(g.ifname, "eth0");
+	assert_int_equal(g.calls, 2);
+	p = linuxplat_platform(b.lx);
+	assert_int_equal(p->ops->apply(p, &b.c.plan), 0);
+	assert_int_equal(g.calls, 2); /* nothing changed */
+	b.c.plan.wl[0].alloc.vcpus = 4;
+	g.fail_with = -EAGAIN; /* the agent is not connected yet */
+	assert_int_equal(p->ops->apply(p, &b.c.plan), -1);
+	assert_int_equal(g.calls, 3);
+	assert_int_equal(g.vcpus, 9);
+	g.fail_with = 0;
+	assert_int_equal(p->ops->apply(p, &b.c.plan), 0); /* retried */
+	assert_int_equal(g.vcpus, 4);
+	assert_int_equal(g.calls, 4);
+	linuxplat_set_guest(b.lx, "vm", NULL);
+	bed_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +564,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_affinity_placement, teardown),
 		cmocka_unit_test_teardown(test_vanish_appear, teardown),
 		cmocka_unit_test_teardown(test_reports, teardown),
+		cmocka_unit_test_teardown(test_guest_actuator, teardown),
 	};
 	log_init("test_writers", getenv("VS_TEST_VERBOSE") ? VS_LOG_DEBUG : VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);
