@@ -732,15 +732,15 @@ static int vsd_bench_writes(struct vsd *d)
 		return 1;
 	}
 	ws = linuxplat_write_stats(d->lx);
-	printf("%-14s %7s %10s %10s %10s %10s %7s\n", "write", "count", "mean_us",
-	       "p50_us<=", "p99_us<=", "max_us", "errors");
+	printf("%-14s %7s %10s %10s %10s %10s %7s\n", "write", "count", "mean_us", "p50_us",
+	       "p99_us", "max_us", "errors");
 	for (int k = 0; k < VS_W_N; k++) {
 		if (ws[k].writes == 0)
 			continue;
-		printf("%-14s %7llu %10.1f %10.0f %10.0f %10.1f %7llu\n", vs_write_kind_name(k),
+		printf("%-14s %7llu %10.1f %10.1f %10.1f %10.1f %7llu\n", vs_write_kind_name(k),
 		       (unsigned long long)ws[k].writes, ws[k].sum_s / (double)ws[k].writes * 1e6,
-		       vs_write_stats_quantile(&ws[k], 0.5) * 1e6,
-		       vs_write_stats_quantile(&ws[k], 0.99) * 1e6, ws[k].max_s * 1e6,
+		       linuxplat_bench_quantile(d->lx, k, 0.5) * 1e6,
+		       linuxplat_bench_quantile(d->lx, k, 0.99) * 1e6, ws[k].max_s * 1e6,
 		       (unsigned long long)(ws[k].transient + ws[k].permanent));
 	}
 	return 0;
@@ -845,6 +845,7 @@ int vsd_main(const struct vsd_opts *opts)
 		goto out;
 	}
 	if (opts->bench_writes > 0) {
+		vsd_sched(d); /* the writer as the loop runs: real-time priority */
 		rc = vsd_bench_writes(d);
 		goto out;
 	}

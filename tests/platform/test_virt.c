@@ -13,6 +13,10 @@
 #include "platform/linux/virt.h"
 #include "testutil.h"
 
+#ifdef VS_HAVE_LIBVIRT
+#include <libvirt/libvirt.h>
+#endif
+
 static void test_calls(void **state)
 {
 	struct vs_virt *v;
@@ -37,6 +41,25 @@ static void test_calls(void **state)
 	assert_int_equal(virt_pin_emulator(v, "test", &s), 0);
 	assert_int_equal(virt_get_emulator_pin(v, "test", &got), 0);
 	assert_true(cpuset_equal(&s, &got));
+#ifdef VS_HAVE_LIBVIRT
+	{
+		/* give the domain an IOThread (the test driver starts with none) */
+		virConnectPtr conn = virConnectOpen("test:///default");
+		virDomainPtr dom = conn ? virDomainLookupByName(conn, "test") : NULL;
+		int ids[4];
+		assert_non_null(dom);
+		assert_int_equal(virDomainAddIOThread(dom, 7, VIR_DOMAIN_AFFECT_CURRENT), 0);
+		assert_int_equal(virt_iothreads(v, "test", ids, 4), 1);
+		assert_int_equal(ids[0], 7);
+		assert_int_equal(virt_pin_iothread(v, "test", 7, &s), 0);
+		assert_int_equal(virt_get_iothread_pin(v, "test", 7, &got), 0);
+		assert_true(cpuset_equal(&s, &got));
+		assert_int_equal(virt_get_iothread_pin(v, "test", 8, &got), -ENOENT);
+		assert_int_equal(virDomainDelIOThread(dom, 7, VIR_DOMAIN_AFFECT_CURRENT), 0);
+		virDomainFree(dom);
+		virConnectClose(conn);
+	}
+#endif
 	assert_int_equal(virt_set_paused(v, "test", true), 0);
 	assert_int_equal(virt_is_paused(v, "test"), 1);
 	assert_int_equal(virt_set_paused(v, "test", false), 0);

@@ -67,6 +67,8 @@ struct act_op *act_push(struct vs_linux *lx, enum act_kind kind)
 
 void act_free(struct lx_act *a)
 {
+	free(a->hist);
+	a->hist = NULL;
 	free(a->op);
 	a->op = NULL;
 	a->n = a->cap = 0;
@@ -370,6 +372,8 @@ int act_run(struct vs_linux *lx)
 			dt = act_now() - t0;
 			cls = rc < 0 ? act_errclass(rc) : -1;
 			act_record(st, dt, cls, rc);
+			if (a->hist)
+				hist_add(&a->hist[op->wkind], (uint64_t)(dt * 1e9));
 			op->result = rc;
 			if (rc < 0) {
 				failed++;

@@ -1001,6 +1001,15 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 		if (w->thr[i].role == LX_ROLE_COMPUTE && !w->thr[i].kthread)
 			t = &w->thr[i];
 	memset(lx->act.stats, 0, sizeof(lx->act.stats));
+	if (!lx->act.hist) {
+		lx->act.hist = calloc(VS_W_N, sizeof(*lx->act.hist));
+		if (!lx->act.hist) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	for (int k = 0; k < VS_W_N; k++)
+		hist_init(&lx->act.hist[k]);
 	cgroup = w->place == VS_PLACE_CGROUP1 || w->place == VS_PLACE_CGROUP2;
 	h = apply_hier(w->place);
 
@@ -1063,4 +1072,11 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 		}
 	}
 	return 0;
+}
+
+double linuxplat_bench_quantile(const struct vs_linux *lx, enum vs_write_kind k, double q)
+{
+	if (!lx->act.hist || k >= VS_W_N || lx->act.hist[k].total == 0)
+		return 0;
+	return (double)hist_quantile(&lx->act.hist[k], q) * 1e-9;
 }

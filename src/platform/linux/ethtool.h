@@ -32,8 +32,8 @@ int ethtool_set_coalesce(int sock, const char *ifname, const struct vs_coalesce 
  * has them, else rx and tx alike; clamped to the maxima. Returns the new
  * settings in out. */
 void ethtool_channels_for(const struct vs_channels *cur, int queues, struct vs_channels *out);
-/* Active queues of a setting: combined + max(rx, tx)... as the kernel counts
- * (real_num_rx_queues = combined + rx). */
+/* Queues a setting gives: combined + max(rx, tx) (the driver's
+ * real_num_rx_queues is combined + rx, real_num_tx_queues combined + tx). */
 int ethtool_channels_queues(const struct vs_channels *ch);
 
 #endif

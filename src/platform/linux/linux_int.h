@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "lib/hist.h"
 #include "platform/linux/ethtool.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/procfs.h"
@@ -269,6 +270,8 @@ struct lx_act {
 	struct act_op *op;
 	int n, cap;
 	struct vs_write_stats stats[VS_W_N];
+	struct vs_hist *hist; /* VS_W_N exact-ish latency histograms (ns); NULL unless
+				 a write benchmark asked for them */
 	void (*logfn)(void *arg, const char *line);
 	void *logarg;
 };
