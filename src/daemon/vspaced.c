@@ -746,12 +746,6 @@ static int vsd_bench_writes(struct vsd *d)
 	return 0;
 }
 
-static void vsd_write_line(void *arg, const char *line)
-{
-	(void)arg;
-	(void)line;
-}
-
 int vsd_main(const struct vsd_opts *opts)
 {
 	struct vsd *d = calloc(1, sizeof(*d));
@@ -811,7 +805,6 @@ int vsd_main(const struct vsd_opts *opts)
 		rc = 2;
 		goto out;
 	}
-	linuxplat_set_write_log(d->lx, vsd_write_line, d);
 	if (controller_init(&d->ctl, &pol, &d->cfg.params, linuxplat_topology(d->lx),
 			    linuxplat_platform(d->lx), err, sizeof(err)) < 0) {
 		log_errorx("%s: %s", opts->config, err);

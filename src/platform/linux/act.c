@@ -315,25 +315,6 @@ static void act_record(struct vs_write_stats *s, double dt_s, int cls, int rc)
 	s->le[b]++;
 }
 
-double vs_write_stats_quantile(const struct vs_write_stats *s, double q)
-{
-	uint64_t total = 0, seen = 0, rank;
-
-	for (int b = 0; b <= VS_LAT_BUCKETS; b++)
-		total += s->le[b];
-	if (total == 0)
-		return 0;
-	rank = (uint64_t)ceil(q * (double)total);
-	if (rank < 1)
-		rank = 1;
-	for (int b = 0; b <= VS_LAT_BUCKETS; b++) {
-		seen += s->le[b];
-		if (seen >= rank)
-			return b < VS_LAT_BUCKETS ? (double)(1u << b) * 1e-6 : s->max_s;
-	}
-	return s->max_s;
-}
-
 static double act_now(void)
 {
 	struct timespec ts;

@@ -56,10 +56,9 @@ void discover_cgroupfs(struct vs_linux *lx)
 		for (char *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
 			if (strcmp(t, "cpuset") == 0)
 				lx->cg.v2_cpuset = true;
-		/* cgroup.freeze exists in every non-root v2 group since 5.2; the
-		 * root has none, so look for cgroup.events' "frozen" support via
-		 * cgroup.stat's presence and the kernel's cgroup.freeze docs:
-		 * simplest reliable probe is cgroup.subtree_control existing */
+		/* cgroup.freeze exists in every non-root v2 group since Linux 5.2;
+		 * the root group has none: take a hierarchy whose root hands
+		 * controllers down (cgroup.subtree_control) as able to freeze */
 		lx->cg.v2_freeze =
 			faccessat(lx->cg.fd[LX_HIER_V2], "cgroup.subtree_control", F_OK, 0) == 0;
 	}

@@ -176,9 +176,6 @@ struct vs_write_stats {
 	uint64_t le[VS_LAT_BUCKETS + 1]; /* non-cumulative counts per bucket, last = +Inf */
 };
 const struct vs_write_stats *linuxplat_write_stats(const struct vs_linux *lx);
-/* Latency quantile (0..1) of a kind from its buckets (upper bound of the
- * bucket holding it), seconds; 0 when no writes. */
-double vs_write_stats_quantile(const struct vs_write_stats *s, double q);
 
 /* Counters of the platform for metrics. */
 struct vs_linux_counters {
