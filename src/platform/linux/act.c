@@ -1,7 +1,6 @@
 /* act.c - run the planned writes: idempotent by construction, timed, errors sorted into transient and permanent. */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
