@@ -477,8 +477,12 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	lx->have_prev = true;
 	sysfs_rapl_init(lx->root.sys_fd, &lx->rapl);
 	lx->now_s = linux_now();
-	for (int i = 0; i < lx->n_wl; i++)
+	for (int i = 0; i < lx->n_wl; i++) {
 		discover_workload(lx, &lx->wl[i], lx->now_s, true);
+		/* spread the periodic full rescans over LX_RESCAN_S instead of
+		 * rescanning every workload in the same period */
+		lx->wl[i].scanned_s -= LX_RESCAN_S * i / lx->n_wl;
+	}
 	*out = lx;
 	return 0;
 fail:
