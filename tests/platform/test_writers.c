@@ -271,6 +271,22 @@ static void test_restore(void **state)
 	bed_close(&b);
 }
 
+/* on_exit=leave: the settings stay, the state file goes (a later start must
+ * not undo them). */
+static void test_leave(void **state)
+{
+	struct bed b;
+
+	bed_open(&b, NULL, NULL);
+	assert_int_equal(controller_start(&b.c), 0);
+	assert_int_equal(access(b.state, F_OK), 0);
+	linuxplat_leave(b.lx);
+	assert_int_equal(access(b.state, F_OK), -1);
+	assert_file(&b, "proc/irq/101/smp_affinity_list", "2");
+	assert_true(bed_exists(&b, "sys/fs/cgroup/cpuset/vspace/vm/vcpu"));
+	bed_close(&b);
+}
+
 /* A crash: the next start finds the state file and restores first. */
 static void test_crash_recovery(void **state)
 {
@@ -555,6 +571,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_state_file, teardown),
 		cmocka_unit_test_teardown(test_idempotent, teardown),
 		cmocka_unit_test_teardown(test_restore, teardown),
+		cmocka_unit_test_teardown(test_leave, teardown),
 		cmocka_unit_test_teardown(test_crash_recovery, teardown),
 		cmocka_unit_test_teardown(test_recover_other_boot, teardown),
 		cmocka_unit_test_teardown(test_recover_bad_file, teardown),
