@@ -938,7 +938,8 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 		if (w->reports > 0) {
 			json_object_set_new(o, "last_report_p95_us", json_real(w->last_p95_us));
 			if (w->p95_count >= 0)
-				json_object_set_new(o, "last_report_count", json_integer(w->p95_count));
+				json_object_set_new(o, "last_report_count",
+						    json_integer(w->p95_count));
 		}
 		if (w->cur_valid) {
 			json_object_set_new(o, "vcpu_cores", linux_cpus_json(&w->cur_vcpu));
