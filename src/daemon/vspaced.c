@@ -751,6 +751,23 @@ static int vsd_bench_writes(struct vsd *d)
 	return 0;
 }
 
+/* mkdir -p, mode 0755. */
+static int vsd_mkdirs(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	str_copy(buf, dir, sizeof(buf));
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 int vsd_main(const struct vsd_opts *opts)
 {
 	struct vsd *d = calloc(1, sizeof(*d));
@@ -792,7 +809,7 @@ int vsd_main(const struct vsd_opts *opts)
 	/* after a crash: put the host back before anything else */
 	config_state_path(&d->cfg, state_path, sizeof(state_path));
 	if (!opts->dry_run) {
-		if (mkdir(d->cfg.state_dir, 0755) < 0 && errno != EEXIST) {
+		if (vsd_mkdirs(d->cfg.state_dir) < 0) {
 			log_error("state_dir %s", d->cfg.state_dir);
 			goto out;
 		}

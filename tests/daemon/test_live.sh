@@ -95,10 +95,11 @@ nic_netns=$ns
 mode=E
 period_ms=100
 control_socket=$tmp/sock
-state_dir=$tmp/state
+state_dir=$tmp/state/deeper
 metrics_listen=off
 cgroup_parent=$cg
 rt_priority=1
+coalesce_rx_usecs=20
 [workload "busy"]
 role=lc
 slo_p95_us=1000
@@ -120,6 +121,8 @@ fi
 mask_nq=$(printf '%x' $((1 << nq)))
 [ "$(qfile rx-0/rps_cpus)" = "$mask_nq" ] && ok "RPS of rx-0 on the NQ core (mask $mask_nq)" || notok "rps" "$(qfile rx-0/rps_cpus) want $mask_nq"
 [ "$(qfile tx-0/xps_cpus)" = "3" ] && ok "XPS of tx-0: both cores send on the one queue" || notok "xps" "$(qfile tx-0/xps_cpus)"
+grep -q "nic $ifa: interrupt coalescing unsupported" "$log" &&
+	ok "coalescing: veth has no ETHTOOL_SCOALESCE, said once, the loop goes on" || notok "coalesce" "$(grep -i coalesc "$log")"
 "$CTL" -s "$tmp/sock" report busy p95=640 >/dev/null && sleep 0.3 &&
 	grep -q '"last_report_p95_us":640' <<<"$(json)" && ok "p95 report accepted" || notok "report"
 
@@ -151,7 +154,7 @@ restored() {
 	[ "$(cgroups_of_busy)" = "/ " ] && [ ! -d "/sys/fs/cgroup/cpuset/$cg" ] && [ "$(chan)" = "$orig_chan" ] &&
 		[ "$(qfile rx-0/rps_cpus)" = "$orig_rps0" ] && [ "$(qfile rx-1/rps_cpus)" = "$orig_rps1" ] &&
 		[ "$(qfile tx-0/xps_cpus)" = "$orig_xps0" ] && [ "$(qfile tx-1/xps_cpus)" = "$orig_xps1" ] &&
-		[ "$(allowed_of_busy)" = "$orig_allowed" ] && [ ! -e "$tmp/state/vspaced.state" ]
+		[ "$(allowed_of_busy)" = "$orig_allowed" ] && [ ! -e "$tmp/state/deeper/vspaced.state" ]
 }
 if [ $rc -eq 0 ] && restored; then
 	ok "SIGTERM: threads, cgroups, channels, RPS, XPS, affinity restored; state file gone"
@@ -165,7 +168,7 @@ if start_vspaced; then ok "placed again"; else notok "second start" "$(tail -5 "
 kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
 dpid=
-[ -e "$tmp/state/vspaced.state" ] && [ "$(cgroups_of_busy)" = "/$cg/busy/vcpu " ] && [ "$(chan)" = "1/1" ] &&
+[ -e "$tmp/state/deeper/vspaced.state" ] && [ "$(cgroups_of_busy)" = "/$cg/busy/vcpu " ] && [ "$(chan)" = "1/1" ] &&
 	ok "after kill -9 the changes and the state file remain" || notok "after kill -9" "$(cgroups_of_busy) $(chan)"
 "$VSD" -c "$tmp/vspace.conf" --once --period-ms 50 >"$tmp/once.log" 2>&1
 rc=$?
