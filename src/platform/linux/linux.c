@@ -693,6 +693,13 @@ int linuxplat_restore(struct vs_linux *lx)
 		log_info("restoring %d recorded settings", lx->state.n);
 		failed = state_restore(&lx->state, &lx->root, false, lx->act.logfn, lx->act.logarg);
 	}
+	if (failed > 0 && lx->state.path[0]) {
+		/* keep what could not be put back for the operator */
+		char keep[PATH_MAX];
+		snprintf(keep, sizeof(keep), "%s.failed", lx->state.path);
+		if (rename(lx->state.path, keep) == 0)
+			log_warnx("the records are kept in %s", keep);
+	}
 	state_clear(&lx->state);
 	/* forget what we knew: everything is back to the host's own settings */
 	for (int i = 0; i < lx->n_wl; i++) {
