@@ -1,0 +1,448 @@
+/* main.c - vspacectl: talk to vspaced over its control socket (status, explain, report, set, pause, resume). */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+#include "lib/strutil.h"
+
+#define CTL_DEFAULT_SOCKET "/run/vspace/vspaced.sock"
+/* Largest reply accepted (a status of 1000 workloads is ~1 MiB). */
+#define CTL_REPLY_MAX (16 << 20)
+
+static void ctl_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vspacectl [-s SOCKET | -c CONFIG] [--json] [--timeout MS] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  status                      workloads, their core groups, utilization,\n"
+		"                              thresholds, latency; NICs; best-effort work\n"
+		"  explain                     why the last decision was made\n"
+		"  report WORKLOAD p95=US [count=N]\n"
+		"                              push the p95 latency (microseconds) of the\n"
+		"                              current period for an LC workload\n"
+		"  set mode P|E|R|POLICY       switch policy (vspace-p/-e/-r, static-ts:NV:NQ,\n"
+		"                              static-iso:NV:NQ, corenap, demeter:NQ)\n"
+		"  set threshold WORKLOAD [vcpu=X] [nq=Y]\n"
+		"                              set the utilization thresholds (0.01..1)\n"
+		"  set slo WORKLOAD p95=US     set the p95 SLO\n"
+		"  pause                       keep the current allocation (still measuring)\n"
+		"  resume                      follow the policy again\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH   vspaced's control socket (default " CTL_DEFAULT_SOCKET ")\n"
+		"  -c, --config FILE   take control_socket from vspaced's configuration\n"
+		"      --json          print the daemon's JSON reply as is\n"
+		"      --timeout MS    give up waiting for the reply (default 5000)\n"
+		"  -h, --help          this text\n"
+		"\n"
+		"The protocol is one JSON object per line, e.g. {\"cmd\":\"status\"}; replies are\n"
+		"{\"ok\":true,...} or {\"ok\":false,\"error\":\"...\"} (docs/DAEMON.md).\n"
+		"Exit status: 0 ok, 1 the daemon refused or could not be reached, 2 usage.\n");
+}
+
+/* "key=value" -> value when key matches, else NULL. */
+static const char *ctl_kv(const char *arg, const char *key)
+{
+	size_t n = strlen(key);
+	return strncmp(arg, key, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+static int ctl_number(const char *what, const char *text, double lo, double hi, double *out)
+{
+	if (!text || str_to_double(text, lo, hi, out) < 0) {
+		fprintf(stderr, "vspacectl: %s: \"%s\" is not a number in [%g, %g]\n", what,
+			text ? text : "", lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* Build the request from the command line; NULL (after a message) on a usage error. */
+static json_t *ctl_request(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	double v;
+
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "explain") || !strcmp(cmd, "pause") ||
+	    !strcmp(cmd, "resume")) {
+		if (argc != 1) {
+			fprintf(stderr, "vspacectl: %s takes no arguments\n", cmd);
+			return NULL;
+		}
+		return json_pack("{s:s}", "cmd", cmd);
+	}
+	if (!strcmp(cmd, "report")) {
+		const char *p95 = NULL, *count = NULL;
+		json_t *req;
+		if (argc < 3 || argc > 4) {
+			fprintf(stderr, "vspacectl: usage: report WORKLOAD p95=US [count=N]\n");
+			return NULL;
+		}
+		for (int i = 2; i < argc; i++) {
+			if (ctl_kv(argv[i], "p95"))
+				p95 = ctl_kv(argv[i], "p95");
+			else if (ctl_kv(argv[i], "count"))
+				count = ctl_kv(argv[i], "count");
+			else {
+				fprintf(stderr,
+					"vspacectl: report: unknown argument \"%s\" (p95=US, "
+					"count=N)\n",
+					argv[i]);
+				return NULL;
+			}
+		}
+		if (!p95) {
+			fprintf(stderr, "vspacectl: report: missing p95=US\n");
+			return NULL;
+		}
+		if (ctl_number("p95", p95, 0, 1e12, &v) < 0)
+			return NULL;
+		req = json_pack("{s:s,s:s,s:f}", "cmd", "report", "workload", argv[1], "p95_us", v);
+		if (count) {
+			long n;
+			if (str_to_long(count, 0, 1L << 50, &n) < 0) {
+				fprintf(stderr, "vspacectl: count: \"%s\" is not a whole number\n",
+					count);
+				json_decref(req);
+				return NULL;
+			}
+			json_object_set_new(req, "count", json_integer(n));
+		}
+		return req;
+	}
+	if (!strcmp(cmd, "set")) {
+		if (argc >= 3 && !strcmp(argv[1], "mode")) {
+			if (argc != 3) {
+				fprintf(stderr, "vspacectl: usage: set mode P|E|R|POLICY\n");
+				return NULL;
+			}
+			return json_pack("{s:s,s:s,s:s}", "cmd", "set", "what", "mode", "value",
+					 argv[2]);
+		}
+		if (argc >= 4 && !strcmp(argv[1], "threshold")) {
+			json_t *req = json_pack("{s:s,s:s,s:s}", "cmd", "set", "what", "threshold",
+						"workload", argv[2]);
+			for (int i = 3; i < argc; i++) {
+				const char *key = ctl_kv(argv[i], "vcpu") ? "vcpu" : "nq";
+				const char *val = ctl_kv(argv[i], key);
+				if (!val) {
+					fprintf(stderr,
+						"vspacectl: set threshold: unknown argument \"%s\" "
+						"(vcpu=X, "
+						"nq=Y)\n",
+						argv[i]);
+					json_decref(req);
+					return NULL;
+				}
+				if (ctl_number(key, val, 0.01, 1, &v) < 0) {
+					json_decref(req);
+					return NULL;
+				}
+				json_object_set_new(req, key, json_real(v));
+			}
+			return req;
+		}
+		if (argc == 4 && !strcmp(argv[1], "slo")) {
+			const char *p95 = ctl_kv(argv[3], "p95");
+			if (!p95) {
+				fprintf(stderr, "vspacectl: usage: set slo WORKLOAD p95=US\n");
+				return NULL;
+			}
+			if (ctl_number("p95", p95, 1, 1e9, &v) < 0)
+				return NULL;
+			return json_pack("{s:s,s:s,s:s,s:f}", "cmd", "set", "what", "slo",
+					 "workload", argv[2], "p95_us", v);
+		}
+		fprintf(stderr, "vspacectl: usage: set mode P|E|R|POLICY | set threshold WORKLOAD "
+				"[vcpu=X] [nq=Y] | set slo WORKLOAD p95=US\n");
+		return NULL;
+	}
+	fprintf(stderr, "vspacectl: unknown command \"%s\" (see --help)\n", cmd);
+	return NULL;
+}
+
+/* Send the request line and read one reply line. Returns the reply or NULL. */
+static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *text = json_dumps(req, JSON_COMPACT), *buf = NULL;
+	size_t len = 0, cap = 0;
+	json_t *reply = NULL;
+	json_error_t je;
+	int fd = -1;
+
+	if (!text)
+		return NULL;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "vspacectl: socket path %s is too long\n", path);
+		goto out;
+	}
+	str_copy(sa.sun_path, path, sizeof(sa.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "vspacectl: cannot reach vspaced at %s: %s\n", path,
+			strerror(errno));
+		goto out;
+	}
+	if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+		fprintf(stderr, "vspacectl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+		if (len + 4096 > cap) {
+			size_t nc = cap ? cap * 2 : 65536;
+			char *nb;
+			if (nc > CTL_REPLY_MAX + 4096) {
+				fprintf(stderr, "vspacectl: reply longer than %d bytes\n",
+					CTL_REPLY_MAX);
+				goto out;
+			}
+			nb = realloc(buf, nc);
+			if (!nb)
+				goto out;
+			buf = nb;
+			cap = nc;
+		}
+		if (poll(&pfd, 1, timeout_ms) <= 0) {
+			fprintf(stderr, "vspacectl: no reply from %s within %d ms\n", path,
+				timeout_ms);
+			goto out;
+		}
+		k = recv(fd, buf + len, cap - len - 1, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			fprintf(stderr, "vspacectl: %s closed the connection without a reply\n",
+				path);
+			goto out;
+		}
+		len += (size_t)k;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	reply = json_loadb(buf, (size_t)((char *)memchr(buf, '\n', len) - buf), 0, &je);
+	if (!reply || !json_is_object(reply)) {
+		fprintf(stderr, "vspacectl: malformed reply: %s\n",
+			reply ? "not an object" : je.text);
+		json_decref(reply);
+		reply = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	free(buf);
+	return reply;
+}
+
+static double ctl_num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *ctl_s(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s && s[0] ? s : dflt;
+}
+
+/* v with the given decimals, "-" when absent. */
+static void ctl_fmt(char *buf, size_t len, double v, int decimals)
+{
+	if (isnan(v))
+		str_copy(buf, "-", len);
+	else
+		snprintf(buf, len, "%.*f", decimals, v);
+}
+
+static void ctl_print_status(json_t *r)
+{
+	json_t *d = json_object_get(r, "daemon"), *w, *n;
+	size_t i;
+
+	printf("vspaced %s (pid %d): policy %s, managed cores %s, period %d ms, %lld periods%s%s\n",
+	       ctl_s(d, "version", "?"), (int)ctl_num(d, "pid"), ctl_s(d, "policy", "?"),
+	       ctl_s(d, "managed", "-"), (int)ctl_num(d, "period_ms"),
+	       (long long)ctl_num(d, "periods"),
+	       json_is_true(json_object_get(d, "paused")) ? ", PAUSED" : "",
+	       json_is_true(json_object_get(d, "dry_run")) ? ", dry-run" : "");
+	if (ctl_s(d, "last_error", NULL))
+		printf("last error: %s\n", ctl_s(d, "last_error", ""));
+	printf("%-16s %-4s %-8s %7s %-12s %-12s %5s %5s %5s %5s %8s %8s %5s %6s\n", "WORKLOAD",
+	       "ROLE", "STATE", "PID", "VCPU CORES", "NQ CORES", "U_V", "U_N", "TH_V", "TH_N",
+	       "P95_US", "SLO_US", "VCPUS", "QUEUES");
+	json_array_foreach(json_object_get(r, "workloads"), i, w)
+	{
+		char vc[64], nc[64], uv[16], un[16], tv[16], tn[16], p95[16], slo[16], vcpus[16],
+			q[16];
+		snprintf(vc, sizeof(vc), "%.0f [%s]",
+			 isnan(ctl_num(w, "n_vcpu")) ? 0 : ctl_num(w, "n_vcpu"),
+			 ctl_s(w, "vcpu_cores", "-"));
+		snprintf(nc, sizeof(nc), "%.0f [%s]",
+			 isnan(ctl_num(w, "n_nq")) ? 0 : ctl_num(w, "n_nq"),
+			 ctl_s(w, "nq_cores", "-"));
+		if (strcmp(ctl_s(w, "role", ""), "lc") != 0 || isnan(ctl_num(w, "n_vcpu"))) {
+			snprintf(vc, sizeof(vc), "[%s]", ctl_s(w, "vcpu_cores", "-"));
+			str_copy(nc, "-", sizeof(nc));
+		}
+		ctl_fmt(uv, sizeof(uv), ctl_num(w, "u_vcpu"), 2);
+		ctl_fmt(un, sizeof(un), ctl_num(w, "u_nq"), 2);
+		ctl_fmt(tv, sizeof(tv), ctl_num(w, "th_vcpu"), 2);
+		ctl_fmt(tn, sizeof(tn), ctl_num(w, "th_nq"), 2);
+		ctl_fmt(p95, sizeof(p95), ctl_num(w, "p95_us"), 0);
+		ctl_fmt(slo, sizeof(slo), ctl_num(w, "slo_p95_us"), 0);
+		ctl_fmt(vcpus, sizeof(vcpus), ctl_num(w, "vcpus"), 0);
+		ctl_fmt(q, sizeof(q), ctl_num(w, "queues"), 0);
+		printf("%-16s %-4s %-8s %7.0f %-12s %-12s %5s %5s %5s %5s %8s %8s %5s %6s\n",
+		       ctl_s(w, "name", "?"), ctl_s(w, "role", "?"),
+		       json_is_true(json_object_get(w, "present")) ? "running" : "absent",
+		       ctl_num(w, "pid"), vc, nc, uv, un, tv, tn, p95, slo, vcpus, q);
+		if (!json_is_true(json_object_get(w, "present")))
+			printf("  %s\n", ctl_s(w, "absent", ""));
+		else if (ctl_s(w, "why", NULL))
+			printf("  why: %s\n", ctl_s(w, "why", ""));
+	}
+	json_array_foreach(json_object_get(r, "nics"), i, n)
+	{
+		json_t *ch = json_object_get(n, "channels");
+		printf("nic %s%s%s: %s, queues rx %.0f tx %.0f, %.0f queue IRQs",
+		       ctl_s(n, "name", "?"), ctl_s(n, "netns", NULL) ? " (netns " : "",
+		       ctl_s(n, "netns", NULL) ? ctl_s(n, "netns", "") : "",
+		       json_is_true(json_object_get(n, "present")) ? "present" : "absent",
+		       ctl_num(n, "rx_queues"), ctl_num(n, "tx_queues"), ctl_num(n, "queue_irqs"));
+		if (ch)
+			printf(", channels rx %.0f/%.0f tx %.0f/%.0f combined %.0f/%.0f",
+			       ctl_num(ch, "rx"), ctl_num(ch, "max_rx"), ctl_num(ch, "tx"),
+			       ctl_num(ch, "max_tx"), ctl_num(ch, "combined"),
+			       ctl_num(ch, "max_combined"));
+		printf("\n");
+	}
+	w = json_object_get(r, "best_effort");
+	printf("best-effort: cores %s%s\n", ctl_s(w, "cores", "-"),
+	       json_is_true(json_object_get(w, "paused")) ? ", paused" : "");
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_TIMEOUT };
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = CTL_DEFAULT_SOCKET, *config = NULL;
+	char sockbuf[108];
+	bool json = false;
+	long timeout_ms = 5000;
+	json_t *req, *reply;
+	int ch, rc;
+
+	opterr = 0;
+	/* "+": stop at the command, so its arguments are not taken for options */
+	while ((ch = getopt_long(argc, argv, "+:s:c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_TIMEOUT:
+			if (str_to_long(optarg, 1, 600000, &timeout_ms) < 0) {
+				fprintf(stderr,
+					"vspacectl: --timeout: \"%s\" is not 1..600000 ms\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "vspacectl: %s needs a value (see --help)\n",
+				argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "vspacectl: unknown option \"%s\" (see --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		ctl_usage(stderr);
+		return 2;
+	}
+	/* status --json is also accepted after the command */
+	if (!strcmp(argv[optind], "status") && argc - optind == 2 &&
+	    !strcmp(argv[optind + 1], "--json")) {
+		json = true;
+		argc--;
+	}
+	if (config) {
+		struct vsd_config c;
+		char err[512];
+		if (config_load(&c, config, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vspacectl: %s\n", err);
+			return 2;
+		}
+		str_copy(sockbuf, c.control_socket, sizeof(sockbuf));
+		config_free(&c);
+		if (!sockbuf[0]) {
+			fprintf(stderr, "vspacectl: %s has control_socket=off\n", config);
+			return 2;
+		}
+		sock = sockbuf;
+	}
+	req = ctl_request(argc - optind, argv + optind);
+	if (!req)
+		return 2;
+	reply = ctl_exchange(sock, req, (int)timeout_ms);
+	json_decref(req);
+	if (!reply)
+		return 1;
+	rc = json_is_true(json_object_get(reply, "ok")) ? 0 : 1;
+	if (json) {
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER |
+						       JSON_REAL_PRECISION(10));
+		if (text)
+			puts(text);
+		free(text);
+	} else if (rc != 0) {
+		fprintf(stderr, "vspacectl: %s\n", ctl_s(reply, "error", "request failed"));
+	} else if (!strcmp(argv[optind], "status")) {
+		ctl_print_status(reply);
+	} else if (!strcmp(argv[optind], "explain")) {
+		fputs(ctl_s(reply, "text", ""), stdout);
+	} else if (!strcmp(argv[optind], "set")) {
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER |
+						       JSON_REAL_PRECISION(10));
+		if (text)
+			printf("ok %s\n", text);
+		free(text);
+	} else if (!strcmp(argv[optind], "pause") || !strcmp(argv[optind], "resume")) {
+		printf("%s\n",
+		       json_is_true(json_object_get(reply, "paused")) ? "paused" : "running");
+	}
+	json_decref(reply);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/* config.h - vspaced's INI configuration (SPEC §8): parse, check, and name file:line on every error. */
+#ifndef VS_DAEMON_CONFIG_H
+#define VS_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/cpuset.h"
+#include "lib/log.h"
+#include "platform/linux/linux.h"
+#include "policy/policy.h"
+
+/* Longest configuration line accepted (inih's line buffer holds 200 bytes
+ * including the line end). */
+#define VSD_CONFIG_LINE_MAX 197
+
+struct vsd_config {
+	char path[PATH_MAX / 4]; /* the file, for messages */
+	/* [host] */
+	struct vs_cpuset cores;	       /* cores=: what vspace manages (required) */
+	struct vs_cpuset reserved;     /* reserved=: inside cores, never used */
+	struct vs_cpuset housekeeping; /* housekeeping=: where vspaced itself runs; must not
+					  overlap cores */
+	bool has_housekeeping;
+	struct vs_cpuset managed; /* cores minus reserved */
+	char nic[16];
+	char nic_netns[64];
+	char policy[64];	     /* from mode= (P|E|R) or policy= */
+	int period_ms;		     /* control period; 100 (SPEC §2) */
+	enum vs_placement placement; /* auto */
+	char control_socket[108];    /* "" = none; default /run/vspace/vspaced.sock */
+	bool has_control_gid;	     /* control_group=: members may use the socket too */
+	gid_t control_gid;
+	char state_dir[PATH_MAX / 4];	     /* /var/lib/vspace */
+	char metrics_listen[64];	     /* HOST:PORT, "" = off; default 127.0.0.1:9465 */
+	char metrics_textfile[PATH_MAX / 4]; /* node_exporter textfile, "" = off */
+	bool on_exit_restore;		     /* on_exit=restore (default) | leave */
+	int rt_priority;	     /* SCHED_FIFO priority of the loop; 0 = SCHED_OTHER; 1 */
+	char cgroup_parent[96];	     /* our subtree in every hierarchy; "vspace" */
+	char libvirt_uri[256];	     /* qemu:///system */
+	int coalesce_rx_usecs;	     /* host NIC rx-usecs; -1 = leave alone */
+	enum vs_log_level log_level; /* info */
+	/* [threshold] */
+	struct vs_params params;
+	/* [workload "NAME"] */
+	struct vs_wl_spec *wl;
+	int n_wl;
+	int *wl_line; /* line of each workload's first key */
+	int n_lc;
+};
+
+/* Read and check path. Returns 0, or -1 with err as "FILE:LINE: [section]
+ * key: what is wrong". Checks that need the host (online cores, the NIC)
+ * are made when the daemon opens it. */
+int config_load(struct vsd_config *c, const char *path, char *err, size_t errlen);
+/* The same from a string (tests); name is used in messages. */
+int config_load_string(struct vsd_config *c, const char *text, const char *name, char *err,
+		       size_t errlen);
+void config_free(struct vsd_config *c);
+/* The state file below state_dir. */
+void config_state_path(const struct vsd_config *c, char *buf, size_t len);
+/* The platform's configuration view (points into c). */
+void config_linux(const struct vsd_config *c, const char *sysroot, bool dry_run,
+		  struct vs_linux_config *out);
+
+#endif

@@ -1,0 +1,89 @@
+/* fuzzentry.c - one entry point that feeds untrusted bytes to every parser of outside input vspaced has (fuzz targets and their corpus tests). */
+#include "daemon/fuzzentry.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/config.h"
+#include "daemon/ctlsock.h"
+#include "lib/cpuset.h"
+#include "platform/linux/procfs.h"
+#include "platform/linux/qmp.h"
+
+static json_t *fuzz_handler(void *arg, json_t *req, uid_t uid, char *err, size_t errlen)
+{
+	return json_pack("{s:O}", "echo", req);
+}
+
+int fuzz_one(const uint8_t *data, size_t len)
+{
+	char *text, err[512];
+
+	if (len < 1 || len > (1 << 20))
+		return 0;
+	text = malloc(len);
+	if (!text)
+		return 0;
+	memcpy(text, data + 1, len - 1);
+	text[len - 1] = '\0'; /* parsers of text files get NUL-terminated text */
+	switch (data[0]) {
+	case 'c': {
+		struct ctlsock s = { .handle = fuzz_handler };
+		free(ctlsock_dispatch(&s, (const char *)data + 1, len - 1, 0));
+		break;
+	}
+	case 'i': {
+		struct vsd_config c;
+		if (config_load_string(&c, text, "fuzz", err, sizeof(err)) == 0)
+			config_free(&c);
+		break;
+	}
+	case 's': {
+		struct vs_procstat *ps = malloc(sizeof(*ps));
+		if (ps)
+			procstat_parse(text, ps, err, sizeof(err));
+		free(ps);
+		break;
+	}
+	case 't': {
+		struct vs_taskstat st;
+		char comm[32];
+		task_parse_stat(text, comm, sizeof(comm), &st);
+		break;
+	}
+	case 'g': {
+		char path[64];
+		task_parse_cgroup(text, "cpuset", path, sizeof(path));
+		task_parse_cgroup(text, "", path, sizeof(path));
+		break;
+	}
+	case 'n': {
+		struct vs_irq_line *l = NULL;
+		int cap = 0;
+		interrupts_parse(text, &l, &cap, err, sizeof(err));
+		free(l);
+		break;
+	}
+	case 'q': {
+		int tids[64];
+		qmp_parse_cpus(text, tids, 64, err, sizeof(err));
+		break;
+	}
+	case 'a': {
+		struct vs_agent_addr a;
+		vs_agent_parse(text, &a, err, sizeof(err));
+		break;
+	}
+	case 'm': {
+		struct vs_cpuset s;
+		cpuset_parse_list(&s, text, err, sizeof(err));
+		cpuset_parse_mask(&s, text, err, sizeof(err));
+		break;
+	}
+	default:
+		break;
+	}
+	free(text);
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* vspaced.h - the daemon: event loop (epoll + timerfd + signalfd), control requests, metrics. */
+#ifndef VS_DAEMON_VSPACED_H
+#define VS_DAEMON_VSPACED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "control/controller.h"
+#include "daemon/config.h"
+#include "daemon/ctlsock.h"
+#include "daemon/metrics.h"
+#include "platform/linux/linux.h"
+
+/* epoll tags (the high 32 bits of epoll_event.data.u64) */
+enum vsd_tag { VSD_TAG_TIMER = 1, VSD_TAG_SIGNAL, VSD_TAG_CTL, VSD_TAG_METRICS };
+
+struct vsd_opts {
+	const char *config;  /* -c */
+	const char *sysroot; /* --sysroot; NULL = "/" */
+	bool dry_run;	     /* --dry-run */
+	bool once;	     /* --once */
+	bool check;	     /* -n */
+	bool verbose;	     /* -v */
+	int period_ms;	     /* --period-ms; 0 = from the config */
+	int bench;	     /* --bench N: N periods back to back (dry-run) */
+	int bench_writes;    /* --bench-writes N */
+};
+
+/* What the daemon remembers of each LC workload's allocation, to log changes. */
+struct vsd_last {
+	char name[VS_WORKLOAD_NAME_MAX];
+	struct vs_alloc alloc;
+	struct vs_cpuset vcpu, nq;
+};
+
+struct vsd {
+	struct vsd_opts opt;
+	struct vsd_config cfg;
+	struct vs_linux *lx;
+	struct vs_controller ctl;
+	bool ctl_ready;
+	int epfd, tfd, sfd;
+	bool have_ctl;
+	struct ctlsock ctlsock;
+	struct metrics_srv met;
+	bool have_met;
+	bool stop;
+	int period_ms;
+	struct timespec t0; /* deadline k is t0 + k * period */
+	uint64_t tick;
+	uint64_t overruns;
+	double start_s;
+	double textfile_s; /* last textfile write */
+	uint64_t watchdog_usec;
+	double watchdog_s;
+	/* cost of a period: CPU time of the loop thread, seconds */
+	double cost_last_s, cost_sum_s, cost_max_s;
+	uint64_t cost_n;
+	char last_error[256];
+	struct vsd_last *last;
+	int n_last;
+};
+
+/* Run the daemon per opts; returns the exit status (0, 1 run-time failure,
+ * 2 configuration error). */
+int vsd_main(const struct vsd_opts *opts);
+/* Handle one control request (exposed for tests). */
+json_t *vsd_handle(void *arg, json_t *req, uid_t uid, char *err, size_t errlen);
+
+#endif

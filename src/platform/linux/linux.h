@@ -1,0 +1,205 @@
+/* linux.h - the Linux host platform: discovery, sampling and actuation behind struct vs_platform_ops. */
+#ifndef VS_PLATFORM_LINUX_LINUX_H
+#define VS_PLATFORM_LINUX_LINUX_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/controller.h"
+#include "lib/cpuset.h"
+#include "platform/linux/guest.h"
+#include "platform/platform.h"
+
+/* ---- What the daemon's configuration hands the platform -------------------------- */
+
+/* How thread placement is realised (SPEC §5 "Actuation"). */
+enum vs_placement {
+	VS_PLACE_AUTO = 0, /* libvirt for libvirt= workloads, else cgroup1, cgroup2, affinity */
+	VS_PLACE_CGROUP2,  /* threaded cpuset sub-groups in a cgroup v2 subtree vspace owns */
+	VS_PLACE_CGROUP1,  /* cgroup v1 cpuset sub-groups */
+	VS_PLACE_LIBVIRT,  /* virDomainPinVcpuFlags / PinEmulator / PinIOThread */
+	VS_PLACE_AFFINITY, /* sched_setaffinity per thread */
+};
+const char *vs_placement_name(enum vs_placement p);
+/* "auto" | "cgroup2" | "cgroup1" | "libvirt" | "affinity"; -1 when unknown. */
+int vs_placement_parse(const char *text);
+
+/* Where a workload's threads come from. */
+enum vs_wl_source {
+	VS_SRC_PID = 0,	     /* pid=N: a plain process (non-VM LC workload) or QEMU */
+	VS_SRC_PIDFILE,	     /* pidfile=PATH: the same, pid read from a file */
+	VS_SRC_QEMU_PIDFILE, /* qemu_pidfile=PATH: a QEMU VM */
+	VS_SRC_CGROUP,	     /* cgroup=PATH: every thread in a cgroup (and below) */
+	VS_SRC_LIBVIRT,	     /* libvirt=DOMAIN: a libvirt-managed VM */
+};
+
+/* The guest agent's address (issue 5 connects to it; parsed and shown here). */
+enum vs_agent_kind {
+	VS_AGENT_NONE = 0,
+	VS_AGENT_VSOCK,
+	VS_AGENT_SERIAL,
+	VS_AGENT_UNIX,
+	VS_AGENT_TCP
+};
+struct vs_agent_addr {
+	enum vs_agent_kind kind;
+	unsigned cid, port; /* vsock:CID:PORT, tcp:HOST:PORT */
+	char path[108];	    /* serial:PATH, unix:PATH */
+	char host[64];	    /* tcp:HOST:PORT */
+};
+/* Parse vsock:CID:PORT | serial:PATH | unix:PATH | tcp:HOST:PORT. Returns 0
+ * or -1 with err. */
+int vs_agent_parse(const char *text, struct vs_agent_addr *out, char *err, size_t errlen);
+size_t vs_agent_format(const struct vs_agent_addr *a, char *buf, size_t len);
+
+struct vs_wl_spec {
+	char name[VS_WORKLOAD_NAME_MAX];
+	bool lc;	   /* role=lc; false: best-effort */
+	double slo_p95_us; /* SLO; 0 = none */
+	enum vs_wl_source source;
+	int pid;		  /* pid= */
+	char path[PATH_MAX / 4];  /* pidfile=, qemu_pidfile=, cgroup= */
+	char domain[128];	  /* libvirt= */
+	char qmp[108];		  /* qmp=PATH: QMP socket for vCPU thread ids */
+	char nic[IFNAMSIZ];	  /* nic=: a NIC of this workload alone (channels managed) */
+	char nic_netns[64];	  /* its network namespace */
+	char tap[IFNAMSIZ];	  /* tap=: the VM's tap device (RPS/XPS only) */
+	char guest_nic[IFNAMSIZ]; /* guest interface the agent's set_vnq acts on */
+	struct vs_agent_addr agent;
+};
+
+struct vs_linux_config {
+	const char *sysroot;	  /* "/" or a fixture tree */
+	struct vs_cpuset managed; /* cores vspace manages (cores minus reserved) */
+	char nic[IFNAMSIZ];	  /* host NIC shared by the LC workloads; "" none */
+	char nic_netns[64];	  /* its namespace name (/run/netns/NAME); "" current */
+	enum vs_placement placement;
+	char cgroup_parent[96];	       /* our subtree in each hierarchy, e.g. "vspace" */
+	char state_path[PATH_MAX / 2]; /* the state file; "" = no state kept (dry-run) */
+	char libvirt_uri[256];	       /* for libvirt= workloads */
+	int coalesce_rx_usecs;	       /* host NIC rx-usecs to set; -1 leave alone */
+	bool dry_run;		       /* log the writes, make none */
+	const struct vs_wl_spec *wl;
+	int n_wl;
+};
+
+/* ---- API for the daemon ----------------------------------------------------------- */
+
+struct vs_linux;
+
+/* Open the host: sysroot, topology, cgroup hierarchies, NICs, libvirt, and a
+ * first discovery. Returns 0, or -1 with err (a configuration problem the
+ * host reveals, e.g. cores not online or the NIC missing). */
+int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, char *err,
+		   size_t errlen);
+void linuxplat_close(struct vs_linux *lx);
+struct vs_platform *linuxplat_platform(struct vs_linux *lx);
+const struct vs_topology *linuxplat_topology(const struct vs_linux *lx);
+
+/* Re-discover the workloads (cheaply: only when a task list changed, plus a
+ * full rescan every few seconds) and keep the controller's LC workloads in
+ * step: a workload that appeared is added (and gets its first allocation at
+ * the next controller_start), one that vanished is removed; each with a log
+ * line. Returns the number of workloads added (the caller then runs
+ * controller_start). */
+int linuxplat_refresh(struct vs_linux *lx, struct vs_controller *c, double now_s);
+
+/* A p95 pushed by a load generator or exporter for the current period.
+ * Returns 0, or -1 with err (unknown workload, bad value). */
+int linuxplat_report(struct vs_linux *lx, const char *workload, double p95_us, long count,
+		     char *err, size_t errlen);
+/* Read per-thread run time each period (demeter needs the vCPU threads' time;
+ * shared layouts always read it). */
+void linuxplat_set_thread_time(struct vs_linux *lx, bool on);
+/* Plug a guest actuator for a workload (NULL to remove). */
+int linuxplat_set_guest(struct vs_linux *lx, const char *workload, struct vs_guest_actuator *g);
+
+/* Put back everything vspace changed (from the state file's records) and
+ * delete the state file. Returns the number of records that could not be
+ * restored. */
+int linuxplat_restore(struct vs_linux *lx);
+/* Forget the state (on_exit=leave): delete the state file, change nothing. */
+void linuxplat_leave(struct vs_linux *lx);
+
+/* Crash recovery before anything else: when state_path exists, restore its
+ * records under sysroot and delete it. Returns the number of records that
+ * failed, 0 when there was nothing to do, or -1 with err (unreadable file). */
+int linuxplat_recover(const char *sysroot, const char *state_path, bool dry_run, char *err,
+		      size_t errlen);
+
+/* Every write (or, in dry-run, every write that would be made) is described
+ * in one line and handed to fn as well as logged. */
+void linuxplat_set_write_log(struct vs_linux *lx, void (*fn)(void *arg, const char *line),
+			     void *arg);
+
+/* Text dump of what discovery found (golden tests, `vspaced --once -v`). */
+size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len);
+/* Status of every configured workload and NIC (vspacectl status). */
+json_t *linuxplat_status(const struct vs_linux *lx);
+
+/* ---- Write statistics (metrics) ------------------------------------------------------ */
+
+enum vs_write_kind {
+	VS_W_MKDIR = 0,
+	VS_W_RMDIR,
+	VS_W_CG_SETUP, /* cpuset.mems, cgroup.type, subtree_control */
+	VS_W_CPUSET,   /* rewrite a group's cpuset.cpus */
+	VS_W_CG_MOVE,  /* move a thread or process into a cgroup */
+	VS_W_AFFINITY, /* sched_setaffinity */
+	VS_W_IRQ,      /* /proc/irq/N/smp_affinity_list */
+	VS_W_RPS,      /* rx-N/rps_cpus */
+	VS_W_XPS,      /* tx-N/xps_cpus */
+	VS_W_CHANNELS, /* ETHTOOL_SCHANNELS */
+	VS_W_COALESCE, /* ETHTOOL_SCOALESCE */
+	VS_W_FREEZE,   /* freezer.state / cgroup.freeze */
+	VS_W_SIGNAL,   /* SIGSTOP / SIGCONT */
+	VS_W_LIBVIRT,  /* virDomainPin*, suspend/resume */
+	VS_W_GUEST,    /* guest actuator calls */
+	VS_W_N
+};
+const char *vs_write_kind_name(enum vs_write_kind k);
+
+/* Latency buckets: 1 us * 2^i, i = 0..VS_LAT_BUCKETS-1 (1 us .. ~1 s), then +Inf. */
+#define VS_LAT_BUCKETS 21
+
+struct vs_write_stats {
+	uint64_t writes;    /* writes made (successful or not) */
+	uint64_t transient; /* failed, retried next period */
+	uint64_t permanent; /* failed, object left alone since */
+	uint64_t skipped;   /* planned but skipped (dry-run or a failed prerequisite) */
+	double sum_s;	    /* total latency */
+	double max_s;	    /* largest latency */
+	uint64_t le[VS_LAT_BUCKETS + 1]; /* non-cumulative counts per bucket, last = +Inf */
+};
+const struct vs_write_stats *linuxplat_write_stats(const struct vs_linux *lx);
+
+/* Counters of the platform for metrics. */
+struct vs_linux_counters {
+	uint64_t samples;	/* periods measured */
+	uint64_t sample_errors; /* periods /proc/stat could not be read */
+	uint64_t discoveries;	/* full rescans of a workload's threads */
+	uint64_t appeared, vanished;
+	uint64_t irq_mismatch; /* IRQs whose effective affinity left the requested set */
+	uint64_t reports;      /* p95 reports received */
+	bool has_energy;
+	double energy_j; /* total energy measured */
+};
+void linuxplat_counters(const struct vs_linux *lx, struct vs_linux_counters *out);
+
+/* ---- Benchmark of the writes (vspaced --bench-writes) ---------------------------------- */
+
+/* Alternate each kind of write available on this host between two settings
+ * `rounds` times on the first present LC workload (thread moves between its
+ * two cgroups, cpuset.cpus rewrites, affinity, RPS/XPS masks, channels, IRQ
+ * affinity), timing each through the normal write path; then restore. The
+ * results are in linuxplat_write_stats(). Returns 0 or -1 with err. */
+int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t errlen);
+/* After linuxplat_bench_writes: the latency of kind k at quantile q (0..1)
+ * from a log-linear histogram (<= 0.4 % error), seconds; 0 when none. */
+double linuxplat_bench_quantile(const struct vs_linux *lx, enum vs_write_kind k, double q);
+
+#endif

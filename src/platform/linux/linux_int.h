@@ -1,0 +1,338 @@
+/* linux_int.h - internals shared by the Linux platform's files (not for the daemon). */
+#ifndef VS_PLATFORM_LINUX_LINUX_INT_H
+#define VS_PLATFORM_LINUX_LINUX_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/hist.h"
+#include "platform/linux/ethtool.h"
+#include "platform/linux/linux.h"
+#include "platform/linux/procfs.h"
+#include "platform/linux/sysfs.h"
+#include "platform/linux/sysroot.h"
+#include "platform/linux/virt.h"
+
+/* Seconds between full rescans of a workload's threads (new vhost kernel
+ * threads, QMP, a reused pid) even when its task list looks unchanged. */
+#define LX_RESCAN_S 5.0
+/* QMP query time limit. */
+#define LX_QMP_TIMEOUT_MS 200
+
+/* ---- Objects vspace writes ------------------------------------------------------------ */
+
+/* One setting vspace owns: a thread's affinity, an IRQ's, an RPS mask, ... */
+struct lx_obj {
+	bool known;	 /* cpus/ival hold the current setting */
+	bool remembered; /* its original is in the state records */
+	bool broken;	 /* a permanent error: left alone from now on */
+	bool warned;	 /* a transient error was logged at warn level once */
+	struct vs_cpuset cpus;
+	int ival;
+};
+
+/* ---- cgroup hierarchies ------------------------------------------------------------------ */
+
+enum lx_hier { LX_HIER_CPUSET1 = 0, LX_HIER_FREEZER1, LX_HIER_V2, LX_HIER_N };
+
+struct lx_cgroupfs {
+	int fd[LX_HIER_N];	   /* hierarchy root, -1 when absent */
+	char rel[LX_HIER_N][32];   /* its path below sys/ ("fs/cgroup/cpuset") */
+	bool v2_cpuset, v2_freeze; /* controllers usable in the v2 hierarchy */
+	char mems[64];		   /* cpuset.mems of the v1 root, copied into our groups */
+};
+const char *lx_hier_name(enum lx_hier h);
+
+/* A cgroup directory vspace creates (relative to its hierarchy). */
+struct lx_cgdir {
+	char path[192];
+	bool planned; /* mkdir and set-up have been planned */
+	struct lx_obj cpus;
+};
+
+/* ---- Workloads -------------------------------------------------------------------------- */
+
+enum lx_role { LX_ROLE_COMPUTE = 0, LX_ROLE_VHOST, LX_ROLE_OTHER };
+/* Thread groups of a workload (index into lx_wl.cg). */
+enum lx_group { LX_G_ENV = 0, LX_G_VCPU, LX_G_NQ, LX_G_N };
+
+struct lx_thread {
+	int tid, pid; /* pid: the tgid, for /proc paths */
+	uint64_t start;
+	enum lx_role role;
+	int vcpu; /* vCPU index, -1 */
+	bool kthread;
+	bool seen; /* present in the last listing */
+	char comm[24];
+	struct lx_obj aff; /* sched affinity */
+	struct lx_obj cg;  /* cgroup membership: ival = lx_group joined, -1 none */
+	uint64_t runtime_ns;
+	bool has_runtime;
+};
+
+struct lx_wl {
+	struct vs_wl_spec spec;
+	bool present;
+	char absent[160]; /* why it is not present ("" when present) */
+	int pid;	  /* main process, 0 for cgroup= workloads */
+	uint64_t pid_start;
+	bool is_vm;
+	bool qmp_used;
+	int ctl; /* index in the controller, -1 */
+	enum vs_placement place;
+	struct lx_thread *thr;
+	int n_thr, cap_thr;
+	long task_nlink;  /* nlink of /proc/<pid>/task at the last listing */
+	double scanned_s; /* time of the last full rescan */
+	bool vhost_in_process;
+	struct lx_cgdir cg[LX_G_N]; /* cpuset groups (v1 or v2) */
+	struct lx_cgdir fz;	    /* freezer group (BE, v1) */
+	struct lx_obj proc_cg;	    /* v2: the process joined our domain group */
+	uint64_t proc_move_seq;	    /* plan in which its move was planned */
+	struct lx_obj frozen;	    /* ival 1 = paused */
+	/* libvirt */
+	struct lx_obj *vvcpu; /* per vCPU pin */
+	int n_vvcpu;
+	struct lx_obj vemu;
+	int viothread[16];
+	struct lx_obj viothr[16];
+	int n_viothr;
+	/* what is in force (for sampling) */
+	bool cur_valid;
+	struct vs_alloc cur_alloc;
+	enum vs_layout cur_layout;
+	struct vs_cpuset cur_vcpu, cur_nq;
+	int cur_vcpus, cur_queues;
+	struct lx_obj gvnq, gvcpus; /* guest parallelism (ival) */
+	struct vs_guest_actuator *guest;
+	bool guest_warned;
+	/* latency reports */
+	bool has_p95;
+	double p95_us;
+	long p95_count;
+	uint64_t reports;
+	double last_p95_us;
+	/* the last sample, for status */
+	struct vs_sample last;
+	bool has_last;
+	int nic; /* index of its own NIC (nic=), -1 */
+	int tap; /* index of its tap (tap=), -1 */
+};
+
+/* ---- NICs ------------------------------------------------------------------------------- */
+
+struct lx_irq {
+	int irq;
+	int queue;
+	char name[64];
+	struct lx_obj aff;
+	bool mismatch_warned;
+};
+
+struct lx_nic {
+	char name[IFNAMSIZ];
+	char netns[64];
+	int sys_fd; /* sysfs of its namespace */
+	bool own_fd;
+	int sock;  /* ethtool socket in its namespace, -1 */
+	int owner; /* workload index; -1: the host NIC, shared by all LC workloads */
+	bool manage_channels;
+	bool present;
+	int numa_node;
+	int n_rx, n_tx; /* active queues (directories under queues/) */
+	struct lx_irq *irq;
+	int n_irq, cap_irq;
+	bool irq_rescan;
+	struct lx_obj *rps, *xps; /* per queue index */
+	int cap_q;
+	bool ch_supported; /* ETHTOOL_GCHANNELS works */
+	struct vs_channels ch;
+	struct lx_obj chan; /* ival: queue count set */
+	struct lx_obj coal;
+	bool ch_warned, coal_warned;
+};
+
+/* ---- State records (what to put back) -------------------------------------------------- */
+
+enum st_kind {
+	ST_MKDIR = 0, /* a cgroup directory vspace created: rmdir */
+	ST_SUBTREE,   /* "+cpuset" vspace wrote to a v2 subtree_control: write text back */
+	ST_CGROUP,    /* a thread's (procs: a process's) original cgroup */
+	ST_AFFINITY,  /* a thread's original affinity */
+	ST_IRQ,
+	ST_RPS,
+	ST_XPS,
+	ST_CHANNELS,
+	ST_COALESCE,
+	ST_FREEZE,  /* a freezer group vspace may have frozen: thaw */
+	ST_SIGSTOP, /* a process vspace may have stopped: SIGCONT */
+	ST_VIRT_VCPU,
+	ST_VIRT_EMULATOR,
+	ST_VIRT_IOTHREAD,
+	ST_VIRT_PAUSE, /* a domain vspace may have suspended: resume */
+	ST_N
+};
+
+struct st_rec {
+	enum st_kind kind;
+	int pid; /* the thread's process (for /proc paths) */
+	int tid; /* thread or process id */
+	uint64_t start;
+	bool procs;	/* ST_CGROUP: move the whole process */
+	char hier[32];	/* cgroup hierarchy below sys/ */
+	char path[200]; /* cgroup path in it; "/" is the root */
+	int irq;
+	char netns[64];
+	char ifname[IFNAMSIZ];
+	int queue;
+	struct vs_cpuset cpus;
+	struct vs_channels ch;
+	struct vs_coalesce co;
+	char uri[128];
+	char domain[128];
+	int index;
+	char text[64];
+};
+
+struct lx_state {
+	char path[PATH_MAX / 2]; /* "" = keep nothing (dry-run) */
+	char boot_id[64];
+	int daemon_pid; /* the daemon that wrote a loaded file */
+	struct st_rec *rec;
+	int n, cap;
+	bool dirty; /* records added since the last save */
+};
+
+const char *st_kind_name(enum st_kind k);
+/* Add a record (copied). Returns 0 or -1 (out of memory). */
+int state_add(struct lx_state *st, const struct st_rec *r);
+/* Write the file atomically (temp file, fsync, rename). Returns 0 or -1 (logged). */
+int state_save(struct lx_state *st);
+/* Load a state file. Returns 1 loaded, 0 no file, -1 with err. */
+int state_load(struct lx_state *st, const char *path, char *err, size_t errlen);
+/* Put back every record (in a safe order) under root; log each step via
+ * logfn (may be NULL). Returns the number of records that failed. */
+int state_restore(struct lx_state *st, const struct vs_sysroot *root, bool dry_run,
+		  void (*logfn)(void *arg, const char *line), void *arg);
+/* Delete the file and forget the records. */
+void state_clear(struct lx_state *st);
+void state_free(struct lx_state *st);
+/* The host's boot id (proc/sys/kernel/random/boot_id), "" when unknown. */
+void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len);
+
+/* ---- Writes -------------------------------------------------------------------------------- */
+
+enum act_kind {
+	ACT_MKDIR = 0,
+	ACT_RMDIR,
+	ACT_CG_WRITE, /* a cgroup file: cpuset.cpus (cpus), or text (mems, type, subtree, freeze) */
+	ACT_CG_MOVE,  /* id into path/file ("tasks", "cgroup.threads", "cgroup.procs") */
+	ACT_AFFINITY,
+	ACT_IRQ,
+	ACT_RPS,
+	ACT_XPS,
+	ACT_CHANNELS,
+	ACT_COALESCE,
+	ACT_SIGNAL,
+	ACT_VIRT_VCPU,
+	ACT_VIRT_EMULATOR,
+	ACT_VIRT_IOTHREAD,
+	ACT_VIRT_PAUSE,
+	ACT_GUEST_VNQ,
+	ACT_GUEST_VCPUS,
+};
+
+struct act_op {
+	enum act_kind kind;
+	enum vs_write_kind wkind; /* for the statistics */
+	struct lx_obj *obj;	  /* updated on success; broken on a permanent error */
+	int dep;		  /* index of an op that must succeed first, -1 */
+	enum lx_hier hier;
+	char path[192]; /* cgroup dir */
+	char file[24];	/* cgroup file */
+	bool use_cpus;	/* ACT_CG_WRITE: write cpus as a cpulist, else text */
+	char text[24];
+	int id;	 /* tid / pid / irq / vcpu / iothread id */
+	int wl;	 /* workload index, -1 */
+	int nic; /* NIC index, -1 */
+	int queue;
+	struct vs_cpuset cpus;
+	struct vs_channels ch;
+	struct vs_coalesce co;
+	int value; /* the object's new ival: freeze flag, queue count, group joined */
+	int arg;   /* ACT_SIGNAL: the signal */
+	char what[96];
+	int result;
+};
+
+struct lx_act {
+	struct act_op *op;
+	int n, cap;
+	struct vs_write_stats stats[VS_W_N];
+	struct vs_hist *hist; /* VS_W_N exact-ish latency histograms (ns); NULL unless
+				 a write benchmark asked for them */
+	void (*logfn)(void *arg, const char *line);
+	void *logarg;
+};
+
+/* Append an op (zeroed but for kind, wkind, dep = -1, wl = nic = -1);
+ * NULL when out of memory. */
+struct act_op *act_push(struct vs_linux *lx, enum act_kind kind);
+/* Run the queued ops in order and clear the queue. Returns the number of
+ * failed ops. */
+int act_run(struct vs_linux *lx);
+/* One-line description of an op. */
+size_t act_describe(const struct vs_linux *lx, const struct act_op *op, char *buf, size_t len);
+/* Sort errno into transient (1), gone (2: the thread/object vanished) or permanent (0). */
+int act_errclass(int err);
+void act_free(struct lx_act *a);
+
+/* ---- The platform ------------------------------------------------------------------------ */
+
+struct vs_linux {
+	struct vs_platform base;
+	struct vs_linux_config cfg;
+	struct vs_wl_spec *specs; /* cfg.wl points here */
+	struct vs_sysroot root;
+	struct lx_cgroupfs cg;
+	struct vs_topology topo;
+	struct vs_cpuset online;
+	int n_nodes;
+	int mask_cpus; /* cpus covered by the hex masks we write */
+	struct lx_wl *wl;
+	int n_wl;
+	struct lx_nic *nic;
+	int n_nic;
+	struct vs_procstat *stat_prev, *stat_cur;
+	bool have_prev;
+	struct timespec t_prev;
+	struct vs_rapl rapl;
+	struct lx_state state;
+	struct lx_act act;
+	struct vs_virt *virt;
+	bool need_thread_time;
+	/* scratch */
+	char *buf;
+	size_t bufcap;
+	struct vs_irq_line *irql;
+	int irqcap;
+	int *tids;
+	int tidcap;
+	double now_s;
+	struct vs_linux_counters cnt;
+	struct lx_cgdir cgbase[LX_HIER_N]; /* cfg.cgroup_parent in each hierarchy */
+	int scratch[3 * VS_MAX_CPUS];
+};
+
+/* discover.c */
+int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool force);
+int discover_nic(struct vs_linux *lx, struct lx_nic *n);
+int discover_nic_irqs(struct vs_linux *lx, struct lx_nic *n);
+void discover_cgroupfs(struct vs_linux *lx);
+const char *lx_role_name(enum lx_role r);
+
+/* apply.c */
+int apply_plan(struct vs_platform *p, const struct vs_plan *plan);
+
+#endif

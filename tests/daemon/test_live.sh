@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# test_live.sh - vspaced on this machine (root): busy threads standing in for an LC workload in
+# their own cgroup subtree, a 2-queue veth in a network namespace; vspaced moves the threads into
+# its core groups, sets channels and RPS/XPS, follows policy changes, and restores everything on
+# SIGTERM and, after kill -9, at the next start before anything else.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+B=${VS_BUILD:-build}
+case $B in /*) ;; *) B=$repo/$B ;; esac
+VSD=$B/vspaced
+CTL=$B/vspacectl
+n=0 fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+skip_all() { echo "ok 1 - live test # SKIP $1"; echo "1..1"; exit 0; }
+
+[ "$(id -u)" -eq 0 ] || skip_all "needs root"
+for c in ip ethtool "${CC:-cc}"; do command -v "$c" >/dev/null || skip_all "needs $c"; done
+[ -d /sys/fs/cgroup/cpuset ] || skip_all "needs the cgroup v1 cpuset hierarchy"
+ncpu=$(nproc --all)
+[ "$ncpu" -ge 2 ] || skip_all "needs 2 cpus"
+
+id=$$
+ns=vsd-live-$id
+ifa=vsdl${id}a
+ifb=vsdl${id}b
+cg=vsd-test-live$id
+tmp=$(mktemp -d /tmp/vsd-test-live-XXXXXX)
+dpid= bpid=
+log=$tmp/vspaced.log
+
+cleanup() {
+	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
+	[ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null
+	wait 2>/dev/null
+	# whatever vspaced left behind: threads back to the root, then the groups
+	for d in $(find /sys/fs/cgroup/cpuset/$cg /sys/fs/cgroup/freezer/$cg -depth -type d 2>/dev/null); do
+		for t in $(cat "$d/tasks" 2>/dev/null); do echo "$t" >"${d%%/$cg*}/tasks" 2>/dev/null; done
+		rmdir "$d" 2>/dev/null
+	done
+	ip netns del "$ns" 2>/dev/null
+	ip link del "$ifb" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+"${CC:-cc}" -O2 -pthread "$here/busy.c" -o "$tmp/busy" || skip_all "cannot build the busy helper"
+ip netns add "$ns" || skip_all "cannot create a network namespace"
+ip link add "$ifa" numtxqueues 2 numrxqueues 2 type veth peer name "$ifb" numtxqueues 2 numrxqueues 2 ||
+	skip_all "cannot create a 2-queue veth"
+ip link set "$ifa" netns "$ns"
+ip netns exec "$ns" ip link set "$ifa" up
+
+nsx() { ip netns exec "$ns" "$@"; }
+chan() { nsx ethtool -l "$ifa" | awk '/Current/ { c = 1 } c && /^RX:/ { r = $2 } c && /^TX:/ { t = $2 } END { print r "/" t }'; }
+qfile() { nsx cat "/sys/class/net/$ifa/queues/$1" 2>/dev/null | tr -d '\n'; }
+cpus_of() { cat "/sys/fs/cgroup/cpuset/$cg/busy/$1/cpuset.cpus" 2>/dev/null; }
+cgroups_of_busy() { cat /proc/"$bpid"/task/*/cgroup 2>/dev/null | awk -F: '$2 == "cpuset" { print $3 }' | sort -u | tr '\n' ' '; }
+allowed_of_busy() { awk '/Cpus_allowed_list/ { print $2 }' /proc/"$bpid"/task/*/status 2>/dev/null | sort -u | tr '\n' ' '; }
+json() { "$CTL" -s "$tmp/sock" status --json 2>/dev/null; }
+field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$2" | head -1; }
+wait_for() { # seconds, command...
+	local t=$1
+	shift
+	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+start_busy() {
+	"$tmp/busy" 2 20 "$tmp/busy.pid" >/dev/null &
+	bpid=$!
+	wait_for 5 test -s "$tmp/busy.pid"
+}
+start_vspaced() {
+	"$VSD" -c "$tmp/vspace.conf" >>"$log" 2>&1 &
+	dpid=$!
+	wait_for 10 placed
+}
+placed() { # the workload runs in vspace's groups
+	local j
+	j=$(json) || return 1
+	[ -n "$(field vcpu_cores "$j")" ] && [ "$(cgroups_of_busy)" = "/$cg/busy/vcpu " ]
+}
+
+orig_chan=$(chan)
+orig_rps0=$(qfile rx-0/rps_cpus) orig_rps1=$(qfile rx-1/rps_cpus)
+orig_xps0=$(qfile tx-0/xps_cpus) orig_xps1=$(qfile tx-1/xps_cpus)
+start_busy
+orig_allowed=$(allowed_of_busy)
+cat >"$tmp/vspace.conf" <<CONF
+[host]
+cores=0-1
+nic=$ifa
+nic_netns=$ns
+mode=E
+period_ms=100
+control_socket=$tmp/sock
+state_dir=$tmp/state/deeper
+metrics_listen=off
+cgroup_parent=$cg
+rt_priority=1
+coalesce_rx_usecs=20
+[workload "busy"]
+role=lc
+slo_p95_us=1000
+pidfile=$tmp/busy.pid
+CONF
+
+# --- 1: vspaced places the workload ---
+if start_vspaced; then ok "vspaced placed the busy threads in its vCPU group"; else notok "placement" "$(cgroups_of_busy)" "$(tail -5 "$log")"; fi
+j=$(json)
+vc=$(field vcpu_cores "$j")
+nq=$(field nq_cores "$j")
+if [ -n "$vc" ] && [ -n "$nq" ] && [ "$vc" != "$nq" ] && [ "$(cpus_of vcpu)" = "$vc" ] && [ "$(cpus_of nq)" = "$nq" ]; then
+	ok "disjoint core groups: vcpu [$vc], nq [$nq] (cpuset.cpus)"
+else
+	notok "core groups" "vcpu $vc nq $nq; cpuset vcpu $(cpus_of vcpu) nq $(cpus_of nq)"
+fi
+[ "$(allowed_of_busy)" = "$vc " ] && ok "the threads may run only on the vCPU core" || notok "threads' affinity" "$(allowed_of_busy)"
+[ "$(chan)" = "1/1" ] && ok "channels set to 1 rx / 1 tx (one NQ core)" || notok "channels" "$(chan)"
+mask_nq=$(printf '%x' $((1 << nq)))
+[ "$(qfile rx-0/rps_cpus)" = "$mask_nq" ] && ok "RPS of rx-0 on the NQ core (mask $mask_nq)" || notok "rps" "$(qfile rx-0/rps_cpus) want $mask_nq"
+[ "$(qfile tx-0/xps_cpus)" = "3" ] && ok "XPS of tx-0: both cores send on the one queue" || notok "xps" "$(qfile tx-0/xps_cpus)"
+grep -q "nic $ifa: interrupt coalescing unsupported" "$log" &&
+	ok "coalescing: veth has no ETHTOOL_SCOALESCE, said once, the loop goes on" || notok "coalesce" "$(grep -i coalesc "$log")"
+"$CTL" -s "$tmp/sock" report busy p95=640 >/dev/null && sleep 0.3 &&
+	grep -q '"last_report_p95_us":640' <<<"$(json)" && ok "p95 report accepted" || notok "report"
+
+# --- 2: a policy change moves things: time-sharing, then back ---
+"$CTL" -s "$tmp/sock" set mode static-ts:2:2 >/dev/null
+shared() { [ "$(chan)" = "2/2" ] && [ "$(cpus_of vcpu)" = "0-1" ] && [ "$(allowed_of_busy)" = "0-1 " ]; }
+if wait_for 5 shared; then ok "static-ts:2:2: vCPU group widened to 0-1, channels 2/2"; else notok "static-ts" "chan $(chan) vcpu $(cpus_of vcpu)"; fi
+[ -n "$(qfile rx-1/rps_cpus)" ] && [ "$(qfile tx-0/xps_cpus)" = "1" ] && [ "$(qfile tx-1/xps_cpus)" = "2" ] &&
+	ok "RPS/XPS follow the second queue (tx-0 core 0, tx-1 core 1)" || notok "rps/xps 2 queues" "rx-1 $(qfile rx-1/rps_cpus) tx-0 $(qfile tx-0/xps_cpus) tx-1 $(qfile tx-1/xps_cpus)"
+"$CTL" -s "$tmp/sock" set mode E >/dev/null
+isolated() { [ "$(chan)" = "1/1" ] && [ "$(cpus_of vcpu)" = "$vc" ] && [ "$(allowed_of_busy)" = "$vc " ]; }
+if wait_for 5 isolated; then ok "back to vSPACE-E: isolated again, channels 1/1"; else notok "back to E" "chan $(chan) vcpu $(cpus_of vcpu)"; fi
+
+# --- 3: the workload vanishes and comes back; the loop goes on ---
+kill -9 "$bpid"
+wait "$bpid" 2>/dev/null
+rm -f "$tmp/busy.pid"
+wait_for 5 grep -q 'workload busy dropped from the controller' "$log" && "$CTL" -s "$tmp/sock" status >/dev/null &&
+	ok "a vanished workload is dropped, the daemon keeps running" || notok "vanish" "$(tail -3 "$log")"
+start_busy
+if wait_for 10 placed; then ok "a new process behind the pidfile is picked up and placed"; else notok "appear" "$(cgroups_of_busy)" "$(tail -3 "$log")"; fi
+
+# --- 4: SIGTERM restores everything ---
+kill -TERM "$dpid"
+wait "$dpid"
+rc=$?
+dpid=
+restored() {
+	[ "$(cgroups_of_busy)" = "/ " ] && [ ! -d "/sys/fs/cgroup/cpuset/$cg" ] && [ "$(chan)" = "$orig_chan" ] &&
+		[ "$(qfile rx-0/rps_cpus)" = "$orig_rps0" ] && [ "$(qfile rx-1/rps_cpus)" = "$orig_rps1" ] &&
+		[ "$(qfile tx-0/xps_cpus)" = "$orig_xps0" ] && [ "$(qfile tx-1/xps_cpus)" = "$orig_xps1" ] &&
+		[ "$(allowed_of_busy)" = "$orig_allowed" ] && [ ! -e "$tmp/state/deeper/vspaced.state" ]
+}
+if [ $rc -eq 0 ] && restored; then
+	ok "SIGTERM: threads, cgroups, channels, RPS, XPS, affinity restored; state file gone"
+else
+	notok "SIGTERM restore" "rc=$rc cg $(cgroups_of_busy) chan $(chan) rps $(qfile rx-0/rps_cpus) xps $(qfile tx-0/xps_cpus) allowed $(allowed_of_busy)"
+fi
+
+# --- 5: kill -9, then a restart restores before anything else ---
+: >"$log"
+if start_vspaced; then ok "placed again"; else notok "second start" "$(tail -5 "$log")"; fi
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+dpid=
+[ -e "$tmp/state/deeper/vspaced.state" ] && [ "$(cgroups_of_busy)" = "/$cg/busy/vcpu " ] && [ "$(chan)" = "1/1" ] &&
+	ok "after kill -9 the changes and the state file remain" || notok "after kill -9" "$(cgroups_of_busy) $(chan)"
+"$VSD" -c "$tmp/vspace.conf" --once --period-ms 50 >"$tmp/once.log" 2>&1
+rc=$?
+first_restore=$(grep -n 'left by an earlier run' "$tmp/once.log" | head -1 | cut -d: -f1)
+first_place=$(grep -n 'workload busy: pid' "$tmp/once.log" | head -1 | cut -d: -f1)
+if [ $rc -eq 0 ] && [ -n "$first_restore" ] && [ -n "$first_place" ] && [ "$first_restore" -lt "$first_place" ] &&
+	[ "$(head -1 "$tmp/once.log" | grep -c 'left by an earlier run')" -eq 1 ]; then
+	ok "the restart restored first (line $first_restore), placed after (line $first_place)"
+else
+	notok "restore first" "rc=$rc" "$(head -5 "$tmp/once.log")"
+fi
+if restored; then ok "--once with on_exit=restore leaves the host as it was"; else notok "after --once" "cg $(cgroups_of_busy) chan $(chan)"; fi
+
+echo "1..$n"
+[ $fails -eq 0 ]

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# test_vspaced.sh - vspaced and vspacectl end to end on a fixture tree (dry-run): options, config errors, control socket, metrics, signals.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+B=${VS_BUILD:-build}
+case $B in /*) ;; *) B=$repo/$B ;; esac
+VSD=$B/vspaced
+CTL=$B/vspacectl
+n=0 fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+check() { # name, command...: ok when the command succeeds
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else notok "$name"; fi
+}
+tmp=$(mktemp -d /tmp/vsd-test-XXXXXX)
+dpid=
+cleanup() {
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+cd "$repo"
+
+# --- options and configuration ---
+out=$("$VSD" --help 2>&1)
+rc=$?
+[ $rc -eq 0 ] && grep -q -- '--sysroot DIR' <<<"$out" && grep -q 'Exit status' <<<"$out" &&
+	ok "--help documents the options" || notok "--help" "rc=$rc"
+out=$("$VSD" -n -c examples/vspace.conf 2>&1)
+rc=$?
+[ $rc -eq 0 ] && grep -q 'configuration examples/vspace.conf is valid' <<<"$out" &&
+	ok "-n: examples/vspace.conf is valid" || notok "-n on the example" "rc=$rc" "$out"
+
+bad() { # name, expected message, config text
+	local name=$1 want=$2
+	printf '%b' "$3" >"$tmp/bad.conf"
+	out=$("$VSD" -n -c "$tmp/bad.conf" 2>&1)
+	rc=$?
+	if [ $rc -eq 2 ] && grep -qF -- "$tmp/bad.conf:$want" <<<"$out"; then ok "$name: exit 2, names file:line"; else notok "$name" "rc=$rc" "$out"; fi
+}
+bad "unknown key" '3: [host] foo: unknown key' '[host]\ncores=0-1\nfoo=1\n'
+bad "bad cpulist" '2: [host] cores: "0-x" is not a cpu list' '[host]\ncores=0-x\n'
+bad "missing workload" '2: missing workload' '[host]\ncores=0-1\n'
+bad "workload without a source" '4: [workload "w"]: missing workload source' '[host]\ncores=0-1\n[workload "w"]\nrole=lc\n'
+bad "overlapping core sets" '3: [host] housekeeping: overlapping core sets' '[host]\ncores=0-3\nhousekeeping=3\n[workload "w"]\npid=1\n'
+out=$("$VSD" -c /nonexistent/vspace.conf -n 2>&1)
+[ $? -eq 2 ] && grep -q 'No such file' <<<"$out" && ok "missing config file: exit 2" || notok "missing config" "$out"
+"$VSD" --bogus >/dev/null 2>&1
+[ $? -eq 2 ] && ok "unknown option: exit 2" || notok "unknown option"
+"$VSD" --bench 5 -c examples/vspace.conf >/dev/null 2>&1
+[ $? -eq 2 ] && ok "--bench needs --dry-run" || notok "--bench without --dry-run"
+"$VSD" --period-ms 0 -c examples/vspace.conf >/dev/null 2>&1
+[ $? -eq 2 ] && ok "--period-ms 0: exit 2" || notok "--period-ms 0"
+
+# --- a host that does not match the configuration: exit 2 ---
+sed 's/^cores=2-19/cores=2-29/' tests/fixtures/synth-b/vspace.conf >"$tmp/wide.conf"
+out=$("$VSD" -c "$tmp/wide.conf" --sysroot tests/fixtures/synth-b/root --dry-run --once 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q 'cores 20-29 are not online' <<<"$out" && ok "cores not online: exit 2" || notok "cores not online" "rc=$rc" "$out"
+
+# --- one dry-run period on fixture synth-b ---
+cp -a tests/fixtures/synth-b/root "$tmp/root"
+out=$("$VSD" -c tests/fixtures/synth-b/vspace.conf --sysroot "$tmp/root" --dry-run --once --period-ms 20 2>"$tmp/once.log")
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'policy vspace-r, 18 cores' <<<"$out" && grep -q 'workload vm: vcpu cores' <<<"$out" &&
+	grep -q 'dry-run: move thread 4002 (vm: CPU 0/KVM)' "$tmp/once.log"; then
+	ok "--dry-run --once: one period, writes logged, decision printed"
+else
+	notok "--dry-run --once" "rc=$rc" "$out" "$(tail -5 "$tmp/once.log")"
+fi
+if ! find "$tmp/root" -newer "$tmp/once.log" -type f | grep -q . && [ ! -d "$tmp/root/sys/fs/cgroup/cpuset/vspace" ]; then
+	ok "--dry-run wrote nothing under the sysroot"
+else
+	notok "--dry-run wrote files" "$(find "$tmp/root" -newer "$tmp/once.log" | head -3)"
+fi
+
+# --- the control socket, a running (dry-run) daemon ---
+sock=$tmp/run/vspaced.sock
+{
+	sed -e '/^control_socket/d' -e '/^metrics_listen/d' tests/fixtures/synth-b/vspace.conf |
+		sed -e "s|^\[host\]|[host]\ncontrol_socket=$sock\nmetrics_listen=127.0.0.1:19461\nmetrics_textfile=$tmp/vspace.prom\nperiod_ms=50|"
+} >"$tmp/d.conf"
+"$VSD" -c "$tmp/d.conf" --sysroot "$tmp/root" --dry-run >"$tmp/d.log" 2>&1 &
+dpid=$!
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+check "daemon up, socket created" test -S "$sock"
+out=$("$CTL" -s "$sock" status)
+rc=$?
+[ $rc -eq 0 ] && grep -q '^vm  *lc  *running' <<<"$out" && grep -q 'policy vspace-r' <<<"$out" &&
+	grep -q '^nic ens1f0' <<<"$out" && ok "vspacectl status (table)" || notok "vspacectl status" "rc=$rc" "$out"
+out=$("$CTL" -s "$sock" status --json)
+grep -q '"ok":true' <<<"$out" && grep -q '"name":"vm"' <<<"$out" && grep -q '"agent":"vsock:3:7070"' <<<"$out" &&
+	ok "vspacectl status --json (agent= shown)" || notok "status --json" "$out"
+out=$("$CTL" -s "$sock" explain)
+grep -q '^policy vspace-r' <<<"$out" && grep -q 'why: ' <<<"$out" && ok "vspacectl explain" || notok "explain" "$out"
+"$CTL" -s "$sock" report vm p95=850.5 count=1200 >/dev/null
+[ $? -eq 0 ] && ok "report vm p95=850.5" || notok "report"
+sleep 0.2
+out=$("$CTL" -s "$sock" status --json)
+grep -q '"last_report_p95_us":850.5' <<<"$out" && grep -q '"reports":1' <<<"$out" && ok "the report reached the workload" || notok "report not seen" "$out"
+out=$("$CTL" -s "$sock" report nope p95=1 2>&1)
+[ $? -eq 1 ] && grep -q 'unknown workload "nope"' <<<"$out" && ok "report for an unknown workload: error" || notok "unknown workload" "$out"
+out=$("$CTL" -s "$sock" report batch p95=1 2>&1)
+[ $? -eq 1 ] && grep -q 'best-effort' <<<"$out" && ok "report for a BE workload: error" || notok "BE report" "$out"
+out=$("$CTL" -s "$sock" report vm p95=abc 2>&1)
+[ $? -eq 2 ] && grep -q 'not a number' <<<"$out" && ok "report p95=abc: usage error" || notok "p95=abc" "$out"
+out=$("$CTL" -s "$sock" set mode P)
+[ $? -eq 0 ] && grep -q '"policy":"vspace-p"' <<<"$out" && ok "set mode P" || notok "set mode" "$out"
+out=$("$CTL" -s "$sock" set mode static-iso:12:4)
+[ $? -eq 0 ] && ok "set mode static-iso:12:4" || notok "set mode static-iso" "$out"
+out=$("$CTL" -s "$sock" set mode bogus 2>&1)
+[ $? -eq 1 ] && grep -q 'unknown policy' <<<"$out" && ok "set mode bogus: error" || notok "set mode bogus" "$out"
+out=$("$CTL" -s "$sock" set threshold vm vcpu=0.7 nq=0.6)
+[ $? -eq 0 ] && grep -q '"vcpu":0.7' <<<"$out" && ok "set threshold" || notok "set threshold" "$out"
+"$CTL" -s "$sock" set threshold vm vcpu=2 >/dev/null 2>&1
+[ $? -eq 2 ] && ok "set threshold vcpu=2: refused" || notok "threshold range"
+out=$("$CTL" -s "$sock" set slo vm p95=900)
+[ $? -eq 0 ] && grep -q '"p95_us":900' <<<"$out" && ok "set slo" || notok "set slo" "$out"
+out=$("$CTL" -s "$sock" set slo batch p95=900 2>&1)
+[ $? -eq 1 ] && grep -q 'unknown LC workload "batch"' <<<"$out" && ok "set slo on a BE workload: error" || notok "slo batch" "$out"
+out=$("$CTL" -s "$sock" pause)
+[ "$out" = paused ] && "$CTL" -s "$sock" status | grep -q PAUSED && ok "pause" || notok "pause" "$out"
+out=$("$CTL" -s "$sock" resume)
+[ "$out" = running ] && ok "resume" || notok "resume" "$out"
+"$CTL" -s "$sock" frobnicate >/dev/null 2>&1
+[ $? -eq 2 ] && ok "unknown vspacectl command: exit 2" || notok "unknown command"
+"$CTL" -s "$tmp/nothing.sock" status >/dev/null 2>&1
+[ $? -eq 1 ] && ok "no daemon: exit 1" || notok "no daemon"
+
+# peer credentials: another user is turned away even when the file lets it in
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	chmod 0777 "$tmp" "$tmp/run"
+	chmod 0666 "$sock"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" -s "$sock" status 2>&1)
+	[ $? -eq 1 ] && grep -q 'permission denied: uid 65534' <<<"$out" && ok "peer credentials checked" || notok "peer credentials" "$out"
+else
+	ok "peer credentials # SKIP needs root and setpriv"
+fi
+
+# metrics: HTTP on the loopback port and the textfile
+exec 3<>/dev/tcp/127.0.0.1/19461
+printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+out=$(cat <&3)
+exec 3<&-
+grep -q '200 OK' <<<"$out" && grep -q '^vspace_periods_total [0-9]' <<<"$out" &&
+	grep -q '^vspace_group_cores{workload="vm",group="vcpu"}' <<<"$out" &&
+	grep -q '^vspace_period_cpu_seconds_count' <<<"$out" && ok "metrics over HTTP" || notok "metrics HTTP" "$(head -3 <<<"$out")"
+sleep 1.2
+grep -q '^vspace_info{policy=' "$tmp/vspace.prom" 2>/dev/null && ok "metrics textfile" || notok "textfile" "$(ls "$tmp")"
+
+# a second daemon on the same socket is refused
+out=$("$VSD" -c "$tmp/d.conf" --sysroot "$tmp/root" --dry-run 2>&1)
+[ $? -eq 1 ] && grep -q 'another vspaced is running' <<<"$out" && ok "a second daemon is refused" || notok "second daemon" "$out"
+
+kill -USR1 "$dpid"
+sleep 0.3
+grep -q 'explain: policy' "$tmp/d.log" && ok "SIGUSR1 logs explain" || notok "SIGUSR1"
+kill -TERM "$dpid"
+wait "$dpid"
+rc=$?
+dpid=
+[ $rc -eq 0 ] && [ ! -e "$sock" ] && ok "SIGTERM: exit 0, socket removed" || notok "SIGTERM" "rc=$rc"
+grep -q 'policy set to vspace-p by request' "$tmp/d.log" && ok "requests are logged" || notok "request log"
+
+echo "1..$n"
+[ $fails -eq 0 ]
