@@ -95,11 +95,17 @@ $(BUILD)/vspace-agent: $(BUILD)/obj/src/agent/main.o $(LIBVS)
 # ---- fuzzing (clang + libFuzzer): make fuzz; run build/fuzz/fuzz_<name> CORPUS ----
 # Saved corpora are replayed in every make check by gcc-built drivers calling the
 # same entry points: tests/fuzz/test_fuzz_replay.c (tests/fuzz/proto/) and
-# tests/loadgen/test_corpus.c (tests/loadgen/corpus/).
+# tests/loadgen/test_corpus.c (tests/loadgen/corpus/), tests/daemon/test_corpus.c
+# (tests/fixtures/corpus/). Run a fuzzer on a scratch copy of its corpus: libFuzzer
+# adds new inputs to the first directory it is given.
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := $(CSTD) -Isrc $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply $(BUILD)/fuzz/fuzz_parsers
+# the daemon's parsers span the library: build all of it instrumented
+$(BUILD)/fuzz/fuzz_parsers: src/fuzz/fuzz_parsers.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter -D%,$(CPPFLAGS)) -o $@ $^ $(LIBS)
 $(BUILD)/fuzz/fuzz_proto: src/fuzz/fuzz_proto.c src/proto/proto.c $(wildcard src/proto/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS)

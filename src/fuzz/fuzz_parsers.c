@@ -1,9 +1,7 @@
 /* fuzz_parsers.c - libFuzzer target over every parser of outside input (see src/daemon/fuzzentry.h).
  *
- *   make && clang -fsanitize=fuzzer,address,undefined -Isrc -D_GNU_SOURCE \
- *       src/fuzz/fuzz_parsers.c build/libvspace.a $(pkg-config --libs jansson inih libvirt) \
- *       -lm -o build/fuzz_parsers
- *   build/fuzz_parsers -max_total_time=60 /tmp/corpus tests/fixtures/corpus
+ *   make fuzz
+ *   build/fuzz/fuzz_parsers -max_total_time=60 /tmp/corpus tests/fixtures/corpus
  *
  * The saved corpus (tests/fixtures/corpus/) also runs as a plain regression
  * test: tests/daemon/test_corpus.c. */
