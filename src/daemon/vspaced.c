@@ -795,13 +795,13 @@ int vsd_main(const struct vsd_opts *opts)
 		goto out;
 	}
 	if (opts->check) {
+		char cores[256];
+
+		cpuset_format_list(&d->cfg.managed, cores, sizeof(cores));
 		printf("vspaced: configuration %s is valid: %d workload%s (%d LC), %d managed "
-		       "cores "
-		       "(%s), policy %s, period %d ms\n",
+		       "cores (%s), policy %s, period %d ms\n",
 		       opts->config, d->cfg.n_wl, d->cfg.n_wl == 1 ? "" : "s", d->cfg.n_lc,
-		       cpuset_count(&d->cfg.managed),
-		       (cpuset_format_list(&d->cfg.managed, err, sizeof(err)), err), pol.spec,
-		       d->period_ms);
+		       cpuset_count(&d->cfg.managed), cores, pol.spec, d->period_ms);
 		rc = 0;
 		goto out;
 	}

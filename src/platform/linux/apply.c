@@ -1045,8 +1045,9 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 	/* 3: sched_setaffinity of that thread between the two core sets (in the
 	 * envelope group, which holds every managed core) */
 	if (t) {
+		seq++;
 		struct apply_ctx ac = { .lx = lx,
-					.seq = ++seq,
+					.seq = seq,
 					.keep_state = lx->state.path[0] != '\0' };
 		if (cgroup && h == LX_HIER_CPUSET1) {
 			struct act_op *op = act_push(lx, ACT_CG_MOVE);
