@@ -7,6 +7,8 @@
 /* Each returns the process exit status: 0 success, 1 failure at run time,
  * 2 bad arguments or bad input. */
 int replay_main(int argc, char **argv);
+/* `vspace sim` (src/cli/sim.c). */
+int sim_main(int argc, char **argv);
 
 /* Replay CSV from in to out (the part of `vspace replay` after option
  * parsing; see replay.c). input_name names in in error messages. */

@@ -28,6 +28,8 @@ static const struct cli_command cli_commands[] = {
 	{ "replay", "feed recorded periods (CSV) through a policy and print its decisions",
 	  replay_main },
 	{ "policies", "list the policies and their arguments", cli_policies },
+	{ "sim", "simulate a 20-core KVM host under any policy (run, sweep, dynamic, ...)",
+	  sim_main },
 	{ NULL, NULL, NULL },
 };
 
