@@ -58,6 +58,8 @@ static void sim_usage(FILE *f)
 		"  --window N        exploration window in periods (default: 1000 for run,\n"
 		"                    sweep and energy; scaled with the phases for dynamic)\n"
 		"  --no-explore      keep the initial thresholds (0.8)\n"
+		"  --halt-poll-us US KVM's halt_poll_ns limit in us (default 200, KVM's x86\n"
+		"                    default); 0 turns halt polling off\n"
 		"  --warmup S        seconds left out of the summary (default: 1 for run,\n"
 		"                    sweep and energy; 0 for dynamic and colocate)\n"
 		"  --jobs N          parallel runs (default: the number of CPUs)\n"
@@ -163,6 +165,7 @@ enum {
 	OPT_JOBS,
 	OPT_PHASE,
 	OPT_OUT,
+	OPT_HALTPOLL,
 };
 
 static const struct option sim_long_opts[] = {
@@ -186,6 +189,7 @@ static const struct option sim_long_opts[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "phase-s", required_argument, NULL, OPT_PHASE },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "halt-poll-us", required_argument, NULL, OPT_HALTPOLL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -197,9 +201,9 @@ static const int sim_opts_grid[] = { OPT_POLICIES, OPT_LOADS, OPT_DURATION, OPT_
 				     OPT_JOBS,	   0 };
 static const int sim_opts_dynamic[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, 0 };
 static const int sim_opts_colocate[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, OPT_BE, 0 };
-static const int sim_opts_common[] = { OPT_WORKLOAD,  OPT_SLO,	  OPT_SEED,   OPT_CORES,
-				       OPT_VCPUS,     OPT_QUEUES, OPT_PERIOD, OPT_WINDOW,
-				       OPT_NOEXPLORE, 0 };
+static const int sim_opts_common[] = { OPT_WORKLOAD,  OPT_SLO,	    OPT_SEED,	OPT_CORES,
+				       OPT_VCPUS,     OPT_QUEUES,   OPT_PERIOD, OPT_WINDOW,
+				       OPT_NOEXPLORE, OPT_HALTPOLL, 0 };
 
 static bool sim_opt_in(const int *list, int opt)
 {
@@ -376,6 +380,11 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 			break;
 		case OPT_OUT:
 			o->out_dir = optarg;
+			break;
+		case OPT_HALTPOLL:
+			if (sim_opt_double("--halt-poll-us", optarg, 0, 1000000,
+					   &o->base.halt_poll_us) < 0)
+				return -1;
 			break;
 		}
 	}

@@ -43,17 +43,20 @@ static void guest_enter(struct sim_thread *t)
 static void guest_unhalt(struct sim_model *m, struct sim_vcpu *v)
 {
 	sim_ns halt_ns = m->eng.now - v->halt_start, p = v->poll_ns;
+	sim_ns max = m->cfg.halt_poll_max_ns;
 
-	if (halt_ns <= p) {
+	if (max <= 0) {
+		v->poll_ns = 0; /* halt polling off */
+	} else if (halt_ns <= p) {
 		/* the poll caught it */
-	} else if (p > 0 && halt_ns > SIM_HALT_POLL_MAX_NS) {
+	} else if (p > 0 && halt_ns > max) {
 		p /= SIM_HALT_POLL_SHRINK;
 		v->poll_ns = p < SIM_HALT_POLL_START_NS ? 0 : p;
-	} else if (p < SIM_HALT_POLL_MAX_NS && halt_ns < SIM_HALT_POLL_MAX_NS) {
+	} else if (p < max && halt_ns < max) {
 		p *= SIM_HALT_POLL_GROW;
 		if (p < SIM_HALT_POLL_START_NS)
 			p = SIM_HALT_POLL_START_NS;
-		v->poll_ns = p > SIM_HALT_POLL_MAX_NS ? SIM_HALT_POLL_MAX_NS : p;
+		v->poll_ns = p > max ? max : p;
 	}
 	v->halted = false;
 	v->polled = false;

@@ -246,7 +246,8 @@ struct sim_model_config {
 	enum sim_wl_kind wl;
 	int n_conns; /* client connections */
 	uint64_t seed;
-	bool track_cores; /* keep per-thread per-core run time (tests) */
+	bool track_cores;	 /* keep per-thread per-core run time (tests) */
+	sim_ns halt_poll_max_ns; /* KVM halt_poll_ns (SIM_HALT_POLL_MAX_NS); 0 = no halt polling */
 };
 
 struct sim_model {

@@ -21,6 +21,7 @@ void sim_run_defaults(struct sim_run_config *cfg, enum sim_wl_kind wl)
 	cfg->n_vcpus = 20;
 	cfg->n_queues = 20;
 	cfg->n_conns = SIM_CONNECTIONS;
+	cfg->halt_poll_us = SIM_HALT_POLL_MAX_NS / 1000.0;
 	cfg->seed = 1;
 	cfg->period_s = 0.1;
 	cfg->n_phases = 1;
@@ -98,6 +99,11 @@ static int sim_run_check(const struct sim_run_config *cfg, char *err, size_t err
 	}
 	if (!(cfg->slo_us > 0)) {
 		snprintf(err, errlen, "the SLO must be positive (got %g us)", cfg->slo_us);
+		return -1;
+	}
+	if (!(cfg->halt_poll_us >= 0 && cfg->halt_poll_us <= 1e6)) {
+		snprintf(err, errlen, "halt polling %g us is out of range [0, 1e6]",
+			 cfg->halt_poll_us);
 		return -1;
 	}
 	if (!(cfg->warmup_s >= 0)) {
@@ -195,6 +201,7 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 	mc.wl = cfg->wl;
 	mc.n_conns = cfg->n_conns;
 	mc.seed = cfg->seed;
+	mc.halt_poll_max_ns = (sim_ns)llround(cfg->halt_poll_us * 1000);
 	if (sim_policy_resolve(cfg->policy, cfg->n_cores, cfg->n_vcpus, &mc.path, &pol, err,
 			       errlen) < 0)
 		return -1;

@@ -27,6 +27,7 @@ struct sim_run_config {
 	int n_queues;	     /* most NIC/virtio queues (20) */
 	int n_be_vcpus;	     /* BE VM vCPUs, 0 = no BE VM */
 	int n_conns;	     /* client connections */
+	double halt_poll_us; /* KVM halt_poll_ns in us (200); 0 = off */
 	uint64_t seed;	     /* everything random derives from it */
 	double period_s;     /* control period (0.1) */
 	int n_phases;	     /* load profile */
