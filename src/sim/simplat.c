@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "sim/costs.h"
+
 static uint64_t simplat_mask(const struct vs_cpuset *s)
 {
 	/* the model has at most SIM_MAX_CORES (64) cores: word 0 is all of it */
@@ -108,7 +110,7 @@ static int simplat_apply(struct vs_platform *base, const struct vs_plan *plan)
 	if (vmask == 0 || nmask == 0)
 		return -1; /* the placer never does this */
 
-	qmax = m->cfg.path == SIM_PATH_SRIOV ? 2 : m->cfg.n_queues;
+	qmax = m->cfg.path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : m->cfg.n_queues;
 	queues = w->alloc.queues < 1 ? 1 : (w->alloc.queues > qmax ? qmax : w->alloc.queues);
 	vcpus = w->alloc.vcpus < 1 ? 1 : w->alloc.vcpus;
 	if (vcpus > m->cfg.n_vcpus)

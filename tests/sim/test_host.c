@@ -25,6 +25,7 @@ static void build(struct sim_model *m, int cores, int vcpus, int be, bool track)
 		.n_conns = 16,
 		.seed = 1,
 		.track_cores = track,
+		.halt_poll_max_ns = SIM_HALT_POLL_MAX_NS,
 	};
 	char err[128];
 
@@ -147,33 +148,42 @@ static void test_virq_waits_for_descheduled_vcpu(void **state)
 }
 
 /* KVM halt polling: a vCPU interrupted every 50 us polls through the gaps
- * (its core looks busy); interrupted every 5 ms it sleeps (core mostly idle). */
+ * (its core looks busy); interrupted every 5 ms it sleeps (core mostly idle);
+ * with halt polling off (halt_poll_ns = 0) the 50 us case is mostly idle too. */
+static double halt_poll_busy(sim_ns gap, sim_ns max, sim_ns *poll_ns)
+{
+	struct sim_model m;
+	double busy;
+
+	build(&m, 1, 1, 0, false);
+	m.cfg.halt_poll_max_ns = max;
+	m.vnq[0].vcpu = 0;
+	host_set_allowed(&m, m.vcpu[0].t, 1);
+	for (sim_ns t = gap; t <= 500 * MS; t += gap) {
+		model_run_until(&m, t);
+		guest_virq(&m, 0);
+	}
+	model_run_until(&m, 500 * MS);
+	model_flush(&m);
+	busy = (double)m.core[0].busy_ns / (500.0 * MS);
+	*poll_ns = m.vcpu[0].poll_ns;
+	print_message(
+		"# interrupt every %lld us, halt_poll_ns %lld: core busy %.3f, window %lld ns\n",
+		(long long)(gap / US), (long long)max, busy, (long long)*poll_ns);
+	model_free(&m);
+	return busy;
+}
+
 static void test_halt_polling_adapts(void **state)
 {
-	sim_ns gaps[2] = { 50 * US, 5 * MS };
-	double busy[2];
+	sim_ns w;
 
-	for (int k = 0; k < 2; k++) {
-		struct sim_model m;
-
-		build(&m, 1, 1, 0, false);
-		m.vnq[0].vcpu = 0;
-		host_set_allowed(&m, m.vcpu[0].t, 1);
-		for (sim_ns t = gaps[k]; t <= 500 * MS; t += gaps[k]) {
-			model_run_until(&m, t);
-			guest_virq(&m, 0);
-		}
-		model_run_until(&m, 500 * MS);
-		model_flush(&m);
-		busy[k] = (double)m.core[0].busy_ns / (500.0 * MS);
-		print_message("# interrupt every %lld us: core busy %.3f, poll window %lld ns\n",
-			      (long long)(gaps[k] / US), busy[k], (long long)m.vcpu[0].poll_ns);
-		if (k == 0)
-			assert_true(m.vcpu[0].poll_ns >= 50 * US);
-		model_free(&m);
-	}
-	assert_true(busy[0] > 0.9);
-	assert_true(busy[1] < 0.1);
+	assert_true(halt_poll_busy(50 * US, SIM_HALT_POLL_MAX_NS, &w) > 0.9);
+	assert_true(w >= 50 * US);
+	assert_true(halt_poll_busy(5 * MS, SIM_HALT_POLL_MAX_NS, &w) < 0.1);
+	assert_int_equal(w, 0);
+	assert_true(halt_poll_busy(50 * US, 0, &w) < 0.3);
+	assert_int_equal(w, 0);
 }
 
 /*
@@ -192,6 +202,7 @@ static void test_isolation_keeps_groups_apart(void **state)
 		.n_conns = 64,
 		.seed = 3,
 		.track_cores = true,
+		.halt_poll_max_ns = SIM_HALT_POLL_MAX_NS,
 	};
 	struct sim_model m;
 	struct sim_platform plat;
