@@ -529,7 +529,10 @@ static void host_core_go(struct sim_model *m, struct sim_core *c)
 				host_put_prev(m, c);
 				continue;
 			}
-			if (t->penalty_ns + t->work_ns > 0 || host_thread_next(m, t)) {
+			/* an item left (even one stopped exactly at its end) completes
+			 * through its done event; without one, ask the owner */
+			if (t->item != IT_NONE || host_thread_next(m, t) || t->penalty_ns > 0) {
+				/* (a switched-in thread with nothing to do still pays its switch) */
 				host_start(m, c, SEG_THREAD, t->penalty_ns + t->work_ns);
 				return;
 			}
@@ -569,7 +572,8 @@ void host_core_done(struct sim_model *m, struct sim_core *c)
 		struct sim_thread *t = c->curr;
 		t->penalty_ns = 0;
 		t->work_ns = 0;
-		host_thread_done(m, t);
+		if (t->item != IT_NONE)
+			host_thread_done(m, t);
 	}
 	m->active = NULL;
 	host_core_go(m, c);

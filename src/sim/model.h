@@ -149,6 +149,7 @@ struct sim_req {
 	uint32_t resp_bytes;
 	uint32_t app_ns; /* user-space service time in the guest */
 	uint32_t next_free;
+	bool live;    /* allocated (a self-check: completing a dead request is an anomaly) */
 	sim_ns at[4]; /* when it reached: the NIC, the tap (or VF ring), the guest
 			 worker's queue, the TX path (see enum sim_stage) */
 };
@@ -235,6 +236,7 @@ struct sim_counters {
 	sim_ns virq_wait_max_ns;
 	sim_ns be_work_ns;	     /* CPU time the BE VM's vCPUs got for their work */
 	sim_ns stage_ns[SIM_STAGES]; /* summed over completed requests */
+	uint64_t anomalies;	     /* model self-check failures (a request completed twice); 0 */
 };
 
 struct sim_model_config {

@@ -199,6 +199,10 @@ void nic_transmit(struct sim_model *m, uint32_t id, int core, int vf_q)
 	struct sim_req *r = &m->req[id];
 	sim_ns depart = m->eng.now;
 
+	if (!r->live) {
+		m->cnt.anomalies++; /* never expected: counted, reported, tested */
+		return;
+	}
 	if (depart < m->tx_wire_free)
 		depart = m->tx_wire_free;
 	depart += wl_wire_ns(r->resp_bytes);

@@ -310,6 +310,11 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 	res->th_vcpu = ctl.wl[0].ex.th.vcpu;
 	res->th_nq = ctl.wl[0].ex.th.nq;
 	res->events = m.eng.events;
+	res->anomalies = m.cnt.anomalies;
+	if (m.cnt.anomalies)
+		fprintf(stderr,
+			"vspace sim: %s: %llu model self-check failures (a bug in the model)\n",
+			cfg->policy, (unsigned long long)m.cnt.anomalies);
 	res->sim_s = (double)t * 1e-9;
 	rc = 0;
 out:

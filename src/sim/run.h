@@ -73,6 +73,7 @@ struct sim_run_result {
 	double sim_s;		     /* simulated seconds, whole run */
 	double wall_s;		     /* wall-clock seconds, whole run */
 	int plan_errors;	     /* periods whose decision could not be placed */
+	uint64_t anomalies; /* model self-check failures; always 0 unless the model has a bug */
 };
 
 /* Defaults for workload wl: 20 cores, 20 vCPUs, 20 queues, SLO per preset,

@@ -63,6 +63,7 @@ uint32_t wl_new_request(struct sim_model *m, sim_ns sent)
 	r = &m->req[id];
 	m->free_req = r->next_free;
 	m->in_flight++;
+	r->live = true;
 	r->sent = sent;
 	r->due = 0;
 	r->conn = rng_below(&m->rng_conn, (uint32_t)m->cfg.n_conns);
@@ -84,6 +85,11 @@ uint32_t wl_new_request(struct sim_model *m, sim_ns sent)
 
 void wl_free_request(struct sim_model *m, uint32_t id)
 {
+	if (!m->req[id].live) {
+		m->cnt.anomalies++;
+		return;
+	}
+	m->req[id].live = false;
 	m->req[id].next_free = m->free_req;
 	m->free_req = id;
 	m->in_flight--;

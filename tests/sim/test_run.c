@@ -37,6 +37,7 @@ static void test_paths_carry_load(void **state)
 		assert_true(fabs(r.achieved_qps - 60000) < 3000);
 		assert_true(r.p95_us > 10 && r.p95_us < 1000);
 		assert_int_equal(r.plan_errors, 0);
+		assert_int_equal(r.anomalies, 0);
 		assert_int_equal(r.periods, 4);
 		if (strcmp(pol[i], "sriov") == 0)
 			assert_true(r.pirqs_per_s == 0);
@@ -47,6 +48,28 @@ static void test_paths_carry_load(void **state)
 		for (int k = 0; k < SIM_STAGES; k++)
 			sum += r.stage_us[k];
 		assert_true(fabs(sum - r.mean_us) < 0.02 * r.mean_us + 1);
+	}
+}
+
+/* Overload (drops, retransmissions, ksoftirqd, deferred guest softirq) on every
+ * path: requests are conserved (none completes twice). */
+static void test_overload_conserves_requests(void **state)
+{
+	const char *pol[] = { "vspace-e", "static-ts:20:1", "static-ts:20:20",
+			      "es2",	  "sriov",	    "corenap" };
+
+	for (size_t i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
+		struct sim_run_config c;
+		struct sim_run_result r;
+		char err[256];
+
+		small(&c, pol[i], 700000);
+		c.phase[0].duration_s = 0.5;
+		assert_int_equal(sim_run(&c, &r, err, sizeof(err)), 0);
+		print_message("# %-16s at 700k: %.0f QPS, %.0f drops/s\n", pol[i], r.achieved_qps,
+			      r.drops_per_s);
+		assert_int_equal(r.anomalies, 0);
+		assert_true(r.achieved_qps < 700000 * 1.05);
 	}
 }
 
@@ -141,6 +164,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_paths_carry_load),
+		cmocka_unit_test(test_overload_conserves_requests),
 		cmocka_unit_test(test_same_seed_same_result),
 		cmocka_unit_test(test_be_vm_gets_idle_cores),
 		cmocka_unit_test(test_parallel_equals_serial),
