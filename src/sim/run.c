@@ -52,8 +52,14 @@ int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path
 
 	*path = SIM_PATH_VIRTIO;
 	if (strcmp(name, "es2") == 0) {
+		/* SPEC §3.6: single queue, its hybrid polling on one core of its own */
 		*path = SIM_PATH_ES2;
-		snprintf(spec, sizeof(spec), "static-ts:%d:1", n_vcpus);
+		if (n_cores < 2) {
+			snprintf(err, errlen, "policy es2 needs at least 2 cores");
+			return -1;
+		}
+		snprintf(spec, sizeof(spec), "static-iso:%d:1",
+			 n_vcpus < n_cores - 1 ? n_vcpus : n_cores - 1);
 	} else if (strcmp(name, "sriov") == 0) {
 		*path = SIM_PATH_SRIOV;
 		snprintf(spec, sizeof(spec), "static-ts:%d:%d", n_vcpus, SIM_SRIOV_QUEUES);

@@ -83,7 +83,7 @@ void sim_run_defaults(struct sim_run_config *cfg, enum sim_wl_kind wl);
 int sim_workload_parse(const char *name, enum sim_wl_kind *out);
 const char *sim_workload_name(enum sim_wl_kind wl);
 /* Resolve a simulator policy name: the packet path and the controller policy
- * it runs under (es2 -> static-ts:NV:1, sriov -> static-ts:NV:2; anything
+ * it runs under (es2 -> static-iso:min(NV,T-1):1, sriov -> static-ts:NV:2; anything
  * else is a controller policy on the virtio path). Returns 0 or -1 + err. */
 int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path *path,
 		       struct vs_policy *pol, char *err, size_t errlen);

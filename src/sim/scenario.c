@@ -420,6 +420,8 @@ int sim_scen_sweep(const struct sim_scen_opts *o, FILE *out)
 		}
 		if (best < 0)
 			fprintf(out, " | below %.0fk\n", o->loads[0] / 1000);
+		else if (!broken)
+			fprintf(out, " | >= %.0fk (all tested)\n", best / 1000);
 		else
 			fprintf(out, " | %.0fk\n", best / 1000);
 	}
