@@ -210,6 +210,12 @@
  * agents with many connections each). */
 #define SIM_CONNECTIONS 256
 
+/* Most requests the load generator keeps outstanding. Beyond it a send cannot
+ * be made (its sockets are full) and counts as lost at the client. Rationale:
+ * bounds memory under sustained overload; 1 M outstanding requests is seconds
+ * of backlog at any load studied here, far past every SLO. */
+#define SIM_MAX_IN_FLIGHT 1000000
+
 /* TCP retransmission of a request dropped on a full ring. Source: Linux
  * TCP_RTO_MIN = 200 ms. */
 #define SIM_TCP_RTO_NS 200000000LL

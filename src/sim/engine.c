@@ -1,7 +1,6 @@
 /* engine.c - the discrete-event engine: timer slots in an indexed heap, a seeded RNG, id rings. */
 #include "sim/engine.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,93 +131,4 @@ int engine_pop(struct sim_engine *e, sim_ns limit)
 	}
 	e->events++;
 	return slot;
-}
-
-/* ---- RNG ---------------------------------------------------------------------- */
-
-static uint64_t rng_mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-void rng_seed(struct sim_rng *r, uint64_t seed, uint64_t stream)
-{
-	r->state = rng_mix(seed ^ rng_mix(stream + UINT64_C(0x9e3779b97f4a7c15)));
-}
-
-uint64_t rng_next(struct sim_rng *r)
-{
-	r->state += UINT64_C(0x9e3779b97f4a7c15);
-	return rng_mix(r->state);
-}
-
-double rng_unit(struct sim_rng *r)
-{
-	/* 53 random bits, shifted by half a step: in (0, 1) */
-	return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-uint32_t rng_below(struct sim_rng *r, uint32_t n)
-{
-	/* Lemire's multiply-shift; the bias (n / 2^32) is negligible here */
-	return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-double rng_exp(struct sim_rng *r, double mean)
-{
-	return -mean * log(rng_unit(r));
-}
-
-/* ---- Rings ---------------------------------------------------------------------- */
-
-int ring_init(struct sim_ring *q, uint32_t limit)
-{
-	uint32_t cap = 16;
-
-	memset(q, 0, sizeof(*q));
-	while (limit && cap < limit)
-		cap *= 2;
-	q->buf = malloc(sizeof(*q->buf) * cap);
-	if (!q->buf)
-		return -1;
-	q->cap = cap;
-	q->limit = limit;
-	return 0;
-}
-
-void ring_free(struct sim_ring *q)
-{
-	free(q->buf);
-	memset(q, 0, sizeof(*q));
-}
-
-int ring_push(struct sim_ring *q, uint32_t v)
-{
-	if (q->limit && q->count >= q->limit)
-		return -1;
-	if (q->count == q->cap) {
-		uint32_t *nb = malloc(sizeof(*nb) * q->cap * 2);
-		if (!nb)
-			return -1;
-		for (uint32_t i = 0; i < q->count; i++)
-			nb[i] = q->buf[(q->head + i) & (q->cap - 1)];
-		free(q->buf);
-		q->buf = nb;
-		q->head = 0;
-		q->cap *= 2;
-	}
-	q->buf[(q->head + q->count) & (q->cap - 1)] = v;
-	q->count++;
-	return 0;
-}
-
-uint32_t ring_pop(struct sim_ring *q)
-{
-	uint32_t v = q->buf[q->head];
-
-	q->head = (q->head + 1) & (q->cap - 1);
-	q->count--;
-	return v;
 }

@@ -9,6 +9,8 @@
 
 #include "lib/hist.h"
 #include "sim/engine.h"
+#include "sim/ring.h"
+#include "sim/rng.h"
 
 /*
  * One host, one LC VM, optionally one BE VM. Who does what:
@@ -224,6 +226,7 @@ struct sim_counters {
 	uint64_t arrivals;     /* requests that reached the NIC (first tries) */
 	uint64_t completions;  /* replies delivered to the client */
 	uint64_t drops;	       /* packets dropped on a full ring (then retransmitted) */
+	uint64_t client_lost;  /* sends not made: SIM_MAX_IN_FLIGHT outstanding */
 	uint64_t pirqs;	       /* host NIC queue interrupts */
 	uint64_t virqs;	       /* device interrupts delivered to the LC guest */
 	uint64_t ipis;	       /* guest wake-up IPIs */

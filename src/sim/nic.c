@@ -38,6 +38,15 @@ static void nic_schedule_arrival(struct sim_model *m)
 
 	if (m->qps <= 0)
 		return;
+	if (m->in_flight >= SIM_MAX_IN_FLIGHT) {
+		/* the client cannot send: try again at the next send time */
+		m->cnt.client_lost++;
+		m->arriving = UINT32_MAX;
+		at = m->next_send;
+		m->next_send += (sim_ns)(rng_exp(&m->rng_arrival, 1e9 / m->qps) + 0.5);
+		engine_at(&m->eng, SIM_SLOT_ARRIVAL, at);
+		return;
+	}
 	id = wl_new_request(m, m->next_send);
 	if (id == UINT32_MAX)
 		return; /* out of memory: the load generator stalls */
@@ -90,8 +99,10 @@ void nic_arrival(struct sim_model *m)
 	uint32_t id = m->arriving;
 
 	m->arriving = UINT32_MAX;
-	m->cnt.arrivals++;
-	nic_rx(m, id);
+	if (id != UINT32_MAX) {
+		m->cnt.arrivals++;
+		nic_rx(m, id);
+	}
 	nic_schedule_arrival(m);
 }
 

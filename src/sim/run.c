@@ -296,6 +296,7 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 		res->power_tdp = res->power_w / SIM_TDP_W;
 		res->be_cores = (double)(c1->be_work_ns - c0.be_work_ns) * 1e-9 / s;
 		res->drops_per_s = (double)(c1->drops - c0.drops) / s;
+		res->client_lost_per_s = (double)(c1->client_lost - c0.client_lost) / s;
 		res->exits_per_req = done ? (double)(c1->vm_exits - c0.vm_exits) / (double)done : 0;
 		res->ctx_per_s = (double)(c1->ctx_switches - c0.ctx_switches) / s;
 		res->migrations_per_s = (double)(c1->migrations - c0.migrations) / s;

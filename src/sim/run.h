@@ -67,6 +67,7 @@ struct sim_run_result {
 	double u_vcpu, u_nq; /* mean per-core utilization of the groups */
 	double drops_per_s, exits_per_req, ctx_per_s, migrations_per_s, virq_wait_us;
 	double pirqs_per_s, virqs_per_s;
+	double client_lost_per_s;    /* sends not made: too many requests outstanding */
 	double th_vcpu, th_nq;	     /* thresholds at the end */
 	double stage_us[SIM_STAGES]; /* mean time per request in each stage */
 	uint64_t events;	     /* engine events, whole run */

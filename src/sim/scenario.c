@@ -279,6 +279,9 @@ void sim_scen_print_run(FILE *f, const struct sim_run_config *cfg, const struct 
 		r->pirqs_per_s, r->virqs_per_s, r->ctx_per_s, r->migrations_per_s, r->drops_per_s);
 	fprintf(f, "VM exits per request %.2f; mean vIRQ wait %.1f us\n", r->exits_per_req,
 		r->virq_wait_us);
+	if (r->client_lost_per_s > 0)
+		fprintf(f, "the client could not send %.0f requests/s: %d requests outstanding\n",
+			r->client_lost_per_s, SIM_MAX_IN_FLIGHT);
 	fprintf(f, "mean time per request by stage (us):");
 	for (int k = 0; k < SIM_STAGES; k++)
 		fprintf(f, "%s %s %.1f", k ? ";" : "", sim_stage_names[k], r->stage_us[k]);
@@ -658,8 +661,15 @@ int sim_scen_colocate(const struct sim_scen_opts *o, FILE *out)
 		fprintf(out, "%3.0f kQPS  ", sim_dynamic_kqps[k]);
 		for (int i = 0; i < n; i++) {
 			const struct sim_phase_result *pr = &res[i].phase[k];
-			char cell[64];
-			snprintf(cell, sizeof(cell), "%6.0f / %5.1f / %d of %d", pr->p95_us,
+			char cell[64], p95[32];
+
+			if (isnan(pr->p95_us))
+				snprintf(p95, sizeof(p95), "-");
+			else if (pr->p95_us >= 100000)
+				snprintf(p95, sizeof(p95), "%.0fms", pr->p95_us / 1000);
+			else
+				snprintf(p95, sizeof(p95), "%.0f", pr->p95_us);
+			snprintf(cell, sizeof(cell), "%6s / %5.1f / %d of %d", p95,
 				 pr->mean_be_cores, pr->periods - pr->violations, pr->periods);
 			fprintf(out, "| %-28s ", cell);
 		}

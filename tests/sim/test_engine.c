@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "sim/engine.h"
+#include "sim/ring.h"
+#include "sim/rng.h"
 #include "testutil.h"
 
 /* Random arm/move/cancel operations; every pop must return the armed slot
