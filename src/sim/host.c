@@ -9,10 +9,10 @@
  * items of the queues scheduled on it) always first, else the current
  * thread's item. A segment's end is the core's "done" timer; anything that
  * changes the core's plan (an IRQ, a preempting wake-up, a cut) stops the
- * segment, accounts the elapsed part and re-runs core_go().
+ * segment, accounts the elapsed part and re-runs host_core_go().
  *
  * Side effects on other entities happen only in completion handlers (run with
- * m->active set to the core); core_go() only chooses and starts work, so it
+ * m->active set to the core); host_core_go() only chooses and starts work, so it
  * never recurses.
  */
 

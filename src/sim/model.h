@@ -324,7 +324,8 @@ void model_free(struct sim_model *m);
 void model_run_until(struct sim_model *m, sim_ns until);
 /* Account busy time of running segments up to now (before reading busy_ns). */
 void model_flush(struct sim_model *m);
-/* Print the model's state (debugging aid). */
+/* Print the model's state: every core, thread, vCPU and queue (a debugging
+ * aid, e.g. `call model_dump(&m, stderr)` from gdb). */
 void model_dump(const struct sim_model *m, FILE *f);
 
 /* ---- host.c ------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "control/controller.h"
+#include "lib/log.h"
 #include "lib/strutil.h"
 #include "sim/costs.h"
 #include "sim/simplat.h"
@@ -312,16 +313,13 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 						      (double)(c1->virq_waits - c0.virq_waits)
 					    : 0;
 	}
-	if (getenv("VS_SIM_DUMP"))
-		model_dump(&m, stderr);
 	res->th_vcpu = ctl.wl[0].ex.th.vcpu;
 	res->th_nq = ctl.wl[0].ex.th.nq;
 	res->events = m.eng.events;
 	res->anomalies = m.cnt.anomalies;
 	if (m.cnt.anomalies)
-		fprintf(stderr,
-			"vspace sim: %s: %llu model self-check failures (a bug in the model)\n",
-			cfg->policy, (unsigned long long)m.cnt.anomalies);
+		log_warnx("sim: %s: %llu model self-check failures (a bug in the model)",
+			  cfg->policy, (unsigned long long)m.cnt.anomalies);
 	res->sim_s = (double)t * 1e-9;
 	rc = 0;
 out:
