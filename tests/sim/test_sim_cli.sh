@@ -81,6 +81,26 @@ loads=$(tail -n +2 "$tmp/dyn/dynamic-vspace-e.csv" | cut -d, -f2 | uniq | tr '\n
 grep -q 'SLO-violating periods' "$tmp/dyn.out" && grep -q 'energy J' "$tmp/dyn.out" &&
 	ok "dynamic summary table" || notok "dynamic summary table" "$(cat "$tmp/dyn.out")"
 
+# plots: an SVG with gnuplot; without it a note and exit 0
+plot=$(dirname "$0")/../../scripts/sim-plot
+if command -v gnuplot >/dev/null 2>&1; then
+	out=$("$plot" "$tmp/dyn" 2>&1)
+	if [ $? -eq 0 ] && grep -q '<svg' "$tmp/dyn/dynamic.svg" 2>/dev/null && grep -q 'vspace-e' "$tmp/dyn/dynamic.svg"; then
+		ok "sim-plot writes dynamic.svg"
+	else
+		notok "sim-plot writes dynamic.svg" "$out"
+	fi
+else
+	echo "ok $((n += 1)) - sim-plot writes dynamic.svg # SKIP gnuplot not installed"
+fi
+mkdir -p "$tmp/nognuplot"
+ln -s "$(command -v bash)" "$tmp/nognuplot/bash"
+ln -s "$(command -v basename)" "$tmp/nognuplot/basename"
+out=$(PATH=$tmp/nognuplot bash "$plot" "$tmp/dyn" 2>&1)
+rc=$?
+[ $rc -eq 0 ] && grep -q 'gnuplot not installed' <<<"$out" && ok "sim-plot without gnuplot: a note, exit 0" ||
+	notok "sim-plot without gnuplot" "rc=$rc" "$out"
+
 "$VS" sim colocate --phase-s 0.3 --policies vspace-r --out "$tmp/co" >"$tmp/co.out" 2>&1
 rc=$?
 be=$(tail -n +2 "$tmp/co/colocate-vspace-r.csv" 2>/dev/null | awk -F, 'NR <= 3 { s += $8 } END { print s + 0 }')
