@@ -10,6 +10,8 @@ int replay_main(int argc, char **argv);
 /* `vspace agent`: talk to a guest's vspace-agent (src/cli/agent.c). */
 int agent_main(int argc, char **argv);
 int loadgen_main(int argc, char **argv);
+/* `vspace sim` (src/cli/sim.c). */
+int sim_main(int argc, char **argv);
 
 /* Replay CSV from in to out (the part of `vspace replay` after option
  * parsing; see replay.c). input_name names in in error messages. */

@@ -32,6 +32,8 @@ static const struct cli_command cli_commands[] = {
 	{ "policies", "list the policies and their arguments", cli_policies },
 	{ "agent", "talk to a guest's vspace-agent (hello, stats, set_vnq, set_vcpus)",
 	  agent_main },
+	{ "sim", "simulate a 20-core KVM host under any policy (run, sweep, dynamic, ...)",
+	  sim_main },
 	{ NULL, NULL, NULL },
 };
 

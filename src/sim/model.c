@@ -1,0 +1,287 @@
+/* model.c - build and tear down the simulated host, and run its event loop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/costs.h"
+#include "sim/model.h"
+
+const char *const sim_stage_names[SIM_STAGES] = {
+	"client->NIC",
+	"host RX (NIC, softirq)",
+	"to worker (vhost, vIRQ, guest NAPI)",
+	"worker (queue, service, TX stack)",
+	"TX (kick, vhost, xmit, wire)",
+};
+
+/* Random-number streams (one per purpose, see rng_seed). */
+enum { MODEL_RNG_ARRIVAL = 1, MODEL_RNG_CONN, MODEL_RNG_SIZE };
+
+static int model_check(const struct sim_model_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->n_cores < 1 || cfg->n_cores > SIM_MAX_CORES) {
+		snprintf(err, errlen, "cores = %d is out of range [1, %d]", cfg->n_cores,
+			 SIM_MAX_CORES);
+		return -1;
+	}
+	if (cfg->n_vcpus < 1 || cfg->n_vcpus > SIM_MAX_CORES) {
+		snprintf(err, errlen, "vcpus = %d is out of range [1, %d]", cfg->n_vcpus,
+			 SIM_MAX_CORES);
+		return -1;
+	}
+	if (cfg->n_queues < 1 || cfg->n_queues > SIM_MAX_CORES) {
+		snprintf(err, errlen, "queues = %d is out of range [1, %d]", cfg->n_queues,
+			 SIM_MAX_CORES);
+		return -1;
+	}
+	if (cfg->n_be_vcpus < 0 || cfg->n_be_vcpus > SIM_MAX_CORES) {
+		snprintf(err, errlen, "BE vcpus = %d is out of range [0, %d]", cfg->n_be_vcpus,
+			 SIM_MAX_CORES);
+		return -1;
+	}
+	if (cfg->n_conns < 1 || cfg->n_conns > 1000000) {
+		snprintf(err, errlen, "connections = %d is out of range [1, 1000000]",
+			 cfg->n_conns);
+		return -1;
+	}
+	return 0;
+}
+
+int model_init(struct sim_model *m, const struct sim_model_config *cfg, char *err, size_t errlen)
+{
+	int n_vnq, n_vh, n_irq, nt = 0;
+	bool oom = false;
+
+	memset(m, 0, sizeof(*m));
+	if (model_check(cfg, err, errlen) < 0)
+		return -1;
+	m->cfg = *cfg;
+	n_vnq = cfg->path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : cfg->n_queues;
+	n_vh = cfg->path == SIM_PATH_SRIOV ? 0 : n_vnq;
+	n_irq = cfg->path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : cfg->n_queues;
+	m->n_threads = cfg->n_vcpus + n_vh + cfg->n_be_vcpus + cfg->n_cores;
+	m->free_req = UINT32_MAX;
+	m->arriving = UINT32_MAX;
+	m->thr = calloc((size_t)m->n_threads, sizeof(*m->thr));
+	m->core = calloc((size_t)cfg->n_cores, sizeof(*m->core));
+	m->vcpu = calloc((size_t)cfg->n_vcpus, sizeof(*m->vcpu));
+	m->vnq = calloc((size_t)n_vnq, sizeof(*m->vnq));
+	m->pnq = calloc((size_t)n_irq, sizeof(*m->pnq));
+	m->hist = malloc(sizeof(*m->hist));
+	if (!m->thr || !m->core || !m->vcpu || !m->vnq || !m->pnq || !m->hist ||
+	    engine_init(&m->eng, SIM_SLOT_FIXED + 2 * cfg->n_cores + n_irq) < 0 ||
+	    ring_init(&m->retx, 0) < 0)
+		goto oom;
+	hist_init(m->hist);
+
+	for (int c = 0; c < cfg->n_cores; c++) {
+		struct sim_core *k = &m->core[c];
+		k->id = c;
+		k->rq = calloc((size_t)m->n_threads, sizeof(*k->rq));
+		oom |= !k->rq || ring_init(&k->napi, 0) < 0;
+		k->idle_start = 0;
+		k->softirq_since = -1;
+		k->avg_idle = 2 * SIM_SCHED_MIGRATION_COST_NS;
+	}
+	for (int i = 0; i < m->n_threads; i++) {
+		struct sim_thread *t = &m->thr[i];
+		t->id = i;
+		t->core = -1;
+		if (cfg->track_cores) {
+			t->run_on_ns = calloc((size_t)cfg->n_cores, sizeof(*t->run_on_ns));
+			oom |= !t->run_on_ns;
+		}
+	}
+	for (int i = 0; i < cfg->n_vcpus; i++, nt++) {
+		struct sim_vcpu *v = &m->vcpu[i];
+		v->id = i;
+		v->t = &m->thr[nt];
+		v->t->kind = SIM_T_VCPU;
+		v->t->idx = i;
+		v->kick_q = -1;
+		v->last_worker = -1;
+		v->irq_posted = -1;
+		v->irq_taken_at = -1;
+		v->softirq_since = -1;
+		v->round_start = -1;
+		v->halted = true; /* a booted, idle guest */
+		v->polled = true;
+		oom |= ring_init(&v->napi, 0) < 0 || ring_init(&v->app, 0) < 0 ||
+		       ring_init(&v->ipi_out, 0) < 0;
+	}
+	for (int q = 0; q < n_vnq; q++) {
+		struct sim_vnq *vq = &m->vnq[q];
+		vq->id = q;
+		vq->notify = true;
+		vq->girq_on = true;
+		oom |= ring_init(&vq->tap, SIM_TAP_QUEUE) < 0 ||
+		       ring_init(&vq->grx,
+				 cfg->path == SIM_PATH_SRIOV ? SIM_NIC_RING : SIM_VIRTQUEUE) < 0 ||
+		       ring_init(&vq->gtx, 0) < 0;
+		if (q < n_vh) {
+			vq->vh = &m->thr[nt++];
+			vq->vh->kind = SIM_T_VHOST;
+			vq->vh->idx = q;
+		}
+	}
+	m->be = cfg->n_be_vcpus > 0 ? &m->thr[nt] : NULL;
+	for (int i = 0; i < cfg->n_be_vcpus; i++, nt++) {
+		m->thr[nt].kind = SIM_T_BE;
+		m->thr[nt].idx = i;
+		m->thr[nt].frozen = true;
+	}
+	for (int c = 0; c < cfg->n_cores; c++, nt++) {
+		struct sim_thread *t = &m->thr[nt];
+		t->kind = SIM_T_KSOFTIRQD;
+		t->idx = c;
+		t->allowed = UINT64_C(1) << c;
+		m->core[c].ksoftirqd = t;
+	}
+	for (int q = 0; q < n_irq; q++) {
+		m->pnq[q].last_irq = -SIM_NIC_ITR_GAP_NS;
+		oom |= ring_init(&m->pnq[q].rx, SIM_NIC_RING) < 0;
+	}
+	if (oom)
+		goto oom;
+	rng_seed(&m->rng_arrival, cfg->seed, MODEL_RNG_ARRIVAL);
+	rng_seed(&m->rng_conn, cfg->seed, MODEL_RNG_CONN);
+	rng_seed(&m->rng_size, cfg->seed, MODEL_RNG_SIZE);
+	m->n_pnq = 1;
+	m->n_vnq = 1;
+	m->n_active = 1;
+	engine_at(&m->eng, SIM_SLOT_LB, SIM_LB_INTERVAL_NS);
+	return 0;
+oom:
+	model_free(m);
+	snprintf(err, errlen, "out of memory building the model");
+	return -1;
+}
+
+void model_free(struct sim_model *m)
+{
+	int n_vnq = m->cfg.path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : m->cfg.n_queues;
+	int n_irq = n_vnq;
+
+	if (m->core)
+		for (int c = 0; c < m->cfg.n_cores; c++) {
+			free(m->core[c].rq);
+			ring_free(&m->core[c].napi);
+		}
+	if (m->thr)
+		for (int i = 0; i < m->n_threads; i++)
+			free(m->thr[i].run_on_ns);
+	if (m->vcpu)
+		for (int i = 0; i < m->cfg.n_vcpus; i++) {
+			ring_free(&m->vcpu[i].napi);
+			ring_free(&m->vcpu[i].app);
+			ring_free(&m->vcpu[i].ipi_out);
+		}
+	if (m->vnq)
+		for (int q = 0; q < n_vnq; q++) {
+			ring_free(&m->vnq[q].tap);
+			ring_free(&m->vnq[q].grx);
+			ring_free(&m->vnq[q].gtx);
+		}
+	if (m->pnq)
+		for (int q = 0; q < n_irq; q++)
+			ring_free(&m->pnq[q].rx);
+	ring_free(&m->retx);
+	engine_free(&m->eng);
+	free(m->thr);
+	free(m->core);
+	free(m->vcpu);
+	free(m->vnq);
+	free(m->pnq);
+	free(m->req);
+	free(m->hist);
+	memset(m, 0, sizeof(*m));
+}
+
+void model_run_until(struct sim_model *m, sim_ns until)
+{
+	int n = m->cfg.n_cores, slot;
+
+	while ((slot = engine_pop(&m->eng, until)) >= 0) {
+		if (slot >= SIM_SLOT_FIXED) {
+			int k = slot - SIM_SLOT_FIXED;
+			if (k < n)
+				host_core_done(m, &m->core[k]);
+			else if (k < 2 * n)
+				host_slice(m, &m->core[k - n]);
+			else
+				nic_irq_fire(m, k - 2 * n);
+			continue;
+		}
+		switch (slot) {
+		case SIM_SLOT_ARRIVAL:
+			nic_arrival(m);
+			break;
+		case SIM_SLOT_RETX:
+			nic_retransmit(m);
+			break;
+		case SIM_SLOT_LB:
+			host_balance(m);
+			break;
+		}
+	}
+}
+
+void model_flush(struct sim_model *m)
+{
+	for (int c = 0; c < m->cfg.n_cores; c++)
+		host_flush(m, &m->core[c]);
+}
+
+static const char *const model_item_names[] = {
+	"-",	"be",	 "vh_rx",  "vh_tx", "vh_signal", "vh_poll", "g_irq",
+	"g_rx", "g_app", "g_kick", "g_ipi", "g_hlt",	 "g_poll",  "ksoftirq",
+};
+
+void model_dump(const struct sim_model *m, FILE *f)
+{
+	fprintf(f, "heap n=%d\n", m->eng.n);
+	fprintf(f, "t=%lld ns events=%llu pnq=%d vnq=%d active=%d in_flight=%u retx=%u\n",
+		(long long)m->eng.now, (unsigned long long)m->eng.events, m->n_pnq, m->n_vnq,
+		m->n_active, m->in_flight, m->retx.count);
+	for (int c = 0; c < m->cfg.n_cores; c++) {
+		const struct sim_core *k = &m->core[c];
+		fprintf(f,
+			"core %d seg=%d curr=%d nr_rq=%d napi=%u irq_pending=%lld busy=%lld "
+			"idle_start=%lld done@%lld irq_item=%d left=%lld\n",
+			c, k->seg, k->curr ? k->curr->id : -1, k->nr_rq, k->napi.count,
+			(long long)k->irq_pending_ns, (long long)k->busy_ns,
+			(long long)k->idle_start,
+			(long long)engine_when(&m->eng, sim_slot_done(m, c)), k->irq.kind,
+			(long long)k->irq_left);
+	}
+	for (int i = 0; i < m->n_threads; i++) {
+		const struct sim_thread *t = &m->thr[i];
+		fprintf(f,
+			"thread %d kind=%d idx=%d state=%d core=%d item=%s work=%lld pen=%lld "
+			"allowed=%llx run=%lld\n",
+			t->id, t->kind, t->idx, t->state, t->core, model_item_names[t->item],
+			(long long)t->work_ns, (long long)t->penalty_ns,
+			(unsigned long long)t->allowed, (long long)t->run_ns);
+	}
+	for (int i = 0; i < m->cfg.n_vcpus; i++) {
+		const struct sim_vcpu *v = &m->vcpu[i];
+		fprintf(f,
+			"vcpu %d virq=%llx ipi=%d napi=%u app=%u busy=%d halted=%d polled=%d "
+			"poll_ns=%lld kick=%d ipi_out=%u\n",
+			i, (unsigned long long)v->virq, v->ipi, v->napi.count, v->app.count,
+			v->app_busy, v->halted, v->polled, (long long)v->poll_ns, v->kick_q,
+			v->ipi_out.count);
+	}
+	for (int q = 0; q < m->cfg.n_queues && q < SIM_MAX_CORES; q++) {
+		const struct sim_vnq *vq = &m->vnq[q];
+		const struct sim_pnq *p = &m->pnq[q];
+		if (m->cfg.path == SIM_PATH_SRIOV && q >= 2)
+			break;
+		fprintf(f,
+			"q %d pnq rx=%u clean=%u masked=%d core=%d | vnq tap=%u grx=%u gtx=%u "
+			"notify=%d girq=%d stalled=%d vcpu=%d\n",
+			q, p->rx.count, p->tx_clean, p->masked, p->core, vq->tap.count,
+			vq->grx.count, vq->gtx.count, vq->notify, vq->girq_on, vq->rx_stalled,
+			vq->vcpu);
+	}
+}

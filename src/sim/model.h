@@ -1,0 +1,411 @@
+/* model.h - the simulated host: cores, threads, NIC, vhost, guest, workload (API inside src/sim). */
+#ifndef VS_SIM_MODEL_H
+#define VS_SIM_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lib/hist.h"
+#include "sim/engine.h"
+#include "sim/ring.h"
+#include "sim/rng.h"
+
+/*
+ * One host, one LC VM, optionally one BE VM. Who does what:
+ *   host.c     cores, run queues, CFS-like scheduling, IRQs preempting threads
+ *   nic.c      the pNIC: arrivals, RSS, rings, interrupt moderation, host
+ *              softirq (NAPI), transmit, retransmission of dropped requests
+ *   vhost.c    one vhost thread per vNQ: copies between tap and virtqueues
+ *   guest.c    vCPUs: vIRQs, guest NAPI, worker threads, TX kicks, HLT
+ *   workload.c memcached (ETC) and nginx requests
+ *   power.c    energy by core state
+ * The controller and the policies are not here: src/sim/simplat.c connects
+ * this model to them through struct vs_platform_ops.
+ *
+ * Limits: cores, vCPUs and queues are each at most SIM_MAX_CORES (masks are
+ * 64-bit words).
+ */
+
+#define SIM_MAX_CORES 64
+
+/* The packet path (SPEC §9, §3.6). */
+enum sim_path {
+	SIM_PATH_VIRTIO = 0, /* pNIC -> host softirq -> tap -> vhost -> virtio -> guest */
+	SIM_PATH_ES2,	     /* virtio with ES2: posted vIRQs redirected to a running
+				vCPU, vhost hybrid polling (no kick exits while polling) */
+	SIM_PATH_SRIOV,	     /* a VF's queues DMA straight into the guest, posted
+				interrupts, no host softirq and no vhost */
+};
+
+enum sim_wl_kind {
+	SIM_WL_MEMCACHED = 0,
+	SIM_WL_NGINX,
+};
+
+enum sim_tkind {
+	SIM_T_VCPU = 0,	 /* an LC VM vCPU thread */
+	SIM_T_VHOST,	 /* a vhost-net worker of one vNQ */
+	SIM_T_BE,	 /* a BE VM vCPU thread (CPU-bound) */
+	SIM_T_KSOFTIRQD, /* a core's ksoftirqd (softirq work deferred to a thread) */
+};
+
+enum sim_tstate {
+	SIM_TS_BLOCKED = 0,
+	SIM_TS_RUNNABLE, /* in a core's run queue */
+	SIM_TS_RUNNING,	 /* a core's curr (possibly interrupted by IRQ work) */
+};
+
+/* What a thread is doing (its current work item). */
+enum sim_item {
+	IT_NONE = 0,
+	IT_BE,	      /* BE VM: a slice of CPU-bound guest work */
+	IT_VH_RX,     /* vhost: copy one packet tap -> guest RX ring */
+	IT_VH_TX,     /* vhost: copy one packet guest TX ring -> tap -> NIC */
+	IT_VH_SIGNAL, /* vhost: signal the guest (irqfd) */
+	IT_VH_POLL,   /* vhost (ES2): poll the rings before sleeping */
+	IT_G_IRQ,     /* guest: interrupt handler (vIRQ or IPI) */
+	IT_G_RX,      /* guest: NAPI receive of one packet */
+	IT_G_APP,     /* guest: a worker serves one request and sends the reply */
+	IT_G_KICK,    /* guest: TX kick (VM exit to notify vhost) */
+	IT_G_IPI,     /* guest: wake-up IPI to another vCPU (VM exit on ICR write) */
+	IT_G_HLT,     /* guest: idle, HLT (VM exit) */
+	IT_G_POLL,    /* KVM halt polling after HLT */
+	IT_KSOFTIRQ,  /* ksoftirqd: one NAPI item */
+};
+
+struct sim_thread {
+	int id;
+	enum sim_tkind kind;
+	int idx; /* vCPU, vNQ or BE vCPU index */
+	enum sim_tstate state;
+	int core;	   /* core it runs on or waits at; last core when blocked; -1 never ran */
+	uint64_t allowed;  /* cores its cpuset allows */
+	sim_ns vruntime;   /* CFS virtual run time (all threads nice 0) */
+	sim_ns penalty_ns; /* overhead to pay before its work (switch, cold cache, VM entry) */
+	sim_ns work_ns;	   /* what is left of the current item */
+	enum sim_item item;
+	bool frozen;	   /* BE VM paused (freezer) */
+	bool parked;	   /* wanted to run while its cpuset was empty */
+	bool in_guest;	   /* vCPU: in guest mode, so taking it off the core costs a VM exit */
+	sim_ns run_ns;	   /* total time on a core */
+	sim_ns *run_on_ns; /* per-core run time (only when tracking, for tests) */
+};
+
+enum sim_seg {
+	SEG_NONE = 0, /* idle */
+	SEG_IRQ,      /* hard IRQ or softirq work */
+	SEG_THREAD,   /* curr's work */
+};
+
+enum sim_irq_item {
+	IRQ_HARD = 0, /* interrupt entry (and the VM exit it caused) */
+	IRQ_RX,	      /* NAPI: one received packet */
+	IRQ_CLEAN,    /* NAPI: clean transmitted descriptors */
+};
+
+/* One unit of host NAPI work (in IRQ context or in ksoftirqd). */
+struct sim_nq_item {
+	enum sim_irq_item kind;
+	uint32_t req; /* IRQ_RX: the packet's request */
+};
+
+struct sim_core {
+	int id;
+	struct sim_thread *curr;
+	struct sim_thread *last; /* the thread that ran last (context-switch cost) */
+	struct sim_thread **rq;	 /* waiting threads */
+	int nr_rq;
+	sim_ns min_vruntime;
+	sim_ns curr_since; /* when curr got the core */
+	bool resched;	   /* curr should yield when it next can */
+
+	enum sim_seg seg; /* what the core executes now */
+	sim_ns seg_start; /* when that segment began (or begins, after a C-state exit) */
+	sim_ns acct_at;	  /* busy time accounted up to here */
+
+	sim_ns irq_pending_ns;	/* hard-IRQ cost still to pay */
+	struct sim_ring napi;	/* pNQs scheduled for NAPI here */
+	int napi_done;		/* packets in the head queue's current poll */
+	struct sim_nq_item irq; /* the IRQ-context item */
+	sim_ns irq_left;	/* its remaining cost */
+	sim_ns softirq_since;	/* start of the current softirq run, -1 none */
+	bool ksoftirqd_on;	/* softirq work is deferred to ksoftirqd */
+	struct sim_thread *ksoftirqd;
+	struct sim_nq_item ksi; /* ksoftirqd's item */
+
+	sim_ns busy_ns; /* non-idle time since the start */
+	sim_ns irq_ns;	/* of which IRQ/softirq */
+	sim_ns idle_start;
+	sim_ns avg_idle; /* as rq->avg_idle: gates newidle balancing */
+	bool allocated;	 /* in some group of the plan (C1 when idle) or not (C6) */
+};
+
+/* A request from the load generator and, later, its reply. */
+struct sim_req {
+	sim_ns sent;   /* client send time (latency is measured from here) */
+	sim_ns due;    /* retransmission time after a drop */
+	uint32_t conn; /* client connection */
+	uint32_t req_bytes;
+	uint32_t resp_bytes;
+	uint32_t app_ns; /* user-space service time in the guest */
+	uint32_t next_free;
+	bool live;    /* allocated (a self-check: completing a dead request is an anomaly) */
+	sim_ns at[4]; /* when it reached: the NIC, the tap (or VF ring), the guest
+			 worker's queue, the TX path (see enum sim_stage) */
+};
+
+/* Where a request's time goes (for the per-stage breakdown). */
+enum sim_stage {
+	SIM_STAGE_CLIENT = 0, /* client send -> NIC (one-way, wire, retransmission waits) */
+	SIM_STAGE_HOST_RX,    /* NIC ring, host IRQ and softirq -> tap queue */
+	SIM_STAGE_VHOST_RX,   /* tap queue, vhost copy, vIRQ, guest NAPI -> worker queue */
+	SIM_STAGE_APP,	      /* worker queue, service, guest TX stack -> TX ring */
+	SIM_STAGE_TX,	      /* TX ring, kick, vhost TX, host xmit, wire, client */
+	SIM_STAGES,
+};
+extern const char *const sim_stage_names[SIM_STAGES];
+
+struct sim_pnq {
+	struct sim_ring rx; /* RX descriptors with packets (SIM_NIC_RING) */
+	uint32_t tx_clean;  /* transmitted descriptors to clean */
+	bool masked;	    /* interrupt disabled: NAPI scheduled */
+	sim_ns last_irq;
+	int core; /* IRQ affinity */
+};
+
+struct sim_vnq {
+	int id;
+	struct sim_thread *vh; /* vhost worker (NULL under SR-IOV) */
+	struct sim_ring tap;   /* from the host stack, for vhost (SIM_TAP_QUEUE) */
+	struct sim_ring grx;   /* guest RX virtqueue: packets the guest can read */
+	struct sim_ring gtx;   /* guest TX: replies for vhost (the qdisc holds overflow) */
+	bool notify;	       /* guest TX kicks enabled (vhost not processing or polling) */
+	bool girq_on;	       /* the device may interrupt the guest (guest NAPI not polling) */
+	bool rx_stalled;       /* vhost stopped: guest RX ring full */
+	bool polled;	       /* ES2: vhost already polled since its rings ran dry */
+	bool turn_tx;	       /* vhost serves TX next */
+	int batch;	       /* packets since vhost switched rings */
+	int unsignalled;       /* RX packets added since the guest was last signalled */
+	int vcpu;	       /* vCPU its interrupt is affine to */
+	uint32_t cur;	       /* request of vhost's current item */
+};
+
+struct sim_vcpu {
+	int id;
+	struct sim_thread *t;
+	uint64_t virq;		 /* vNQs with an interrupt pending */
+	bool ipi;		 /* wake-up IPI pending */
+	bool ipi_queued;	 /* in some vCPU's ipi_out already */
+	sim_ns irq_posted;	 /* when the oldest pending interrupt was posted, -1 none */
+	struct sim_ring napi;	 /* vNQs in NAPI on this vCPU */
+	int napi_done;		 /* packets in the head vNQ's current poll */
+	struct sim_ring app;	 /* requests for the workers on this vCPU */
+	struct sim_ring ipi_out; /* vCPUs to wake with an IPI */
+	bool app_busy;		 /* an app item is under way (maybe suspended) */
+	uint32_t app_req;
+	sim_ns app_left; /* remaining work of a suspended app item */
+	int last_worker;
+	uint32_t cur; /* request of the RX item */
+	int cur_q;    /* its vNQ */
+	int kick_q;   /* vNQ to kick next, -1 none */
+	bool halted;  /* the guest is idle (HLT executed) */
+	bool polled;  /* halt polling done for this halt */
+	sim_ns halt_start;
+	sim_ns poll_ns;	      /* adaptive halt-poll window (KVM's vcpu->halt_poll_ns) */
+	sim_ns irq_taken_at;  /* when the guest last started an interrupt handler */
+	sim_ns softirq_since; /* start of the current guest softirq run, -1 none */
+	sim_ns round_start;   /* start of the current NAPI poll round, -1 none */
+	sim_ns app_credit;    /* ksoftirqd deferral: app time owed before more NAPI */
+	sim_ns app_started;   /* when the current app item (re)started */
+};
+
+/* Counters since the start (the driver takes per-period differences). */
+struct sim_counters {
+	uint64_t arrivals;     /* requests that reached the NIC (first tries) */
+	uint64_t completions;  /* replies delivered to the client */
+	uint64_t drops;	       /* packets dropped on a full ring (then retransmitted) */
+	uint64_t client_lost;  /* sends not made: SIM_MAX_IN_FLIGHT outstanding */
+	uint64_t pirqs;	       /* host NIC queue interrupts */
+	uint64_t virqs;	       /* device interrupts delivered to the LC guest */
+	uint64_t ipis;	       /* guest wake-up IPIs */
+	uint64_t kicks;	       /* guest TX kicks */
+	uint64_t ctx_switches; /* host context switches (any thread) */
+	uint64_t migrations;   /* host thread migrations between cores */
+	uint64_t vm_exits;     /* LC VM exits */
+	uint64_t virq_waits;   /* interrupts the guest took */
+	sim_ns virq_wait_ns;   /* summed time from posting to the guest handler */
+	sim_ns virq_wait_max_ns;
+	sim_ns be_work_ns;	     /* CPU time the BE VM's vCPUs got for their work */
+	sim_ns stage_ns[SIM_STAGES]; /* summed over completed requests */
+	uint64_t anomalies;	     /* model self-check failures (a request completed twice); 0 */
+};
+
+struct sim_model_config {
+	int n_cores;	/* host cores */
+	int n_vcpus;	/* LC VM vCPUs (and worker threads) */
+	int n_queues;	/* most pNQs/vNQs */
+	int n_be_vcpus; /* BE VM vCPUs; 0 = no BE VM */
+	enum sim_path path;
+	enum sim_wl_kind wl;
+	int n_conns; /* client connections */
+	uint64_t seed;
+	bool track_cores;	 /* keep per-thread per-core run time (tests) */
+	sim_ns halt_poll_max_ns; /* KVM halt_poll_ns (SIM_HALT_POLL_MAX_NS); 0 = no halt polling */
+};
+
+struct sim_model {
+	struct sim_engine eng;
+	struct sim_model_config cfg;
+	int n_threads;
+	struct sim_thread *thr;
+	struct sim_core *core;
+	struct sim_vcpu *vcpu;
+	struct sim_vnq *vnq;
+	struct sim_pnq *pnq;
+	struct sim_thread *be;	 /* the BE threads inside thr */
+	struct sim_core *active; /* core whose completion is being handled */
+
+	/* the configuration in force (set by simplat apply) */
+	int n_pnq;	     /* active pNQs (VF queues under SR-IOV) */
+	int n_vnq;	     /* active vNQs */
+	int n_active;	     /* vCPUs the guest runs its workers on */
+	uint64_t nq_mask;    /* cores for packet processing */
+	uint64_t alloc_mask; /* cores in some group (power) */
+
+	/* requests */
+	struct sim_req *req;
+	uint32_t n_req_cap;
+	uint32_t free_req; /* head of the free list, UINT32_MAX when empty */
+	uint32_t in_flight;
+
+	/* load generator and wire */
+	struct sim_rng rng_arrival, rng_conn, rng_size;
+	double qps;		  /* offered load */
+	sim_ns next_send;	  /* client send time of the next request */
+	sim_ns rx_wire_free;	  /* the RX link is busy until */
+	sim_ns tx_wire_free;	  /* the TX link is busy until */
+	struct sim_ring retx;	  /* dropped requests awaiting retransmission (FIFO by due) */
+	uint32_t arriving;	  /* the request whose arrival is scheduled, UINT32_MAX none */
+	int xps_q[SIM_MAX_CORES]; /* XPS: the pNQ a core transmits on */
+
+	struct vs_hist *hist; /* latency (ns) of replies completed in this period */
+	struct sim_counters cnt;
+};
+
+/* Timer slots. */
+enum {
+	SIM_SLOT_ARRIVAL = 0,
+	SIM_SLOT_RETX,
+	SIM_SLOT_LB,
+	SIM_SLOT_FIXED,
+};
+static inline int sim_slot_done(const struct sim_model *m, int c)
+{
+	return SIM_SLOT_FIXED + c;
+}
+static inline int sim_slot_slice(const struct sim_model *m, int c)
+{
+	return SIM_SLOT_FIXED + m->cfg.n_cores + c;
+}
+static inline int sim_slot_irq(const struct sim_model *m, int q)
+{
+	return SIM_SLOT_FIXED + 2 * m->cfg.n_cores + q;
+}
+
+/* ---- model.c: life cycle and the event loop --------------------------------- */
+
+/* Build the model; every thread starts blocked with no cpuset (0): set one
+ * with host_set_allowed (simplat_apply does). Returns 0 or -1 with err. */
+int model_init(struct sim_model *m, const struct sim_model_config *cfg, char *err, size_t errlen);
+void model_free(struct sim_model *m);
+/* Handle every event up to time until. */
+void model_run_until(struct sim_model *m, sim_ns until);
+/* Account busy time of running segments up to now (before reading busy_ns). */
+void model_flush(struct sim_model *m);
+/* Print the model's state: every core, thread, vCPU and queue (a debugging
+ * aid, e.g. `call model_dump(&m, stderr)` from gdb). */
+void model_dump(const struct sim_model *m, FILE *f);
+
+/* ---- host.c ------------------------------------------------------------------ */
+
+void host_core_done(struct sim_model *m, struct sim_core *c);
+void host_slice(struct sim_model *m, struct sim_core *c);
+void host_balance(struct sim_model *m);
+/* A blocked thread becomes runnable (placement, preemption check). */
+void host_wake(struct sim_model *m, struct sim_thread *t);
+/* End t's current item early (a poll that saw work, an app item taken over by
+ * an interrupt): the owner keeps what is left. */
+void host_cut(struct sim_model *m, struct sim_thread *t);
+/* NIC queue q's interrupt arrives at core c. */
+void host_irq(struct sim_model *m, struct sim_core *c, int q);
+/* Interrupt t's running item: charge extra_ns (a VM exit and entry) and, with
+ * cut, end the item early as host_cut does. */
+void host_interrupt(struct sim_model *m, struct sim_thread *t, sim_ns extra_ns, bool cut);
+void host_set_allowed(struct sim_model *m, struct sim_thread *t, uint64_t allowed);
+void host_set_frozen(struct sim_model *m, struct sim_thread *t, bool frozen);
+/* Account c's running segment up to now. */
+void host_flush(struct sim_model *m, struct sim_core *c);
+/* Nothing runs, waits or is pending on c. */
+bool host_core_idle(const struct sim_core *c);
+
+/* ---- nic.c -------------------------------------------------------------------- */
+
+/* Set the offered load (requests/s); 0 stops the load generator. */
+void nic_set_qps(struct sim_model *m, double qps);
+void nic_arrival(struct sim_model *m);
+void nic_retransmit(struct sim_model *m);
+void nic_irq_fire(struct sim_model *m, int q);
+/* Next NAPI item of core c's poll list into *it with its cost; false when
+ * the list is done. */
+bool nic_softirq_next(struct sim_model *m, struct sim_core *c, struct sim_nq_item *it,
+		      sim_ns *cost);
+void nic_softirq_done(struct sim_model *m, struct sim_core *c, const struct sim_nq_item *it);
+/* A reply leaves: from a vhost thread on core (virtio) or the guest (VF queue q). */
+void nic_transmit(struct sim_model *m, uint32_t id, int core, int vf_q);
+/* Re-evaluate queue q's interrupt (after NAPI re-enabled it, or new work). */
+void nic_raise(struct sim_model *m, int q);
+/* A packet was dropped: retransmit after the TCP RTO. */
+void nic_drop(struct sim_model *m, uint32_t id);
+
+/* ---- vhost.c ------------------------------------------------------------------- */
+
+bool vhost_next(struct sim_model *m, struct sim_thread *t);
+void vhost_done(struct sim_model *m, struct sim_thread *t);
+void vhost_cut(struct sim_model *m, struct sim_thread *t);
+/* The host stack hands a packet to vNQ q's tap queue. */
+void vhost_tap_rx(struct sim_model *m, int q, uint32_t id);
+/* Guest notification (kick) of vNQ q, or ES2's polling thread noticing work. */
+void vhost_notify(struct sim_model *m, int q);
+/* The guest freed RX descriptors on vNQ q. */
+void vhost_rx_space(struct sim_model *m, int q);
+
+/* ---- guest.c -------------------------------------------------------------------- */
+
+bool guest_next(struct sim_model *m, struct sim_thread *t);
+void guest_done(struct sim_model *m, struct sim_thread *t);
+void guest_cut(struct sim_model *m, struct sim_thread *t);
+/* Device interrupt of vNQ (or VF queue) q for the guest. */
+void guest_virq(struct sim_model *m, int q);
+/* The guest moves its workers to vCPUs 0..n-1 (agent set_vcpus). */
+void guest_set_active(struct sim_model *m, int n);
+/* Worker threads serve requests of conn on this vCPU. */
+int guest_vcpu_of(const struct sim_model *m, uint32_t conn);
+
+/* ---- workload.c ---------------------------------------------------------------- */
+
+/* A new request (sizes, service time) for a client send at time sent; returns
+ * its id, or UINT32_MAX when out of memory. */
+uint32_t wl_new_request(struct sim_model *m, sim_ns sent);
+void wl_free_request(struct sim_model *m, uint32_t id);
+/* Time on the wire of a packet carrying bytes of payload (MSS segments). */
+sim_ns wl_wire_ns(uint32_t bytes);
+
+/* ---- power.c --------------------------------------------------------------------- */
+
+/* Energy of the host over a period of period_ns in which core c was busy
+ * busy_ns[c] (allocation per core->allocated). */
+double power_energy_j(const struct sim_model *m, const sim_ns *busy_ns, sim_ns period_ns);
+
+#endif

@@ -1,0 +1,332 @@
+/* run.c - run the model under the real controller: one configuration, per-period CSV, summary. */
+#include "sim/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "control/controller.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "sim/costs.h"
+#include "sim/simplat.h"
+
+void sim_run_defaults(struct sim_run_config *cfg, enum sim_wl_kind wl)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	str_copy(cfg->policy, "vspace-e", sizeof(cfg->policy));
+	cfg->wl = wl;
+	cfg->slo_us = wl == SIM_WL_NGINX ? 10000 : 1000;
+	cfg->n_cores = 20;
+	cfg->n_vcpus = 20;
+	cfg->n_queues = 20;
+	cfg->n_conns = SIM_CONNECTIONS;
+	cfg->halt_poll_us = SIM_HALT_POLL_MAX_NS / 1000.0;
+	cfg->seed = 1;
+	cfg->period_s = 0.1;
+	cfg->n_phases = 1;
+	cfg->phase[0] = (struct sim_phase){ .duration_s = 10, .qps = 100000 };
+	vs_params_defaults(&cfg->params);
+}
+
+int sim_workload_parse(const char *name, enum sim_wl_kind *out)
+{
+	if (strcmp(name, "memcached") == 0)
+		*out = SIM_WL_MEMCACHED;
+	else if (strcmp(name, "nginx") == 0)
+		*out = SIM_WL_NGINX;
+	else
+		return -1;
+	return 0;
+}
+
+const char *sim_workload_name(enum sim_wl_kind wl)
+{
+	return wl == SIM_WL_NGINX ? "nginx" : "memcached";
+}
+
+int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path *path,
+		       struct vs_policy *pol, char *err, size_t errlen)
+{
+	char spec[64];
+
+	*path = SIM_PATH_VIRTIO;
+	if (strcmp(name, "es2") == 0) {
+		/* SPEC §3.6: single queue, its hybrid polling on one core of its own */
+		*path = SIM_PATH_ES2;
+		if (n_cores < 2) {
+			snprintf(err, errlen, "policy es2 needs at least 2 cores");
+			return -1;
+		}
+		snprintf(spec, sizeof(spec), "static-iso:%d:1",
+			 n_vcpus < n_cores - 1 ? n_vcpus : n_cores - 1);
+	} else if (strcmp(name, "sriov") == 0) {
+		*path = SIM_PATH_SRIOV;
+		snprintf(spec, sizeof(spec), "static-ts:%d:%d", n_vcpus, SIM_SRIOV_QUEUES);
+	} else {
+		if (strlen(name) >= sizeof(spec)) {
+			snprintf(err, errlen, "policy name \"%.40s...\" is too long", name);
+			return -1;
+		}
+		str_copy(spec, name, sizeof(spec));
+	}
+	if (policy_lookup(spec, n_cores, pol, err, errlen) < 0)
+		return -1;
+	if (*path != SIM_PATH_VIRTIO)
+		str_copy(pol->spec, name, sizeof(pol->spec));
+	return 0;
+}
+
+static int sim_run_check(const struct sim_run_config *cfg, char *err, size_t errlen)
+{
+	if (!(cfg->period_s >= 0.001 && cfg->period_s <= 10)) {
+		snprintf(err, errlen, "period %g s is out of range [0.001, 10]", cfg->period_s);
+		return -1;
+	}
+	if (cfg->n_phases < 1 || cfg->n_phases > SIM_MAX_PHASES) {
+		snprintf(err, errlen, "%d load phases: need 1..%d", cfg->n_phases, SIM_MAX_PHASES);
+		return -1;
+	}
+	for (int i = 0; i < cfg->n_phases; i++) {
+		const struct sim_phase *ph = &cfg->phase[i];
+		if (!(ph->duration_s >= cfg->period_s && ph->duration_s <= 86400)) {
+			snprintf(
+				err, errlen,
+				"phase %d: duration %g s must be at least one period (%g s) and at "
+				"most a day",
+				i + 1, ph->duration_s, cfg->period_s);
+			return -1;
+		}
+		if (!(ph->qps >= 0 && ph->qps <= 1e8)) {
+			snprintf(err, errlen, "phase %d: load %g QPS is out of range [0, 1e8]",
+				 i + 1, ph->qps);
+			return -1;
+		}
+	}
+	if (!(cfg->slo_us > 0)) {
+		snprintf(err, errlen, "the SLO must be positive (got %g us)", cfg->slo_us);
+		return -1;
+	}
+	if (!(cfg->halt_poll_us >= 0 && cfg->halt_poll_us <= 1e6)) {
+		snprintf(err, errlen, "halt polling %g us is out of range [0, 1e6]",
+			 cfg->halt_poll_us);
+		return -1;
+	}
+	if (!(cfg->warmup_s >= 0)) {
+		snprintf(err, errlen, "warm-up %g s must not be negative", cfg->warmup_s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Running means over periods. */
+struct sim_acc {
+	int periods, violations;
+	double vcpu, nq, be, lc, energy, u_v, u_n;
+};
+
+static void sim_acc_add(struct sim_acc *a, const struct sim_period *per, double slo_us,
+			double offered)
+{
+	const struct vs_alloc *al = &per->alloc;
+
+	a->periods++;
+	if ((per->has_p95 && per->p95_us > slo_us) || (!per->has_p95 && offered > 0))
+		a->violations++;
+	a->vcpu += al->n_vcpu;
+	a->nq += al->n_nq;
+	a->be += al->n_be;
+	a->lc += vs_alloc_lc_cores(al);
+	a->energy += per->energy_j;
+	a->u_v += al->n_vcpu > 0 ? per->busy_vcpu / al->n_vcpu : 0;
+	a->u_n += al->n_nq > 0 ? per->busy_nq / al->n_nq : 0;
+}
+
+static void sim_csv_row(FILE *f, double t_s, double offered, const struct sim_period *per,
+			const struct vs_explore_sample *u, struct vs_thresholds th)
+{
+	const struct vs_alloc *al = &per->alloc;
+
+	fprintf(f, "%.3f,%.0f,%.0f,", t_s, offered, (double)per->d.completions / per->period_s);
+	if (per->has_p95)
+		fprintf(f, "%.1f,%.1f,", per->p95_us, per->p99_us);
+	else
+		fprintf(f, ",,");
+	fprintf(f, "%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%llu,%llu,%llu,%llu,%llu\n", al->n_vcpu,
+		al->n_nq, al->n_be, u->u_vcpu, u->u_nq, th.vcpu, th.nq, per->energy_j,
+		(unsigned long long)per->d.pirqs, (unsigned long long)per->d.virqs,
+		(unsigned long long)per->d.ctx_switches, (unsigned long long)per->d.migrations,
+		(unsigned long long)per->d.vm_exits);
+}
+
+static double sim_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sim_phase_finish(struct sim_phase_result *pr, const struct sim_acc *a,
+			     const struct vs_hist *h, double secs, double qps)
+{
+	pr->qps = qps;
+	pr->periods = a->periods;
+	pr->violations = a->violations;
+	pr->achieved_qps = secs > 0 ? (double)h->total / secs : 0;
+	pr->p95_us = h->total ? (double)hist_quantile(h, 0.95) / 1000.0 : NAN;
+	pr->p99_us = h->total ? (double)hist_quantile(h, 0.99) / 1000.0 : NAN;
+	pr->mean_vcpu_cores = a->periods ? a->vcpu / a->periods : 0;
+	pr->mean_nq_cores = a->periods ? a->nq / a->periods : 0;
+	pr->mean_be_cores = a->periods ? a->be / a->periods : 0;
+	pr->energy_j = a->energy;
+}
+
+int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *err, size_t errlen)
+{
+	struct sim_model_config mc = { 0 };
+	struct sim_model m;
+	struct sim_platform plat;
+	struct vs_controller ctl;
+	struct vs_policy pol;
+	struct vs_topology topo;
+	struct vs_hist *ph = NULL, *all = NULL;
+	struct sim_acc acc = { 0 };
+	struct sim_counters c0 = { 0 };
+	double wall0 = sim_wall_s(), offered_sum = 0, measured_s = 0;
+	sim_ns period_ns, t = 0, warm_ns;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (sim_run_check(cfg, err, errlen) < 0)
+		return -1;
+	mc.n_cores = cfg->n_cores;
+	mc.n_vcpus = cfg->n_vcpus;
+	mc.n_queues = cfg->n_queues;
+	mc.n_be_vcpus = cfg->n_be_vcpus;
+	mc.wl = cfg->wl;
+	mc.n_conns = cfg->n_conns;
+	mc.seed = cfg->seed;
+	mc.halt_poll_max_ns = (sim_ns)llround(cfg->halt_poll_us * 1000);
+	if (sim_policy_resolve(cfg->policy, cfg->n_cores, cfg->n_vcpus, &mc.path, &pol, err,
+			       errlen) < 0)
+		return -1;
+	if (model_init(&m, &mc, err, errlen) < 0)
+		return -1;
+	simplat_init(&plat, &m);
+	topology_init_flat(&topo, cfg->n_cores);
+	if (controller_init(&ctl, &pol, &cfg->params, &topo, &plat.base, err, errlen) < 0) {
+		model_free(&m);
+		return -1;
+	}
+	ph = malloc(sizeof(*ph));
+	all = malloc(sizeof(*all));
+	if (!ph || !all) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	hist_init(all);
+	if (controller_add_workload(&ctl, "lc", cfg->slo_us, err, errlen) < 0)
+		goto out;
+	if (controller_start(&ctl) < 0) {
+		snprintf(err, errlen, "first allocation: %s", ctl.last_error);
+		goto out;
+	}
+	if (cfg->csv)
+		fprintf(cfg->csv, "%s\n", SIM_CSV_HEADER);
+
+	period_ns = (sim_ns)llround(cfg->period_s * 1e9);
+	warm_ns = (sim_ns)llround(cfg->warmup_s * 1e9);
+	res->n_phases = cfg->n_phases;
+	for (int i = 0; i < cfg->n_phases; i++) {
+		const struct sim_phase *phase = &cfg->phase[i];
+		long n = lround(phase->duration_s / cfg->period_s);
+		struct sim_acc pacc = { 0 };
+
+		hist_init(ph);
+		nic_set_qps(&m, phase->qps);
+		for (long k = 0; k < n; k++) {
+			struct vs_thresholds th = ctl.wl[0].ex.th;
+			struct sim_counters before = m.cnt;
+			const struct sim_period *per = &plat.per;
+
+			t += period_ns;
+			model_run_until(&m, t);
+			if (controller_step(&ctl) < 0)
+				res->plan_errors++;
+			if (cfg->csv)
+				sim_csv_row(cfg->csv, (double)t * 1e-9, phase->qps, per,
+					    &ctl.wl[0].last_u, th);
+			hist_merge(ph, m.hist);
+			sim_acc_add(&pacc, per, cfg->slo_us, phase->qps);
+			if (t > warm_ns) {
+				if (acc.periods == 0)
+					c0 = before;
+				hist_merge(all, m.hist);
+				sim_acc_add(&acc, per, cfg->slo_us, phase->qps);
+				offered_sum += phase->qps * per->period_s;
+				measured_s += per->period_s;
+			}
+			hist_init(m.hist);
+		}
+		sim_phase_finish(&res->phase[i], &pacc, ph, (double)n * cfg->period_s, phase->qps);
+	}
+
+	if (acc.periods > 0) {
+		const struct sim_counters *c1 = &m.cnt;
+		double s = measured_s;
+		uint64_t done = c1->completions - c0.completions;
+
+		res->periods = acc.periods;
+		res->violations = acc.violations;
+		res->p50_us = all->total ? (double)hist_quantile(all, 0.50) / 1000.0 : NAN;
+		res->p95_us = all->total ? (double)hist_quantile(all, 0.95) / 1000.0 : NAN;
+		res->p99_us = all->total ? (double)hist_quantile(all, 0.99) / 1000.0 : NAN;
+		res->mean_us = all->total ? hist_mean(all) / 1000.0 : NAN;
+		res->achieved_qps = (double)all->total / s;
+		res->offered_qps = offered_sum / s;
+		res->mean_vcpu_cores = acc.vcpu / acc.periods;
+		res->mean_nq_cores = acc.nq / acc.periods;
+		res->mean_be_cores = acc.be / acc.periods;
+		res->mean_lc_cores = acc.lc / acc.periods;
+		res->u_vcpu = acc.u_v / acc.periods;
+		res->u_nq = acc.u_n / acc.periods;
+		res->energy_j = acc.energy;
+		res->power_w = acc.energy / s;
+		res->power_tdp = res->power_w / SIM_TDP_W;
+		res->be_cores = (double)(c1->be_work_ns - c0.be_work_ns) * 1e-9 / s;
+		res->drops_per_s = (double)(c1->drops - c0.drops) / s;
+		res->client_lost_per_s = (double)(c1->client_lost - c0.client_lost) / s;
+		res->exits_per_req = done ? (double)(c1->vm_exits - c0.vm_exits) / (double)done : 0;
+		res->ctx_per_s = (double)(c1->ctx_switches - c0.ctx_switches) / s;
+		res->migrations_per_s = (double)(c1->migrations - c0.migrations) / s;
+		res->pirqs_per_s = (double)(c1->pirqs - c0.pirqs) / s;
+		res->virqs_per_s = (double)(c1->virqs - c0.virqs) / s;
+		for (int k = 0; k < SIM_STAGES; k++)
+			res->stage_us[k] = done ? (double)(c1->stage_ns[k] - c0.stage_ns[k]) /
+							   1000.0 / (double)done
+						: 0;
+		res->virq_wait_us = c1->virq_waits > c0.virq_waits
+					    ? (double)(c1->virq_wait_ns - c0.virq_wait_ns) /
+						      1000.0 /
+						      (double)(c1->virq_waits - c0.virq_waits)
+					    : 0;
+	}
+	res->th_vcpu = ctl.wl[0].ex.th.vcpu;
+	res->th_nq = ctl.wl[0].ex.th.nq;
+	res->events = m.eng.events;
+	res->anomalies = m.cnt.anomalies;
+	if (m.cnt.anomalies)
+		log_warnx("sim: %s: %llu model self-check failures (a bug in the model)",
+			  cfg->policy, (unsigned long long)m.cnt.anomalies);
+	res->sim_s = (double)t * 1e-9;
+	rc = 0;
+out:
+	res->wall_s = sim_wall_s() - wall0;
+	free(ph);
+	free(all);
+	controller_free(&ctl);
+	model_free(&m);
+	return rc;
+}
