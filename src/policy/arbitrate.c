@@ -20,9 +20,19 @@ int policy_arbitrate(const struct vs_policy *pol, int n_cores, struct vs_decisio
 
 	if (n <= 0)
 		return 0;
-	if (n == 1 || d[0].alloc.layout == VS_LAYOUT_SHARED_ALL) {
-		/* one workload: its own decision already fits the host; static-ts:
-		 * everything time-shares every core, so nothing to divide */
+	if (d[0].alloc.layout == VS_LAYOUT_SHARED_ALL) {
+		/* static-ts: everything time-shares every core, nothing to divide */
+		return 0;
+	}
+	if (n == 1) {
+		/* one workload: its own decision already fits the host; what it
+		 * leaves goes to best-effort work under a gives_be policy (its
+		 * first allocation, a plain half split, included) */
+		struct vs_alloc *a = &d[0].alloc;
+		if (pol->ops->gives_be) {
+			a->n_be = n_cores - vs_alloc_lc_cores(a);
+			a->be_paused = a->n_be == 0;
+		}
 		return 0;
 	}
 	for (int i = 0; i < n; i++)

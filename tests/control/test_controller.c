@@ -79,6 +79,7 @@ static void test_start_applies_half_split(void **state)
 	assert_int_equal(sp.last.wl[0].alloc.n_vcpu, 11);
 	assert_int_equal(sp.last.wl[0].alloc.n_nq, 10);
 	assert_int_equal(sp.last.seq, 1);
+	assert_false(sp.last.be_paused); /* vspace-e: no best-effort work to pause */
 	/* starting again changes nothing */
 	assert_int_equal(controller_start(&c), 0);
 	assert_int_equal(sp.applies, 1);
@@ -205,6 +206,24 @@ static void test_workloads_come_and_go(void **state)
 	controller_free(&c);
 }
 
+static void test_first_allocation_pauses_be(void **state)
+{
+	struct vs_controller c;
+	struct script_platform sp = { 0 };
+	struct vs_params p;
+	char err[128];
+
+	/* vspace-r, one workload: the first allocation is 4 + 4 of 8 cores, so no
+	 * core is left for best-effort work: it must be paused */
+	vs_params_defaults(&p);
+	setup(&c, &sp, "vspace-r", 8, &p);
+	assert_int_equal(controller_add_workload(&c, "web", 0, err, sizeof(err)), 0);
+	assert_int_equal(controller_start(&c), 0);
+	assert_int_equal(sp.last.wl[0].alloc.n_be, 0);
+	assert_true(sp.last.be_paused);
+	controller_free(&c);
+}
+
 static void test_too_many_workloads(void **state)
 {
 	struct vs_controller c;
@@ -228,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_explore_before_decide),
 		cmocka_unit_test(test_skip_and_hold),
 		cmocka_unit_test(test_workloads_come_and_go),
+		cmocka_unit_test(test_first_allocation_pauses_be),
 		cmocka_unit_test(test_too_many_workloads),
 	};
 	return VS_RUN_TESTS(tests);
