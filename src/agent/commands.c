@@ -571,14 +571,34 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 	return r;
 }
 
+/* The host leaves (vspaced on_exit=restore): put back what was changed. */
+static json_t *agent_restore_cmd(struct agent *a, const struct proto_request *req,
+				 struct agent_err *e)
+{
+	int values = a->n_saved, nics = a->n_saved_nics, tasks = a->n_saved_tasks;
+	int failed = agent_restore(a);
+	struct vs_cpuset online;
+
+	(void)req;
+	if (failed > 0) {
+		agent_errf(e,
+			   "restore: %d of %d settings could not be put back (see the agent's log)",
+			   failed, values + nics + tasks);
+		return NULL;
+	}
+	if (guest_cpus_online(a, &online) == 0)
+		a->active = online;
+	return json_pack("{s:i,s:i,s:i,s:b}", "values", values, "nics", nics, "tasks", tasks,
+			 "dry_run", a->dry_run);
+}
+
 typedef json_t *(*agent_cmd_fn)(struct agent *a, const struct proto_request *req,
 				struct agent_err *e);
 
 static const agent_cmd_fn agent_cmds[PROTO_CMD_COUNT] = {
-	[PROTO_CMD_HELLO] = agent_hello,
-	[PROTO_CMD_SET_VNQ] = agent_set_vnq,
-	[PROTO_CMD_SET_VCPUS] = agent_set_vcpus,
-	[PROTO_CMD_STATS] = agent_stats,
+	[PROTO_CMD_HELLO] = agent_hello,	 [PROTO_CMD_SET_VNQ] = agent_set_vnq,
+	[PROTO_CMD_SET_VCPUS] = agent_set_vcpus, [PROTO_CMD_STATS] = agent_stats,
+	[PROTO_CMD_RESTORE] = agent_restore_cmd,
 };
 
 int agent_handle_line(struct agent *a, const char *line, size_t len, char *reply, size_t replylen)

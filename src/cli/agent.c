@@ -24,6 +24,7 @@ static void agent_cli_usage(FILE *f)
 		"  stats [IFNAME]               per-vCPU busy time, per-queue packets and bytes\n"
 		"  set_vnq IFNAME N             N queues on the guest NIC IFNAME\n"
 		"  set_vcpus N [cpuset|hotplug] active vCPUs 0..N-1\n"
+		"  restore                      put back every setting the agent changed\n"
 		"  raw                          send each stdin line as is, print each reply line\n"
 		"\n"
 		"options:\n"
@@ -45,6 +46,13 @@ static int agent_cli_args(const char *cmd, int argc, char **argv, json_t **args,
 	long n;
 
 	*args = NULL;
+	if (strcmp(cmd, "restore") == 0) {
+		if (argc > 0) {
+			snprintf(err, errlen, "restore: takes no arguments");
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(cmd, "hello") == 0 || strcmp(cmd, "stats") == 0) {
 		if (argc > (cmd[0] == 's' ? 1 : 0)) {
 			snprintf(err, errlen, "%s: too many arguments", cmd);
@@ -74,8 +82,8 @@ static int agent_cli_args(const char *cmd, int argc, char **argv, json_t **args,
 			json_object_set_new(*args, "method", json_string(argv[1]));
 		return 0;
 	}
-	snprintf(err, errlen, "unknown command \"%s\" (hello, stats, set_vnq, set_vcpus, raw)",
-		 cmd);
+	snprintf(err, errlen,
+		 "unknown command \"%s\" (hello, stats, set_vnq, set_vcpus, restore, raw)", cmd);
 	return -1;
 }
 

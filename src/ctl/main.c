@@ -269,6 +269,49 @@ static void ctl_fmt(char *buf, size_t len, double v, int decimals)
 		snprintf(buf, len, "%.*f", decimals, v);
 }
 
+/* "applied/limit (plan want)" of a guest knob; "-" parts when unknown. */
+static void ctl_knob(char *buf, size_t len, json_t *knob, double limit)
+{
+	char have[16], max[16], want[16];
+
+	ctl_fmt(have, sizeof(have), ctl_num(knob, "applied"), 0);
+	ctl_fmt(max, sizeof(max), limit, 0);
+	ctl_fmt(want, sizeof(want), ctl_num(knob, "want"), 0);
+	snprintf(buf, len, "%s/%s (plan %s%s)", have, max, want,
+		 json_is_true(json_object_get(knob, "pending")) ? ", sending" : "");
+}
+
+/* The guest agent link of a workload: state, what the guest has, errors. */
+static void ctl_print_agent(json_t *a)
+{
+	static const char *const reqs[] = { "set_vcpus", "set_vnq", "stats", "restore" };
+	char up[32] = "", v[64], q[64], rtt[16];
+
+	if (!a)
+		return;
+	if (!isnan(ctl_num(a, "up_s")))
+		snprintf(up, sizeof(up), " %.0f s", ctl_num(a, "up_s"));
+	ctl_knob(v, sizeof(v), json_object_get(a, "vcpus"), ctl_num(a, "guest_vcpus"));
+	ctl_knob(q, sizeof(q), json_object_get(a, "queues"), ctl_num(a, "guest_max_queues"));
+	ctl_fmt(rtt, sizeof(rtt), ctl_num(json_object_get(a, "rtt_us"), "last") / 1000.0, 1);
+	printf("  agent %s: %s%s%s%s%s, NIC %s, vCPUs %s, queues %s, rtt %s ms\n",
+	       ctl_s(a, "address", "?"), ctl_s(a, "state", "?"), up,
+	       ctl_s(a, "last_error", NULL) ? " (" : "", ctl_s(a, "last_error", ""),
+	       ctl_s(a, "last_error", NULL) ? ")" : "", ctl_s(a, "ifname", "-"), v, q, rtt);
+	if (ctl_s(a, "ifname_problem", NULL))
+		printf("  agent: %s\n", ctl_s(a, "ifname_problem", ""));
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		json_t *rep = json_object_get(json_object_get(a, "replies"), reqs[i]);
+		if (!rep || !strcmp(ctl_s(rep, "status", "ok"), "ok"))
+			continue;
+		char n[24] = "";
+		if (!isnan(ctl_num(rep, "n")))
+			snprintf(n, sizeof(n), " %.0f", ctl_num(rep, "n"));
+		printf("  agent %s%s: %s: %s (%.1f s ago)\n", reqs[i], n, ctl_s(rep, "status", "?"),
+		       ctl_s(rep, "error", "-"), ctl_num(rep, "age_s"));
+	}
+}
+
 static void ctl_print_status(json_t *r)
 {
 	json_t *d = json_object_get(r, "daemon"), *w, *n;
@@ -315,6 +358,7 @@ static void ctl_print_status(json_t *r)
 			printf("  %s\n", ctl_s(w, "absent", ""));
 		else if (ctl_s(w, "why", NULL))
 			printf("  why: %s\n", ctl_s(w, "why", ""));
+		ctl_print_agent(json_object_get(w, "agent_link"));
 	}
 	json_array_foreach(json_object_get(r, "nics"), i, n)
 	{

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/strutil.h"
+#include "proto/transport.h"
 
 /* What the parse keeps besides the configuration: where things were. */
 struct config_parse {
@@ -25,8 +26,9 @@ struct config_parse {
 	int line_threshold, line_nic_netns, line_last;
 	char seen_host[32][24]; /* [host] keys seen, for duplicates */
 	int seen_host_line[32], n_seen_host;
-	int cur_wl;	  /* index of the workload section being read, -1 */
-	int *wl_src_line; /* line of each workload's source key (0 = none) */
+	int cur_wl;	    /* index of the workload section being read, -1 */
+	int *wl_src_line;   /* line of each workload's source key (0 = none) */
+	int *wl_agent_line; /* line of each workload's agent= (0 = none) */
 	int cap_wl;
 };
 
@@ -410,13 +412,16 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 		struct vs_wl_spec *nw = realloc(c->wl, sizeof(*nw) * (size_t)nc);
 		int *nl = nw ? realloc(c->wl_line, sizeof(int) * (size_t)nc) : NULL;
 		int *ns = nl ? realloc(p->wl_src_line, sizeof(int) * (size_t)nc) : NULL;
+		int *na = ns ? realloc(p->wl_agent_line, sizeof(int) * (size_t)nc) : NULL;
 		if (nw)
 			c->wl = nw;
 		if (nl)
 			c->wl_line = nl;
 		if (ns)
 			p->wl_src_line = ns;
-		if (!nw || !nl || !ns) {
+		if (na)
+			p->wl_agent_line = na;
+		if (!nw || !nl || !ns || !na) {
 			config_fail(p, "out of memory");
 			return NULL;
 		}
@@ -427,9 +432,10 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 	memset(w, 0, sizeof(*w));
 	str_copy(w->name, name, sizeof(w->name));
 	w->lc = true;
-	str_copy(w->guest_nic, "eth0", sizeof(w->guest_nic));
+	w->guest_nic[0] = '\0'; /* the agent's first multi-queue NIC (its hello) */
 	c->wl_line[p->cur_wl] = p->lineno;
 	p->wl_src_line[p->cur_wl] = 0;
+	p->wl_agent_line[p->cur_wl] = 0;
 	return w;
 }
 
@@ -497,8 +503,13 @@ static void config_workload(struct config_parse *p, const char *name, const char
 	} else if (!strcmp(key, "guest_nic")) {
 		config_name(p, sect, key, value, w->guest_nic, sizeof(w->guest_nic));
 	} else if (!strcmp(key, "agent")) {
-		if (vs_agent_parse(value, &w->agent, err, sizeof(err)) < 0)
+		struct proto_addr pa;
+		/* both parsers: what is shown (platform) and what connects (proto) */
+		if (vs_agent_parse(value, &w->agent, err, sizeof(err)) < 0 ||
+		    proto_addr_parse(value, &pa, err, sizeof(err)) < 0)
 			config_fail(p, "[%s] agent: %s", sect, err);
+		else
+			p->wl_agent_line[p->cur_wl] = p->lineno;
 	} else {
 		config_fail(p,
 			    "[%s] %s: unknown key (known: role slo_p95_us pid pidfile qemu_pidfile "
@@ -637,6 +648,14 @@ static void config_check(struct config_parse *p)
 				    w->name);
 			return;
 		}
+		if (!w->lc && p->wl_agent_line[i]) {
+			p->lineno = p->wl_agent_line[i];
+			config_fail(p,
+				    "[workload \"%s\"] agent: only lc workloads have a guest agent "
+				    "(role=be)",
+				    w->name);
+			return;
+		}
 		if (!w->lc && w->slo_p95_us > 0) {
 			config_fail(p,
 				    "[workload \"%s\"] slo_p95_us: only lc workloads have an SLO",
@@ -684,6 +703,7 @@ static int config_run(struct vsd_config *c, struct config_parse *p, const char *
 	}
 	config_check(p);
 	free(p->wl_src_line);
+	free(p->wl_agent_line);
 	if (p->err_line) {
 		snprintf(err, errlen, "%s:%d: %s", name, p->err_line, p->err);
 		config_free(c);

@@ -20,6 +20,9 @@
 #include "lib/strutil.h"
 
 #define VSD_VERSION "0.1"
+/* At exit (on_exit=restore): how long the guest agents get to put the
+ * guests back (a TCG guest answers in milliseconds). */
+#define VSD_AGENT_RESTORE_MS 2000
 
 static double vsd_now(void)
 {
@@ -105,6 +108,16 @@ static json_t *vsd_status(struct vsd *d)
 		}
 		json_object_set_new(w, "explore_windows", json_integer((json_int_t)cw->ex.windows));
 		json_object_set_new(w, "why", json_string(cw->decision.why));
+	}
+	json_array_foreach(wls, i, w)
+	{
+		const struct agentlink *l =
+			d->have_agents
+				? agentlinks_find(&d->agents,
+						  json_string_value(json_object_get(w, "name")))
+				: NULL;
+		if (l)
+			json_object_set_new(w, "agent_link", agentlink_status(l, proto_now_ms()));
 	}
 	daemon = json_pack("{s:i,s:s,s:f,s:s,s:i,s:I,s:I,s:I,s:I,s:b,s:b,s:o,s:f,s:f}", "pid",
 			   (int)getpid(), "version", VSD_VERSION, "uptime_s",
@@ -430,6 +443,8 @@ static void vsd_render(void *arg, struct metrics_buf *b)
 		       "# HELP vspace_reports_total p95 reports received.\n"
 		       "# TYPE vspace_reports_total counter\nvspace_reports_total %llu\n",
 		       (unsigned long long)cnt.reports);
+	if (d->have_agents)
+		agentlinks_metrics(&d->agents, b);
 	if (cnt.has_energy)
 		metrics_printf(b,
 			       "# HELP vspace_energy_joules_total Package energy (RAPL).\n"
@@ -621,6 +636,42 @@ static int vsd_setup_loop(struct vsd *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* A link to the guest agent of every LC workload with agent=, plugged into
+ * the platform as the workload's guest actuator. */
+static int vsd_agents(struct vsd *d, char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)VSD_TAG_AGENT << 32 };
+
+	for (int i = 0; i < d->cfg.n_wl; i++) {
+		const struct vs_wl_spec *w = &d->cfg.wl[i];
+		char addr[PROTO_PATH_MAX + 16];
+		struct agentlink *l;
+
+		if (!w->lc || w->agent.kind == VS_AGENT_NONE)
+			continue;
+		if (!d->have_agents) {
+			if (agentlinks_init(&d->agents, NULL, err, errlen) < 0)
+				return -1;
+			d->have_agents = true;
+			if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, agentlinks_fd(&d->agents), &ev) < 0) {
+				snprintf(err, errlen, "agent links: epoll_ctl: %s",
+					 strerror(errno));
+				return -1;
+			}
+		}
+		vs_agent_format(&w->agent, addr, sizeof(addr));
+		l = agentlinks_add(&d->agents, w->name, addr, w->guest_nic, err, errlen);
+		if (!l)
+			return -1;
+		linuxplat_set_guest(d->lx, w->name, &l->base);
+		log_info("workload %s: guest agent at %s (guest NIC %s)", w->name, addr,
+			 w->guest_nic[0] ? w->guest_nic : "from the agent's hello");
+	}
+	if (d->have_agents)
+		agentlinks_poll(&d->agents, proto_now_ms()); /* start connecting */
+	return 0;
+}
+
 /* Real-time priority and housekeeping cores for the loop (live runs only). */
 static void vsd_sched(struct vsd *d)
 {
@@ -658,7 +709,9 @@ static int vsd_loop(struct vsd *d)
 		return 1;
 	}
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, ev, 16, -1);
+		int timeout =
+			d->have_agents ? agentlinks_timeout_ms(&d->agents, proto_now_ms()) : -1;
+		int n = epoll_wait(d->epfd, ev, 16, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -683,10 +736,13 @@ static int vsd_loop(struct vsd *d)
 			case VSD_TAG_METRICS:
 				metrics_event(&d->met, slot, ev[i].events);
 				break;
-			default:
+			default: /* VSD_TAG_AGENT: handled below */
 				break;
 			}
 		}
+		/* after a period too: its plan may have changed what the guests should have */
+		if (d->have_agents)
+			agentlinks_poll(&d->agents, proto_now_ms());
 	}
 	return 0;
 }
@@ -851,6 +907,12 @@ int vsd_main(const struct vsd_opts *opts)
 		log_errorx("%s", err);
 		goto out;
 	}
+	if (!opts->once && !opts->bench && !opts->bench_writes &&
+	    vsd_agents(d, err, sizeof(err)) < 0) {
+		log_errorx("%s: %s", opts->config, err);
+		rc = 2;
+		goto out;
+	}
 	{
 		double t0 = vsd_thread_cpu();
 		linuxplat_refresh(d->lx, &d->ctl, vsd_now());
@@ -909,6 +971,9 @@ out:
 	if (d->have_met)
 		metrics_close(&d->met);
 	if (d->lx && !opts->dry_run) { /* in a dry run nothing was written */
+		if (d->cfg.on_exit_restore && d->have_agents &&
+		    agentlinks_restore(&d->agents, VSD_AGENT_RESTORE_MS) > 0 && rc == 0)
+			rc = 1;
 		if (d->cfg.on_exit_restore) {
 			int failed = linuxplat_restore(d->lx);
 			if (failed > 0) {
@@ -923,6 +988,8 @@ out:
 	if (d->ctl_ready)
 		controller_free(&d->ctl);
 	linuxplat_close(d->lx);
+	if (d->have_agents)
+		agentlinks_free(&d->agents);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->tfd >= 0)

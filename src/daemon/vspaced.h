@@ -7,13 +7,14 @@
 #include <time.h>
 
 #include "control/controller.h"
+#include "daemon/agentlink.h"
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
 #include "daemon/metrics.h"
 #include "platform/linux/linux.h"
 
 /* epoll tags (the high 32 bits of epoll_event.data.u64) */
-enum vsd_tag { VSD_TAG_TIMER = 1, VSD_TAG_SIGNAL, VSD_TAG_CTL, VSD_TAG_METRICS };
+enum vsd_tag { VSD_TAG_TIMER = 1, VSD_TAG_SIGNAL, VSD_TAG_CTL, VSD_TAG_METRICS, VSD_TAG_AGENT };
 
 struct vsd_opts {
 	const char *config;  /* -c */
@@ -45,6 +46,8 @@ struct vsd {
 	struct ctlsock ctlsock;
 	struct metrics_srv met;
 	bool have_met;
+	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
+	bool have_agents;
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */

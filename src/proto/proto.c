@@ -6,10 +6,9 @@
 #include <string.h>
 
 static const char *const proto_cmd_names[PROTO_CMD_COUNT] = {
-	[PROTO_CMD_HELLO] = "hello",
-	[PROTO_CMD_SET_VNQ] = "set_vnq",
-	[PROTO_CMD_SET_VCPUS] = "set_vcpus",
-	[PROTO_CMD_STATS] = "stats",
+	[PROTO_CMD_HELLO] = "hello",	     [PROTO_CMD_SET_VNQ] = "set_vnq",
+	[PROTO_CMD_SET_VCPUS] = "set_vcpus", [PROTO_CMD_STATS] = "stats",
+	[PROTO_CMD_RESTORE] = "restore",
 };
 
 /* The args each command accepts (NULL-terminated). */
@@ -17,11 +16,11 @@ static const char *const proto_hello_args[] = { "version", NULL };
 static const char *const proto_set_vnq_args[] = { "ifname", "n", NULL };
 static const char *const proto_set_vcpus_args[] = { "n", "method", NULL };
 static const char *const proto_stats_args[] = { "ifname", NULL };
+static const char *const proto_restore_args[] = { NULL };
 static const char *const *const proto_cmd_args[PROTO_CMD_COUNT] = {
-	[PROTO_CMD_HELLO] = proto_hello_args,
-	[PROTO_CMD_SET_VNQ] = proto_set_vnq_args,
-	[PROTO_CMD_SET_VCPUS] = proto_set_vcpus_args,
-	[PROTO_CMD_STATS] = proto_stats_args,
+	[PROTO_CMD_HELLO] = proto_hello_args,	      [PROTO_CMD_SET_VNQ] = proto_set_vnq_args,
+	[PROTO_CMD_SET_VCPUS] = proto_set_vcpus_args, [PROTO_CMD_STATS] = proto_stats_args,
+	[PROTO_CMD_RESTORE] = proto_restore_args,
 };
 
 const char *proto_cmd_name(enum proto_cmd cmd)
@@ -251,6 +250,8 @@ static int proto_decode_args(const json_t *args, struct proto_request *req, char
 	}
 	case PROTO_CMD_STATS:
 		return proto_get_ifname(args, ctx, false, req->u.stats.ifname, err, errlen);
+	case PROTO_CMD_RESTORE:
+		return 0;
 	case PROTO_CMD_COUNT:
 		break;
 	}

@@ -25,6 +25,8 @@
  *                                       or "hotplug"
  *   stats      {"ifname":S}             optional filter; per-vCPU busy time,
  *                                       per-queue packets and bytes
+ *   restore    {}                       put back every setting changed so far
+ *                                       (the host leaves: vspaced on_exit=restore)
  *
  * A message, newline included, is at most PROTO_MAX_MSG bytes. Unknown
  * fields are errors (a typo never passes silently).
@@ -46,6 +48,7 @@ enum proto_cmd {
 	PROTO_CMD_SET_VNQ,
 	PROTO_CMD_SET_VCPUS,
 	PROTO_CMD_STATS,
+	PROTO_CMD_RESTORE,
 	PROTO_CMD_COUNT,
 };
 

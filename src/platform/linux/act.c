@@ -157,7 +157,8 @@ size_t act_describe(const struct vs_linux *lx, const struct act_op *op, char *bu
 		k = snprintf(buf, len, "libvirt %s %s", dom, op->value ? "suspend" : "resume");
 		break;
 	case ACT_GUEST_VNQ:
-		k = snprintf(buf, len, "guest %s set_vnq %s %d", wname, op->text, op->value);
+		k = snprintf(buf, len, "guest %s set_vnq %s %d", wname,
+			     op->text[0] ? op->text : "(the agent's NIC)", op->value);
 		break;
 	case ACT_GUEST_VCPUS:
 		k = snprintf(buf, len, "guest %s set_vcpus %d", wname, op->value);
