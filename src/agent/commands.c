@@ -654,6 +654,24 @@ static int agent_restore_file(struct agent *a, const struct agent_saved_file *s)
 		return 0;
 	if (errno == ENOENT)
 		return 0; /* the object is gone (a queue or IRQ that no longer exists) */
+	size_t plen = strlen(s->path), tail = strlen("/cpuset.cpus");
+	if (errno == ENOSPC && !s->value[0] && plen > tail &&
+	    !strcmp(s->path + plen - tail, "/cpuset.cpus")) {
+		/* An empty cpuset.cpus (inherit the parent's) cannot be written back
+		 * while the cgroup has tasks: the parent's cpus are the same set. */
+		char parent[sizeof(s->path) + 32], cpus[256];
+		snprintf(parent, sizeof(parent), "%.*s/../cpuset.cpus.effective",
+			 (int)(plen - tail), s->path);
+		if (guest_read(a, parent, cpus, sizeof(cpus)) == 0 && cpus[0] &&
+		    guest_write_raw(a, s->path, cpus) == 0) {
+			log_info("restore: /%s has tasks, so it cannot be empty (inherit) again: "
+				 "set to "
+				 "its parent's cpus %s",
+				 s->path, cpus);
+			return 0;
+		}
+		errno = ENOSPC;
+	}
 	log_warn("restore \"%s\" to /%s", s->value, s->path);
 	return -1;
 }

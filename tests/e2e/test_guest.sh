@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # test_guest.sh - end to end: a Debian-kernel guest (scripts/guest/build) under QEMU with 4 vCPUs, a
-# 4-queue virtio-net NIC on a tap in a test netns and a virtio-serial agent channel; the host drives
-# vspace-agent through `vspace agent` (the proto client library) and checks, with what the guest's
-# kernel reports (ethtool channels, online vCPUs, the cgroup's effective cpus, queue counters), that
-# queue count and active vCPU set follow the commands.
+# 4-queue virtio-net NIC on a tap in a test netns and a virtio-serial agent channel.
+# Part 1: the host drives vspace-agent through `vspace agent` (the proto client library) and checks,
+# with what the guest's kernel reports (ethtool channels, online vCPUs, the cgroup's effective cpus,
+# queue counters), that queue count and active vCPU set follow the commands.
+# Part 2: vspaced manages the QEMU process (qemu_pidfile=, agent=serial:..., the tap as its NIC):
+# policy changes (vspacectl set mode) must show in the guest - its queue count and the cpus its
+# application may use, read from a second serial port the guest writes its state to - and on the
+# host QEMU's vCPU threads (CPU n/TCG) must sit in vspaced's vCPU core group; SIGTERM puts the
+# guest and the host back.
 #
 # Needs root, qemu-system-x86_64 and the kernel package (apt-get download). KVM is used when it
 # works (VS_GUEST_ACCEL=auto|kvm|tcg); here guests hang on KVM and TCG is used.
-# Cleans up (QEMU by pid, tap, netns, temp dir) on any exit.
+# Cleans up (vspaced and QEMU by pid, cgroups, tap, netns, temp dir) on any exit.
 set -u
 B=${VS_BUILD:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +24,8 @@ skip_all() { echo "ok 1 - e2e guest # SKIP $1"; echo "1..1"; exit 0; }
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, tap)"
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 not installed"
-[ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] || skip_all "build $B/vspace and $B/vspace-agent first"
+[ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] && [ -x "$B/vspaced" ] && [ -x "$B/vspacectl" ] ||
+	skip_all "build $B/vspace, vspace-agent, vspaced and vspacectl first"
 if ! "$root/scripts/guest/build" "$B" >"$B/guest-build.log" 2>&1; then
 	if grep -q "download" "$B/guest-build.log"; then
 		skip_all "cannot download the guest kernel: $(tail -1 "$B/guest-build.log")"
@@ -30,10 +36,11 @@ if ! "$root/scripts/guest/build" "$B" >"$B/guest-build.log" 2>&1; then
 fi
 ok "guest assembled: kernel $(cat "$B/guest/kernel-version"), $(du -h "$B/guest/initramfs.gz" | cut -f1) initramfs"
 
-NS=vsa-g$$
-TAP=vsa-tap0
-dir=$(mktemp -d /tmp/vsa-guest-XXXXXX)
-qemu_pid=
+NS=vsw-g$$
+TAP=vsw-tap0
+CG=vsw-e2e$$
+dir=$(mktemp -d /tmp/vsw-guest-XXXXXX)
+qemu_pid= vsd_pid=
 stop_qemu() {
 	[ -n "$qemu_pid" ] || return 0
 	kill "$qemu_pid" 2>/dev/null
@@ -42,8 +49,20 @@ stop_qemu() {
 	wait "$qemu_pid" 2>/dev/null
 	qemu_pid=
 }
+stop_vspaced() {
+	[ -n "$vsd_pid" ] || return 0
+	kill "$vsd_pid" 2>/dev/null
+	wait "$vsd_pid" 2>/dev/null
+	vsd_pid=
+}
 cleanup() {
+	stop_vspaced
 	stop_qemu
+	# whatever vspaced left behind: threads back to the root, then the groups
+	for d in $(find /sys/fs/cgroup/cpuset/$CG -depth -type d 2>/dev/null); do
+		for t in $(cat "$d/tasks" 2>/dev/null); do echo "$t" >/sys/fs/cgroup/cpuset/tasks 2>/dev/null; done
+		rmdir "$d" 2>/dev/null
+	done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$dir"
 }
@@ -57,18 +76,20 @@ ip -n "$NS" addr add 198.18.5.1/24 dev "$TAP"
 ip -n "$NS" link set "$TAP" up
 
 boot() { # accel
-	rm -f "$dir/console.log" "$dir/agent.sock"
-	# -name ...,debug-threads=on names the vCPU threads "CPU n/KVM" or "CPU n/TCG"
-	ip netns exec "$NS" qemu-system-x86_64 -name vsa-guest,debug-threads=on -accel "$1" \
+	rm -f "$dir/console.log" "$dir/agent.sock" "$dir/state.log" "$dir/qemu.pid"
+	# -name ...,debug-threads=on names the vCPU threads "CPU n/KVM" or "CPU n/TCG";
+	# the second serial port (ttyS1) gets the guest's state lines (vsa.state=)
+	ip netns exec "$NS" qemu-system-x86_64 -name vsw-guest,debug-threads=on -accel "$1" \
 		-m 512 -smp 4 -nodefaults -no-user-config -display none -no-reboot \
+		-pidfile "$dir/qemu.pid" \
 		-kernel "$B/guest/vmlinuz" -initrd "$B/guest/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 vsa.ip=198.18.5.2/24" \
+		-append "console=ttyS0 panic=-1 vsa.ip=198.18.5.2/24 vsa.state=ttyS1" \
 		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off,queues=4" \
 		-device virtio-net-pci,netdev=n0,mq=on,vectors=10,mac=52:54:00:56:00:02 \
 		-device virtio-serial-pci,id=vser0 \
 		-chardev "socket,id=agent,path=$dir/agent.sock,server=on,wait=off" \
 		-device virtserialport,bus=vser0.0,chardev=agent,name=vspace.agent \
-		-serial "file:$dir/console.log" >"$dir/qemu.log" 2>&1 &
+		-serial "file:$dir/console.log" -serial "file:$dir/state.log" >"$dir/qemu.log" 2>&1 &
 	qemu_pid=$!
 }
 
@@ -172,6 +193,124 @@ if [ "$cnt" -gt 0 ]; then
 	echo "# $accel guest, set_vnq changing 2<->4 queues, $cnt round trips: rtt_us" \
 		"min $(sed -n 1p "$dir/chg") p50 $(sed -n "$(((cnt + 1) / 2))p" "$dir/chg")" \
 		"p95 $(sed -n "$(((cnt * 95 + 99) / 100))p" "$dir/chg") max $(tail -1 "$dir/chg")"
+fi
+
+
+# ---- Part 2: vspaced manages the VM -------------------------------------------------------------
+# The agent's serial channel takes one host at a time: from here on vspaced holds it. What the
+# guest's kernel says comes from the second serial port (state lines, scripts/guest/init).
+gstate() { tr -d '\r' <"$dir/state.log" 2>/dev/null | grep '^state seq=' | tail -1; }
+gfield() { gstate | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+guest_has() { # queues cpus: eth0's rx and tx queues, the application's cgroup and one of its tasks
+	[ "$(gfield rxq)" = "$1" ] && [ "$(gfield txq)" = "$1" ] && [ "$(gfield app)" = "$2" ] &&
+		[ "$(gfield task)" = "$2" ]
+}
+wait_until() { # seconds, condition (evaluated each time)
+	for _ in $(seq $(($1 * 20))); do eval "$2" && return 0; sleep 0.05; done
+	return 1
+}
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+vcpu_tids() { grep -l '^CPU [0-9]*/' /proc/$qemu_pid/task/*/comm 2>/dev/null | cut -d/ -f5; }
+allowed() { awk '/^Cpus_allowed_list/ { print $2 }' /proc/$qemu_pid/task/$1/status 2>/dev/null; }
+cpuset_of() { awk -F: '$2 == "cpuset" { print $3 }' /proc/$qemu_pid/task/$1/cgroup 2>/dev/null; }
+threads_state() { for t in /proc/$qemu_pid/task/*; do t=${t##*/}; echo "$t $(cpuset_of "$t") $(allowed "$t")"; done; }
+vcpus_in() { # cgroup cpus: every vCPU thread is in that cpuset group and may run on those cpus only
+	local t k=0
+	for t in $(vcpu_tids); do
+		[ "$(cpuset_of "$t")" = "$1" ] && [ "$(allowed "$t")" = "$2" ] || return 1
+		k=$((k + 1))
+	done
+	[ "$k" -eq 4 ]
+}
+CTL="$B/vspacectl -s $dir/vspaced.sock"
+wl() { $CTL status --json 2>/dev/null | jq -c ".workloads[0]$1"; }
+
+if [ "$(nproc --all)" -lt 2 ] || [ ! -d /sys/fs/cgroup/cpuset ] || ! command -v jq >/dev/null; then
+	ok "vspaced manages the VM # SKIP needs 2 cpus, the cgroup v1 cpuset hierarchy and jq"
+elif ! wait_until 30 'guest_has 4 0-3'; then
+	nok "the guest writes its state to the second serial port (last: $(gstate))"
+else
+	orig_threads=$(threads_state)
+	cat >"$dir/vspace.conf" <<CONF
+[host]
+cores=0-1
+nic=$TAP
+nic_netns=$NS
+mode=E
+period_ms=100
+control_socket=$dir/vspaced.sock
+state_dir=$dir/state
+metrics_listen=127.0.0.1:19493
+cgroup_parent=$CG
+[workload "vm"]
+role=lc
+slo_p95_us=1000
+qemu_pidfile=$dir/qemu.pid
+agent=serial:$dir/agent.sock
+CONF
+	t0=$(date +%s.%N)
+	"$B/vspaced" -c "$dir/vspace.conf" >"$dir/vspaced.log" 2>&1 &
+	vsd_pid=$!
+	if wait_until 60 'guest_has 1 0'; then
+		ok "vspaced (E mode) starts: the guest follows to 1 queue and vCPU 0 in $(since "$t0") s"
+	else
+		nok "vspaced start: guest $(gstate); agent $(wl .agent_link.state)"
+	fi
+	check "plan: 1 vCPU core + 1 NQ core, 1 vCPU and 1 queue in the guest" \
+		'[ "$(wl "| [.n_vcpu, .n_nq, .vcpus, .queues] | map(tostring) | join(\" \")")" = "\"1 1 1 1\"" ]'
+	check "status: the agent link is ready, 1 vCPU and 1 queue applied, guest NIC eth0 from hello" \
+		'[ "$(wl ".agent_link | [.state, .vcpus.applied, .queues.applied, .ifname] | map(tostring) | join(\" \")")" = "\"ready 1 1 eth0\"" ]'
+	vc=$(wl .vcpu_cores | tr -d '"') nq=$(wl .nq_cores | tr -d '"')
+	check "host: the 4 vCPU threads (CPU n/${accel^^}) sit in the vCPU group /$CG/vm/vcpu, cpus [$vc] (NQ group [$nq])" \
+		'[ -n "$vc" ] && [ "$vc" != "$nq" ] && vcpus_in "/$CG/vm/vcpu" "$vc"'
+	check "host: QEMU's main thread sits in the NQ group /$CG/vm/nq, cpus [$nq]" \
+		'[ "$(cpuset_of $qemu_pid)" = "/$CG/vm/nq" ] && [ "$(allowed $qemu_pid)" = "$nq" ]'
+	out=$($CTL status)
+	check "vspacectl status shows the agent link" \
+		'grep -q "^  agent serial:$dir/agent.sock: ready .* NIC eth0, vCPUs 1/4 (plan 1), queues 1/4 (plan 1)" <<<"$out"'
+
+	# policy changes: mode, guest queues, guest cpus, host vCPU group layout
+	for step in "static-ts:4:4 4 0-3" "static-ts:2:3 3 0-1" "E 1 0"; do
+		read -r mode q cpus <<<"$step"
+		t0=$(date +%s.%N)
+		$CTL set mode "$mode" >/dev/null
+		if wait_until 30 "guest_has $q $cpus"; then
+			dt=$(since "$t0")
+			# when the agent confirmed set_vnq: now - the reply's age
+			rep=$(wl .agent_link.replies.set_vnq)
+			ack=$(awk -v a="$t0" -v b="$(date +%s.%N)" -v age="$(jq .age_s <<<"$rep")" \
+				'BEGIN { printf "%.3f", b - age - a }')
+			ok "set mode $mode: the guest follows to $q queues, application on vCPUs $cpus (${dt} s)"
+			echo "# $accel guest, set mode $mode: agent confirmed set_vnq $q after $ack s" \
+				"(its round trip $(jq '.rtt_us / 1000' <<<"$rep") ms); the guest's state port" \
+				"showed $q queues after $dt s"
+		else
+			nok "set mode $mode: guest $(gstate); plan $(wl '| [.vcpus, .queues]'); agent $(wl .agent_link.replies)"
+		fi
+		vc=$(wl .vcpu_cores | tr -d '"')
+		if [ "$mode" = E ]; then
+			check "host: vCPU threads back on the one vCPU core [$vc]" \
+				'[ "$(wl .n_vcpu)" = 1 ] && vcpus_in "/$CG/vm/vcpu" "$vc"'
+		else
+			check "host: $mode time-shares both cores: vCPU threads on [$vc]" \
+				'[ "$vc" = 0-1 ] && vcpus_in "/$CG/vm/vcpu" 0-1'
+		fi
+	done
+	check "the agent link stayed up (1 connect, 0 disconnects) and no request failed" \
+		'[ "$(wl ".agent_link | [.connects, .disconnects, ([.requests[] | .refused + .timeout + .disconnected] | add)] | map(tostring) | join(\" \")")" = "\"1 0 0\"" ]'
+
+	# SIGTERM: the agent restores the guest, vspaced the host
+	stop_vspaced
+	wait_until 20 'guest_has 4 0-3' && ok "vspaced stops: the agent restores the guest (4 queues, vCPUs 0-3)" ||
+		nok "guest restore: $(gstate)"
+	check "host: every QEMU thread back in its cgroup with its cpus" '[ "$(threads_state)" = "$orig_threads" ]'
+	check "host: vspaced's cgroups are gone" '[ ! -e /sys/fs/cgroup/cpuset/$CG ]'
+	check "vspaced logged each guest change with its round trip" \
+		'[ "$(grep -c "agent: set_vnq eth0 [0-9]* done" "$dir/vspaced.log")" -eq 4 ]'
+	if [ "$failed" -gt 0 ]; then
+		echo "# vspaced log (last 20 lines):"
+		tail -20 "$dir/vspaced.log" | sed 's/^/#   /'
+	fi
 fi
 
 check "QEMU is still running (no guest crash)" 'kill -0 $qemu_pid'
