@@ -275,6 +275,35 @@ static void test_set_vnq_then_vcpus_and_restore(void **state)
 	fx_free(f);
 }
 
+/* The host leaves (vspaced on_exit=restore): "restore" over the wire puts
+ * the guest back, and the agent keeps serving from the original state. */
+static void test_restore_command(void **state)
+{
+	struct fx *f = fx_new(true, false, false);
+	json_t *r;
+
+	(void)state;
+	json_decref(fx_ok(
+		f,
+		"{\"v\":1,\"id\":1,\"cmd\":\"set_vnq\",\"args\":{\"ifname\":\"eth0\",\"n\":1}}"));
+	json_decref(fx_ok(f, "{\"v\":1,\"id\":2,\"cmd\":\"set_vcpus\",\"args\":{\"n\":2}}"));
+	assert_file(f, "sys/fs/cgroup/app/cpuset.cpus", "0-1");
+	r = fx_ok(f, "{\"v\":1,\"id\":3,\"cmd\":\"restore\"}");
+	assert_int_equal(json_integer_value(json_object_get(r, "nics")), 1);
+	assert_true(json_integer_value(json_object_get(r, "values")) > 0);
+	json_decref(r);
+	assert_int_equal(f->sys.eth0.combined, 4);
+	assert_pristine(f);
+	r = fx_ok(f, "{\"v\":1,\"id\":4,\"cmd\":\"hello\"}");
+	assert_string_equal(json_string_value(json_object_get(r, "active")), "0-3");
+	json_decref(r);
+	/* nothing left to put back */
+	r = fx_ok(f, "{\"v\":1,\"id\":5,\"cmd\":\"restore\"}");
+	assert_int_equal(json_integer_value(json_object_get(r, "values")), 0);
+	json_decref(r);
+	fx_free(f);
+}
+
 static void test_set_vcpus_hotplug(void **state)
 {
 	struct fx *f = fx_new(false, false, false);
@@ -475,6 +504,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_set_vnq_then_vcpus_and_restore),
+		cmocka_unit_test(test_restore_command),
 		cmocka_unit_test(test_set_vcpus_hotplug),
 		cmocka_unit_test(test_set_vcpus_pids),
 		cmocka_unit_test(test_stats),

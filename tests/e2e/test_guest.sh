@@ -296,6 +296,31 @@ CONF
 				'[ "$vc" = 0-1 ] && vcpus_in "/$CG/vm/vcpu" 0-1'
 		fi
 	done
+	# Figures for docs/BENCHMARKS.md (not pass/fail): VS_E2E_PLAN_ROUNDS more E <-> static-ts:4:4
+	# round trips; per change, when the agent confirmed set_vnq and when the state port showed it.
+	for ((i = 0; i < ${VS_E2E_PLAN_ROUNDS:-0}; i++)); do
+		for step in "static-ts:4:4 4 0-3" "E 1 0"; do
+			read -r mode q cpus <<<"$step"
+			t0=$(date +%s.%N)
+			$CTL set mode "$mode" >/dev/null
+			wait_until 30 "guest_has $q $cpus" || { echo "# round $i: $mode not followed" >&2; continue; }
+			dt=$(since "$t0")
+			rep=$(wl .agent_link.replies.set_vnq)
+			echo "$(awk -v a="$t0" -v b="$(date +%s.%N)" -v age="$(jq .age_s <<<"$rep")" \
+				'BEGIN { printf "%.3f", b - age - a }') $(jq '.rtt_us / 1000' <<<"$rep") $dt"
+		done
+	done >"$dir/plan-times"
+	if [ -s "$dir/plan-times" ]; then
+		for col in 1 2 3; do
+			cut -d' ' -f$col "$dir/plan-times" | sort -g >"$dir/col"
+			c=$(wc -l <"$dir/col")
+			echo "$(sed -n 1p "$dir/col") $(sed -n "$(((c + 1) / 2))p" "$dir/col") $(sed -n "$(((c * 9 + 9) / 10))p" "$dir/col") $(tail -1 "$dir/col")"
+		done | paste -sd' ' | awk -v n="$(wc -l <"$dir/plan-times")" -v a="$accel" '{
+			printf "# %s guest, %d plan changes (E <-> static-ts:4:4), min/p50/p90/max:\n", a, n
+			printf "#   set mode -> agent confirmed set_vnq: %s / %s / %s / %s s\n", $1, $2, $3, $4
+			printf "#   set_vnq round trip (vspaced -> agent -> vspaced): %s / %s / %s / %s ms\n", $5, $6, $7, $8
+			printf "#   set mode -> guest state port shows the queues: %s / %s / %s / %s s\n", $9, $10, $11, $12 }'
+	fi
 	check "the agent link stayed up (1 connect, 0 disconnects) and no request failed" \
 		'[ "$(wl ".agent_link | [.connects, .disconnects, ([.requests[] | .refused + .timeout + .disconnected] | add)] | map(tostring) | join(\" \")")" = "\"1 0 0\"" ]'
 
@@ -306,7 +331,7 @@ CONF
 	check "host: every QEMU thread back in its cgroup with its cpus" '[ "$(threads_state)" = "$orig_threads" ]'
 	check "host: vspaced's cgroups are gone" '[ ! -e /sys/fs/cgroup/cpuset/$CG ]'
 	check "vspaced logged each guest change with its round trip" \
-		'[ "$(grep -c "agent: set_vnq eth0 [0-9]* done" "$dir/vspaced.log")" -eq 4 ]'
+		'[ "$(grep -c "agent: set_vnq eth0 [0-9]* done" "$dir/vspaced.log")" -ge 4 ]'
 	if [ "$failed" -gt 0 ]; then
 		echo "# vspaced log (last 20 lines):"
 		tail -20 "$dir/vspaced.log" | sed 's/^/#   /'

@@ -53,6 +53,15 @@ static void test_decode_good(void **state)
 		       err),
 		0);
 	assert_string_equal(req.u.stats.ifname, "ens3");
+
+	/* restore takes no args */
+	assert_int_equal(decode("{\"v\":1,\"id\":3,\"cmd\":\"restore\"}", &req, err), 0);
+	assert_int_equal(req.cmd, PROTO_CMD_RESTORE);
+	assert_int_equal(decode("{\"v\":1,\"id\":3,\"cmd\":\"restore\",\"args\":{}}", &req, err),
+			 0);
+	assert_int_equal(
+		decode("{\"v\":1,\"id\":3,\"cmd\":\"restore\",\"args\":{\"n\":1}}", &req, err), -1);
+	assert_string_equal(err, "restore: unknown field \"n\"");
 }
 
 /* A bad request still reports the id it carried, so the error can be matched. */

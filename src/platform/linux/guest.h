@@ -5,14 +5,15 @@
 /*
  * vNQs and active vCPUs live inside the guest: the host cannot change them
  * itself. The Linux platform calls a guest actuator for an LC VM when the
- * plan changes its `queues` or `vcpus`. The host-side agent client (issue 5,
- * src/proto/) will provide one per workload whose config has `agent=`; until
- * then the pointer is NULL and the platform logs once that the guest's
- * parallelism stays as it is.
+ * plan changes its `queues` or `vcpus`. vspaced plugs in one agent link
+ * (src/daemon/agentlink.h, over the proto_client of src/proto/) per workload
+ * whose config has `agent=`; without one the pointer is NULL and the platform
+ * logs once that the guest's parallelism stays as it is.
  *
  * Calls are made from the control loop and must not block for long: an
  * implementation should queue the command and return (an unreachable agent
- * never stops the loop, SPEC §5).
+ * never stops the loop, SPEC §5). The agent link records the value and
+ * returns 0; it delivers (and re-delivers after a reconnect) on its own.
  */
 
 struct vs_guest_actuator;
