@@ -49,10 +49,12 @@ stop_qemu() {
 	wait "$qemu_pid" 2>/dev/null
 	qemu_pid=
 }
+vsd_rc=
 stop_vspaced() {
 	[ -n "$vsd_pid" ] || return 0
 	kill "$vsd_pid" 2>/dev/null
 	wait "$vsd_pid" 2>/dev/null
+	vsd_rc=$?
 	vsd_pid=
 }
 cleanup() {
@@ -222,6 +224,13 @@ vcpus_in() { # cgroup cpus: every vCPU thread is in that cpuset group and may ru
 	done
 	[ "$k" -eq 4 ]
 }
+tap_rx() { ip netns exec "$NS" ls "/sys/class/net/$TAP/queues" | grep -c rx-; }
+tap_rps_set() { # every rx queue of the tap has an RPS mask
+	local m
+	for m in $(ip netns exec "$NS" sh -c "cat /sys/class/net/$TAP/queues/rx-*/rps_cpus"); do
+		[ "$((16#${m//,/}))" -ne 0 ] || return 1
+	done
+}
 CTL="$B/vspacectl -s $dir/vspaced.sock"
 wl() { $CTL status --json 2>/dev/null | jq -c ".workloads[0]$1"; }
 
@@ -269,6 +278,8 @@ CONF
 	check "vspacectl status shows the agent link" \
 		'grep -q "^  agent serial:$dir/agent.sock: ready .* NIC eth0, vCPUs 1/4 (plan 1), queues 1/4 (plan 1)" <<<"$out"'
 
+	apply_errors() { $CTL status --json 2>/dev/null | jq .daemon.apply_errors; }
+	e0=$(apply_errors) # (the first period's channel change on the tap is refused: tuntap has none)
 	# policy changes: mode, guest queues, guest cpus, host vCPU group layout
 	for step in "static-ts:4:4 4 0-3" "static-ts:2:3 3 0-1" "E 1 0"; do
 		read -r mode q cpus <<<"$step"
@@ -287,6 +298,10 @@ CONF
 		else
 			nok "set mode $mode: guest $(gstate); plan $(wl '| [.vcpus, .queues]'); agent $(wl .agent_link.replies)"
 		fi
+		# QEMU attaches as many tap queues as the guest's virtio-net uses; vspaced
+		# steers each one's receive processing (RPS) into the NQ group
+		check "host: $TAP follows with $q queues, each steered by RPS (next period)" \
+			'wait_until 5 "[ \"\$(tap_rx)\" = $q ] && tap_rps_set"'
 		vc=$(wl .vcpu_cores | tr -d '"')
 		if [ "$mode" = E ]; then
 			check "host: vCPU threads back on the one vCPU core [$vc]" \
@@ -321,6 +336,8 @@ CONF
 			printf "#   set_vnq round trip (vspaced -> agent -> vspaced): %s / %s / %s / %s ms\n", $5, $6, $7, $8
 			printf "#   set mode -> guest state port shows the queues: %s / %s / %s / %s s\n", $9, $10, $11, $12 }'
 	fi
+	check "no host write failed meanwhile (vspaced follows the tap's queues as they come and go)" \
+		'[ "$(apply_errors)" = "$e0" ]'
 	check "the agent link stayed up (1 connect, 0 disconnects) and no request failed" \
 		'[ "$(wl ".agent_link | [.connects, .disconnects, ([.requests[] | .refused + .timeout + .disconnected] | add)] | map(tostring) | join(\" \")")" = "\"1 0 0\"" ]'
 
@@ -328,6 +345,7 @@ CONF
 	stop_vspaced
 	wait_until 20 'guest_has 4 0-3' && ok "vspaced stops: the agent restores the guest (4 queues, vCPUs 0-3)" ||
 		nok "guest restore: $(gstate)"
+	check "vspaced exits 0: every setting it recorded was put back" '[ "$vsd_rc" = 0 ]'
 	check "host: every QEMU thread back in its cgroup with its cpus" '[ "$(threads_state)" = "$orig_threads" ]'
 	check "host: vspaced's cgroups are gone" '[ ! -e /sys/fs/cgroup/cpuset/$CG ]'
 	check "vspaced logged each guest change with its round trip" \

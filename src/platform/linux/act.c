@@ -352,6 +352,8 @@ int act_run(struct vs_linux *lx)
 			rc = act_do(lx, op);
 			dt = act_now() - t0;
 			cls = rc < 0 ? act_errclass(rc) : -1;
+			if (rc == -ENOENT && (op->kind == ACT_RPS || op->kind == ACT_XPS))
+				cls = 2; /* the queue went away (fewer channels): not an error */
 			act_record(st, dt, cls, rc);
 			if (a->hist)
 				hist_add(&a->hist[op->wkind], (uint64_t)(dt * 1e9));

@@ -633,6 +633,26 @@ static void linux_wl_reset(struct lx_wl *w)
 	w->has_p95 = false;
 }
 
+/* Queues come and go without vspace too: a VM's tap has the queues QEMU
+ * attached, which follow the guest's channel count (the agent's set_vnq).
+ * Masks of queues that went away are forgotten (the kernel recreates them
+ * empty), so they are written again when the queues come back. */
+static void linux_nic_queues(struct lx_nic *n)
+{
+	int rx, tx;
+
+	if (sysfs_net_queues(n->sys_fd, n->name, &rx, &tx) < 0 || (rx == n->n_rx && tx == n->n_tx))
+		return;
+	log_debug("nic %s: %d rx and %d tx queues now (were %d and %d)", n->name, rx, tx, n->n_rx,
+		  n->n_tx);
+	for (int q = rx; q < n->n_rx && q < n->cap_q; q++)
+		n->rps[q].known = false;
+	for (int q = tx; q < n->n_tx && q < n->cap_q; q++)
+		n->xps[q].known = false;
+	n->n_rx = rx;
+	n->n_tx = tx;
+}
+
 int linuxplat_refresh(struct vs_linux *lx, struct vs_controller *c, double now_s)
 {
 	char err[256];
@@ -676,10 +696,16 @@ int linuxplat_refresh(struct vs_linux *lx, struct vs_controller *c, double now_s
 				 w->absent);
 		}
 	}
-	for (int i = 0; i < lx->n_nic; i++)
-		if (!lx->nic[i].present && (lx->nic[i].sys_fd >= 0 || !lx->nic[i].netns[0]))
+	for (int i = 0; i < lx->n_nic; i++) {
+		if (lx->nic[i].present) {
+			/* (a fixture tree or a dry run keeps the counts vspace planned) */
+			if (lx->root.live && !lx->cfg.dry_run)
+				linux_nic_queues(&lx->nic[i]);
+		} else if (lx->nic[i].sys_fd >= 0 || !lx->nic[i].netns[0]) {
 			if (discover_nic(lx, &lx->nic[i]) == 0)
 				log_info("nic %s appeared", lx->nic[i].name);
+		}
+	}
 	return added;
 }
 

@@ -522,7 +522,8 @@ static int state_restore_one(struct state_ctx *c, const struct st_rec *r)
 		rc = sysroot_write(c->root, ns->sys_fd, path, mask);
 		return rc == -ENOENT ? 0 : rc; /* the queue is gone */
 	}
-	case ST_CHANNELS:
+	case ST_CHANNELS: {
+		struct vs_channels cur;
 		state_log(c, "channels %s back to rx %u tx %u other %u combined %u", r->ifname,
 			  r->ch.rx, r->ch.tx, r->ch.other, r->ch.combined);
 		if (c->dry_run)
@@ -530,7 +531,14 @@ static int state_restore_one(struct state_ctx *c, const struct st_rec *r)
 		ns = state_ns_get(c, r->netns);
 		if (!ns)
 			return -ENOENT;
+		/* nothing to put back when they are as recorded (e.g. the write
+		 * was refused: a tap has no settable channels) */
+		if (hostcall_get_channels(c->root, ns->sock, r->ifname, &cur) == 0 &&
+		    cur.rx == r->ch.rx && cur.tx == r->ch.tx && cur.other == r->ch.other &&
+		    cur.combined == r->ch.combined)
+			return 0;
 		return hostcall_set_channels(c->root, ns->sock, r->ifname, &r->ch);
+	}
 	case ST_COALESCE:
 		state_log(c, "coalesce %s back to rx-usecs %u", r->ifname, r->co.rx_usecs);
 		if (c->dry_run)
