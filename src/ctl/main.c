@@ -285,7 +285,7 @@ static void ctl_knob(char *buf, size_t len, json_t *knob, double limit)
 static void ctl_print_agent(json_t *a)
 {
 	static const char *const reqs[] = { "set_vcpus", "set_vnq", "stats", "restore" };
-	char up[32] = "", v[64], q[64], rtt[16];
+	char up[32] = "", v[64], q[64], rtt[16], age[16];
 
 	if (!a)
 		return;
@@ -294,10 +294,11 @@ static void ctl_print_agent(json_t *a)
 	ctl_knob(v, sizeof(v), json_object_get(a, "vcpus"), ctl_num(a, "guest_vcpus"));
 	ctl_knob(q, sizeof(q), json_object_get(a, "queues"), ctl_num(a, "guest_max_queues"));
 	ctl_fmt(rtt, sizeof(rtt), ctl_num(json_object_get(a, "rtt_us"), "last") / 1000.0, 1);
-	printf("  agent %s: %s%s%s%s%s, NIC %s, vCPUs %s, queues %s, rtt %s ms\n",
+	ctl_fmt(age, sizeof(age), ctl_num(a, "stats_age_s"), 1);
+	printf("  agent %s: %s%s%s%s%s, NIC %s, vCPUs %s, queues %s, rtt %s ms, stats %s s old\n",
 	       ctl_s(a, "address", "?"), ctl_s(a, "state", "?"), up,
 	       ctl_s(a, "last_error", NULL) ? " (" : "", ctl_s(a, "last_error", ""),
-	       ctl_s(a, "last_error", NULL) ? ")" : "", ctl_s(a, "ifname", "-"), v, q, rtt);
+	       ctl_s(a, "last_error", NULL) ? ")" : "", ctl_s(a, "ifname", "-"), v, q, rtt, age);
 	if (ctl_s(a, "ifname_problem", NULL))
 		printf("  agent: %s\n", ctl_s(a, "ifname_problem", ""));
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {

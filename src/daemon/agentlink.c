@@ -314,6 +314,8 @@ static void agentlink_on_restore(void *arg, const struct proto_result *res)
 
 	l->restore_pending = false;
 	agentlink_record(l, AGENTLINK_RESTORE, 0, res, proto_now_ms());
+	if (l->closing)
+		return; /* agentlinks_restore already said that no answer came */
 	if (res->status == PROTO_ST_OK)
 		log_info("workload %s: agent restored the guest's settings (%.1f ms)", l->workload,
 			 (double)res->rtt_us / 1000.0);
