@@ -33,7 +33,9 @@ static const char hello_std[] = "{\"proto\":1,\"vcpus\":4,\"active\":\"0-3\",\"n
 				"{\"name\":\"eth1\",\"queues\":1,\"max_queues\":1},"
 				"{\"name\":\"eth0\",\"queues\":8,\"max_queues\":8}]}";
 
-static struct fake *fake_new(const char *hello)
+/* The fake goes into *state, so that the teardown removes it (and its
+ * directory) also when an assertion fails. */
+static struct fake *fake_new(void **state, const char *hello)
 {
 	struct fake *f = calloc(1, sizeof(*f));
 	char err[256];
@@ -55,12 +57,18 @@ static struct fake *fake_new(const char *hello)
 				     .stats_ms = 100,
 				     .retry_min_ms = 50 };
 	assert_int_equal(agentlinks_init(&f->set, &o, err, sizeof(err)), 0);
+	*state = f;
 	return f;
 }
 
-static void fake_free(struct fake *f)
+static void fake_free(void **state)
 {
+	struct fake *f = *state;
 	char path[128];
+
+	if (!f)
+		return;
+	*state = NULL;
 
 	agentlinks_free(&f->set);
 	if (f->cfd >= 0)
@@ -70,6 +78,12 @@ static void fake_free(struct fake *f)
 	unlink(path);
 	rmdir(f->dir);
 	free(f);
+}
+
+static int fake_teardown(void **state)
+{
+	fake_free(state);
+	return 0;
 }
 
 static void fake_reply(struct fake *f, const char *line)
@@ -172,11 +186,10 @@ static struct agentlink *fake_link(struct fake *f, const char *guest_nic)
 
 static void test_clamp_and_nic_choice(void **state)
 {
-	struct fake *f = fake_new(hello_std);
+	struct fake *f = fake_new(state, hello_std);
 	struct agentlink *l = fake_link(f, "");
 	struct vs_guest_actuator *g = &l->base;
 
-	(void)state;
 	/* the plan arrives before the agent is reached: recorded, no error */
 	assert_int_equal(g->ops->set_vcpus(g, 16), 0);
 	assert_int_equal(g->ops->set_vnq(g, "", 12), 0);
@@ -193,16 +206,15 @@ static void test_clamp_and_nic_choice(void **state)
 	pump(f, 80);
 	assert_string_equal(f->log, "hello,set_vcpus 4,set_vnq eth0 8,set_vnq eth0 3");
 	assert_true(f->stats_seen >= 1);
-	fake_free(f);
+	fake_free(state);
 }
 
 static void test_configured_nic_missing(void **state)
 {
-	struct fake *f = fake_new(hello_std);
+	struct fake *f = fake_new(state, hello_std);
 	struct agentlink *l = fake_link(f, "ens3");
 	json_t *st;
 
-	(void)state;
 	l->base.ops->set_vnq(&l->base, "ens3", 2);
 	l->base.ops->set_vcpus(&l->base, 2);
 	pump(f, 120);
@@ -212,7 +224,7 @@ static void test_configured_nic_missing(void **state)
 	assert_string_equal(json_string_value(json_object_get(st, "ifname_problem")),
 			    "the guest has no NIC \"ens3\" (guest_nic=)");
 	json_decref(st);
-	fake_free(f);
+	fake_free(state);
 }
 
 /* Everything in hello is untrusted: wrong types and bad names are ignored. */
@@ -220,10 +232,9 @@ static void test_bad_hello(void **state)
 {
 	static const char bad[] = "{\"vcpus\":\"many\",\"nics\":[7,{\"name\":\"a/b\",\"max_"
 				  "queues\":4},{\"name\":\"eth0\",\"max_queues\":-3}]}";
-	struct fake *f = fake_new(bad);
+	struct fake *f = fake_new(state, bad);
 	struct agentlink *l = fake_link(f, "");
 
-	(void)state;
 	l->base.ops->set_vcpus(&l->base, 7);
 	l->base.ops->set_vnq(&l->base, "", 5);
 	pump(f, 120);
@@ -231,23 +242,22 @@ static void test_bad_hello(void **state)
 	assert_string_equal(f->log, "hello,set_vcpus 7,set_vnq eth0 5");
 	assert_int_equal(l->guest_vcpus, 0);
 	assert_int_equal(l->guest_max_queues, 0);
-	fake_free(f);
-	f = fake_new("{\"nics\":{}}");
+	fake_free(state);
+	f = fake_new(state, "{\"nics\":{}}");
 	l = fake_link(f, "");
 	l->base.ops->set_vnq(&l->base, "", 5);
 	pump(f, 80);
 	assert_string_equal(f->log, "hello");
 	assert_string_equal(l->ifname_problem, "the agent reports no NIC (set guest_nic=)");
-	fake_free(f);
+	fake_free(state);
 }
 
 /* The guest shows something else than the agent confirmed: sent again. */
 static void test_drift_and_refusal(void **state)
 {
-	struct fake *f = fake_new(hello_std);
+	struct fake *f = fake_new(state, hello_std);
 	struct agentlink *l = fake_link(f, "eth0");
 
-	(void)state;
 	l->base.ops->set_vnq(&l->base, "eth0", 2);
 	pump(f, 80);
 	assert_int_equal(f->queues, 2);
@@ -266,19 +276,18 @@ static void test_drift_and_refusal(void **state)
 	f->refuse_vnq = false;
 	pump(f, 400);
 	assert_int_equal(l->knob[AGENTLINK_VNQ].have, 3);
-	fake_free(f);
+	fake_free(state);
 }
 
 static void test_status_metrics_restore(void **state)
 {
-	struct fake *f = fake_new(hello_std);
+	struct fake *f = fake_new(state, hello_std);
 	struct agentlink *l = fake_link(f, "");
 	struct agentlink *down;
 	struct metrics_buf b = { 0 };
 	char err[256];
 	json_t *st;
 
-	(void)state;
 	down = agentlinks_add(&f->set, "other", "unix:/nonexistent/vsw-agent.sock", "", err,
 			      sizeof(err));
 	assert_non_null(down);
@@ -321,17 +330,17 @@ static void test_status_metrics_restore(void **state)
 	assert_int_equal(agentlinks_restore(&f->set, 5), 1);
 	pump(f, 50);
 	assert_non_null(strstr(f->log, ",restore"));
-	fake_free(f);
+	fake_free(state);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clamp_and_nic_choice),
-		cmocka_unit_test(test_configured_nic_missing),
-		cmocka_unit_test(test_bad_hello),
-		cmocka_unit_test(test_drift_and_refusal),
-		cmocka_unit_test(test_status_metrics_restore),
+		cmocka_unit_test_teardown(test_clamp_and_nic_choice, fake_teardown),
+		cmocka_unit_test_teardown(test_configured_nic_missing, fake_teardown),
+		cmocka_unit_test_teardown(test_bad_hello, fake_teardown),
+		cmocka_unit_test_teardown(test_drift_and_refusal, fake_teardown),
+		cmocka_unit_test_teardown(test_status_metrics_restore, fake_teardown),
 	};
 	log_init("test_agentlink", getenv("VS_TEST_VERBOSE") ? VS_LOG_DEBUG : VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);
