@@ -122,9 +122,9 @@ static int agentlink_cpus(const json_t *o, const char *key)
 }
 
 /* READY: what the guest has (hello), the NIC to steer. */
-static void agentlink_read_hello(struct agentlink *l)
+void agentlink_take_hello(struct agentlink *l, const json_t *h)
 {
-	const json_t *h = proto_client_hello(&l->client), *nics, *nic, *first = NULL, *multi = NULL;
+	const json_t *nics, *nic, *first = NULL, *multi = NULL;
 	size_t i;
 
 	l->guest_vcpus = agentlink_int(h, "vcpus", 1, PROTO_MAX_VCPUS);
@@ -297,15 +297,20 @@ static void agentlink_on_stats(void *arg, const struct proto_result *res)
 		return;
 	}
 	l->stats_logged[0] = '\0';
+	agentlink_take_stats(l, res->result, now);
+}
+
+void agentlink_take_stats(struct agentlink *l, const json_t *stats, uint64_t now_ms)
+{
 	json_decref(l->stats);
-	l->stats = json_deep_copy(res->result);
-	l->stats_at_ms = now;
+	l->stats = json_deep_copy(stats);
+	l->stats_at_ms = now_ms;
 	if (l->ifname[0]) {
-		const json_t *nic = agentlink_nic(res->result, l->ifname);
+		const json_t *nic = agentlink_nic(stats, l->ifname);
 		agentlink_drift(l, AGENTLINK_VNQ,
 				agentlink_int(nic, "queues", 1, PROTO_MAX_QUEUES));
 	}
-	agentlink_drift(l, AGENTLINK_VCPUS, agentlink_cpus(res->result, "active"));
+	agentlink_drift(l, AGENTLINK_VCPUS, agentlink_cpus(stats, "active"));
 }
 
 static void agentlink_on_restore(void *arg, const struct proto_result *res)
@@ -428,7 +433,7 @@ static void agentlink_on_state(void *arg, enum proto_client_state st, const char
 	if (l->closing)
 		return;
 	if (st == PROTO_CLIENT_READY) {
-		agentlink_read_hello(l);
+		agentlink_take_hello(l, proto_client_hello(&l->client));
 		for (int k = 0; k < AGENTLINK_N_KNOBS; k++) {
 			l->knob[k].have = 0; /* unknown on a new connection: send the plan again */
 			l->knob[k].sent = 0;

@@ -172,6 +172,14 @@ int agentlinks_timeout_ms(const struct agentlinks *s, uint64_t now_ms);
  * confirm. */
 int agentlinks_restore(struct agentlinks *s, uint32_t wait_ms);
 
+/* ---- API for tests and fuzzing: the agent's answers (untrusted) -------------------------- */
+
+/* A hello result: the guest's vCPUs, its NICs, the NIC to steer. */
+void agentlink_take_hello(struct agentlink *l, const json_t *hello);
+/* A stats result: kept for status and metrics, compared with what the agent
+ * confirmed (drift). */
+void agentlink_take_stats(struct agentlink *l, const json_t *stats, uint64_t now_ms);
+
 /* ---- Status and metrics ---------------------------------------------------------------------- */
 
 /* The link's state for vspacectl status (new reference). */

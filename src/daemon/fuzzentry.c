@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/agentlink.h"
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
 #include "lib/cpuset.h"
@@ -73,6 +74,28 @@ int fuzz_one(const uint8_t *data, size_t len)
 	case 'a': {
 		struct vs_agent_addr a;
 		vs_agent_parse(text, &a, err, sizeof(err));
+		break;
+	}
+	case 'h': {
+		/* an agent's answer, read as a hello and as stats by an agent link */
+		struct proto_reply rep;
+		struct agentlink *l = calloc(1, sizeof(*l));
+		if (l && proto_decode_reply(text, len - 1, &rep, err, sizeof(err)) == 0) {
+			struct agentlinks set = { .link = &l, .n = 1, .epfd = -1 };
+			struct metrics_buf b = { 0 };
+			if (rep.result) {
+				agentlink_take_hello(l, rep.result);
+				l->knob[AGENTLINK_VCPUS].have = 2;
+				l->knob[AGENTLINK_VNQ].have = 2;
+				agentlink_take_stats(l, rep.result, 1);
+			}
+			json_decref(agentlink_status(l, 2));
+			agentlinks_metrics(&set, &b);
+			metrics_buf_free(&b);
+			json_decref(l->stats);
+			proto_reply_clear(&rep);
+		}
+		free(l);
 		break;
 	}
 	case 'm': {

@@ -12,6 +12,8 @@
  *   's' /proc/stat               't' a task's stat line     'g' a task's cgroup file
  *   'n' /proc/interrupts         'q' a QMP reply line       'a' an agent address
  *   'm' a cpu list and a hex cpu mask (cpuset_parse_list / _mask)
+ *   'h' a guest agent's reply line, its result taken as a hello and as stats
+ *       by an agent link (agentlink_take_hello / _take_stats, status, metrics)
  * Any other first byte is ignored. Never crashes, leaks or reads out of
  * bounds for any input (what the fuzzers check). Returns 0.
  */
