@@ -49,6 +49,7 @@ bad "bad step" '--steps: "fast" is not a positive rate' --steps 1000,fast
 bad "bad cores" '--cores: cpu 4096 does not exist' --cores 4096
 bad "unknown argument" 'unknown argument "--frob"' --frob
 bad "vspaced priority" '--vspaced-rt: "0" is not a SCHED_FIFO priority' --vspaced-rt 0
+bad "loadgen cpus" '--loadgen-cpus: "0-x" is not a cpu list' --loadgen-cpus 0-x
 # a build without vspaced: the vspaced policies are refused
 nod=$tmp/novspaced
 mkdir -p "$nod"
@@ -147,9 +148,9 @@ for s in memcached nginx; do
 		[ "${f[18]}" = "$v" ] || why="$why; server threads allowed on \"${f[18]}\", vCPU core $v"
 		for m in ${f[19]//\// }; do [ "$m" = "$want_mask" ] || why="$why; rps mask $m, NQ core mask $want_mask"; done
 		(((0x${f[22]%%/*} >> q) & 1)) 2>/dev/null || why="$why; xps ${f[22]} misses the NQ core"
-		[ "${f[25]}" = 1 ] && [ "${f[26]}" = 1 ] && [ "${f[27]}" = isolated ] || why="$why; groups ${f[25]}+${f[26]} ${f[27]}"
-		[ "${f[20]:-0}" -ge 5 ] && [ "${f[21]}" = 0 ] && [ "${f[28]:-0}" -ge 5 ] ||
-			why="$why; reports acked ${f[20]} rejected ${f[21]}, received by vspaced ${f[28]}"
+		[ "${f[26]}" = 1 ] && [ "${f[27]}" = 1 ] && [ "${f[28]}" = isolated ] || why="$why; groups ${f[26]}+${f[27]} ${f[28]}"
+		[ "${f[20]:-0}" -ge 5 ] && [ "${f[21]}" = 0 ] && [ "${f[29]:-0}" -ge 5 ] ||
+			why="$why; reports acked ${f[20]} rejected ${f[21]}, received by vspaced ${f[29]}"
 		[ -z "$why" ] || echo "${f[2]} QPS:$why"
 	done)
 	nrows=$(awk -F, -v s="$s" '$1 == "vspace-e" && $2 == s' "$out/steps.csv" | wc -l)
