@@ -176,6 +176,20 @@ done
 left=$(gone "$out") && ok "torn down after a normal run (namespaces, servers, vspaced, cgroups)" ||
 	notok "torn down after a normal run" "$left"
 
+# --- --repeat: the ramp twice, files per run, the table's median ---
+out=$tmp/rep
+log=$("$LAB" --build "$build" --prefix "$prefix" --policies baseline --service memcached --steps 1000 \
+	--step-s 0.5 --max-lag-us 100000 --repeat 2 --out "$out" 2>&1)
+rc=$?
+runs=$(awk -F, 'NR > 1 { print $31 }' "$out/steps.csv" 2>/dev/null | sort | paste -sd' ')
+want=$(awk -F, 'NR > 1 && $7 != "" { v[++n] = $7 } END { if (n == 2) printf "%.0f", (v[1] + v[2]) / 2 }' "$out/steps.csv" 2>/dev/null)
+got=$(awk '$1 == 1000 { print $3 }' "$out/summary.txt" 2>/dev/null)
+[ $rc -eq 0 ] && [ "$runs" = "1 2" ] && [ -s "$out/loadgen-baseline-memcached-1000-r1.json" ] &&
+	[ -s "$out/loadgen-baseline-memcached-1000-r2.json" ] && grep -q "median p95 in us per step over 2 runs" "$out/summary.txt" &&
+	[ -n "$want" ] && [ "$got" = "$want" ] &&
+	ok "--repeat 2: two runs of the ramp, files per run, the table shows the median p95 ($got us)" ||
+	notok "--repeat" "rc=$rc runs=\"$runs\" median want=$want got=$got" "$log"
+
 # --- SIGINT in the middle of a step: exit 130, everything torn down; a second
 # run with the same prefix meanwhile is refused and does not disturb the first ---
 out=$tmp/int
