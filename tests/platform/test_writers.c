@@ -214,7 +214,7 @@ static void test_state_file(void **state)
 					 20);
 	}
 	assert_int_equal(kinds[ST_IRQ], 20); /* every queue IRQ */
-	assert_int_equal(kinds[ST_XPS], 9);  /* the active tx queues */
+	assert_int_equal(kinds[ST_XPS], 20); /* the active tx queues and those the cut removes */
 	assert_int_equal(kinds[ST_CHANNELS], 1);
 	assert_int_equal(kinds[ST_COALESCE], 1);
 	assert_int_equal(kinds[ST_CGROUP], 26 + 1); /* vm's threads, batch's process */
@@ -268,6 +268,25 @@ static void test_restore(void **state)
 	assert_false(bed_exists(&b, "sys/fs/cgroup/cpuset/vspace"));
 	assert_false(bed_exists(&b, "sys/fs/cgroup/freezer/vspace"));
 	assert_int_equal(access(b.state, F_OK), -1);
+	bed_close(&b);
+}
+
+/* A channel cut removes queues, and the kernel recreates them with empty
+ * masks when the channels come back: restore puts their own masks back. */
+static void test_restore_removed_queues(void **state)
+{
+	struct bed b;
+
+	bed_open(&b, NULL, "echo 00008000 > sys/class/net/ens1f0/queues/tx-15/xps_cpus");
+	assert_int_equal(controller_start(&b.c), 0);
+	assert_file(&b, ".vspace-emul/ethtool/ens1f0/channels", "0 0 0 20 0 0 0 9");
+	/* what the kernel does to tx-15 when it goes away and comes back */
+	assert_int_equal(
+		sh("echo 00000000 > %s/sys/class/net/ens1f0/queues/tx-15/xps_cpus", b.root), 0);
+	assert_int_equal(linuxplat_restore(b.lx), 0);
+	assert_file(&b, ".vspace-emul/ethtool/ens1f0/channels", "0 0 0 20 0 0 0 20");
+	assert_file(&b, "sys/class/net/ens1f0/queues/tx-15/xps_cpus", "00008000");
+	assert_file(&b, "sys/class/net/ens1f0/queues/tx-0/xps_cpus", "00000000");
 	bed_close(&b);
 }
 
@@ -571,6 +590,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_state_file, teardown),
 		cmocka_unit_test_teardown(test_idempotent, teardown),
 		cmocka_unit_test_teardown(test_restore, teardown),
+		cmocka_unit_test_teardown(test_restore_removed_queues, teardown),
 		cmocka_unit_test_teardown(test_leave, teardown),
 		cmocka_unit_test_teardown(test_crash_recovery, teardown),
 		cmocka_unit_test_teardown(test_recover_other_boot, teardown),

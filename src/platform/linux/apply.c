@@ -701,16 +701,16 @@ static struct lx_obj *apply_queue_obj(struct lx_nic *n, bool rx, int q)
 	return rx ? &n->rps[q] : &n->xps[q];
 }
 
-static void apply_mask(struct apply_ctx *a, struct lx_nic *n, bool rx, int q,
-		       const struct vs_cpuset *cores, bool force, int dep)
+/* Learn a queue's RPS (rx) or XPS mask unless known, and remember it as the
+ * original. Returns the object, NULL when there is none or it is broken. */
+static struct lx_obj *apply_mask_known(struct apply_ctx *a, struct lx_nic *n, bool rx, int q,
+				       bool force)
 {
-	struct vs_linux *lx = a->lx;
 	struct lx_obj *obj = apply_queue_obj(n, rx, q);
 	char path[160], buf[1024], err[128];
-	struct act_op *op;
 
 	if (!obj || obj->broken)
-		return;
+		return NULL;
 	if (!obj->known && !force) {
 		snprintf(path, sizeof(path), "class/net/%s/queues/%s-%d/%s", n->name,
 			 rx ? "rx" : "tx", q, rx ? "rps_cpus" : "xps_cpus");
@@ -724,6 +724,18 @@ static void apply_mask(struct apply_ctx *a, struct lx_nic *n, bool rx, int q,
 	str_copy(r.ifname, n->name, sizeof(r.ifname));
 	str_copy(r.netns, n->netns, sizeof(r.netns));
 	apply_remember(a, obj, &r);
+	return obj;
+}
+
+static void apply_mask(struct apply_ctx *a, struct lx_nic *n, bool rx, int q,
+		       const struct vs_cpuset *cores, bool force, int dep)
+{
+	struct vs_linux *lx = a->lx;
+	struct lx_obj *obj = apply_mask_known(a, n, rx, q, force);
+	struct act_op *op;
+
+	if (!obj)
+		return;
 	if (!obj->known && !force && !rx)
 		return; /* no xps_cpus to read: a single-queue device has no XPS */
 	if (obj->known && !force && cpuset_equal(&obj->cpus, cores))
@@ -828,6 +840,16 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 			need = old_tx;
 		if (!apply_queue_room(a, n, need))
 			return;
+	}
+	/* queues a channel cut removes lose their masks (the kernel recreates
+	 * them empty): remember them now, so that restore (channels first)
+	 * puts them back */
+	if (changed) {
+		for (int q = rx; q < old_rx; q++)
+			if (n->n_irq == 0)
+				apply_mask_known(a, n, true, q, false);
+		for (int q = tx; q < old_tx; q++)
+			apply_mask_known(a, n, false, q, false);
 	}
 	if (n->n_irq > 0) {
 		/* queue q's IRQs on NQ core q mod n_nq; idle queues on the whole group */
