@@ -158,13 +158,15 @@ static void test_read(void **state)
 {
 	char dir[64], err[256];
 	uint64_t total = 0;
-	int fd;
+	int fd, vm;
 
 	scratch(dir, sizeof(dir));
 	assert_int_equal(sh("mkdir -p %s/sys/kernel/debug/kvm/4000-11", dir), 0);
 	fd = open_sys(dir);
+	vm = kvmstat_open_vm(fd, "4000-11");
+	assert_true(vm >= 0);
 	/* Linux < 5.8: the directory, no counters */
-	assert_int_equal(kvmstat_read_poll(fd, "4000-11", &total, err, sizeof(err)),
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
 			 KVMSTAT_MISSING);
 	assert_non_null(strstr(err, "no halt_poll_success_ns in sys/kernel/debug/kvm/4000-11"));
 	assert_non_null(strstr(err, "older than Linux 5.8"));
@@ -173,39 +175,58 @@ static void test_read(void **state)
 			    "&& echo 250 >halt_poll_fail_ns",
 			    dir),
 			 0);
-	assert_int_equal(kvmstat_read_poll(fd, "4000-11", &total, err, sizeof(err)), KVMSTAT_OK);
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
+			 KVMSTAT_OK);
 	assert_true(total == 1750);
 
 	/* garbage: named, shown (printable part), refused */
 	assert_int_equal(
 		sh("printf 'abc\\001def' >%s/sys/kernel/debug/kvm/4000-11/halt_poll_fail_ns", dir),
 		0);
-	assert_int_equal(kvmstat_read_poll(fd, "4000-11", &total, err, sizeof(err)),
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
 			 KVMSTAT_GARBAGE);
 	assert_non_null(strstr(err, "sys/kernel/debug/kvm/4000-11/halt_poll_fail_ns: \"abc?def\" "
 				    "is not a counter"));
 	assert_int_equal(sh("printf '' >%s/sys/kernel/debug/kvm/4000-11/halt_poll_fail_ns", dir),
 			 0);
-	assert_int_equal(kvmstat_read_poll(fd, "4000-11", &total, err, sizeof(err)),
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
 			 KVMSTAT_GARBAGE);
 	/* a file too long for any counter */
 	assert_int_equal(sh("head -c 200 /dev/zero | tr '\\0' 1 "
 			    ">%s/sys/kernel/debug/kvm/4000-11/halt_poll_fail_ns",
 			    dir),
 			 0);
-	assert_int_equal(kvmstat_read_poll(fd, "4000-11", &total, err, sizeof(err)),
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
 			 KVMSTAT_GARBAGE);
 	/* both near the top: their sum does not fit */
 	assert_int_equal(sh("cd %s/sys/kernel/debug/kvm/4000-11 && echo 18446744073709551615 "
 			    ">halt_poll_success_ns && echo 1 >halt_poll_fail_ns",
 			    dir),
 			 0);
-	assert_int_equal(kvmstat_read_poll(fd, "4000-11", &total, err, sizeof(err)),
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
 			 KVMSTAT_GARBAGE);
 	assert_non_null(strstr(err, "overflow"));
-	/* the VM closed */
+	/* the VM closed, and another took its name (QEMU reusing the fd): the
+	 * directory in hand is gone either way */
 	assert_int_equal(sh("rm -rf %s/sys/kernel/debug/kvm/4000-11", dir), 0);
-	assert_int_equal(kvmstat_read_poll(fd, "4000-11", &total, err, sizeof(err)), KVMSTAT_GONE);
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
+			 KVMSTAT_GONE);
+	assert_non_null(strstr(err, "sys/kernel/debug/kvm/4000-11 is gone"));
+	assert_int_equal(
+		sh("mkdir -p %s/sys/kernel/debug/kvm/4000-11 && cd "
+		   "%s/sys/kernel/debug/kvm/4000-11 && echo 1 >halt_poll_success_ns && echo "
+		   "2 >halt_poll_fail_ns",
+		   dir, dir),
+		0);
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
+			 KVMSTAT_GONE);
+	close(vm);
+	vm = kvmstat_open_vm(fd, "4000-11");
+	assert_int_equal(kvmstat_read_poll(fd, vm, "4000-11", &total, err, sizeof(err)),
+			 KVMSTAT_OK);
+	assert_true(total == 3);
+	close(vm);
+	assert_int_equal(kvmstat_open_vm(fd, "4000-99"), -1);
 	close(fd);
 }
 
@@ -390,7 +411,9 @@ static void test_periods(void **state)
 	assert_true(h.applied && near(s.halt_poll_vcpu, 0.7));
 
 	/* the VM is closed and QEMU makes a new one (another fd): found at once */
-	assert_int_equal(sh("cd %s/sys/kernel/debug/kvm && mv 4000-11 4000-17", b.root), 0);
+	assert_int_equal(
+		sh("cd %s/sys/kernel/debug/kvm && cp -a 4000-11 4000-17 && rm -rf 4000-11", b.root),
+		0);
 	s = bed_step(&b, &h);
 	assert_string_equal(h.source, "sys/kernel/debug/kvm/4000-17");
 	assert_false(h.applied);			    /* its first reading */

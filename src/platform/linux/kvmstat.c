@@ -192,15 +192,45 @@ int kvmstat_choose(const struct kvmstat_vm *vms, int n, char *why, size_t whylen
 	return best;
 }
 
-/* Read one counter file of vm. */
-static enum kvmstat_read kvmstat_read_one(int vm_fd, const char *vm, const char *file,
+int kvmstat_open_vm(int sys_fd, const char *vm)
+{
+	char path[96];
+
+	if (!sysroot_path(path, sizeof(path), KVMSTAT_DIR "/%s", vm)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return openat(sys_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Whether vm_fd is still the directory named vm (not removed, not replaced
+ * by a new VM's directory of the same name). */
+static bool kvmstat_still_there(int sys_fd, int vm_fd, const char *vm)
+{
+	char path[96];
+	struct stat a, b;
+
+	if (!sysroot_path(path, sizeof(path), KVMSTAT_DIR "/%s", vm))
+		return false;
+	return fstat(vm_fd, &a) == 0 && fstatat(sys_fd, path, &b, 0) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Read one counter file of vm: open, one read (KVM's debugfs attribute files
+ * hand out the whole number in one), close. */
+static enum kvmstat_read kvmstat_read_one(int sys_fd, int vm_fd, const char *vm, const char *file,
 					  uint64_t *out, char *err, size_t errlen)
 {
 	char buf[64];
-	ssize_t n = sysroot_read(vm_fd, file, buf, sizeof(buf));
+	ssize_t n;
+	int fd = openat(vm_fd, file, O_RDONLY | O_CLOEXEC), e;
 
-	if (n < 0) {
-		int e = errno;
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT && !kvmstat_still_there(sys_fd, vm_fd, vm)) {
+			snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s is gone", vm);
+			return KVMSTAT_GONE;
+		}
 		if (e == ENOENT) {
 			snprintf(err, errlen,
 				 "no %s in sys/" KVMSTAT_DIR "/%s: the kernel is older than Linux "
@@ -208,48 +238,50 @@ static enum kvmstat_read kvmstat_read_one(int vm_fd, const char *vm, const char 
 				 file, vm);
 			return KVMSTAT_MISSING;
 		}
-		snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s/%s: %s", vm, file,
-			 e == EFBIG ? "longer than any counter" : strerror(e));
-		return e == EFBIG ? KVMSTAT_GARBAGE : KVMSTAT_ERROR;
+		snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s/%s: %s", vm, file, strerror(e));
+		return KVMSTAT_ERROR;
+	}
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	e = errno;
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s/%s: %s", vm, file, strerror(e));
+		return KVMSTAT_ERROR;
+	}
+	buf[n] = '\0';
+	if ((size_t)n == sizeof(buf) - 1) {
+		snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s/%s: longer than any counter", vm,
+			 file);
+		return KVMSTAT_GARBAGE;
 	}
 	if (kvmstat_parse_u64(buf, out) < 0) {
 		char shown[24];
 		size_t i = 0;
 		/* show the start of it, printable characters only */
-		for (; i < sizeof(shown) - 1 && buf[i] && buf[i] != '\n'; i++)
+		for (; i < sizeof(shown) - 1 && i < (size_t)n && buf[i] != '\n'; i++)
 			shown[i] = (buf[i] >= 0x20 && buf[i] < 0x7f) ? buf[i] : '?';
 		shown[i] = '\0';
 		snprintf(err, errlen,
 			 "sys/" KVMSTAT_DIR "/%s/%s: \"%s%s\" is not a counter (a whole number of "
 			 "nanoseconds)",
-			 vm, file, shown, strlen(buf) > i && buf[i] != '\n' ? "..." : "");
+			 vm, file, shown, (size_t)n > i && buf[i] != '\n' ? "..." : "");
 		return KVMSTAT_GARBAGE;
 	}
 	return KVMSTAT_OK;
 }
 
-enum kvmstat_read kvmstat_read_poll(int sys_fd, const char *vm, uint64_t *total_ns, char *err,
-				    size_t errlen)
+enum kvmstat_read kvmstat_read_poll(int sys_fd, int vm_fd, const char *vm, uint64_t *total_ns,
+				    char *err, size_t errlen)
 {
-	char path[96];
 	uint64_t ok_ns, fail_ns;
 	enum kvmstat_read rc;
-	int fd;
 
-	snprintf(path, sizeof(path), KVMSTAT_DIR "/%s", vm);
-	fd = openat(sys_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s is gone", vm);
-			return KVMSTAT_GONE;
-		}
-		snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s: %s", vm, strerror(errno));
-		return KVMSTAT_ERROR;
-	}
-	rc = kvmstat_read_one(fd, vm, "halt_poll_success_ns", &ok_ns, err, errlen);
+	rc = kvmstat_read_one(sys_fd, vm_fd, vm, "halt_poll_success_ns", &ok_ns, err, errlen);
 	if (rc == KVMSTAT_OK)
-		rc = kvmstat_read_one(fd, vm, "halt_poll_fail_ns", &fail_ns, err, errlen);
-	close(fd);
+		rc = kvmstat_read_one(sys_fd, vm_fd, vm, "halt_poll_fail_ns", &fail_ns, err,
+				      errlen);
 	if (rc != KVMSTAT_OK)
 		return rc;
 	if (ok_ns > UINT64_MAX - fail_ns) {
@@ -311,6 +343,16 @@ static void kvmstat_set(struct lx_wl *w, enum lx_hp_state st, const char *note)
 	}
 }
 
+/* Close the directory in use (no fd on a stat file is ever kept open: an
+ * open KVM stat file holds a reference on its VM). */
+static void kvmstat_close_dir(struct lx_haltpoll *h)
+{
+	if (h->dir_fd >= 0)
+		close(h->dir_fd);
+	h->dir_fd = -1;
+	h->dir[0] = '\0';
+}
+
 /* Find the workload's VM directory (at most every LX_RESCAN_S while none is
  * found). Returns 0 with h->dir set, or -1 (state set). */
 static int kvmstat_locate(struct vs_linux *lx, struct lx_wl *w, double now_s)
@@ -332,6 +374,14 @@ static int kvmstat_locate(struct vs_linux *lx, struct lx_wl *w, double now_s)
 		return -1;
 	}
 	k = kvmstat_choose(vms, n, why, sizeof(why));
+	kvmstat_close_dir(h);
+	h->dir_fd = kvmstat_open_vm(lx->root.sys_fd, vms[k].name);
+	if (h->dir_fd < 0) {
+		snprintf(note, sizeof(note), "sys/" KVMSTAT_DIR "/%s: %s", vms[k].name,
+			 strerror(errno));
+		kvmstat_set(w, LX_HP_UNAVAILABLE, note);
+		return -1;
+	}
 	str_copy(h->dir, vms[k].name, sizeof(h->dir));
 	snprintf(note, sizeof(note), "%d vCPU directories%s%s", vms[k].n_vcpus, why[0] ? "; " : "",
 		 why);
@@ -365,19 +415,20 @@ static void kvmstat_read_wl(struct vs_linux *lx, struct lx_wl *w, double period_
 		/* a new process: find its directory afresh */
 		h->pid = w->pid;
 		h->pid_start = w->pid_start;
-		h->dir[0] = '\0';
+		kvmstat_close_dir(h);
 		h->searched = false;
 		haltpoll_counter_reset(&h->ctr);
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (kvmstat_locate(lx, w, now_s) < 0)
 			return;
-		rc = kvmstat_read_poll(lx->root.sys_fd, h->dir, &total, err, sizeof(err));
+		rc = kvmstat_read_poll(lx->root.sys_fd, h->dir_fd, h->dir, &total, err,
+				       sizeof(err));
 		if (rc != KVMSTAT_GONE)
 			break;
 		/* the VM was closed (or QEMU made a new one): look again now */
 		log_info("workload %s: %s; looking for its KVM directory again", w->spec.name, err);
-		h->dir[0] = '\0';
+		kvmstat_close_dir(h);
 		h->searched = false;
 		haltpoll_counter_reset(&h->ctr);
 	}
@@ -388,7 +439,7 @@ static void kvmstat_read_wl(struct vs_linux *lx, struct lx_wl *w, double period_
 	if (rc == KVMSTAT_MISSING || rc == KVMSTAT_ERROR) {
 		haltpoll_counter_reset(&h->ctr);
 		kvmstat_set(w, LX_HP_UNAVAILABLE, err);
-		h->dir[0] = '\0'; /* looked for again after LX_RESCAN_S */
+		kvmstat_close_dir(h); /* looked for again after LX_RESCAN_S */
 		return;
 	}
 	if (rc == KVMSTAT_GARBAGE) {
@@ -451,7 +502,7 @@ void kvmstat_forget(struct lx_wl *w)
 	struct lx_haltpoll *h = &w->hp;
 
 	h->pid = 0;
-	h->dir[0] = '\0';
+	kvmstat_close_dir(h);
 	h->searched = false;
 	h->have_poll = false;
 	h->applied = false;

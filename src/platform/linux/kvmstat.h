@@ -53,9 +53,15 @@ enum kvmstat_read {
 	KVMSTAT_ERROR,	 /* another read error (permission, I/O) */
 };
 
-/* Read halt_poll_success_ns + halt_poll_fail_ns of the VM directory vm
- * ("4000-11"). KVMSTAT_OK with *total_ns, or another code with err. */
-enum kvmstat_read kvmstat_read_poll(int sys_fd, const char *vm, uint64_t *total_ns, char *err,
-				    size_t errlen);
+/* Open the VM directory vm ("4000-11") as an O_PATH fd, kept while the VM
+ * is followed (it pins no VM: only an open stat file does, so those are
+ * opened and closed at each read). Returns the fd, or -1 (errno). */
+int kvmstat_open_vm(int sys_fd, const char *vm);
+
+/* Read halt_poll_success_ns + halt_poll_fail_ns of the VM directory vm_fd
+ * (named vm, for messages; sys_fd to tell a directory that is gone from one
+ * without the files). KVMSTAT_OK with *total_ns, or another code with err. */
+enum kvmstat_read kvmstat_read_poll(int sys_fd, int vm_fd, const char *vm, uint64_t *total_ns,
+				    char *err, size_t errlen);
 
 #endif

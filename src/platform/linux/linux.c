@@ -380,6 +380,8 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	for (int i = 0; i < cfg->n_wl; i++)
+		lx->wl[i].hp.dir_fd = -1; /* closed by linuxplat_close, even on failure */
 	memcpy(lx->specs, cfg->wl, sizeof(*lx->specs) * (size_t)cfg->n_wl);
 	lx->cfg.wl = lx->specs;
 	lx->n_wl = cfg->n_wl;
@@ -507,6 +509,8 @@ void linuxplat_close(struct vs_linux *lx)
 		struct lx_wl *w = &lx->wl[i];
 		free(w->thr);
 		free(w->vvcpu);
+		if (w->hp.dir_fd >= 0)
+			close(w->hp.dir_fd);
 		if (w->guest && w->guest->ops->close)
 			w->guest->ops->close(w->guest);
 	}

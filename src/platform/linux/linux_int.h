@@ -71,6 +71,7 @@ struct lx_haltpoll {
 	int pid;	  /* the process the directory belongs to */
 	uint64_t pid_start;
 	char dir[32];	   /* "<pid>-<fd>" below sys/kernel/debug/kvm, "" none */
+	int dir_fd;	   /* O_PATH fd of it, -1 */
 	bool searched;	   /* looked for since the process was seen */
 	double searched_s; /* when */
 	struct vs_haltpoll_counter ctr;
