@@ -238,7 +238,16 @@ static enum kvmstat_read kvmstat_read_one(int sys_fd, int vm_fd, const char *vm,
 				 file, vm);
 			return KVMSTAT_MISSING;
 		}
-		snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s/%s: %s", vm, file, strerror(e));
+		if (e == EPERM)
+			/* debugfs_locked_down(): KVM's statistics files are writable (0644,
+			 * writing 0 clears them), which kernel lockdown forbids opening */
+			snprintf(err, errlen,
+				 "sys/" KVMSTAT_DIR "/%s/%s: %s: kernel lockdown forbids opening "
+				 "writable debugfs files such as KVM's statistics",
+				 vm, file, strerror(e));
+		else
+			snprintf(err, errlen, "sys/" KVMSTAT_DIR "/%s/%s: %s", vm, file,
+				 strerror(e));
 		return KVMSTAT_ERROR;
 	}
 	do
@@ -401,6 +410,8 @@ static void kvmstat_read_wl(struct vs_linux *lx, struct lx_wl *w, double period_
 
 	h->have_poll = false;
 	h->poll_cores = 0;
+	h->applied = false; /* until kvmstat_correct says otherwise */
+	h->subtracted = 0;
 	if (lx->cfg.halt_poll == VS_HALTPOLL_OFF) {
 		kvmstat_set(w, LX_HP_OFF, "");
 		return;
