@@ -81,12 +81,18 @@ static char *vsd_explain(const struct vsd *d)
 		return NULL;
 	controller_explain(&d->ctl, text, n + 1);
 	k = n;
-	k += (size_t)snprintf(text + k, cap - k, "KVM halt polling (halt_poll_accounting=%s):\n",
-			      haltpoll_mode_name(d->cfg.halt_poll));
 	for (int i = 0; i < d->cfg.n_wl && k < cap; i++) {
 		struct vs_linux_haltpoll h;
-		if (!d->cfg.wl[i].lc || linuxplat_haltpoll(d->lx, d->cfg.wl[i].name, &h) < 0)
+		/* VMs only: a plain process has no KVM polling to speak of */
+		if (!d->cfg.wl[i].lc || linuxplat_haltpoll(d->lx, d->cfg.wl[i].name, &h) < 0 ||
+		    !strcmp(h.state, "not a VM"))
 			continue;
+		if (k == n)
+			k += (size_t)snprintf(text + k, cap - k,
+					      "KVM halt polling (halt_poll_accounting=%s):\n",
+					      haltpoll_mode_name(d->cfg.halt_poll));
+		if (k >= cap)
+			break;
 		if (h.applied)
 			k += (size_t)snprintf(text + k, cap - k,
 					      "  %s: U_v %.3f = busy %.3f - polling %.3f, from "

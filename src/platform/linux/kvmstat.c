@@ -412,14 +412,14 @@ static void kvmstat_read_wl(struct vs_linux *lx, struct lx_wl *w, double period_
 	h->poll_cores = 0;
 	h->applied = false; /* until kvmstat_correct says otherwise */
 	h->subtracted = 0;
-	if (lx->cfg.halt_poll == VS_HALTPOLL_OFF) {
-		kvmstat_set(w, LX_HP_OFF, "");
-		return;
-	}
 	if (!w->is_vm || w->pid <= 0) {
 		kvmstat_set(w, LX_HP_NOT_VM,
 			    w->is_vm ? "the VM's process is not known (cgroup= workload)"
 				     : "not a QEMU/KVM process");
+		return;
+	}
+	if (lx->cfg.halt_poll == VS_HALTPOLL_OFF) {
+		kvmstat_set(w, LX_HP_OFF, "");
 		return;
 	}
 	if (h->pid != w->pid || h->pid_start != w->pid_start) {
