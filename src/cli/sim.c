@@ -61,6 +61,11 @@ static void sim_usage(FILE *f)
 		"  --no-explore      keep the initial thresholds (0.8)\n"
 		"  --halt-poll-us US KVM's halt_poll_ns limit in us (default 200, KVM's x86\n"
 		"                    default); 0 turns halt polling off\n"
+		"  --halt-poll-accounting auto|off\n"
+		"                    auto (default, as vspaced's [host] halt_poll_accounting):\n"
+		"                    subtract the VM's KVM halt-polling time from the vCPU\n"
+		"                    group's busy time before the policy sees it; off: count\n"
+		"                    it as busy (the behaviour before the accounting existed)\n"
 		"  -h, --help        this text\n"
 		"\n"
 		"run:      --policy NAME --qps N --duration S [--csv FILE|-] [--be-vcpus N]\n"
@@ -168,6 +173,7 @@ enum {
 	OPT_PHASE,
 	OPT_OUT,
 	OPT_HALTPOLL,
+	OPT_HPACCT,
 };
 
 static const struct option sim_long_opts[] = {
@@ -192,6 +198,7 @@ static const struct option sim_long_opts[] = {
 	{ "phase-s", required_argument, NULL, OPT_PHASE },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "halt-poll-us", required_argument, NULL, OPT_HALTPOLL },
+	{ "halt-poll-accounting", required_argument, NULL, OPT_HPACCT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -205,7 +212,7 @@ static const int sim_opts_dynamic[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JO
 static const int sim_opts_colocate[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, OPT_BE, 0 };
 static const int sim_opts_common[] = { OPT_WORKLOAD,  OPT_SLO,	    OPT_SEED,	OPT_CORES,
 				       OPT_VCPUS,     OPT_QUEUES,   OPT_PERIOD, OPT_WINDOW,
-				       OPT_NOEXPLORE, OPT_HALTPOLL, 0 };
+				       OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT, 0 };
 
 static bool sim_opt_in(const int *list, int opt)
 {
@@ -388,6 +395,18 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 					   &o->base.halt_poll_us) < 0)
 				return -1;
 			break;
+		case OPT_HPACCT: {
+			int m = haltpoll_mode_parse(optarg);
+			if (m < 0) {
+				fprintf(stderr,
+					"vspace sim: --halt-poll-accounting: \"%s\" is not auto or "
+					"off\n",
+					optarg);
+				return -1;
+			}
+			o->base.halt_poll_accounting = (enum vs_haltpoll_mode)m;
+			break;
+		}
 		}
 	}
 	if (optind < argc) {

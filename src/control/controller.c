@@ -320,6 +320,9 @@ size_t controller_explain(const struct vs_controller *c, char *buf, size_t len)
 			EXPLAIN_ADD("  sample: U_v %.3f U_n %.3f u_v %.3f u_n %.3f",
 				    w->last.busy_vcpu, w->last.busy_nq, w->last_u.u_vcpu,
 				    w->last_u.u_nq);
+			if (w->last.has_halt_poll)
+				EXPLAIN_ADD(" (U_v = busy %.3f - KVM halt polling %.3f)",
+					    w->last.busy_vcpu_raw, w->last.halt_poll_vcpu);
 			if (w->last.has_p95)
 				EXPLAIN_ADD(" p95 %.0f us (SLO %.0f)\n", w->last.p95_us,
 					    w->slo_p95_us);

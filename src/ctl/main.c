@@ -313,6 +313,32 @@ static void ctl_print_agent(json_t *a)
 	}
 }
 
+/* What KVM halt polling did to the vCPU group's busy time (LC VMs). */
+static void ctl_print_halt_poll(json_t *h)
+{
+	const char *state = ctl_s(h, "state", NULL);
+	double raw = ctl_num(h, "busy_vcpu_raw"), poll = ctl_num(h, "halt_poll_cores");
+
+	if (!state || !strcmp(state, "not a VM"))
+		return;
+	if (json_is_true(json_object_get(h, "applied")) && !isnan(raw) && !isnan(poll)) {
+		printf("  vCPU busy %.2f cores - KVM halt polling %.2f (%.0f %%) = U_v %.2f, from "
+		       "%s\n",
+		       raw, poll, raw > 0 ? 100 * poll / raw : 0, ctl_num(h, "busy_vcpu"),
+		       ctl_s(h, "source", "?"));
+		return;
+	}
+	if (!strcmp(state, "active"))
+		printf("  halt polling (accounting %s): reading %s, nothing subtracted this "
+		       "period: "
+		       "%s\n",
+		       ctl_s(h, "accounting", "?"), ctl_s(h, "source", "?"), ctl_s(h, "note", "-"));
+	else
+		printf("  halt polling (accounting %s): %s, not subtracted%s%s\n",
+		       ctl_s(h, "accounting", "?"), state, ctl_s(h, "note", NULL) ? ": " : "",
+		       ctl_s(h, "note", ""));
+}
+
 static void ctl_print_status(json_t *r)
 {
 	json_t *d = json_object_get(r, "daemon"), *w, *n;
@@ -359,6 +385,8 @@ static void ctl_print_status(json_t *r)
 			printf("  %s\n", ctl_s(w, "absent", ""));
 		else if (ctl_s(w, "why", NULL))
 			printf("  why: %s\n", ctl_s(w, "why", ""));
+		if (json_is_true(json_object_get(w, "present")))
+			ctl_print_halt_poll(json_object_get(w, "halt_poll"));
 		ctl_print_agent(json_object_get(w, "agent_link"));
 	}
 	json_array_foreach(json_object_get(r, "nics"), i, n)

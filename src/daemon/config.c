@@ -295,6 +295,13 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 	} else if (!strcmp(key, "coalesce_rx_usecs")) {
 		if (config_long(p, "host", key, value, 0, 100000, &v))
 			c->coalesce_rx_usecs = (int)v;
+	} else if (!strcmp(key, "halt_poll_accounting")) {
+		int m = haltpoll_mode_parse(value);
+		if (m < 0)
+			config_fail(p, "[host] halt_poll_accounting: \"%s\" is not auto or off",
+				    value);
+		else
+			c->halt_poll = (enum vs_haltpoll_mode)m;
 	} else if (!strcmp(key, "log_level")) {
 		if (!strcmp(value, "error"))
 			c->log_level = VS_LOG_ERROR;
@@ -313,7 +320,7 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 			"[host] %s: unknown key (known: cores reserved housekeeping nic nic_netns "
 			"mode policy period_ms placement control_socket control_group state_dir "
 			"metrics_listen metrics_textfile on_exit rt_priority cgroup_parent "
-			"libvirt_uri coalesce_rx_usecs log_level)",
+			"libvirt_uri coalesce_rx_usecs halt_poll_accounting log_level)",
 			key);
 	}
 }
@@ -563,6 +570,7 @@ static void config_defaults(struct vsd_config *c)
 	str_copy(c->cgroup_parent, "vspace", sizeof(c->cgroup_parent));
 	str_copy(c->libvirt_uri, "qemu:///system", sizeof(c->libvirt_uri));
 	c->coalesce_rx_usecs = -1;
+	c->halt_poll = VS_HALTPOLL_AUTO;
 	c->log_level = VS_LOG_INFO;
 	vs_params_defaults(&c->params);
 }
@@ -767,6 +775,7 @@ void config_linux(const struct vsd_config *c, const char *sysroot, bool dry_run,
 		config_state_path(c, out->state_path, sizeof(out->state_path));
 	str_copy(out->libvirt_uri, c->libvirt_uri, sizeof(out->libvirt_uri));
 	out->coalesce_rx_usecs = c->coalesce_rx_usecs;
+	out->halt_poll = c->halt_poll;
 	out->dry_run = dry_run;
 	out->wl = c->wl;
 	out->n_wl = c->n_wl;

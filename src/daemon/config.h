@@ -37,11 +37,13 @@ struct vsd_config {
 	char metrics_listen[64];	     /* HOST:PORT, "" = off; default 127.0.0.1:9465 */
 	char metrics_textfile[PATH_MAX / 4]; /* node_exporter textfile, "" = off */
 	bool on_exit_restore;		     /* on_exit=restore (default) | leave */
-	int rt_priority;	     /* SCHED_FIFO priority of the loop; 0 = SCHED_OTHER; 1 */
-	char cgroup_parent[96];	     /* our subtree in every hierarchy; "vspace" */
-	char libvirt_uri[256];	     /* qemu:///system */
-	int coalesce_rx_usecs;	     /* host NIC rx-usecs; -1 = leave alone */
-	enum vs_log_level log_level; /* info */
+	int rt_priority;		 /* SCHED_FIFO priority of the loop; 0 = SCHED_OTHER; 1 */
+	char cgroup_parent[96];		 /* our subtree in every hierarchy; "vspace" */
+	char libvirt_uri[256];		 /* qemu:///system */
+	int coalesce_rx_usecs;		 /* host NIC rx-usecs; -1 = leave alone */
+	enum vs_haltpoll_mode halt_poll; /* halt_poll_accounting=: auto (subtract KVM halt
+					    polling from U_v when readable) | off */
+	enum vs_log_level log_level;	 /* info */
 	/* [threshold] */
 	struct vs_params params;
 	/* [workload "NAME"] */

@@ -9,6 +9,8 @@
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
 #include "lib/cpuset.h"
+#include "platform/haltpoll.h"
+#include "platform/linux/kvmstat.h"
 #include "platform/linux/procfs.h"
 #include "platform/linux/qmp.h"
 
@@ -96,6 +98,19 @@ int fuzz_one(const uint8_t *data, size_t len)
 			proto_reply_clear(&rep);
 		}
 		free(l);
+		break;
+	}
+	case 'k': {
+		/* KVM debugfs counter files, one per NUL-separated chunk, fed as
+		 * successive readings through the halt-poll accounting */
+		struct vs_haltpoll_counter ctr = { 0 };
+		for (size_t off = 0; off < len - 1; off += strlen(text + off) + 1) {
+			uint64_t v, d;
+			struct vs_sample smp = { .busy_vcpu = 3.5 };
+			if (kvmstat_parse_u64(text + off, &v) == 0 &&
+			    haltpoll_counter_update(&ctr, v, &d) == VS_HALTPOLL_DELTA)
+				haltpoll_correct(&smp, haltpoll_cores(d, 0.1));
+		}
 		break;
 	}
 	case 'm': {

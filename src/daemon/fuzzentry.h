@@ -14,6 +14,8 @@
  *   'm' a cpu list and a hex cpu mask (cpuset_parse_list / _mask)
  *   'h' a guest agent's reply line, its result taken as a hello and as stats
  *       by an agent link (agentlink_take_hello / _take_stats, status, metrics)
+ *   'k' KVM debugfs counter files (NUL-separated), read as successive
+ *       halt-polling readings (kvmstat_parse_u64, src/platform/haltpoll.h)
  * Any other first byte is ignored. Never crashes, leaks or reads out of
  * bounds for any input (what the fuzzers check). Returns 0.
  */

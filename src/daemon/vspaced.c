@@ -68,6 +68,45 @@ static void vsd_policy_changed(struct vsd *d)
 	linuxplat_set_thread_time(d->lx, d->ctl.policy.ops == &policy_demeter);
 }
 
+/* ---- Explain ------------------------------------------------------------------------------- */
+
+/* The controller's account of the last decision plus, per LC workload, what
+ * the halt-poll accounting did (malloc'd; NULL when out of memory). */
+static char *vsd_explain(const struct vsd *d)
+{
+	size_t n = controller_explain(&d->ctl, NULL, 0), k, cap = n + 1 + 512 * (size_t)d->cfg.n_wl;
+	char *text = malloc(cap + 64);
+
+	if (!text)
+		return NULL;
+	controller_explain(&d->ctl, text, n + 1);
+	k = n;
+	for (int i = 0; i < d->cfg.n_wl && k < cap; i++) {
+		struct vs_linux_haltpoll h;
+		/* VMs only: a plain process has no KVM polling to speak of */
+		if (!d->cfg.wl[i].lc || linuxplat_haltpoll(d->lx, d->cfg.wl[i].name, &h) < 0 ||
+		    !strcmp(h.state, "not a VM"))
+			continue;
+		if (k == n)
+			k += (size_t)snprintf(text + k, cap - k,
+					      "KVM halt polling (halt_poll_accounting=%s):\n",
+					      haltpoll_mode_name(d->cfg.halt_poll));
+		if (k >= cap)
+			break;
+		if (h.applied)
+			k += (size_t)snprintf(text + k, cap - k,
+					      "  %s: U_v %.3f = busy %.3f - polling %.3f, from "
+					      "%s (%s)\n",
+					      d->cfg.wl[i].name, h.busy_vcpu, h.raw_busy_vcpu,
+					      h.halt_poll, h.source, h.note);
+		else
+			k += (size_t)snprintf(text + k, cap - k, "  %s: %s, not subtracted%s%s\n",
+					      d->cfg.wl[i].name, h.state, h.note[0] ? ": " : "",
+					      h.note);
+	}
+	return text;
+}
+
 /* ---- Control requests ---------------------------------------------------------------------- */
 
 static json_t *vsd_cpus_json(const struct vs_cpuset *s)
@@ -270,14 +309,12 @@ json_t *vsd_handle(void *arg, json_t *req, uid_t uid, char *err, size_t errlen)
 	if (!strcmp(cmd, "status"))
 		return vsd_status(d);
 	if (!strcmp(cmd, "explain")) {
-		size_t n = controller_explain(&d->ctl, NULL, 0);
-		char *text = malloc(n + 1);
+		char *text = vsd_explain(d);
 		json_t *o;
 		if (!text) {
 			snprintf(err, errlen, "out of memory");
 			return NULL;
 		}
-		controller_explain(&d->ctl, text, n + 1);
 		o = json_pack("{s:s}", "text", text);
 		free(text);
 		return o;
@@ -369,6 +406,33 @@ static void vsd_render(void *arg, struct metrics_buf *b)
 				b, "vspace_group_busy_cores{workload=\"%s\",group=\"nq\"} %.4f\n",
 				c->wl[i].name, c->wl[i].last.busy_nq);
 		}
+	metrics_printf(
+		b, "# HELP vspace_vcpu_busy_raw_cores Busy time of the vCPU group's cores in the "
+		   "last period before the KVM halt-polling correction, cores.\n"
+		   "# TYPE vspace_vcpu_busy_raw_cores gauge\n"
+		   "# HELP vspace_halt_poll_cores KVM halt-polling time subtracted from the vCPU "
+		   "group's busy time in the last period, cores.\n"
+		   "# TYPE vspace_halt_poll_cores gauge\n");
+	for (int i = 0; i < c->n_wl; i++)
+		if (c->wl[i].has_sample) {
+			const struct vs_sample *s = &c->wl[i].last;
+			metrics_printf(b, "vspace_vcpu_busy_raw_cores{workload=\"%s\"} %.4f\n",
+				       c->wl[i].name,
+				       s->has_halt_poll ? s->busy_vcpu_raw : s->busy_vcpu);
+			metrics_printf(b, "vspace_halt_poll_cores{workload=\"%s\"} %.4f\n",
+				       c->wl[i].name, s->has_halt_poll ? s->halt_poll_vcpu : 0);
+		}
+	metrics_printf(b, "# HELP vspace_halt_poll_accounting 1 while KVM halt polling is read and "
+			  "subtracted for the workload (state: active, unavailable, bad counters, "
+			  "off, not a VM).\n# TYPE vspace_halt_poll_accounting gauge\n");
+	for (int i = 0; i < c->n_wl; i++) {
+		struct vs_linux_haltpoll h;
+		if (linuxplat_haltpoll(d->lx, c->wl[i].name, &h) == 0)
+			metrics_printf(b,
+				       "vspace_halt_poll_accounting{workload=\"%s\",state=\"%s\"} "
+				       "%d\n",
+				       c->wl[i].name, h.state, strcmp(h.state, "active") == 0);
+	}
 	metrics_printf(b, "# HELP vspace_threshold Utilization threshold of each group.\n"
 			  "# TYPE vspace_threshold gauge\n");
 	for (int i = 0; i < c->n_wl; i++) {
@@ -587,10 +651,8 @@ static void vsd_signal(struct vsd *d)
 				  "vspaced to apply a new one");
 			break;
 		case SIGUSR1: {
-			size_t n = controller_explain(&d->ctl, NULL, 0);
-			char *text = malloc(n + 1);
+			char *text = vsd_explain(d);
 			if (text) {
-				controller_explain(&d->ctl, text, n + 1);
 				for (char *line = strtok(text, "\n"); line;
 				     line = strtok(NULL, "\n"))
 					log_info("explain: %s", line);
@@ -956,10 +1018,8 @@ int vsd_main(const struct vsd_opts *opts)
 		 d->period_ms, opts->dry_run ? ", dry-run (no writes)" : "");
 	rc = vsd_loop(d);
 	if (opts->once) {
-		size_t n = controller_explain(&d->ctl, NULL, 0);
-		char *text = malloc(n + 1);
+		char *text = vsd_explain(d);
 		if (text) {
-			controller_explain(&d->ctl, text, n + 1);
 			fputs(text, stdout);
 			free(text);
 		}

@@ -51,6 +51,13 @@ struct vs_sample {
 	double busy_vcpu_threads; /* run time of the VM's vCPU threads (demeter) */
 	bool has_p95;		  /* false: no latency reading this period */
 	double p95_us;		  /* 95th-percentile response latency, microseconds */
+	/* KVM halt polling (src/platform/haltpoll.h): when has_halt_poll, the
+	 * platform measured the time KVM spent polling in the vCPU threads and
+	 * subtracted it: busy_vcpu = busy_vcpu_raw - halt_poll_vcpu. Platforms
+	 * that do not measure it leave all three zero. */
+	bool has_halt_poll;
+	double busy_vcpu_raw;  /* U_v before the correction, cores */
+	double halt_poll_vcpu; /* KVM halt-polling time subtracted from U_v, cores */
 };
 
 struct vs_thresholds {

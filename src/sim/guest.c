@@ -38,6 +38,21 @@ static void guest_enter(struct sim_thread *t)
 	}
 }
 
+/* KVM's halt-polling stats (update_halt_poll_stats in virt/kvm/kvm_main.c):
+ * the time a poll took goes to halt_poll_success_ns when the vCPU did not
+ * have to wait (an interrupt arrived while polling), else to
+ * halt_poll_fail_ns. KVM measures the poll with ktime; here it is the poll
+ * item's time on the core (the switch-in costs before it are not polling). */
+static void guest_poll_stats(struct sim_model *m, struct sim_vcpu *v, sim_ns polled_ns,
+			     bool success)
+{
+	if (success)
+		m->cnt.halt_poll_success_ns += polled_ns;
+	else
+		m->cnt.halt_poll_fail_ns += polled_ns;
+	v->poll_item_ns = 0;
+}
+
 /* The vCPU leaves its halt: KVM's adaptive halt-poll update
  * (kvm_vcpu_halt: grow on short halts, shrink on long ones). */
 static void guest_unhalt(struct sim_model *m, struct sim_vcpu *v)
@@ -188,6 +203,7 @@ bool guest_next(struct sim_model *m, struct sim_thread *t)
 		if (v->poll_ns > 0 && m->core[t->core].nr_rq == 0) {
 			t->item = IT_G_POLL;
 			t->work_ns = v->poll_ns;
+			v->poll_item_ns = v->poll_ns;
 			return true;
 		}
 	}
@@ -352,6 +368,10 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 		v->polled = false;
 		v->halt_start = m->eng.now;
 		break;
+	case IT_G_POLL:
+		/* the window ran out: the thread sleeps */
+		guest_poll_stats(m, v, v->poll_item_ns, false);
+		break;
 	default:
 		break;
 	}
@@ -368,6 +388,9 @@ void guest_cut(struct sim_model *m, struct sim_thread *t)
 		t->item = IT_NONE;
 		t->work_ns = 0;
 	} else if (t->item == IT_G_POLL) {
+		/* an interrupt arrived (success) or another task wants the core */
+		sim_ns polled = v->poll_item_ns - t->work_ns;
+		guest_poll_stats(m, v, polled > 0 ? polled : 0, v->virq != 0 || v->ipi);
 		t->item = IT_NONE;
 		t->work_ns = 0;
 	}

@@ -214,6 +214,7 @@ struct sim_vcpu {
 	bool polled;  /* halt polling done for this halt */
 	sim_ns halt_start;
 	sim_ns poll_ns;	      /* adaptive halt-poll window (KVM's vcpu->halt_poll_ns) */
+	sim_ns poll_item_ns;  /* length of the halt poll under way (for KVM's poll stats) */
 	sim_ns irq_taken_at;  /* when the guest last started an interrupt handler */
 	sim_ns softirq_since; /* start of the current guest softirq run, -1 none */
 	sim_ns round_start;   /* start of the current NAPI poll round, -1 none */
@@ -238,6 +239,8 @@ struct sim_counters {
 	sim_ns virq_wait_ns;   /* summed time from posting to the guest handler */
 	sim_ns virq_wait_max_ns;
 	sim_ns be_work_ns;	     /* CPU time the BE VM's vCPUs got for their work */
+	sim_ns halt_poll_success_ns; /* KVM's stats of the same names, summed over the LC */
+	sim_ns halt_poll_fail_ns;    /* VM's vCPUs (as its debugfs directory shows them) */
 	sim_ns stage_ns[SIM_STAGES]; /* summed over completed requests */
 	uint64_t anomalies;	     /* model self-check failures (a request completed twice); 0 */
 };

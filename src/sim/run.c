@@ -23,6 +23,7 @@ void sim_run_defaults(struct sim_run_config *cfg, enum sim_wl_kind wl)
 	cfg->n_queues = 20;
 	cfg->n_conns = SIM_CONNECTIONS;
 	cfg->halt_poll_us = SIM_HALT_POLL_MAX_NS / 1000.0;
+	cfg->halt_poll_accounting = VS_HALTPOLL_AUTO;
 	cfg->seed = 1;
 	cfg->period_s = 0.1;
 	cfg->n_phases = 1;
@@ -113,6 +114,12 @@ static int sim_run_check(const struct sim_run_config *cfg, char *err, size_t err
 			 cfg->halt_poll_us);
 		return -1;
 	}
+	if (cfg->halt_poll_accounting != VS_HALTPOLL_AUTO &&
+	    cfg->halt_poll_accounting != VS_HALTPOLL_OFF) {
+		snprintf(err, errlen, "halt-poll accounting %d is not auto or off",
+			 (int)cfg->halt_poll_accounting);
+		return -1;
+	}
 	if (!(cfg->warmup_s >= 0)) {
 		snprintf(err, errlen, "warm-up %g s must not be negative", cfg->warmup_s);
 		return -1;
@@ -124,6 +131,7 @@ static int sim_run_check(const struct sim_run_config *cfg, char *err, size_t err
 struct sim_acc {
 	int periods, violations;
 	double vcpu, nq, be, lc, energy, u_v, u_n;
+	double busy_v, busy_v_raw, poll;
 };
 
 static void sim_acc_add(struct sim_acc *a, const struct sim_period *per, double slo_us,
@@ -141,6 +149,9 @@ static void sim_acc_add(struct sim_acc *a, const struct sim_period *per, double 
 	a->energy += per->energy_j;
 	a->u_v += al->n_vcpu > 0 ? per->busy_vcpu / al->n_vcpu : 0;
 	a->u_n += al->n_nq > 0 ? per->busy_nq / al->n_nq : 0;
+	a->busy_v += per->busy_vcpu;
+	a->busy_v_raw += per->busy_vcpu_raw;
+	a->poll += per->halt_poll_cores;
 }
 
 static void sim_csv_row(FILE *f, double t_s, double offered, const struct sim_period *per,
@@ -153,11 +164,11 @@ static void sim_csv_row(FILE *f, double t_s, double offered, const struct sim_pe
 		fprintf(f, "%.1f,%.1f,", per->p95_us, per->p99_us);
 	else
 		fprintf(f, ",,");
-	fprintf(f, "%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%llu,%llu,%llu,%llu,%llu\n", al->n_vcpu,
-		al->n_nq, al->n_be, u->u_vcpu, u->u_nq, th.vcpu, th.nq, per->energy_j,
+	fprintf(f, "%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%llu,%llu,%llu,%llu,%llu,%.4f,%.4f\n",
+		al->n_vcpu, al->n_nq, al->n_be, u->u_vcpu, u->u_nq, th.vcpu, th.nq, per->energy_j,
 		(unsigned long long)per->d.pirqs, (unsigned long long)per->d.virqs,
 		(unsigned long long)per->d.ctx_switches, (unsigned long long)per->d.migrations,
-		(unsigned long long)per->d.vm_exits);
+		(unsigned long long)per->d.vm_exits, per->busy_vcpu_raw, per->halt_poll_cores);
 }
 
 static double sim_wall_s(void)
@@ -215,6 +226,7 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 	if (model_init(&m, &mc, err, errlen) < 0)
 		return -1;
 	simplat_init(&plat, &m);
+	plat.halt_poll = cfg->halt_poll_accounting;
 	topology_init_flat(&topo, cfg->n_cores);
 	if (controller_init(&ctl, &pol, &cfg->params, &topo, &plat.base, err, errlen) < 0) {
 		model_free(&m);
@@ -292,6 +304,9 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 		res->mean_lc_cores = acc.lc / acc.periods;
 		res->u_vcpu = acc.u_v / acc.periods;
 		res->u_nq = acc.u_n / acc.periods;
+		res->busy_vcpu = acc.busy_v / acc.periods;
+		res->busy_vcpu_raw = acc.busy_v_raw / acc.periods;
+		res->halt_poll_cores = acc.poll / acc.periods;
 		res->energy_j = acc.energy;
 		res->power_w = acc.energy / s;
 		res->power_tdp = res->power_w / SIM_TDP_W;

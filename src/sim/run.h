@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "platform/haltpoll.h"
 #include "policy/policy.h"
 #include "sim/model.h"
 
@@ -19,18 +20,20 @@ struct sim_phase {
 };
 
 struct sim_run_config {
-	char policy[64];     /* a controller policy, or "es2" / "sriov" */
-	enum sim_wl_kind wl; /* memcached or nginx */
-	double slo_us;	     /* p95 SLO (memcached 1000, nginx 10000) */
-	int n_cores;	     /* T, host cores managed (20) */
-	int n_vcpus;	     /* LC VM vCPUs and worker threads (20) */
-	int n_queues;	     /* most NIC/virtio queues (20) */
-	int n_be_vcpus;	     /* BE VM vCPUs, 0 = no BE VM */
-	int n_conns;	     /* client connections */
-	double halt_poll_us; /* KVM halt_poll_ns in us (200); 0 = off */
-	uint64_t seed;	     /* everything random derives from it */
-	double period_s;     /* control period (0.1) */
-	int n_phases;	     /* load profile */
+	char policy[64];			    /* a controller policy, or "es2" / "sriov" */
+	enum sim_wl_kind wl;			    /* memcached or nginx */
+	double slo_us;				    /* p95 SLO (memcached 1000, nginx 10000) */
+	int n_cores;				    /* T, host cores managed (20) */
+	int n_vcpus;				    /* LC VM vCPUs and worker threads (20) */
+	int n_queues;				    /* most NIC/virtio queues (20) */
+	int n_be_vcpus;				    /* BE VM vCPUs, 0 = no BE VM */
+	int n_conns;				    /* client connections */
+	double halt_poll_us;			    /* KVM halt_poll_ns in us (200); 0 = off */
+	enum vs_haltpoll_mode halt_poll_accounting; /* subtract KVM's polling time from U_v
+						       as vspaced does (auto, its default) */
+	uint64_t seed;				    /* everything random derives from it */
+	double period_s;			    /* control period (0.1) */
+	int n_phases;				    /* load profile */
 	struct sim_phase phase[SIM_MAX_PHASES];
 	double warmup_s;	 /* left out of the run's summary (not of phases or CSV) */
 	struct vs_params params; /* controller and exploration tunables */
@@ -41,7 +44,7 @@ struct sim_run_config {
 #define SIM_CSV_HEADER                                                                             \
 	"time_s,offered_qps,achieved_qps,p95_us,p99_us,n_vcpu,n_nq,n_be,u_vcpu,u_nq,th_vcpu,th_"   \
 	"nq,"                                                                                      \
-	"energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits"
+	"energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits,busy_vcpu_raw,halt_poll_cores"
 
 struct sim_phase_result {
 	double qps;	     /* offered */
@@ -63,8 +66,11 @@ struct sim_run_result {
 	double mean_vcpu_cores, mean_nq_cores, mean_be_cores;
 	double mean_lc_cores; /* cores the LC groups take (a shared group once) */
 	double energy_j, power_w, power_tdp;
-	double be_cores;     /* CPU time the BE VM got, cores */
-	double u_vcpu, u_nq; /* mean per-core utilization of the groups */
+	double be_cores;	/* CPU time the BE VM got, cores */
+	double u_vcpu, u_nq;	/* mean per-core utilization of the groups */
+	double busy_vcpu;	/* mean U_v the controller saw, cores */
+	double busy_vcpu_raw;	/* mean busy time of the vCPU group's cores, polling included */
+	double halt_poll_cores; /* mean KVM halt-polling time (the VM's counters), cores */
 	double drops_per_s, exits_per_req, ctx_per_s, migrations_per_s, virq_wait_us;
 	double pirqs_per_s, virqs_per_s;
 	double client_lost_per_s;    /* sends not made: too many requests outstanding */

@@ -24,6 +24,20 @@ const int sim_dynamic_steps = (int)(sizeof(sim_dynamic_kqps) / sizeof(sim_dynami
 #define SCEN_WINDOW   1000
 #define SCEN_BE_VCPUS 20
 
+/* "KVM halt polling up to 200 us, subtracted from U_v (accounting auto)" and
+ * the like: how a run treats halt polling, for the tables' headers. */
+static void scen_halt_poll_text(const struct sim_run_config *c, char *buf, size_t len)
+{
+	if (c->halt_poll_us <= 0)
+		snprintf(buf, len, "KVM halt polling off");
+	else
+		snprintf(buf, len, "KVM halt polling up to %.0f us, %s (--halt-poll-accounting %s)",
+			 c->halt_poll_us,
+			 c->halt_poll_accounting == VS_HALTPOLL_AUTO ? "subtracted from U_v"
+								     : "counted in U_v",
+			 haltpoll_mode_name(c->halt_poll_accounting));
+}
+
 /* What a child sends back through its pipe. */
 struct scen_msg {
 	int ok;
@@ -271,6 +285,14 @@ void sim_scen_print_run(FILE *f, const struct sim_run_config *cfg, const struct 
 	fprintf(f,
 		"utilization: u_vcpu %.3f, u_nq %.3f; thresholds at the end: vcpu %.3f, nq %.3f\n",
 		r->u_vcpu, r->u_nq, r->th_vcpu, r->th_nq);
+	{
+		char hp[128];
+		scen_halt_poll_text(cfg, hp, sizeof(hp));
+		fprintf(f,
+			"vCPU group: busy %.2f cores, of which KVM halt polling %.2f; U_v seen by "
+			"the controller %.2f (%s)\n",
+			r->busy_vcpu_raw, r->halt_poll_cores, r->busy_vcpu, hp);
+	}
 	fprintf(f, "power %.1f W (%.1f %% of the %.0f W TDP); energy %.1f J\n", r->power_w,
 		100 * r->power_tdp, SIM_TDP_W, r->energy_j);
 	fprintf(f,
@@ -355,19 +377,21 @@ static int scen_write_grid_csv(const struct sim_scen_opts *o, const struct sim_r
 	}
 	fprintf(f, "policy,workload,offered_qps,achieved_qps,p50_us,p95_us,p99_us,violations,"
 		   "periods,lc_cores,vcpu_cores,nq_cores,u_vcpu,u_nq,power_w,energy_uj_per_req,"
-		   "exits_per_req,ctx_per_s,virq_wait_us,drops_per_s,events,wall_s\n");
+		   "exits_per_req,ctx_per_s,virq_wait_us,drops_per_s,events,wall_s,busy_vcpu,"
+		   "busy_vcpu_raw,halt_poll_cores\n");
 	for (int i = 0; i < n; i++) {
 		const struct sim_run_result *r = &res[i];
 		fprintf(f,
 			"%s,%s,%.0f,%.0f,%.1f,%.1f,%.1f,%d,%d,%.2f,%.2f,%.2f,%.4f,%.4f,%.2f,%.2f,%."
 			"3f,"
-			"%.0f,%.2f,%.1f,%llu,%.3f\n",
+			"%.0f,%.2f,%.1f,%llu,%.3f,%.3f,%.3f,%.3f\n",
 			cfgs[i].policy, sim_workload_name(cfgs[i].wl), cfgs[i].phase[0].qps,
 			r->achieved_qps, r->p50_us, r->p95_us, r->p99_us, r->violations, r->periods,
 			r->mean_lc_cores, r->mean_vcpu_cores, r->mean_nq_cores, r->u_vcpu, r->u_nq,
 			r->power_w, r->achieved_qps > 0 ? r->power_w / r->achieved_qps * 1e6 : 0,
 			r->exits_per_req, r->ctx_per_s, r->virq_wait_us, r->drops_per_s,
-			(unsigned long long)r->events, r->wall_s);
+			(unsigned long long)r->events, r->wall_s, r->busy_vcpu, r->busy_vcpu_raw,
+			r->halt_poll_cores);
 	}
 	if (fclose(f) != 0) {
 		fprintf(stderr, "vspace sim: writing %s: %s\n", o->csv, strerror(errno));
@@ -390,14 +414,16 @@ int sim_scen_sweep(const struct sim_scen_opts *o, FILE *out)
 	int rc = scen_grid(o, "sweep", &cfgs, &res);
 	double total_wall = 0;
 	uint64_t events = 0;
+	char hp[128];
 
 	if (rc)
 		return rc;
+	scen_halt_poll_text(&o->base, hp, sizeof(hp));
 	fprintf(out,
 		"sweep: %s, SLO p95 <= %.0f us; %.1f s per point, the first %.1f s not measured; "
-		"seed %llu\n",
+		"seed %llu; %s\n",
 		sim_workload_name(o->base.wl), o->base.slo_us, cfgs[0].phase[0].duration_s,
-		cfgs[0].warmup_s, (unsigned long long)o->base.seed);
+		cfgs[0].warmup_s, (unsigned long long)o->base.seed, hp);
 	fprintf(out,
 		"p95 latency in us by offered load (\"ms\": milliseconds; * = over the SLO)\n\n");
 	scen_grid_header(o, out, "policy");
@@ -450,15 +476,17 @@ int sim_scen_energy(const struct sim_scen_opts *o, FILE *out)
 	struct sim_run_config *cfgs = NULL;
 	struct sim_run_result *res = NULL;
 	int rc = scen_grid(o, "energy", &cfgs, &res);
+	char hp[128];
 
 	if (rc)
 		return rc;
+	scen_halt_poll_text(&o->base, hp, sizeof(hp));
 	fprintf(out,
 		"energy: %s, %.1f s per point, the first %.1f s not measured; model: %.1f W per "
 		"busy core, %.1f W idle allocated (C1), %.1f W unallocated (C6), %.0f W uncore; "
-		"TDP %.0f W\n\n",
+		"TDP %.0f W; %s\n\n",
 		sim_workload_name(o->base.wl), cfgs[0].phase[0].duration_s, cfgs[0].warmup_s,
-		SIM_CORE_BUSY_W, SIM_CORE_C1_W, SIM_CORE_C6_W, SIM_UNCORE_W, SIM_TDP_W);
+		SIM_CORE_BUSY_W, SIM_CORE_C1_W, SIM_CORE_C6_W, SIM_UNCORE_W, SIM_TDP_W, hp);
 	fprintf(out, "power in W (share of TDP) by offered load\n\n");
 	scen_grid_header(o, out, "policy");
 	fprintf(out, "\n");
@@ -561,19 +589,20 @@ int sim_scen_dynamic(const struct sim_scen_opts *o, FILE *out)
 	static const char *const defaults[] = { "vspace-p", "vspace-e", "static-ts:20:20" };
 	struct sim_run_config cfgs[SIM_SCEN_MAX_POLICIES];
 	struct sim_run_result res[SIM_SCEN_MAX_POLICIES];
-	char pols[SIM_SCEN_MAX_POLICIES][64];
+	char pols[SIM_SCEN_MAX_POLICIES][64], hp[128];
 	int n = 0, rc;
 
 	rc = scen_steps(o, "dynamic", "dynamic", defaults, 3, false, cfgs, res, pols, &n);
 	if (rc)
 		return rc;
+	scen_halt_poll_text(&o->base, hp, sizeof(hp));
 	fprintf(out,
 		"dynamic: %s, load %s kQPS, %.1f s per step (%d periods of %.0f ms), SLO p95 <= "
-		"%.0f us, seed %llu\n\n",
+		"%.0f us, seed %llu\n%s\n\n",
 		sim_workload_name(o->base.wl), "50-100-150-200-250-200-150-100-50",
 		cfgs[0].phase[0].duration_s,
 		(int)lround(cfgs[0].phase[0].duration_s / cfgs[0].period_s),
-		cfgs[0].period_s * 1000, o->base.slo_us, (unsigned long long)o->base.seed);
+		cfgs[0].period_s * 1000, o->base.slo_us, (unsigned long long)o->base.seed, hp);
 	fprintf(out, "%-22s", "p95 (us) per step");
 	for (int i = 0; i < n; i++)
 		fprintf(out, " | %-16s", pols[i]);
@@ -614,6 +643,13 @@ int sim_scen_dynamic(const struct sim_scen_opts *o, FILE *out)
 				 res[i].mean_nq_cores);
 		fprintf(out, " | %-16s", cell);
 	}
+	fprintf(out, "\n%-22s", "vCPU busy - polling");
+	for (int i = 0; i < n; i++) {
+		char cell[32];
+		snprintf(cell, sizeof(cell), "%.1f-%.1f=%.1f", res[i].busy_vcpu_raw,
+			 res[i].halt_poll_cores, res[i].busy_vcpu_raw - res[i].halt_poll_cores);
+		fprintf(out, " | %-16s", cell);
+	}
 	fprintf(out, "\n%-22s", "energy J (% of TDP)");
 	for (int i = 0; i < n; i++) {
 		char cell[32];
@@ -638,18 +674,19 @@ int sim_scen_colocate(const struct sim_scen_opts *o, FILE *out)
 	static const char *const defaults[] = { "vspace-r", "demeter:1" };
 	struct sim_run_config cfgs[SIM_SCEN_MAX_POLICIES];
 	struct sim_run_result res[SIM_SCEN_MAX_POLICIES];
-	char pols[SIM_SCEN_MAX_POLICIES][64];
+	char pols[SIM_SCEN_MAX_POLICIES][64], hp[128];
 	int n = 0, rc;
 
 	rc = scen_steps(o, "colocate", "colocate", defaults, 2, true, cfgs, res, pols, &n);
 	if (rc)
 		return rc;
+	scen_halt_poll_text(&o->base, hp, sizeof(hp));
 	fprintf(out,
 		"colocate: %s LC VM + a %d-vCPU CPU-bound BE VM, load %s kQPS, %.1f s per step, "
-		"SLO p95 <= %.0f us, seed %llu\n\n",
+		"SLO p95 <= %.0f us, seed %llu\n%s\n\n",
 		sim_workload_name(o->base.wl), cfgs[0].n_be_vcpus,
 		"50-100-150-200-250-200-150-100-50", cfgs[0].phase[0].duration_s, o->base.slo_us,
-		(unsigned long long)o->base.seed);
+		(unsigned long long)o->base.seed, hp);
 	fprintf(out, "%-10s", "step");
 	for (int i = 0; i < n; i++)
 		fprintf(out, " | %-28s", pols[i]);

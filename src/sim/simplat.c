@@ -52,6 +52,15 @@ static int simplat_sample(struct vs_platform *base, struct vs_host_sample *s)
 		if (per->busy_nq < 0)
 			per->busy_nq = 0;
 	}
+	{
+		/* KVM's polling counters, read as the daemon reads debugfs */
+		uint64_t delta = 0;
+		sim_ns total = m->cnt.halt_poll_success_ns + m->cnt.halt_poll_fail_ns;
+
+		if (haltpoll_counter_update(&p->hp, (uint64_t)total, &delta) == VS_HALTPOLL_DELTA)
+			per->halt_poll_cores = haltpoll_cores(delta, sec);
+		per->busy_vcpu_raw = per->busy_vcpu;
+	}
 	per->energy_j = power_energy_j(m, d, period);
 	per->has_p95 = m->hist->total > 0;
 	if (per->has_p95) {
@@ -83,6 +92,11 @@ static int simplat_sample(struct vs_platform *base, struct vs_host_sample *s)
 		.has_p95 = per->has_p95,
 		.p95_us = per->p95_us,
 	};
+	if (p->halt_poll == VS_HALTPOLL_AUTO) {
+		haltpoll_correct(&s->wl[0], per->halt_poll_cores);
+		per->busy_vcpu = s->wl[0].busy_vcpu;
+		per->has_halt_poll = true;
+	}
 	s->present[0] = true;
 	for (int i = 1; i < s->n_workloads; i++)
 		s->present[i] = false; /* the model hosts one LC VM */
@@ -166,8 +180,14 @@ static const struct vs_platform_ops simplat_ops = {
 
 void simplat_init(struct sim_platform *p, struct sim_model *m)
 {
+	uint64_t first;
+
 	memset(p, 0, sizeof(*p));
 	p->base.ops = &simplat_ops;
 	p->m = m;
+	p->halt_poll = VS_HALTPOLL_AUTO;
+	/* the counters' baseline is taken with the busy times' (at the start) */
+	haltpoll_counter_update(
+		&p->hp, (uint64_t)(m->cnt.halt_poll_success_ns + m->cnt.halt_poll_fail_ns), &first);
 	p->last_at = m->eng.now;
 }

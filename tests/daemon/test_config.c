@@ -27,6 +27,7 @@ static void test_full(void **state)
 		"rt_priority=0\n"
 		"cgroup_parent=vsd-test/a\n"
 		"coalesce_rx_usecs=25\n"
+		"halt_poll_accounting=off\n"
 		"log_level=debug\n"
 		"[threshold]\nvcpu=0.7\nnq=0.6\nexplore=off\nwindow=50\nmargin=1.2\n"
 		"[workload \"web\"]\nrole=lc\nslo_p95_us=850.5\nqemu_pidfile=/run/web.pid\n"
@@ -49,6 +50,7 @@ static void test_full(void **state)
 	assert_int_equal(c.rt_priority, 0);
 	assert_string_equal(c.cgroup_parent, "vsd-test/a");
 	assert_int_equal(c.coalesce_rx_usecs, 25);
+	assert_int_equal(c.halt_poll, VS_HALTPOLL_OFF);
 	assert_int_equal(c.log_level, VS_LOG_DEBUG);
 	assert_true(c.params.th_vcpu_init == 0.7);
 	assert_false(c.params.explore);
@@ -77,6 +79,7 @@ static void test_full(void **state)
 	assert_string_equal(c.control_socket, "/run/vspace/vspaced.sock");
 	assert_string_equal(c.metrics_listen, "127.0.0.1:9465");
 	assert_string_equal(c.cgroup_parent, "vspace");
+	assert_int_equal(c.halt_poll, VS_HALTPOLL_AUTO);
 	config_free(&c);
 }
 
@@ -128,6 +131,8 @@ static void test_errors(void **state)
 		{ "[host]\ncores=0-3\nstate_dir=relative\n",
 		  "bad.conf:3: [host] state_dir: \"relative\" is not an absolute path" },
 		{ "cores=0-3\n", "bad.conf:1: cores: key outside any section" },
+		{ "[host]\ncores=0-3\nhalt_poll_accounting=yes\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] halt_poll_accounting: \"yes\" is not auto or off" },
 		{ "[hots]\ncores=0-3\n", "bad.conf:2: [hots]: unknown section" },
 		{ "[host]\ncores=0-3\nthis line has no equals sign\n", "bad.conf:3: syntax error" },
 		{ "[host]\ncores=0-3\ncgroup_parent=../etc\n", "bad.conf:3: [host] cgroup_parent" },

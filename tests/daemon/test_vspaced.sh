@@ -96,6 +96,22 @@ grep -q '"ok":true' <<<"$out" && grep -q '"name":"vm"' <<<"$out" && grep -q '"ag
 	ok "vspacectl status --json (agent= shown)" || notok "status --json" "$out"
 out=$("$CTL" -s "$sock" explain)
 grep -q '^policy vspace-r' <<<"$out" && grep -q 'why: ' <<<"$out" && ok "vspacectl explain" || notok "explain" "$out"
+# KVM halt polling: the VM's debugfs directory is found (not the probe VM's) and shown
+sleep 0.2
+out=$("$CTL" -s "$sock" status --json)
+hp=$(jq -c '.workloads[] | select(.name == "vm") | .halt_poll' <<<"$out" 2>/dev/null)
+[ "$(jq -r '.state + " " + .source + " " + .accounting + " " + (.applied | tostring)' <<<"$hp" 2>/dev/null)" = \
+	"active sys/kernel/debug/kvm/4000-11 auto true" ] &&
+	jq -e '.busy_vcpu_raw >= 0 and .halt_poll_cores >= 0 and (.busy_vcpu_raw - .halt_poll_cores - .busy_vcpu | fabs) < 1e-6' <<<"$hp" >/dev/null &&
+	ok "status --json: halt polling read from the VM's KVM directory" || notok "status --json halt_poll" "$hp"
+out=$("$CTL" -s "$sock" status)
+grep -q '^  vCPU busy [0-9.]* cores - KVM halt polling [0-9.]* (.*) = U_v [0-9.]*, from sys/kernel/debug/kvm/4000-11' <<<"$out" &&
+	ok "status table: busy, polling and U_v" || notok "status table halt polling" "$out"
+out=$("$CTL" -s "$sock" explain)
+grep -q '^KVM halt polling (halt_poll_accounting=auto):' <<<"$out" &&
+	grep -q '^  vm: U_v [0-9.]* = busy [0-9.]* - polling [0-9.]*, from sys/kernel/debug/kvm/4000-11 (20 vCPU directories; 2 KVM VMs' <<<"$out" &&
+	grep -q 'U_v = busy [0-9.]* - KVM halt polling' <<<"$out" &&
+	ok "explain: the halt-poll correction" || notok "explain halt polling" "$out"
 "$CTL" -s "$sock" report vm p95=850.5 count=1200 >/dev/null
 [ $? -eq 0 ] && ok "report vm p95=850.5" || notok "report"
 sleep 0.2
@@ -148,6 +164,10 @@ exec 3<&-
 grep -q '200 OK' <<<"$out" && grep -q '^vspace_periods_total [0-9]' <<<"$out" &&
 	grep -q '^vspace_group_cores{workload="vm",group="vcpu"}' <<<"$out" &&
 	grep -q '^vspace_period_cpu_seconds_count' <<<"$out" && ok "metrics over HTTP" || notok "metrics HTTP" "$(head -3 <<<"$out")"
+grep -q '^vspace_halt_poll_accounting{workload="vm",state="active"} 1$' <<<"$out" &&
+	grep -q '^vspace_vcpu_busy_raw_cores{workload="vm"} [0-9.]*$' <<<"$out" &&
+	grep -q '^vspace_halt_poll_cores{workload="vm"} [0-9.]*$' <<<"$out" &&
+	ok "metrics: halt-poll accounting, raw busy time, polling" || notok "metrics halt polling" "$(grep halt <<<"$out")"
 sleep 1.2
 grep -q '^vspace_info{policy=' "$tmp/vspace.prom" 2>/dev/null && ok "metrics textfile" || notok "textfile" "$(ls "$tmp")"
 

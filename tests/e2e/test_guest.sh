@@ -278,6 +278,12 @@ CONF
 	check "vspacectl status shows the agent link" \
 		'grep -q "^  agent serial:$dir/agent.sock: ready .* NIC eth0, vCPUs 1/4 (plan 1), queues 1/4 (plan 1)" <<<"$out"'
 
+	# KVM halt polling: read from the VM's debugfs directory under KVM, else (TCG, or
+	# debugfs not mounted) not subtracted, with the reason in status and one log line
+	hp=$(wl .halt_poll)
+	check "status: the halt-poll accounting says what it does ($(jq -r '.state + ": " + (.note // .source)' <<<"$hp"))" \
+		'jq -e "(.state == \"active\" and .source != null) or (.state == \"unavailable\" and (.note | length) > 0)" <<<"$hp" >/dev/null &&
+		[ "$(grep -c "workload vm: KVM halt polling" "$dir/vspaced.log")" -eq 1 ]'
 	apply_errors() { $CTL status --json 2>/dev/null | jq .daemon.apply_errors; }
 	e0=$(apply_errors) # (the first period's channel change on the tap is refused: tuntap has none)
 	# policy changes: mode, guest queues, guest cpus, host vCPU group layout

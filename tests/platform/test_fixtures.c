@@ -1,5 +1,6 @@
 /* test_fixtures.c - golden outputs of discovery, sampling and planned writes on the fixture trees (VS_UPDATE_GOLDEN=1 rewrites them). */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,13 +148,21 @@ static int run(const char *cmd)
 	return rc == -1 ? -1 : WEXITSTATUS(rc);
 }
 
-/* The period's measurement and decision, one line per workload. */
-static void sample_text(const struct vs_controller *c, struct text *t)
+/* The sampling clock: the fixture's snapshots are one second apart. */
+static double fixture_clock(void *arg)
+{
+	return *(const double *)arg;
+}
+
+/* The period's measurement and decision, one line per workload, and what
+ * the halt-poll accounting did. */
+static void sample_text(const struct vs_controller *c, const struct vs_linux *lx, struct text *t)
 {
 	char line[2048], v[512], n[512];
 
 	for (int i = 0; i < c->n_wl; i++) {
 		const struct vs_ctl_workload *w = &c->wl[i];
+		struct vs_linux_haltpoll h;
 		cpuset_format_list(&c->plan.wl[i].vcpu_cores, v, sizeof(v));
 		cpuset_format_list(&c->plan.wl[i].nq_cores, n, sizeof(n));
 		snprintf(line, sizeof(line),
@@ -163,6 +172,20 @@ static void sample_text(const struct vs_controller *c, struct text *t)
 			 c->plan.wl[i].alloc.n_nq, n, c->plan.wl[i].alloc.vcpus,
 			 c->plan.wl[i].alloc.queues);
 		text_add(t, line);
+		assert_int_equal(linuxplat_haltpoll(lx, w->name, &h), 0);
+		if (h.applied)
+			snprintf(line, sizeof(line),
+				 "  halt polling %s: busy %.3f - polling %.3f = %.3f, from %s (%s)",
+				 h.state, h.raw_busy_vcpu, h.halt_poll, h.busy_vcpu, h.source,
+				 h.note);
+		else
+			snprintf(line, sizeof(line), "  halt polling %s, not subtracted%s%s",
+				 h.state, h.note[0] ? ": " : "", h.note);
+		text_add(t, line);
+		/* the controller saw exactly the corrected figure */
+		assert_true(w->last.has_halt_poll == h.applied);
+		if (h.applied)
+			assert_true(fabs(w->last.busy_vcpu - h.busy_vcpu) < 1e-9);
 	}
 	cpuset_format_list(&c->plan.be_cores, v, sizeof(v));
 	snprintf(line, sizeof(line), "best-effort: cores [%s]%s", v,
@@ -186,6 +209,7 @@ static void fixture(const char *name, const char *dir, bool in_place)
 	struct vs_controller c;
 	struct vs_policy pol;
 	size_t n;
+	double now_s = 1000.0;
 
 	if (in_place) {
 		str_copy(tmp, dir, sizeof(tmp));
@@ -202,6 +226,8 @@ static void fixture(const char *name, const char *dir, bool in_place)
 	}
 	snprintf(path, sizeof(path), "%s/root", tmp);
 	config_linux(&cfg, path, true, &lc);
+	lc.clock_s = fixture_clock;
+	lc.clock_arg = &now_s;
 	if (linuxplat_open(&lx, &lc, err, sizeof(err)) < 0) {
 		printf("# %s\n", err);
 		fail();
@@ -223,10 +249,11 @@ static void fixture(const char *name, const char *dir, bool in_place)
 	assert_int_equal(controller_start(&c), 0);
 	snprintf(cmd, sizeof(cmd), "cp -a %s/later/. %s/root/", dir, tmp);
 	assert_int_equal(run(cmd), 0);
+	now_s += 1.0;
 	text_add(&writes, "== after one period");
 	assert_int_equal(controller_step(&c), 0);
 	golden(name, "writes.txt", writes.p);
-	sample_text(&c, &sample);
+	sample_text(&c, lx, &sample);
 	golden(name, "sample.txt", sample.p);
 
 	controller_free(&c);

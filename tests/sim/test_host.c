@@ -187,6 +187,69 @@ static void test_halt_polling_adapts(void **state)
 }
 
 /*
+ * Halt-poll accounting through the platform seam: an idle VM whose only vCPU
+ * is interrupted every 50 us (and does nothing else) polls through every gap,
+ * so its vCPU group's core is busy ~all the time. KVM's counters in the model
+ * account that polling; with accounting auto the sample's U_v is ~0 (the
+ * interrupt handlers' few percent), with it off U_v is the core's busy time,
+ * as before the accounting existed.
+ */
+static void halt_poll_sample(enum vs_haltpoll_mode mode, struct vs_sample *out, double *busy)
+{
+	struct sim_model m;
+	struct sim_platform plat;
+	struct vs_wl_plan wp = { 0 };
+	struct vs_plan plan = { .seq = 1, .n_workloads = 1, .wl = &wp };
+	struct vs_sample ws;
+	bool present;
+	struct vs_host_sample hs = { .n_workloads = 1, .wl = &ws, .present = &present };
+
+	build(&m, 2, 1, 0, false);
+	simplat_init(&plat, &m);
+	plat.halt_poll = mode;
+	wp.alloc = (struct vs_alloc){
+		.layout = VS_LAYOUT_ISOLATED, .n_vcpu = 1, .n_nq = 1, .vcpus = 1, .queues = 1
+	};
+	cpuset_set(&wp.vcpu_cores, 0);
+	cpuset_set(&wp.nq_cores, 1);
+	assert_int_equal(plat.base.ops->apply(&plat.base, &plan), 0);
+	/* one period to settle the adaptive window, then the measured one */
+	for (int k = 0; k < 2; k++) {
+		for (sim_ns t = 50 * US; t <= 100 * MS; t += 50 * US) {
+			model_run_until(&m, k * 100 * MS + t);
+			guest_virq(&m, 0);
+		}
+		model_run_until(&m, (k + 1) * 100 * MS);
+		assert_int_equal(plat.base.ops->sample(&plat.base, &hs), 0);
+	}
+	*out = ws;
+	*busy = plat.per.busy_vcpu_raw;
+	print_message("# accounting %s: core busy %.3f, KVM polling %.3f, U_v %.3f\n",
+		      haltpoll_mode_name(mode), *busy, plat.per.halt_poll_cores, ws.busy_vcpu);
+	assert_true(present);
+	model_free(&m);
+}
+
+static void test_halt_poll_accounting(void **state)
+{
+	struct vs_sample s;
+	double busy;
+
+	halt_poll_sample(VS_HALTPOLL_AUTO, &s, &busy);
+	assert_true(busy > 0.9);	      /* the core spins */
+	assert_true(s.has_halt_poll);	      /* ... and it is KVM polling: */
+	assert_true(s.busy_vcpu < 0.1);	      /* U_v is ~0 */
+	assert_true(s.halt_poll_vcpu > 0.85); /* nearly all of it was polling */
+	assert_true(fabs(s.busy_vcpu_raw - busy) < 1e-9);
+	assert_true(fabs(s.busy_vcpu + s.halt_poll_vcpu - busy) < 1e-9);
+
+	halt_poll_sample(VS_HALTPOLL_OFF, &s, &busy);
+	assert_true(busy > 0.9);
+	assert_false(s.has_halt_poll);
+	assert_true(fabs(s.busy_vcpu - busy) < 1e-9); /* as before: polling counts as busy */
+}
+
+/*
  * Isolation under vspace-e with the real controller: while the allocation
  * changes period by period, vCPU threads never run on the NQ group's cores,
  * and vhost threads and IRQ/softirq work never run on the vCPU group's cores.
@@ -282,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_wakeup_prefers_idle_allowed_core),
 		cmocka_unit_test(test_virq_waits_for_descheduled_vcpu),
 		cmocka_unit_test(test_halt_polling_adapts),
+		cmocka_unit_test(test_halt_poll_accounting),
 		cmocka_unit_test(test_isolation_keeps_groups_apart),
 	};
 	return VS_RUN_TESTS(tests);

@@ -15,7 +15,7 @@ check() { # name, command... (success = exit 0)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-header=time_s,offered_qps,achieved_qps,p95_us,p99_us,n_vcpu,n_nq,n_be,u_vcpu,u_nq,th_vcpu,th_nq,energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits
+header=time_s,offered_qps,achieved_qps,p95_us,p99_us,n_vcpu,n_nq,n_be,u_vcpu,u_nq,th_vcpu,th_nq,energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits,busy_vcpu_raw,halt_poll_cores
 
 # --- determinism ---------------------------------------------------------------------------
 "$VS" sim run --policy vspace-e --qps 150k --duration 1 --seed 7 --csv "$tmp/a.csv" >"$tmp/a.out" 2>&1
@@ -28,10 +28,28 @@ if ! cmp -s "$tmp/a.csv" "$tmp/c.csv"; then ok "another seed: another CSV"; else
 [ "$(head -1 "$tmp/a.csv")" = "$header" ] && ok "CSV header" || notok "CSV header" "$(head -1 "$tmp/a.csv")"
 rows=$(tail -n +2 "$tmp/a.csv" | wc -l)
 [ "$rows" -eq 10 ] && ok "one row per 100 ms period" || notok "one row per 100 ms period" "rows=$rows"
-bad=$(tail -n +2 "$tmp/a.csv" | awk -F, 'NF != 18 || $2 != 150000 || $3 < 100000 || $3 > 200000 || $6 + $7 > 20 { print NR }' | head -3)
+bad=$(tail -n +2 "$tmp/a.csv" | awk -F, 'NF != 20 || $2 != 150000 || $3 < 100000 || $3 > 200000 || $6 + $7 > 20 { print NR }' | head -3)
 [ -z "$bad" ] && ok "rows well-formed, achieved load near offered, groups fit 20 cores" ||
 	notok "rows well-formed" "bad rows: $bad"
 grep -q 'p95 [0-9.]* us' "$tmp/a.out" && ok "summary names the p95" || notok "summary names the p95" "$(cat "$tmp/a.out")"
+
+# halt-poll accounting: auto (the default) subtracts the VM's polling from U_v, off does not
+"$VS" sim run --policy vspace-e --qps 150k --duration 1 --seed 7 --halt-poll-accounting auto \
+	--csv "$tmp/hp-auto.csv" >"$tmp/hp-auto.out" 2>&1
+"$VS" sim run --policy vspace-e --qps 150k --duration 1 --seed 7 --halt-poll-accounting off \
+	--csv "$tmp/hp-off.csv" >"$tmp/hp-off.out" 2>&1
+cmp -s "$tmp/a.csv" "$tmp/hp-auto.csv" && ok "--halt-poll-accounting auto is the default" ||
+	notok "--halt-poll-accounting auto is the default"
+# every row: u_vcpu * n_vcpu = busy_vcpu_raw - halt_poll_cores (auto) or = busy_vcpu_raw (off)
+bad=$(tail -n +2 "$tmp/hp-auto.csv" | awk -F, '{ d = $9 * $6 - ($19 - $20); if ($20 < 0 || $20 > $19 + 1e-3 || d > 0.01 || d < -0.01) print NR }' | head -3)
+poll=$(tail -n +2 "$tmp/hp-auto.csv" | awk -F, '{ s += $20 } END { print s + 0 }')
+[ -z "$bad" ] && awk -v p="$poll" 'BEGIN { exit !(p > 0) }' && ok "auto: U_v = busy - KVM halt polling in every row" ||
+	notok "auto: U_v = busy - polling" "bad rows: $bad, polling $poll"
+bad=$(tail -n +2 "$tmp/hp-off.csv" | awk -F, '{ d = $9 * $6 - $19; if (d > 0.01 || d < -0.01) print NR }' | head -3)
+[ -z "$bad" ] && ok "off: U_v = busy, polling included" || notok "off: U_v = busy" "bad rows: $bad"
+grep -q 'counted in U_v (--halt-poll-accounting off)' "$tmp/hp-off.out" &&
+	grep -q 'subtracted from U_v (--halt-poll-accounting auto)' "$tmp/hp-auto.out" &&
+	ok "the summary says how halt polling was treated" || notok "summary names the accounting" "$(cat "$tmp/hp-off.out")"
 
 # the packet paths of es2 and sriov are accepted and change the outcome
 for p in es2 sriov; do
@@ -51,10 +69,10 @@ rc=$?
 	--csv "$tmp/sw1.csv" >/dev/null 2>&1
 [ $rc -eq 0 ] && ok "sweep exits 0" || notok "sweep exits 0" "$(cat "$tmp/sw2.out")"
 # everything but the wall-clock column is deterministic
-if diff <(cut -d, -f1-21 "$tmp/sw1.csv") <(cut -d, -f1-21 "$tmp/sw2.csv") >/dev/null; then
+if diff <(cut -d, -f1-21,23- "$tmp/sw1.csv") <(cut -d, -f1-21,23- "$tmp/sw2.csv") >/dev/null; then
 	ok "sweep in 2 processes = sweep in 1"
 else
-	notok "sweep in 2 processes = sweep in 1" "$(diff <(cut -d, -f1-21 "$tmp/sw1.csv") <(cut -d, -f1-21 "$tmp/sw2.csv") | head -4)"
+	notok "sweep in 2 processes = sweep in 1" "$(diff <(cut -d, -f1-21,23- "$tmp/sw1.csv") <(cut -d, -f1-21,23- "$tmp/sw2.csv") | head -4)"
 fi
 [ "$(tail -n +2 "$tmp/sw1.csv" | wc -l)" -eq 4 ] && ok "sweep CSV: one row per policy x load" || notok "sweep CSV rows"
 grep -q 'max load within SLO' "$tmp/sw2.out" && grep -q '^static-ts:20:1' "$tmp/sw2.out" &&
@@ -132,6 +150,7 @@ bad "bad workload" '--workload: "redis"' run --policy vspace-e --qps 1k --durati
 bad "static-iso larger than the host" 'needs 24 cores, only 20 managed' sweep --policies static-iso:20:4 --loads 1k
 bad "empty list entry" 'empty entry' sweep --policies vspace-e,,corenap --loads 1k
 bad "zero load in a sweep" '--loads: "0"' sweep --policies vspace-e --loads 0
+bad "bad halt-poll accounting" '--halt-poll-accounting: "sometimes" is not auto or off' run --policy vspace-e --qps 1k --duration 1 --halt-poll-accounting sometimes
 bad "duration shorter than a period" 'must be at least one period' run --policy vspace-e --qps 1k --duration 0.05
 out=$("$VS" sim run --policy vspace-e --qps 1k --duration 0.2 --csv /nonexistent/dir/x.csv 2>&1)
 rc=$?

@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "platform/linux/hostcall.h"
+#include "platform/linux/kvmstat.h"
 #include "platform/linux/linux_int.h"
 #include "platform/linux/netns.h"
 
@@ -121,9 +122,12 @@ size_t vs_agent_format(const struct vs_agent_addr *a, char *buf, size_t len)
 	return k < 0 ? 0 : (size_t)k;
 }
 
-static double linux_now(void)
+static double linux_now(const struct vs_linux *lx)
 {
 	struct timespec ts;
+
+	if (lx->cfg.clock_s)
+		return lx->cfg.clock_s(lx->cfg.clock_arg);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
@@ -190,16 +194,17 @@ static double linux_thread_time(struct vs_linux *lx, struct lx_wl *w, double per
 static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 {
 	struct vs_linux *lx = vs_container_of(p, struct vs_linux, base);
-	double now = linux_now(), period_s;
+	double now, period_s;
 
 	if (linux_read_stat(lx, lx->stat_cur) < 0) {
 		lx->cnt.sample_errors++;
 		return -1;
 	}
-	period_s = lx->have_prev
-			   ? now - (double)lx->t_prev.tv_sec - (double)lx->t_prev.tv_nsec * 1e-9
-			   : 0;
+	now = linux_now(lx);
+	period_s = lx->have_prev ? now - lx->t_prev_s : 0;
 	s->period_s = period_s;
+	/* KVM's halt-polling counters, read with /proc/stat (same period) */
+	kvmstat_read_all(lx, lx->have_prev ? period_s : 0, now);
 	for (int j = 0; j < lx->n_wl; j++) {
 		struct lx_wl *w = &lx->wl[j];
 		struct vs_sample *ws;
@@ -230,6 +235,8 @@ static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 			ws->busy_vcpu = threads < group ? threads : group;
 			ws->busy_nq = group - ws->busy_vcpu;
 		}
+		if (lx->have_prev && w->cur_valid)
+			kvmstat_correct(w, ws);
 		if (w->has_p95) {
 			ws->has_p95 = true;
 			ws->p95_us = w->p95_us;
@@ -253,7 +260,7 @@ static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 		lx->stat_prev = lx->stat_cur;
 		lx->stat_cur = t;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &lx->t_prev);
+	lx->t_prev_s = now;
 	lx->have_prev = true;
 	lx->cnt.samples++;
 	return 0;
@@ -373,6 +380,8 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	for (int i = 0; i < cfg->n_wl; i++)
+		lx->wl[i].hp.dir_fd = -1; /* closed by linuxplat_close, even on failure */
 	memcpy(lx->specs, cfg->wl, sizeof(*lx->specs) * (size_t)cfg->n_wl);
 	lx->cfg.wl = lx->specs;
 	lx->n_wl = cfg->n_wl;
@@ -473,16 +482,18 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 		snprintf(err, errlen, "cannot read %s/proc/stat", lx->root.path);
 		goto fail;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &lx->t_prev);
+	lx->t_prev_s = linux_now(lx);
 	lx->have_prev = true;
 	sysfs_rapl_init(lx->root.sys_fd, &lx->rapl);
-	lx->now_s = linux_now();
+	lx->now_s = lx->t_prev_s;
 	for (int i = 0; i < lx->n_wl; i++) {
 		discover_workload(lx, &lx->wl[i], lx->now_s, true);
 		/* spread the periodic full rescans over LX_RESCAN_S instead of
 		 * rescanning every workload in the same period */
 		lx->wl[i].scanned_s -= LX_RESCAN_S * i / lx->n_wl;
 	}
+	/* the halt-polling counters' baseline, with the first /proc/stat */
+	kvmstat_read_all(lx, 0, lx->t_prev_s);
 	*out = lx;
 	return 0;
 fail:
@@ -498,6 +509,8 @@ void linuxplat_close(struct vs_linux *lx)
 		struct lx_wl *w = &lx->wl[i];
 		free(w->thr);
 		free(w->vvcpu);
+		if (w->hp.dir_fd >= 0)
+			close(w->hp.dir_fd);
 		if (w->guest && w->guest->ops->close)
 			w->guest->ops->close(w->guest);
 	}
@@ -631,6 +644,7 @@ static void linux_wl_reset(struct lx_wl *w)
 	memset(w->viothr, 0, sizeof(w->viothr));
 	w->cur_valid = false;
 	w->has_p95 = false;
+	kvmstat_forget(w);
 }
 
 /* Queues come and go without vspace too: a VM's tap has the queues QEMU
@@ -978,8 +992,36 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 			json_object_set_new(o, "vcpu_cores", linux_cpus_json(&w->cur_vcpu));
 			json_object_set_new(o, "nq_cores", linux_cpus_json(&w->cur_nq));
 		}
+		if (w->spec.lc) {
+			struct vs_linux_haltpoll h;
+			json_t *ho;
+			linuxplat_haltpoll(lx, w->spec.name, &h);
+			ho = json_pack("{s:s,s:s,s:b}", "accounting",
+				       haltpoll_mode_name(lx->cfg.halt_poll), "state", h.state,
+				       "applied", h.applied);
+			json_object_set_new(ho, "source",
+					    h.source[0] ? json_string(h.source) : json_null());
+			if (h.note[0])
+				json_object_set_new(ho, "note", json_string(h.note));
+			if (h.bad_reads)
+				json_object_set_new(ho, "bad_reads",
+						    json_integer((json_int_t)h.bad_reads));
+			if (w->has_last && h.applied) {
+				json_object_set_new(ho, "busy_vcpu_raw",
+						    json_real(h.raw_busy_vcpu));
+				json_object_set_new(ho, "halt_poll_cores", json_real(h.halt_poll));
+				json_object_set_new(ho, "busy_vcpu", json_real(h.busy_vcpu));
+			}
+			json_object_set_new(o, "halt_poll", ho);
+		}
 		if (w->has_last) {
 			json_object_set_new(o, "busy_vcpu", json_real(w->last.busy_vcpu));
+			json_object_set_new(o, "busy_vcpu_raw",
+					    json_real(w->last.has_halt_poll ? w->last.busy_vcpu_raw
+									    : w->last.busy_vcpu));
+			json_object_set_new(
+				o, "halt_poll_cores",
+				json_real(w->last.has_halt_poll ? w->last.halt_poll_vcpu : 0));
 			json_object_set_new(o, "busy_nq", json_real(w->last.busy_nq));
 			json_object_set_new(o, "p95_us",
 					    w->last.has_p95 ? json_real(w->last.p95_us)
@@ -1006,4 +1048,28 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 	}
 	return json_pack("{s:o,s:o,s:i}", "workloads", wls, "nics", nics, "state_records",
 			 lx->state.n);
+}
+
+int linuxplat_haltpoll(const struct vs_linux *lx, const char *workload,
+		       struct vs_linux_haltpoll *out)
+{
+	const struct lx_wl *w = NULL;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < lx->n_wl && !w; i++)
+		if (strcmp(lx->wl[i].spec.name, workload) == 0)
+			w = &lx->wl[i];
+	if (!w)
+		return -1;
+	out->state = kvmstat_state_name(w->hp.state);
+	if (w->hp.dir[0])
+		snprintf(out->source, sizeof(out->source), "sys/" KVMSTAT_DIR "/%s", w->hp.dir);
+	str_copy(out->note, w->hp.note, sizeof(out->note));
+	out->applied = w->hp.applied;
+	out->raw_busy_vcpu = w->hp.raw_busy_vcpu;
+	out->halt_poll = w->hp.subtracted;
+	out->busy_vcpu =
+		w->hp.applied ? w->hp.raw_busy_vcpu - w->hp.subtracted : w->hp.raw_busy_vcpu;
+	out->bad_reads = w->hp.bad_reads;
+	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "control/controller.h"
 #include "lib/cpuset.h"
+#include "platform/haltpoll.h"
 #include "platform/linux/guest.h"
 #include "platform/platform.h"
 
@@ -78,11 +79,16 @@ struct vs_linux_config {
 	char nic[IFNAMSIZ];	  /* host NIC shared by the LC workloads; "" none */
 	char nic_netns[64];	  /* its namespace name (/run/netns/NAME); "" current */
 	enum vs_placement placement;
-	char cgroup_parent[96];	       /* our subtree in each hierarchy, e.g. "vspace" */
-	char state_path[PATH_MAX / 2]; /* the state file; "" = no state kept (dry-run) */
-	char libvirt_uri[256];	       /* for libvirt= workloads */
-	int coalesce_rx_usecs;	       /* host NIC rx-usecs to set; -1 leave alone */
-	bool dry_run;		       /* log the writes, make none */
+	char cgroup_parent[96];		 /* our subtree in each hierarchy, e.g. "vspace" */
+	char state_path[PATH_MAX / 2];	 /* the state file; "" = no state kept (dry-run) */
+	char libvirt_uri[256];		 /* for libvirt= workloads */
+	int coalesce_rx_usecs;		 /* host NIC rx-usecs to set; -1 leave alone */
+	enum vs_haltpoll_mode halt_poll; /* subtract KVM halt polling from U_v (auto) */
+	bool dry_run;			 /* log the writes, make none */
+	/* Monotonic clock in seconds for the sampling period; NULL:
+	 * CLOCK_MONOTONIC (tests substitute a fake one). */
+	double (*clock_s)(void *arg);
+	void *clock_arg;
 	const struct vs_wl_spec *wl;
 	int n_wl;
 };
@@ -140,6 +146,21 @@ void linuxplat_set_write_log(struct vs_linux *lx, void (*fn)(void *arg, const ch
 size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len);
 /* Status of every configured workload and NIC (vspacectl status). */
 json_t *linuxplat_status(const struct vs_linux *lx);
+
+/* The halt-poll accounting of a workload in the last period. */
+struct vs_linux_haltpoll {
+	const char *state;    /* "active", "unavailable", "bad counters", "off", "not a VM" */
+	char source[64];      /* the KVM directory read ("sys/kernel/debug/kvm/4000-11"), "" */
+	char note[256];	      /* why it is not active, or how the directory was chosen */
+	bool applied;	      /* the last sample was corrected */
+	double raw_busy_vcpu; /* U_v before the correction, cores */
+	double halt_poll;     /* subtracted, cores */
+	double busy_vcpu;     /* U_v the policy saw */
+	uint64_t bad_reads;   /* periods whose counters held garbage */
+};
+/* Returns 0, or -1 for an unknown workload. */
+int linuxplat_haltpoll(const struct vs_linux *lx, const char *workload,
+		       struct vs_linux_haltpoll *out);
 
 /* ---- Write statistics (metrics) ------------------------------------------------------ */
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "lib/hist.h"
+#include "platform/haltpoll.h"
 #include "platform/linux/ethtool.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/procfs.h"
@@ -52,6 +53,35 @@ struct lx_cgdir {
 };
 
 /* ---- Workloads -------------------------------------------------------------------------- */
+
+/* KVM halt-polling accounting of an LC VM workload (kvmstat.c). */
+enum lx_hp_state {
+	LX_HP_OFF = 0,	   /* halt_poll_accounting=off */
+	LX_HP_NOT_VM,	   /* not a QEMU/KVM process: nothing to subtract */
+	LX_HP_UNAVAILABLE, /* the counters cannot be read (note says why) */
+	LX_HP_BAD,	   /* a counter file holds garbage (note): no correction */
+	LX_HP_ACTIVE,	   /* read each period, subtracted from U_v */
+};
+
+struct lx_haltpoll {
+	enum lx_hp_state state;
+	char note[256];	  /* why not active; when active, how the directory was chosen */
+	char found[256];  /* how the directory in use was chosen */
+	char logged[320]; /* the state last logged (log once per change) */
+	int pid;	  /* the process the directory belongs to */
+	uint64_t pid_start;
+	char dir[32];	   /* "<pid>-<fd>" below sys/kernel/debug/kvm, "" none */
+	int dir_fd;	   /* O_PATH fd of it, -1 */
+	bool searched;	   /* looked for since the process was seen */
+	double searched_s; /* when */
+	struct vs_haltpoll_counter ctr;
+	bool have_poll;	      /* poll_cores is this period's */
+	double poll_cores;    /* KVM polling over the period, cores */
+	bool applied;	      /* the last sample was corrected */
+	double raw_busy_vcpu; /* the last sample's U_v before the correction */
+	double subtracted;    /* what was subtracted from it */
+	uint64_t bad_reads;   /* periods whose counters held garbage */
+};
 
 enum lx_role { LX_ROLE_COMPUTE = 0, LX_ROLE_VHOST, LX_ROLE_OTHER };
 /* Thread groups of a workload (index into lx_wl.cg). */
@@ -118,6 +148,7 @@ struct lx_wl {
 	bool has_last;
 	int nic; /* index of its own NIC (nic=), -1 */
 	int tap; /* index of its tap (tap=), -1 */
+	struct lx_haltpoll hp;
 };
 
 /* ---- NICs ------------------------------------------------------------------------------- */
@@ -306,7 +337,7 @@ struct vs_linux {
 	int n_nic;
 	struct vs_procstat *stat_prev, *stat_cur;
 	bool have_prev;
-	struct timespec t_prev;
+	double t_prev_s; /* when stat_prev was read (cfg.clock_s) */
 	struct vs_rapl rapl;
 	struct lx_state state;
 	struct lx_act act;
@@ -334,5 +365,14 @@ const char *lx_role_name(enum lx_role r);
 
 /* apply.c */
 int apply_plan(struct vs_platform *p, const struct vs_plan *plan);
+
+/* kvmstat.c: halt-poll accounting. read_all reads every present LC VM's
+ * counters right after /proc/stat (period_s: the period that snapshot ends,
+ * 0 for the first); correct subtracts that period's polling from the
+ * workload's sample; forget drops what was known (the workload vanished). */
+void kvmstat_read_all(struct vs_linux *lx, double period_s, double now_s);
+void kvmstat_correct(struct lx_wl *w, struct vs_sample *ws);
+void kvmstat_forget(struct lx_wl *w);
+const char *kvmstat_state_name(enum lx_hp_state s);
 
 #endif
