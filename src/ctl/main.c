@@ -326,17 +326,27 @@ static void ctl_print_halt_poll(json_t *h)
 		       "%s\n",
 		       raw, poll, raw > 0 ? 100 * poll / raw : 0, ctl_num(h, "busy_vcpu"),
 		       ctl_s(h, "source", "?"));
-		return;
-	}
-	if (!strcmp(state, "active"))
+	} else if (!strcmp(state, "active")) {
 		printf("  halt polling (accounting %s): reading %s, nothing subtracted this "
 		       "period: "
 		       "%s\n",
 		       ctl_s(h, "accounting", "?"), ctl_s(h, "source", "?"), ctl_s(h, "note", "-"));
-	else
+	} else {
 		printf("  halt polling (accounting %s): %s, not subtracted%s%s\n",
 		       ctl_s(h, "accounting", "?"), state, ctl_s(h, "note", NULL) ? ": " : "",
 		       ctl_s(h, "note", ""));
+	}
+	/* over QMP: why, and how QEMU answers */
+	if (!strcmp(ctl_s(h, "via", ""), "qmp")) {
+		json_t *q = json_object_get(h, "qmp"), *rtt = json_object_get(q, "rtt_us");
+		printf("    via qmp: %s", ctl_s(h, "why_via", "-"));
+		if (rtt)
+			printf("; QEMU %s answers in %.0f us (p50; max %.0f us), %.0f of %.0f "
+			       "requests slow",
+			       ctl_s(q, "qemu", "?"), ctl_num(rtt, "p50"), ctl_num(rtt, "max"),
+			       ctl_num(q, "slow"), ctl_num(q, "requests"));
+		printf("\n");
+	}
 }
 
 static void ctl_print_status(json_t *r)

@@ -296,12 +296,14 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 		if (config_long(p, "host", key, value, 0, 100000, &v))
 			c->coalesce_rx_usecs = (int)v;
 	} else if (!strcmp(key, "halt_poll_accounting")) {
-		int m = haltpoll_mode_parse(value);
-		if (m < 0)
-			config_fail(p, "[host] halt_poll_accounting: \"%s\" is not auto or off",
+		if (vs_hp_accounting_parse(value, &c->halt_poll, &c->halt_poll_source) < 0)
+			config_fail(p,
+				    "[host] halt_poll_accounting: \"%s\" is not auto, debugfs, qmp "
+				    "or off",
 				    value);
-		else
-			c->halt_poll = (enum vs_haltpoll_mode)m;
+	} else if (!strcmp(key, "halt_poll_qmp_wait_ms")) {
+		if (config_long(p, "host", key, value, 1, 1000, &v))
+			c->halt_poll_qmp_wait_ms = (int)v;
 	} else if (!strcmp(key, "log_level")) {
 		if (!strcmp(value, "error"))
 			c->log_level = VS_LOG_ERROR;
@@ -320,7 +322,8 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 			"[host] %s: unknown key (known: cores reserved housekeeping nic nic_netns "
 			"mode policy period_ms placement control_socket control_group state_dir "
 			"metrics_listen metrics_textfile on_exit rt_priority cgroup_parent "
-			"libvirt_uri coalesce_rx_usecs halt_poll_accounting log_level)",
+			"libvirt_uri coalesce_rx_usecs halt_poll_accounting halt_poll_qmp_wait_ms "
+			"log_level)",
 			key);
 	}
 }
@@ -571,6 +574,8 @@ static void config_defaults(struct vsd_config *c)
 	str_copy(c->libvirt_uri, "qemu:///system", sizeof(c->libvirt_uri));
 	c->coalesce_rx_usecs = -1;
 	c->halt_poll = VS_HALTPOLL_AUTO;
+	c->halt_poll_source = VS_HPSRC_AUTO;
+	c->halt_poll_qmp_wait_ms = VS_HP_QMP_WAIT_MS;
 	c->log_level = VS_LOG_INFO;
 	vs_params_defaults(&c->params);
 }
@@ -776,6 +781,8 @@ void config_linux(const struct vsd_config *c, const char *sysroot, bool dry_run,
 	str_copy(out->libvirt_uri, c->libvirt_uri, sizeof(out->libvirt_uri));
 	out->coalesce_rx_usecs = c->coalesce_rx_usecs;
 	out->halt_poll = c->halt_poll;
+	out->halt_poll_source = c->halt_poll_source;
+	out->qmp_wait_ms = c->halt_poll_qmp_wait_ms;
 	out->dry_run = dry_run;
 	out->wl = c->wl;
 	out->n_wl = c->n_wl;

@@ -2,8 +2,11 @@
 #include "daemon/fuzzentry.h"
 
 #include <jansson.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "daemon/agentlink.h"
 #include "daemon/config.h"
@@ -13,10 +16,62 @@
 #include "platform/linux/kvmstat.h"
 #include "platform/linux/procfs.h"
 #include "platform/linux/qmp.h"
+#include "platform/linux/qmpconn.h"
+#include "platform/linux/qmpstats.h"
 
 static json_t *fuzz_handler(void *arg, json_t *req, uid_t uid, char *err, size_t errlen)
 {
 	return json_pack("{s:O}", "echo", req);
+}
+
+/* QEMU's side of a QMP connection: the bytes through the client (as a
+ * stream, with a query-stats awaited once it is ready), and each line, as
+ * an answer, through the query-stats parsers. */
+static void fuzz_qmp(const char *text, size_t len)
+{
+	struct qmpstats_schema schema = { .ns_per_unit = { 1, 1000 } };
+	struct qmpstats_reading rd;
+	struct qmpconn c;
+	char err[512];
+	int sv[2];
+
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		json_t *m = json_loadb(line, n, 0, NULL), *ret = json_object_get(m, "return");
+		if (m) {
+			qmpstats_parse_schema(ret ? ret : m, &schema, err, sizeof(err));
+			schema.ns_per_unit[0] = schema.ns_per_unit[0] ? schema.ns_per_unit[0] : 1;
+			schema.ns_per_unit[1] = schema.ns_per_unit[1] ? schema.ns_per_unit[1] : 1;
+			qmpstats_parse_stats(ret ? ret : m, &schema, &rd, err, sizeof(err));
+		}
+		json_decref(m);
+		line += n + (nl ? 1 : 0);
+	}
+	if (len > (1 << 16) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	qmpconn_init(&c, "fuzz");
+	qmpconn_attach(&c, sv[0]);
+	if (write(sv[1], text, len) == (ssize_t)len) {
+		shutdown(sv[1], SHUT_WR);
+		for (int i = 0; i < 64 && c.fd >= 0; i++) {
+			json_t *reply = NULL;
+			enum qmpconn_rc rc = qmpconn_step(&c, &reply, err, sizeof(err));
+			json_decref(reply);
+			if (rc == QMPCONN_BROKEN || rc == QMPCONN_GARBAGE)
+				break;
+			if (qmpconn_can_send(&c)) {
+				json_t *args = qmpstats_stats_args();
+				qmpconn_send(&c, "query-stats", args, err, sizeof(err));
+				json_decref(args);
+			}
+		}
+	} else {
+		qmpconn_close(&c);
+	}
+	qmpconn_free(&c); /* closes sv[0] when still open */
+	close(sv[1]);
 }
 
 int fuzz_one(const uint8_t *data, size_t len)
@@ -113,6 +168,9 @@ int fuzz_one(const uint8_t *data, size_t len)
 		}
 		break;
 	}
+	case 'Q':
+		fuzz_qmp(text, len - 1);
+		break;
 	case 'm': {
 		struct vs_cpuset s;
 		cpuset_parse_list(&s, text, err, sizeof(err));

@@ -16,6 +16,10 @@
  *       by an agent link (agentlink_take_hello / _take_stats, status, metrics)
  *   'k' KVM debugfs counter files (NUL-separated), read as successive
  *       halt-polling readings (kvmstat_parse_u64, src/platform/haltpoll.h)
+ *   'Q' what QEMU sends on a QMP socket: the bytes as a stream through the
+ *       non-blocking client (qmpconn_step, a query-stats awaited once ready),
+ *       and each line as a query-stats-schemas and a query-stats answer
+ *       (qmpstats_parse_schema / _stats)
  * Any other first byte is ignored. Never crashes, leaks or reads out of
  * bounds for any input (what the fuzzers check). Returns 0.
  */

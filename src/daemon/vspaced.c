@@ -74,7 +74,8 @@ static void vsd_policy_changed(struct vsd *d)
  * the halt-poll accounting did (malloc'd; NULL when out of memory). */
 static char *vsd_explain(const struct vsd *d)
 {
-	size_t n = controller_explain(&d->ctl, NULL, 0), k, cap = n + 1 + 512 * (size_t)d->cfg.n_wl;
+	size_t n = controller_explain(&d->ctl, NULL, 0), k,
+	       cap = n + 1 + 1536 * (size_t)d->cfg.n_wl;
 	char *text = malloc(cap + 64);
 
 	if (!text)
@@ -88,9 +89,9 @@ static char *vsd_explain(const struct vsd *d)
 		    !strcmp(h.state, "not a VM"))
 			continue;
 		if (k == n)
-			k += (size_t)snprintf(text + k, cap - k,
-					      "KVM halt polling (halt_poll_accounting=%s):\n",
-					      haltpoll_mode_name(d->cfg.halt_poll));
+			k += (size_t)snprintf(
+				text + k, cap - k, "KVM halt polling (halt_poll_accounting=%s):\n",
+				vs_hp_accounting_name(d->cfg.halt_poll, d->cfg.halt_poll_source));
 		if (k >= cap)
 			break;
 		if (h.applied)
@@ -103,6 +104,19 @@ static char *vsd_explain(const struct vsd *d)
 			k += (size_t)snprintf(text + k, cap - k, "  %s: %s, not subtracted%s%s\n",
 					      d->cfg.wl[i].name, h.state, h.note[0] ? ": " : "",
 					      h.note);
+		/* which source, and why that one */
+		if (k < cap && h.via[0] && h.why_via[0])
+			k += (size_t)snprintf(text + k, cap - k, "    via %s: %s\n", h.via,
+					      h.why_via);
+		if (k < cap && h.has_qmp && h.qmp_rtt_n > 0)
+			k += (size_t)snprintf(
+				text + k, cap - k,
+				"    QMP query-stats on %s: %llu answers, %llu slow (wait %d ms), "
+				"%llu bad; round trip last %.0f us, p50 %.0f us, max %.0f us\n",
+				d->cfg.wl[i].qmp, (unsigned long long)h.qmp_answers,
+				(unsigned long long)h.qmp_slow, h.qmp_wait_ms,
+				(unsigned long long)h.qmp_bad, h.qmp_rtt_last_s * 1e6,
+				h.qmp_rtt_p50_s * 1e6, h.qmp_rtt_max_s * 1e6);
 	}
 	return text;
 }
@@ -338,6 +352,53 @@ json_t *vsd_handle(void *arg, json_t *req, uid_t uid, char *err, size_t errlen)
 
 /* ---- Metrics ----------------------------------------------------------------------------------- */
 
+/* The QMP source of the halt-polling counters: periods by outcome, round trips. */
+static void vsd_render_qmp(struct vsd *d, struct metrics_buf *b)
+{
+	const struct vs_controller *c = &d->ctl;
+
+	metrics_printf(b, "# HELP vspace_qmp_stats_periods_total Periods by the outcome of reading "
+			  "KVM's halt-polling counters over QMP query-stats (ok, slow: no answer "
+			  "within halt_poll_qmp_wait_ms, bad: unusable answer, unavailable).\n"
+			  "# TYPE vspace_qmp_stats_periods_total counter\n");
+	for (int i = 0; i < c->n_wl; i++) {
+		struct vs_linux_haltpoll h;
+		if (linuxplat_haltpoll(d->lx, c->wl[i].name, &h) < 0 || !h.has_qmp)
+			continue;
+		metrics_printf(b,
+			       "vspace_qmp_stats_periods_total{workload=\"%s\",result=\"ok\"} %llu\n"
+			       "vspace_qmp_stats_periods_total{workload=\"%s\",result=\"slow\"} "
+			       "%llu\n"
+			       "vspace_qmp_stats_periods_total{workload=\"%s\",result=\"bad\"} %llu\n"
+			       "vspace_qmp_stats_periods_total{workload=\"%s\",result="
+			       "\"unavailable\"} %llu\n",
+			       c->wl[i].name, (unsigned long long)h.qmp_answers, c->wl[i].name,
+			       (unsigned long long)h.qmp_slow, c->wl[i].name,
+			       (unsigned long long)h.qmp_bad, c->wl[i].name,
+			       (unsigned long long)h.qmp_unavailable);
+	}
+	metrics_printf(b, "# HELP vspace_qmp_stats_rtt_seconds Round trip of query-stats (send to "
+			  "answer).\n# TYPE vspace_qmp_stats_rtt_seconds summary\n"
+			  "# HELP vspace_qmp_stats_rtt_seconds_max Largest round trip of "
+			  "query-stats.\n# TYPE vspace_qmp_stats_rtt_seconds_max gauge\n");
+	for (int i = 0; i < c->n_wl; i++) {
+		struct vs_linux_haltpoll h;
+		const char *n = c->wl[i].name;
+		if (linuxplat_haltpoll(d->lx, n, &h) < 0 || h.qmp_rtt_n == 0)
+			continue;
+		metrics_printf(b,
+			       "vspace_qmp_stats_rtt_seconds{workload=\"%s\",quantile=\"0.5\"} %.9f\n"
+			       "vspace_qmp_stats_rtt_seconds{workload=\"%s\",quantile=\"0.99\"} "
+			       "%.9f\n"
+			       "vspace_qmp_stats_rtt_seconds_sum{workload=\"%s\"} %.9f\n"
+			       "vspace_qmp_stats_rtt_seconds_count{workload=\"%s\"} %llu\n"
+			       "vspace_qmp_stats_rtt_seconds_max{workload=\"%s\"} %.9f\n",
+			       n, h.qmp_rtt_p50_s, n, h.qmp_rtt_p99_s, n,
+			       h.qmp_rtt_mean_s * (double)h.qmp_rtt_n, n,
+			       (unsigned long long)h.qmp_rtt_n, n, h.qmp_rtt_max_s);
+	}
+}
+
 static void vsd_render(void *arg, struct metrics_buf *b)
 {
 	struct vsd *d = arg;
@@ -433,6 +494,17 @@ static void vsd_render(void *arg, struct metrics_buf *b)
 				       "%d\n",
 				       c->wl[i].name, h.state, strcmp(h.state, "active") == 0);
 	}
+	metrics_printf(b, "# HELP vspace_halt_poll_source 1 for the source of the workload's KVM "
+			  "halt-polling counters (debugfs, qmp; none while nothing is read).\n"
+			  "# TYPE vspace_halt_poll_source gauge\n");
+	for (int i = 0; i < c->n_wl; i++) {
+		struct vs_linux_haltpoll h;
+		if (linuxplat_haltpoll(d->lx, c->wl[i].name, &h) == 0)
+			metrics_printf(b, "vspace_halt_poll_source{workload=\"%s\",source=\"%s\"} 1\n",
+				       c->wl[i].name,
+				       strcmp(h.state, "active") == 0 && h.via[0] ? h.via : "none");
+	}
+	vsd_render_qmp(d, b);
 	metrics_printf(b, "# HELP vspace_threshold Utilization threshold of each group.\n"
 			  "# TYPE vspace_threshold gauge\n");
 	for (int i = 0; i < c->n_wl; i++) {
@@ -941,6 +1013,19 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 
 	config_linux(&d->cfg, opts->sysroot, opts->dry_run, &lc);
+	/* the QMP wait for the halt-polling counters stays a quarter of the period */
+	if (lc.qmp_wait_ms > d->period_ms / 4) {
+		int w = d->period_ms / 4 > 0 ? d->period_ms / 4 : 1;
+		bool qmp = false;
+		for (int i = 0; i < d->cfg.n_wl; i++)
+			qmp |= d->cfg.wl[i].lc && d->cfg.wl[i].qmp[0];
+		if (qmp && d->cfg.halt_poll == VS_HALTPOLL_AUTO &&
+		    d->cfg.halt_poll_source != VS_HPSRC_DEBUGFS)
+			log_info("halt_poll_qmp_wait_ms %d is more than a quarter of the %d ms "
+				 "period: waiting at most %d ms",
+				 lc.qmp_wait_ms, d->period_ms, w);
+		lc.qmp_wait_ms = w;
+	}
 	if (linuxplat_open(&d->lx, &lc, err, sizeof(err)) < 0) {
 		log_errorx("%s: %s", opts->config, err);
 		rc = 2;

@@ -80,7 +80,37 @@ static void test_full(void **state)
 	assert_string_equal(c.metrics_listen, "127.0.0.1:9465");
 	assert_string_equal(c.cgroup_parent, "vspace");
 	assert_int_equal(c.halt_poll, VS_HALTPOLL_AUTO);
+	assert_int_equal(c.halt_poll_source, VS_HPSRC_AUTO);
+	assert_int_equal(c.halt_poll_qmp_wait_ms, VS_HP_QMP_WAIT_MS);
 	config_free(&c);
+
+	/* the sources of the halt-polling counters, and the QMP wait */
+	static const struct {
+		const char *value;
+		enum vs_haltpoll_mode mode;
+		enum vs_hp_source src;
+	} hp[] = { { "auto", VS_HALTPOLL_AUTO, VS_HPSRC_AUTO },
+		   { "debugfs", VS_HALTPOLL_AUTO, VS_HPSRC_DEBUGFS },
+		   { "qmp", VS_HALTPOLL_AUTO, VS_HPSRC_QMP },
+		   { "off", VS_HALTPOLL_OFF, VS_HPSRC_AUTO } };
+	for (size_t i = 0; i < sizeof(hp) / sizeof(hp[0]); i++) {
+		char conf[256];
+		struct vs_linux_config lc;
+		snprintf(conf, sizeof(conf),
+			 "[host]\ncores=0-1\nhalt_poll_accounting=%s\nhalt_poll_qmp_wait_ms=35\n"
+			 "[workload \"m\"]\npid=1\n",
+			 hp[i].value);
+		assert_int_equal(config_load_string(&c, conf, "d", err, sizeof(err)), 0);
+		assert_int_equal(c.halt_poll, hp[i].mode);
+		assert_int_equal(c.halt_poll_source, hp[i].src);
+		assert_string_equal(vs_hp_accounting_name(c.halt_poll, c.halt_poll_source),
+				    hp[i].value);
+		config_linux(&c, "/", true, &lc);
+		assert_int_equal(lc.halt_poll, hp[i].mode);
+		assert_int_equal(lc.halt_poll_source, hp[i].src);
+		assert_int_equal(lc.qmp_wait_ms, 35);
+		config_free(&c);
+	}
 }
 
 /* Each bad configuration: the error names file:line and what is wrong. */
@@ -132,7 +162,16 @@ static void test_errors(void **state)
 		  "bad.conf:3: [host] state_dir: \"relative\" is not an absolute path" },
 		{ "cores=0-3\n", "bad.conf:1: cores: key outside any section" },
 		{ "[host]\ncores=0-3\nhalt_poll_accounting=yes\n[workload \"a\"]\npid=1\n",
-		  "bad.conf:3: [host] halt_poll_accounting: \"yes\" is not auto or off" },
+		  "bad.conf:3: [host] halt_poll_accounting: \"yes\" is not auto, debugfs, qmp or "
+		  "off" },
+		{ "[host]\ncores=0-3\nhalt_poll_accounting=QMP\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] halt_poll_accounting: \"QMP\" is not auto, debugfs, qmp or "
+		  "off" },
+		{ "[host]\ncores=0-3\nhalt_poll_qmp_wait_ms=0\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] halt_poll_qmp_wait_ms: \"0\" is not a whole number in [1, "
+		  "1000]" },
+		{ "[host]\ncores=0-3\nhalt_poll_qmp_wait_ms=20ms\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] halt_poll_qmp_wait_ms: \"20ms\" is not a whole number" },
 		{ "[hots]\ncores=0-3\n", "bad.conf:2: [hots]: unknown section" },
 		{ "[host]\ncores=0-3\nthis line has no equals sign\n", "bad.conf:3: syntax error" },
 		{ "[host]\ncores=0-3\ncgroup_parent=../etc\n", "bad.conf:3: [host] cgroup_parent" },

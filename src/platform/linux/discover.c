@@ -301,10 +301,24 @@ static void discover_classify(struct vs_linux *lx, struct lx_wl *w)
 	w->is_vm =
 		named || w->spec.source == VS_SRC_QEMU_PIDFILE || w->spec.source == VS_SRC_LIBVIRT;
 	if (w->is_vm && !named && w->spec.qmp[0] && w->pid > 0) {
-		int tids[1024];
+		int tids[1024], n = -1;
 		char err[256];
-		int n = qmp_vcpu_threads(w->spec.qmp, LX_QMP_TIMEOUT_MS, tids, 1024, err,
-					 sizeof(err));
+		json_t *reply = NULL;
+		/* over the VM's one QMP connection, which the halt-polling statistics
+		 * may be using (QEMU serves one client per socket) */
+		if (strcmp(w->hp.q.conn.path, w->spec.qmp) != 0)
+			qmpconn_init(&w->hp.q.conn, w->spec.qmp);
+		if (qmpconn_call(&w->hp.q.conn, "query-cpus-fast", NULL, LX_QMP_TIMEOUT_MS, &reply,
+				 err, sizeof(err)) == 0) {
+			memset(tids, 0, sizeof(tids));
+			n = qmp_parse_cpus_json(reply, tids, 1024, err, sizeof(err));
+			if (n == 0) {
+				snprintf(err, sizeof(err), "QMP query-cpus-fast returned no vCPUs");
+				n = -1;
+			}
+		}
+		json_decref(reply);
+		qmpstats_release(w); /* closed unless the statistics use it */
 		if (n < 0) {
 			log_warnx("workload %s: %s", w->spec.name, err);
 		} else {

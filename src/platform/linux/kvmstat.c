@@ -1,4 +1,4 @@
-/* kvmstat.c - KVM's per-VM statistics in debugfs, and the Linux platform's halt-poll accounting of each VM workload. */
+/* kvmstat.c - KVM's per-VM statistics in debugfs, and the Linux platform's halt-poll accounting of each VM workload (from debugfs, else over QMP). */
 #include "platform/linux/kvmstat.h"
 
 #include <dirent.h>
@@ -313,30 +313,55 @@ const char *kvmstat_state_name(enum lx_hp_state s)
 	return (unsigned)s < 5 ? names[s] : "?";
 }
 
-/* Set the state and the note; log when the state or the directory changed. */
-static void kvmstat_set(struct lx_wl *w, enum lx_hp_state st, const char *note)
+const char *kvmstat_via_name(enum lx_hp_via v)
+{
+	static const char *const names[] = { "", "debugfs", "qmp" };
+	return (unsigned)v < 3 ? names[v] : "?";
+}
+
+/* What the source in use reads, for messages. */
+static void kvmstat_source_text(const struct lx_wl *w, char *buf, size_t len)
+{
+	const struct lx_haltpoll *h = &w->hp;
+
+	if (h->via == LX_VIA_DEBUGFS && h->dir[0])
+		snprintf(buf, len, "sys/" KVMSTAT_DIR "/%s", h->dir);
+	else if (h->via == LX_VIA_QMP)
+		snprintf(buf, len, "QMP query-stats on %s", w->spec.qmp);
+	else
+		snprintf(buf, len, "nothing");
+}
+
+/* Set the state and the note; log when the state, the source or (when
+ * unavailable) the reason changed. */
+static void kvmstat_set(struct vs_linux *lx, struct lx_wl *w, enum lx_hp_state st,
+			const char *note)
 {
 	struct lx_haltpoll *h = &w->hp;
-	char key[sizeof(h->logged)];
+	char key[sizeof(h->logged)], src[160], also[300] = "";
 
 	h->state = st;
 	str_copy(h->note, note, sizeof(h->note));
-	snprintf(key, sizeof(key), "%d %s", (int)st, st == LX_HP_ACTIVE ? h->dir : "");
+	kvmstat_source_text(w, src, sizeof(src));
+	snprintf(key, sizeof(key), "%d %d %s ", (int)st, (int)h->via,
+		 st == LX_HP_ACTIVE ? src : "");
 	if (st == LX_HP_UNAVAILABLE)
 		str_copy(key + strlen(key), note, sizeof(key) - strlen(key));
 	if (strcmp(key, h->logged) == 0)
 		return;
 	str_copy(h->logged, key, sizeof(h->logged));
+	if (h->via == LX_VIA_QMP && lx->cfg.halt_poll_source == VS_HPSRC_AUTO && h->dfs_why[0])
+		snprintf(also, sizeof(also), "; debugfs: %s", h->dfs_why);
 	switch (st) {
 	case LX_HP_ACTIVE:
 		log_info("workload %s: KVM halt polling is subtracted from the vCPU group's busy "
-			 "time: reading sys/" KVMSTAT_DIR "/%s%s%s",
-			 w->spec.name, h->dir, note[0] ? "; " : "", note);
+			 "time: reading %s%s%s%s%s",
+			 w->spec.name, src, note[0] ? " (" : "", note, note[0] ? ")" : "", also);
 		break;
 	case LX_HP_UNAVAILABLE:
 		log_info("workload %s: KVM halt polling cannot be subtracted (counted as busy): "
-			 "%s",
-			 w->spec.name, note);
+			 "%s%s",
+			 w->spec.name, note, also);
 		break;
 	case LX_HP_BAD:
 		log_warnx("workload %s: %s; this period's busy time is used without the halt-poll "
@@ -363,12 +388,13 @@ static void kvmstat_close_dir(struct lx_haltpoll *h)
 }
 
 /* Find the workload's VM directory (at most every LX_RESCAN_S while none is
- * found). Returns 0 with h->dir set, or -1 (state set). */
+ * found). Returns 0 with h->dir set, or -1 (h->dfs_why says why, from the
+ * last search). */
 static int kvmstat_locate(struct vs_linux *lx, struct lx_wl *w, double now_s)
 {
 	struct lx_haltpoll *h = &w->hp;
 	struct kvmstat_vm vms[KVMSTAT_MAX_VMS];
-	char why[200], note[sizeof(h->note)];
+	char why[200];
 	int n, k;
 
 	if (h->dir[0])
@@ -379,120 +405,294 @@ static int kvmstat_locate(struct vs_linux *lx, struct lx_wl *w, double now_s)
 	h->searched_s = now_s;
 	n = kvmstat_find(lx->root.sys_fd, w->pid, vms, KVMSTAT_MAX_VMS, why, sizeof(why));
 	if (n < 0) {
-		kvmstat_set(w, LX_HP_UNAVAILABLE, why);
+		str_copy(h->dfs_why, why, sizeof(h->dfs_why));
 		return -1;
 	}
 	k = kvmstat_choose(vms, n, why, sizeof(why));
 	kvmstat_close_dir(h);
 	h->dir_fd = kvmstat_open_vm(lx->root.sys_fd, vms[k].name);
 	if (h->dir_fd < 0) {
-		snprintf(note, sizeof(note), "sys/" KVMSTAT_DIR "/%s: %s", vms[k].name,
+		snprintf(h->dfs_why, sizeof(h->dfs_why), "sys/" KVMSTAT_DIR "/%s: %s", vms[k].name,
 			 strerror(errno));
-		kvmstat_set(w, LX_HP_UNAVAILABLE, note);
 		return -1;
 	}
 	str_copy(h->dir, vms[k].name, sizeof(h->dir));
-	snprintf(note, sizeof(note), "%d vCPU directories%s%s", vms[k].n_vcpus, why[0] ? "; " : "",
-		 why);
-	str_copy(h->found, note, sizeof(h->found));
-	haltpoll_counter_reset(&h->ctr);
+	snprintf(h->found, sizeof(h->found), "%d vCPU directories%s%s", vms[k].n_vcpus,
+		 why[0] ? "; " : "", why);
+	h->dfs_new = true; /* a new baseline */
 	return 0;
 }
 
-/* Read a workload's counters now: keeps the baseline in step with the
- * /proc/stat snapshot just taken; sets h->poll_cores for the period. */
-static void kvmstat_read_wl(struct vs_linux *lx, struct lx_wl *w, double period_s, double now_s)
+enum kvmstat_dfs { KVMSTAT_DFS_OK = 0, KVMSTAT_DFS_GARBAGE, KVMSTAT_DFS_UNAVAILABLE };
+
+/* Read the counters from debugfs. KVMSTAT_DFS_UNAVAILABLE leaves the reason
+ * in h->dfs_why, KVMSTAT_DFS_GARBAGE in err. */
+static enum kvmstat_dfs kvmstat_debugfs(struct vs_linux *lx, struct lx_wl *w, double now_s,
+					uint64_t *total, char *err, size_t errlen)
 {
 	struct lx_haltpoll *h = &w->hp;
-	char err[256];
-	uint64_t total, delta;
-	enum kvmstat_read rc;
+	enum kvmstat_read rc = KVMSTAT_GONE;
 
-	h->have_poll = false;
-	h->poll_cores = 0;
-	h->applied = false; /* until kvmstat_correct says otherwise */
-	h->subtracted = 0;
-	if (!w->is_vm || w->pid <= 0) {
-		kvmstat_set(w, LX_HP_NOT_VM,
-			    w->is_vm ? "the VM's process is not known (cgroup= workload)"
-				     : "not a QEMU/KVM process");
-		return;
-	}
-	if (lx->cfg.halt_poll == VS_HALTPOLL_OFF) {
-		kvmstat_set(w, LX_HP_OFF, "");
-		return;
-	}
-	if (h->pid != w->pid || h->pid_start != w->pid_start) {
-		/* a new process: find its directory afresh */
-		h->pid = w->pid;
-		h->pid_start = w->pid_start;
-		kvmstat_close_dir(h);
-		h->searched = false;
-		haltpoll_counter_reset(&h->ctr);
-	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (kvmstat_locate(lx, w, now_s) < 0)
-			return;
-		rc = kvmstat_read_poll(lx->root.sys_fd, h->dir_fd, h->dir, &total, err,
-				       sizeof(err));
+			return KVMSTAT_DFS_UNAVAILABLE;
+		rc = kvmstat_read_poll(lx->root.sys_fd, h->dir_fd, h->dir, total, err, errlen);
 		if (rc != KVMSTAT_GONE)
 			break;
 		/* the VM was closed (or QEMU made a new one): look again now */
 		log_info("workload %s: %s; looking for its KVM directory again", w->spec.name, err);
 		kvmstat_close_dir(h);
 		h->searched = false;
-		haltpoll_counter_reset(&h->ctr);
 	}
-	if (rc == KVMSTAT_GONE) {
-		kvmstat_set(w, LX_HP_UNAVAILABLE, err);
-		return;
-	}
-	if (rc == KVMSTAT_MISSING || rc == KVMSTAT_ERROR) {
-		haltpoll_counter_reset(&h->ctr);
-		kvmstat_set(w, LX_HP_UNAVAILABLE, err);
+	switch (rc) {
+	case KVMSTAT_OK:
+		h->dfs_why[0] = '\0';
+		return KVMSTAT_DFS_OK;
+	case KVMSTAT_GARBAGE:
+		return KVMSTAT_DFS_GARBAGE;
+	case KVMSTAT_GONE:
+		str_copy(h->dfs_why, err, sizeof(h->dfs_why));
+		return KVMSTAT_DFS_UNAVAILABLE;
+	default: /* missing counters (old kernel), permission (lockdown), I/O */
+		str_copy(h->dfs_why, err, sizeof(h->dfs_why));
 		kvmstat_close_dir(h); /* looked for again after LX_RESCAN_S */
-		return;
+		return KVMSTAT_DFS_UNAVAILABLE;
 	}
-	if (rc == KVMSTAT_GARBAGE) {
-		/* no baseline across a bad reading: the next delta would span it */
+}
+
+/* Why the source in use is used. */
+static void kvmstat_why_via(struct vs_linux *lx, struct lx_wl *w)
+{
+	struct lx_haltpoll *h = &w->hp;
+	enum vs_hp_source pref = lx->cfg.halt_poll_source;
+
+	if (h->via == LX_VIA_DEBUGFS)
+		snprintf(h->why_via, sizeof(h->why_via), "%s",
+			 pref == VS_HPSRC_AUTO ? "halt_poll_accounting=auto: debugfs is readable"
+					       : "halt_poll_accounting=debugfs");
+	else if (h->via == LX_VIA_QMP && pref == VS_HPSRC_AUTO)
+		snprintf(h->why_via, sizeof(h->why_via),
+			 "halt_poll_accounting=auto: debugfs cannot be read (%s), so QEMU is asked "
+			 "over qmp=",
+			 h->dfs_why[0] ? h->dfs_why : "?");
+	else if (h->via == LX_VIA_QMP)
+		snprintf(h->why_via, sizeof(h->why_via), "halt_poll_accounting=qmp");
+	else
+		h->why_via[0] = '\0';
+}
+
+/* Nothing is subtracted this period and the next reading is a baseline. */
+static void kvmstat_no_reading(struct lx_haltpoll *h)
+{
+	haltpoll_counter_reset(&h->ctr);
+	h->q.have_prev = false;
+}
+
+/* A good reading of the summed counters from source via; interval_s: the
+ * time it covers since the last reading (0 unknown). */
+static void kvmstat_take(struct vs_linux *lx, struct lx_wl *w, enum lx_hp_via via,
+			 uint64_t total, double interval_s)
+{
+	struct lx_haltpoll *h = &w->hp;
+	uint64_t delta;
+
+	h->via = via;
+	kvmstat_why_via(lx, w);
+	if (h->ctr_via != via) {
 		haltpoll_counter_reset(&h->ctr);
-		h->bad_reads++;
-		kvmstat_set(w, LX_HP_BAD, err);
-		return;
+		h->ctr_via = via;
 	}
 	switch (haltpoll_counter_update(&h->ctr, total, &delta)) {
 	case VS_HALTPOLL_FIRST:
-		kvmstat_set(w, LX_HP_ACTIVE, h->found);
+		kvmstat_set(lx, w, LX_HP_ACTIVE, h->found);
 		str_copy(h->note, "first reading of the counters (the baseline)", sizeof(h->note));
 		break;
-	case VS_HALTPOLL_WENT_DOWN:
-		log_info("workload %s: sys/" KVMSTAT_DIR "/%s: the halt-polling counters went down "
-			 "(VM restarted or its statistics cleared): new baseline, no correction "
-			 "this period",
-			 w->spec.name, h->dir);
-		kvmstat_set(w, LX_HP_ACTIVE, h->found);
+	case VS_HALTPOLL_WENT_DOWN: {
+		char src[160];
+		kvmstat_source_text(w, src, sizeof(src));
+		log_info("workload %s: %s: the halt-polling counters went down (VM restarted or "
+			 "its statistics cleared): new baseline, no correction this period",
+			 w->spec.name, src);
+		kvmstat_set(lx, w, LX_HP_ACTIVE, h->found);
 		str_copy(h->note,
 			 "the counters went down (VM restarted or its statistics cleared): new "
 			 "baseline, no correction this period",
 			 sizeof(h->note));
 		break;
+	}
 	case VS_HALTPOLL_DELTA:
-		kvmstat_set(w, LX_HP_ACTIVE, h->found);
-		if (period_s > 0) {
+		kvmstat_set(lx, w, LX_HP_ACTIVE, h->found);
+		if (interval_s > 0) {
 			h->have_poll = true;
-			h->poll_cores = haltpoll_cores(delta, period_s);
+			h->poll_cores = haltpoll_cores(delta, interval_s);
 		}
 		break;
 	}
 }
 
-void kvmstat_read_all(struct vs_linux *lx, double period_s, double now_s)
+/* The counters cannot be had this period: the state says why. */
+static void kvmstat_unavailable(struct vs_linux *lx, struct lx_wl *w, enum lx_hp_via via,
+				const char *why)
 {
+	struct lx_haltpoll *h = &w->hp;
+
+	h->via = via;
+	kvmstat_why_via(lx, w);
+	kvmstat_no_reading(h);
+	kvmstat_set(lx, w, LX_HP_UNAVAILABLE, why);
+}
+
+/* First step of a workload's period: everything but the QMP exchange.
+ * Returns true when its counters are to be asked over QMP. */
+static bool kvmstat_begin(struct vs_linux *lx, struct lx_wl *w, double period_s, double now_s)
+{
+	struct lx_haltpoll *h = &w->hp;
+	enum vs_hp_source pref = lx->cfg.halt_poll_source;
+	char err[256], note[400];
+	uint64_t total;
+
+	h->have_poll = false;
+	h->poll_cores = 0;
+	h->applied = false; /* until kvmstat_correct says otherwise */
+	h->subtracted = 0;
+	h->q.rc = LX_Q_NONE;
+	if (!w->is_vm || w->pid <= 0) {
+		h->via = LX_VIA_NONE;
+		h->q.in_use = false;
+		kvmstat_set(lx, w, LX_HP_NOT_VM,
+			    w->is_vm ? "the VM's process is not known (cgroup= workload)"
+				     : "not a QEMU/KVM process");
+		return false;
+	}
+	if (lx->cfg.halt_poll == VS_HALTPOLL_OFF) {
+		h->via = LX_VIA_NONE;
+		h->q.in_use = false;
+		kvmstat_set(lx, w, LX_HP_OFF, "");
+		return false;
+	}
+	if (h->pid != w->pid || h->pid_start != w->pid_start) {
+		/* a new process: find its directory afresh, and its QMP socket is a new one */
+		h->pid = w->pid;
+		h->pid_start = w->pid_start;
+		kvmstat_close_dir(h);
+		h->searched = false;
+		h->dfs_why[0] = '\0';
+		kvmstat_no_reading(h);
+		qmpstats_reset(w);
+	}
+	if (pref != VS_HPSRC_QMP) {
+		switch (kvmstat_debugfs(lx, w, now_s, &total, err, sizeof(err))) {
+		case KVMSTAT_DFS_OK:
+			if (h->dfs_new) {
+				h->dfs_new = false;
+				haltpoll_counter_reset(&h->ctr);
+			}
+			h->q.in_use = false;
+			qmpstats_release(w);
+			kvmstat_take(lx, w, LX_VIA_DEBUGFS, total, period_s);
+			return false;
+		case KVMSTAT_DFS_GARBAGE:
+			/* no baseline across a bad reading: the next delta would span it */
+			h->via = LX_VIA_DEBUGFS;
+			kvmstat_why_via(lx, w);
+			kvmstat_no_reading(h);
+			h->bad_reads++;
+			kvmstat_set(lx, w, LX_HP_BAD, err);
+			return false;
+		case KVMSTAT_DFS_UNAVAILABLE:
+			break;
+		}
+		if (pref == VS_HPSRC_DEBUGFS || !w->spec.qmp[0]) {
+			h->q.in_use = false;
+			if (pref == VS_HPSRC_AUTO)
+				snprintf(note, sizeof(note), "%s; no qmp= socket to ask QEMU instead",
+					 h->dfs_why);
+			else
+				str_copy(note, h->dfs_why, sizeof(note));
+			kvmstat_unavailable(lx, w, LX_VIA_DEBUGFS, note);
+			return false;
+		}
+	} else if (!w->spec.qmp[0]) {
+		h->q.in_use = false;
+		kvmstat_unavailable(lx, w, LX_VIA_QMP,
+				    "halt_poll_accounting=qmp, but the workload has no qmp= socket");
+		return false;
+	}
+	h->q.in_use = true;
+	return true;
+}
+
+/* Last step of a workload's period read over QMP: the exchange's outcome. */
+static void kvmstat_finish_qmp(struct vs_linux *lx, struct lx_wl *w)
+{
+	struct lx_haltpoll *h = &w->hp;
+	struct lx_hp_qmp *q = &h->q;
+	char note[300];
+
+	switch (q->rc) {
+	case LX_Q_OK: {
+		double interval_s = q->have_prev ? q->at_s - q->prev_at_s : 0;
+		if (q->have_prev &&
+		    (q->rd.n_vcpus != q->prev.n_vcpus || q->rd.vcpu_key != q->prev.vcpu_key)) {
+			log_info("workload %s: the VM's vCPUs changed (%d before, %d now): the "
+				 "halt-polling counters start a new baseline",
+				 w->spec.name, q->prev.n_vcpus, q->rd.n_vcpus);
+			haltpoll_counter_reset(&h->ctr);
+		}
+		snprintf(h->found, sizeof(h->found), "QEMU %s, %d vCPU%s",
+			 q->conn.version[0] ? q->conn.version : "(version unknown)", q->rd.n_vcpus,
+			 q->rd.n_vcpus == 1 ? "" : "s");
+		kvmstat_take(lx, w, LX_VIA_QMP, q->rd.total_ns, interval_s);
+		q->prev = q->rd;
+		q->prev_at_s = q->at_s;
+		q->have_prev = true;
+		break;
+	}
+	case LX_Q_SLOW:
+		kvmstat_no_reading(h);
+		if (h->state == LX_HP_ACTIVE && h->via == LX_VIA_QMP) {
+			/* a slow answer now and then: still the source in use */
+			snprintf(note, sizeof(note), "%s: not subtracted this period", q->why);
+			str_copy(h->note, note, sizeof(h->note));
+		} else {
+			kvmstat_unavailable(lx, w, LX_VIA_QMP, q->why);
+		}
+		break;
+	case LX_Q_BAD:
+		h->via = LX_VIA_QMP;
+		kvmstat_why_via(lx, w);
+		kvmstat_no_reading(h);
+		h->bad_reads++;
+		kvmstat_set(lx, w, LX_HP_BAD, q->why);
+		break;
+	case LX_Q_UNAVAILABLE:
+	case LX_Q_NONE:
+		kvmstat_unavailable(lx, w, LX_VIA_QMP, q->why[0] ? q->why : "not asked");
+		break;
+	}
+}
+
+void kvmstat_read_all(struct vs_linux *lx, double period_s, double now_s, int wait_ms)
+{
+	struct lx_wl **ask = lx->n_wl > 0 ? calloc((size_t)lx->n_wl, sizeof(*ask)) : NULL;
+	int n = 0;
+
 	for (int i = 0; i < lx->n_wl; i++) {
 		struct lx_wl *w = &lx->wl[i];
-		if (w->present && w->spec.lc)
-			kvmstat_read_wl(lx, w, period_s, now_s);
+		if (!w->present || !w->spec.lc)
+			continue;
+		if (kvmstat_begin(lx, w, period_s, now_s)) {
+			if (ask)
+				ask[n++] = w;
+			else
+				kvmstat_unavailable(lx, w, LX_VIA_QMP, "out of memory");
+		}
 	}
+	if (n > 0)
+		qmpstats_exchange(lx, ask, n, wait_ms);
+	for (int i = 0; i < n; i++)
+		kvmstat_finish_qmp(lx, ask[i]);
+	free(ask);
 }
 
 void kvmstat_correct(struct lx_wl *w, struct vs_sample *ws)
@@ -518,4 +718,5 @@ void kvmstat_forget(struct lx_wl *w)
 	h->have_poll = false;
 	h->applied = false;
 	haltpoll_counter_reset(&h->ctr);
+	qmpstats_reset(w); /* the process is gone: its monitor too */
 }

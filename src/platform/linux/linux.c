@@ -34,6 +34,39 @@ int vs_placement_parse(const char *text)
 	return -1;
 }
 
+int vs_hp_accounting_parse(const char *text, enum vs_haltpoll_mode *mode, enum vs_hp_source *src)
+{
+	static const char *const sources[] = { "auto", "debugfs", "qmp" };
+
+	if (strcmp(text, "off") == 0) {
+		*mode = VS_HALTPOLL_OFF;
+		*src = VS_HPSRC_AUTO;
+		return 0;
+	}
+	for (int i = 0; i < 3; i++)
+		if (strcmp(text, sources[i]) == 0) {
+			*mode = VS_HALTPOLL_AUTO;
+			*src = (enum vs_hp_source)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *vs_hp_accounting_name(enum vs_haltpoll_mode mode, enum vs_hp_source src)
+{
+	if (mode == VS_HALTPOLL_OFF)
+		return "off";
+	switch (src) {
+	case VS_HPSRC_AUTO:
+		return "auto";
+	case VS_HPSRC_DEBUGFS:
+		return "debugfs";
+	case VS_HPSRC_QMP:
+		return "qmp";
+	}
+	return "?";
+}
+
 int vs_agent_parse(const char *text, struct vs_agent_addr *out, char *err, size_t errlen)
 {
 	char buf[256], *f[3];
@@ -122,7 +155,7 @@ size_t vs_agent_format(const struct vs_agent_addr *a, char *buf, size_t len)
 	return k < 0 ? 0 : (size_t)k;
 }
 
-static double linux_now(const struct vs_linux *lx)
+double linux_now(const struct vs_linux *lx)
 {
 	struct timespec ts;
 
@@ -191,6 +224,12 @@ static double linux_thread_time(struct vs_linux *lx, struct lx_wl *w, double per
 	return period_s > 0 ? sum_ns / (period_s * 1e9) : 0;
 }
 
+/* How long a period waits for the QMP answers of the halt-polling counters. */
+static int linux_qmp_wait_ms(const struct vs_linux *lx)
+{
+	return lx->cfg.qmp_wait_ms > 0 ? lx->cfg.qmp_wait_ms : LX_QMP_WAIT_MS;
+}
+
 static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 {
 	struct vs_linux *lx = vs_container_of(p, struct vs_linux, base);
@@ -204,7 +243,7 @@ static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 	period_s = lx->have_prev ? now - lx->t_prev_s : 0;
 	s->period_s = period_s;
 	/* KVM's halt-polling counters, read with /proc/stat (same period) */
-	kvmstat_read_all(lx, lx->have_prev ? period_s : 0, now);
+	kvmstat_read_all(lx, lx->have_prev ? period_s : 0, now, linux_qmp_wait_ms(lx));
 	for (int j = 0; j < lx->n_wl; j++) {
 		struct lx_wl *w = &lx->wl[j];
 		struct vs_sample *ws;
@@ -380,8 +419,10 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	for (int i = 0; i < cfg->n_wl; i++)
+	for (int i = 0; i < cfg->n_wl; i++) {
 		lx->wl[i].hp.dir_fd = -1; /* closed by linuxplat_close, even on failure */
+		qmpconn_init(&lx->wl[i].hp.q.conn, cfg->wl[i].qmp);
+	}
 	memcpy(lx->specs, cfg->wl, sizeof(*lx->specs) * (size_t)cfg->n_wl);
 	lx->cfg.wl = lx->specs;
 	lx->n_wl = cfg->n_wl;
@@ -492,8 +533,11 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 		 * rescanning every workload in the same period */
 		lx->wl[i].scanned_s -= LX_RESCAN_S * i / lx->n_wl;
 	}
-	/* the halt-polling counters' baseline, with the first /proc/stat */
-	kvmstat_read_all(lx, 0, lx->t_prev_s);
+	/* the halt-polling counters' baseline, with the first /proc/stat (a QMP
+	 * connection made now may take its handshake: the start-up limit) */
+	kvmstat_read_all(lx, 0, lx->t_prev_s,
+			 linux_qmp_wait_ms(lx) > LX_QMP_TIMEOUT_MS ? linux_qmp_wait_ms(lx)
+								   : LX_QMP_TIMEOUT_MS);
 	*out = lx;
 	return 0;
 fail:
@@ -511,6 +555,7 @@ void linuxplat_close(struct vs_linux *lx)
 		free(w->vvcpu);
 		if (w->hp.dir_fd >= 0)
 			close(w->hp.dir_fd);
+		qmpstats_free(w);
 		if (w->guest && w->guest->ops->close)
 			w->guest->ops->close(w->guest);
 	}
@@ -951,6 +996,32 @@ static json_t *linux_cpus_json(const struct vs_cpuset *s)
 	return json_string(buf);
 }
 
+/* The QMP source of a workload's halt-polling counters, for status. */
+static json_t *linux_qmp_json(const struct vs_linux_haltpoll *h)
+{
+	json_t *o = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "connection", h->qmp_conn,
+			      "wait_ms", h->qmp_wait_ms, "requests", (json_int_t)h->qmp_requests,
+			      "answers", (json_int_t)h->qmp_answers, "slow",
+			      (json_int_t)h->qmp_slow, "bad", (json_int_t)h->qmp_bad,
+			      "unavailable", (json_int_t)h->qmp_unavailable, "dropped",
+			      (json_int_t)h->qmp_dropped, "connects", (json_int_t)h->qmp_connects);
+
+	if (!o)
+		return json_null();
+	json_object_set_new(o, "qemu", h->qemu_version[0] ? json_string(h->qemu_version)
+							 : json_null());
+	if (h->qmp_vcpus > 0)
+		json_object_set_new(o, "vcpus", json_integer(h->qmp_vcpus));
+	if (h->qmp_rtt_n > 0)
+		json_object_set_new(
+			o, "rtt_us",
+			json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)h->qmp_rtt_n,
+				  "last", h->qmp_rtt_last_s * 1e6, "mean", h->qmp_rtt_mean_s * 1e6,
+				  "p50", h->qmp_rtt_p50_s * 1e6, "p99", h->qmp_rtt_p99_s * 1e6,
+				  "max", h->qmp_rtt_max_s * 1e6));
+	return o;
+}
+
 json_t *linuxplat_status(const struct vs_linux *lx)
 {
 	json_t *wls = json_array(), *nics = json_array();
@@ -997,10 +1068,16 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 			json_t *ho;
 			linuxplat_haltpoll(lx, w->spec.name, &h);
 			ho = json_pack("{s:s,s:s,s:b}", "accounting",
-				       haltpoll_mode_name(lx->cfg.halt_poll), "state", h.state,
-				       "applied", h.applied);
+				       vs_hp_accounting_name(lx->cfg.halt_poll,
+							     lx->cfg.halt_poll_source),
+				       "state", h.state, "applied", h.applied);
+			json_object_set_new(ho, "via", h.via[0] ? json_string(h.via) : json_null());
 			json_object_set_new(ho, "source",
 					    h.source[0] ? json_string(h.source) : json_null());
+			if (h.why_via[0])
+				json_object_set_new(ho, "why_via", json_string(h.why_via));
+			if (h.has_qmp)
+				json_object_set_new(ho, "qmp", linux_qmp_json(&h));
 			if (h.note[0])
 				json_object_set_new(ho, "note", json_string(h.note));
 			if (h.bad_reads)
@@ -1062,9 +1139,40 @@ int linuxplat_haltpoll(const struct vs_linux *lx, const char *workload,
 	if (!w)
 		return -1;
 	out->state = kvmstat_state_name(w->hp.state);
-	if (w->hp.dir[0])
+	out->via = kvmstat_via_name(w->hp.via);
+	if (w->hp.via == LX_VIA_DEBUGFS && w->hp.dir[0])
 		snprintf(out->source, sizeof(out->source), "sys/" KVMSTAT_DIR "/%s", w->hp.dir);
+	else if (w->hp.via == LX_VIA_QMP)
+		snprintf(out->source, sizeof(out->source), "qmp:%s", w->spec.qmp);
+	if (w->hp.state != LX_HP_OFF && w->hp.state != LX_HP_NOT_VM)
+		str_copy(out->why_via, w->hp.why_via, sizeof(out->why_via));
 	str_copy(out->note, w->hp.note, sizeof(out->note));
+	out->qmp_wait_ms = linux_qmp_wait_ms(lx);
+	{
+		const struct lx_hp_qmp *q = &w->hp.q;
+		static const char *const conn[] = { "closed", "greeting", "capabilities", "ready" };
+		out->has_qmp = w->spec.qmp[0] && (q->requests > 0 || q->conn.connects > 0 ||
+						  q->unavailable > 0 || w->hp.via == LX_VIA_QMP);
+		str_copy(out->qmp_conn, (unsigned)q->conn.state < 4 ? conn[q->conn.state] : "?",
+			 sizeof(out->qmp_conn));
+		str_copy(out->qemu_version, q->conn.version, sizeof(out->qemu_version));
+		out->qmp_vcpus = q->prev.n_vcpus; /* of the last good reading */
+		out->qmp_requests = q->requests;
+		out->qmp_answers = q->answers;
+		out->qmp_slow = q->slow;
+		out->qmp_bad = q->bad;
+		out->qmp_unavailable = q->unavailable;
+		out->qmp_dropped = q->conn.dropped;
+		out->qmp_connects = q->conn.connects;
+		out->qmp_rtt_n = q->rtt_us ? q->rtt_us->total : 0;
+		out->qmp_rtt_last_s = q->rtt_last_s;
+		out->qmp_rtt_max_s = q->rtt_max_s;
+		if (out->qmp_rtt_n > 0) {
+			out->qmp_rtt_mean_s = q->rtt_sum_s / (double)out->qmp_rtt_n;
+			out->qmp_rtt_p50_s = (double)hist_quantile(q->rtt_us, 0.5) * 1e-6;
+			out->qmp_rtt_p99_s = (double)hist_quantile(q->rtt_us, 0.99) * 1e-6;
+		}
+	}
 	out->applied = w->hp.applied;
 	out->raw_busy_vcpu = w->hp.raw_busy_vcpu;
 	out->halt_poll = w->hp.subtracted;

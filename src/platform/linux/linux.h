@@ -73,6 +73,25 @@ struct vs_wl_spec {
 	struct vs_agent_addr agent;
 };
 
+/* Where KVM's halt-polling counters are read ([host] halt_poll_accounting=
+ * auto | debugfs | qmp | off: the mode says whether, the source where). */
+enum vs_hp_source {
+	VS_HPSRC_AUTO = 0, /* debugfs when readable, else QMP query-stats when the workload has qmp= */
+	VS_HPSRC_DEBUGFS,  /* debugfs only (sys/kernel/debug/kvm/<pid>-<fd>) */
+	VS_HPSRC_QMP,	   /* QEMU's query-stats on the workload's qmp= socket only */
+};
+/* "auto" | "debugfs" | "qmp" | "off" into *mode and *src. Returns 0, or -1
+ * when unknown. */
+int vs_hp_accounting_parse(const char *text, enum vs_haltpoll_mode *mode, enum vs_hp_source *src);
+/* The value of halt_poll_accounting= for a mode and source. */
+const char *vs_hp_accounting_name(enum vs_haltpoll_mode mode, enum vs_hp_source src);
+
+/* Default of [host] halt_poll_qmp_wait_ms, the most a period waits for QEMU's
+ * query-stats answers: QEMU answers for 2 vCPUs in ~0.1 ms here
+ * (docs/BENCHMARKS.md); 20 ms leaves room for a loaded host while bounding
+ * what a hung QEMU costs the loop. */
+#define VS_HP_QMP_WAIT_MS 20
+
 struct vs_linux_config {
 	const char *sysroot;	  /* "/" or a fixture tree */
 	struct vs_cpuset managed; /* cores vspace manages (cores minus reserved) */
@@ -84,6 +103,8 @@ struct vs_linux_config {
 	char libvirt_uri[256];		 /* for libvirt= workloads */
 	int coalesce_rx_usecs;		 /* host NIC rx-usecs to set; -1 leave alone */
 	enum vs_haltpoll_mode halt_poll; /* subtract KVM halt polling from U_v (auto) */
+	enum vs_hp_source halt_poll_source; /* where its counters are read (auto) */
+	int qmp_wait_ms; /* wait at most this long per period for the QMP answers; 0 = LX_QMP_WAIT_MS */
 	bool dry_run;			 /* log the writes, make none */
 	/* Monotonic clock in seconds for the sampling period; NULL:
 	 * CLOCK_MONOTONIC (tests substitute a fake one). */
@@ -150,13 +171,33 @@ json_t *linuxplat_status(const struct vs_linux *lx);
 /* The halt-poll accounting of a workload in the last period. */
 struct vs_linux_haltpoll {
 	const char *state;    /* "active", "unavailable", "bad counters", "off", "not a VM" */
-	char source[64];      /* the KVM directory read ("sys/kernel/debug/kvm/4000-11"), "" */
-	char note[256];	      /* why it is not active, or how the directory was chosen */
+	const char *via;      /* the source in use or last tried: "debugfs", "qmp", "" none */
+	char source[128];     /* what is read: the KVM directory ("sys/kernel/debug/kvm/4000-11")
+				 or the QMP socket ("qmp:/run/vm.qmp"), "" */
+	char why_via[400];    /* why that source ("halt_poll_accounting=auto: debugfs cannot be
+				 read (...)"), "" */
+	char note[256];	      /* why it is not active, or how the source was chosen */
 	bool applied;	      /* the last sample was corrected */
 	double raw_busy_vcpu; /* U_v before the correction, cores */
 	double halt_poll;     /* subtracted, cores */
 	double busy_vcpu;     /* U_v the policy saw */
 	uint64_t bad_reads;   /* periods whose counters held garbage */
+	/* the QMP source (workloads with qmp=, once it was used) */
+	bool has_qmp;
+	char qmp_conn[16];     /* "closed", "greeting", "capabilities", "ready" */
+	char qemu_version[32]; /* from QEMU's greeting, "" */
+	int qmp_vcpus;	       /* vCPUs in the last reading */
+	uint64_t qmp_requests; /* query-stats sent */
+	uint64_t qmp_answers;  /* good readings */
+	uint64_t qmp_slow;     /* periods without an answer within the wait */
+	uint64_t qmp_bad;      /* unusable answers (garbage, missing counters, errors) */
+	uint64_t qmp_unavailable; /* periods it could not be asked (no socket, refused, ...) */
+	uint64_t qmp_dropped;	  /* answers that came after their period gave up */
+	uint64_t qmp_connects;
+	uint64_t qmp_rtt_n;	 /* round trips measured */
+	double qmp_rtt_last_s, qmp_rtt_mean_s, qmp_rtt_max_s;
+	double qmp_rtt_p50_s, qmp_rtt_p99_s;
+	int qmp_wait_ms; /* the wait per period */
 };
 /* Returns 0, or -1 for an unknown workload. */
 int linuxplat_haltpoll(const struct vs_linux *lx, const char *workload,

@@ -11,6 +11,8 @@
 #include "platform/linux/ethtool.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/procfs.h"
+#include "platform/linux/qmpconn.h"
+#include "platform/linux/qmpstats.h"
 #include "platform/linux/sysfs.h"
 #include "platform/linux/sysroot.h"
 #include "platform/linux/virt.h"
@@ -18,8 +20,11 @@
 /* Seconds between full rescans of a workload's threads (new vhost kernel
  * threads, QMP, a reused pid) even when its task list looks unchanged. */
 #define LX_RESCAN_S 5.0
-/* QMP query time limit. */
+/* QMP query time limit (discovery's query-cpus-fast; the first reading of
+ * the halt-polling counters at start-up). */
 #define LX_QMP_TIMEOUT_MS 200
+/* Default wait for the halt-polling counters over QMP each period. */
+#define LX_QMP_WAIT_MS VS_HP_QMP_WAIT_MS
 
 /* ---- Objects vspace writes ------------------------------------------------------------ */
 
@@ -63,15 +68,63 @@ enum lx_hp_state {
 	LX_HP_ACTIVE,	   /* read each period, subtracted from U_v */
 };
 
+/* Where the counters in use come from. */
+enum lx_hp_via { LX_VIA_NONE = 0, LX_VIA_DEBUGFS, LX_VIA_QMP };
+
+/* The outcome of a period's QMP exchange (qmpstats.c). */
+enum lx_q_rc {
+	LX_Q_NONE = 0,	  /* not asked this period */
+	LX_Q_OK,	  /* reading holds the counters */
+	LX_Q_SLOW,	  /* no answer within the wait (why) */
+	LX_Q_BAD,	  /* an unusable answer: garbage, missing counters, an error reply (why) */
+	LX_Q_UNAVAILABLE, /* not to be had: no socket, refused, closed, QEMU without query-stats or
+			     without KVM statistics (why) */
+};
+
+/* A workload's QMP connection and its halt-polling statistics over it. */
+struct lx_hp_qmp {
+	struct qmpconn conn; /* the VM's QMP connection, shared with discovery */
+	bool in_use;	     /* the statistics are read over it (else it is closed after use) */
+	bool have_schema;    /* the schema was read on this connection */
+	struct qmpstats_schema schema;
+	enum { LX_QASK_NONE = 0, LX_QASK_SCHEMA, LX_QASK_STATS } asking; /* the request awaited */
+	bool unsupported;	  /* this QEMU cannot give them: not asked again for this process */
+	char unsupported_why[256];
+	double retry_s;	      /* no new connection before this time (platform clock) */
+	char fail_why[256];   /* why the last connection attempt failed */
+	double sent_s;	      /* this period's query-stats: sent (platform clock) */
+	uint64_t sent_us;     /* and in monotonic microseconds (round trip) */
+	/* this period */
+	enum lx_q_rc rc;
+	char why[256];
+	struct qmpstats_reading rd;
+	double at_s; /* when the reading was taken: the request's midpoint (platform clock) */
+	/* the last good reading: the interval of the next delta */
+	bool have_prev;
+	double prev_at_s;
+	struct qmpstats_reading prev;
+	/* counts since start */
+	uint64_t requests, answers, slow, bad, unavailable;
+	double rtt_last_s, rtt_sum_s, rtt_max_s;
+	struct vs_hist *rtt_us; /* round trips of query-stats, microseconds (allocated on use) */
+	bool slow_logged;	/* the first slow answer was logged (once) */
+};
+
 struct lx_haltpoll {
 	enum lx_hp_state state;
-	char note[256];	  /* why not active; when active, how the directory was chosen */
+	char note[256];	  /* why not active; when active, how the source was chosen */
 	char found[256];  /* how the directory in use was chosen */
 	char logged[320]; /* the state last logged (log once per change) */
+	enum lx_hp_via via;	/* the source of the counters in use (or last tried) */
+	enum lx_hp_via ctr_via; /* the source ctr's baseline came from */
+	char why_via[400];	/* why that source */
+	char dfs_why[256];	/* why debugfs cannot be read (its last attempt), "" */
+	struct lx_hp_qmp q;
 	int pid;	  /* the process the directory belongs to */
 	uint64_t pid_start;
 	char dir[32];	   /* "<pid>-<fd>" below sys/kernel/debug/kvm, "" none */
 	int dir_fd;	   /* O_PATH fd of it, -1 */
+	bool dfs_new;	   /* the directory was (re)found: its first reading is a baseline */
 	bool searched;	   /* looked for since the process was seen */
 	double searched_s; /* when */
 	struct vs_haltpoll_counter ctr;
@@ -368,11 +421,16 @@ int apply_plan(struct vs_platform *p, const struct vs_plan *plan);
 
 /* kvmstat.c: halt-poll accounting. read_all reads every present LC VM's
  * counters right after /proc/stat (period_s: the period that snapshot ends,
- * 0 for the first); correct subtracts that period's polling from the
- * workload's sample; forget drops what was known (the workload vanished). */
-void kvmstat_read_all(struct vs_linux *lx, double period_s, double now_s);
+ * 0 for the first), from debugfs or over QMP (waiting at most wait_ms for
+ * all the QMP answers together); correct subtracts that period's polling
+ * from the workload's sample; forget drops what was known (the workload
+ * vanished). */
+void kvmstat_read_all(struct vs_linux *lx, double period_s, double now_s, int wait_ms);
 void kvmstat_correct(struct lx_wl *w, struct vs_sample *ws);
 void kvmstat_forget(struct lx_wl *w);
 const char *kvmstat_state_name(enum lx_hp_state s);
+const char *kvmstat_via_name(enum lx_hp_via v);
+/* Platform clock (cfg.clock_s or CLOCK_MONOTONIC), seconds. */
+double linux_now(const struct vs_linux *lx);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef VS_PLATFORM_LINUX_QMP_H
 #define VS_PLATFORM_LINUX_QMP_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* Largest QMP reply line accepted (a 1024-vCPU query-cpus-fast is ~200 KiB). */
@@ -20,5 +21,8 @@ int qmp_vcpu_threads(const char *path, int timeout_ms, int *tids, int max, char 
  * count, 0 when the line is not the reply (greeting, event), or -1 with err
  * when it is an error reply or malformed. */
 int qmp_parse_cpus(const char *line, int *tids, int max, char *err, size_t errlen);
+
+/* The same for a reply already parsed (a whole QMP message). */
+int qmp_parse_cpus_json(const json_t *root, int *tids, int max, char *err, size_t errlen);
 
 #endif
