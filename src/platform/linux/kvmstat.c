@@ -571,14 +571,17 @@ static bool kvmstat_begin(struct vs_linux *lx, struct lx_wl *w, double period_s,
 		return false;
 	}
 	if (h->pid != w->pid || h->pid_start != w->pid_start) {
-		/* a new process: find its directory afresh, and its QMP socket is a new one */
+		/* a new process: find its directory afresh, and its QMP socket is a new
+		 * one (unless this is the first process seen: discovery may just have
+		 * made the connection, to this very QEMU) */
+		if (h->pid != 0)
+			qmpstats_reset(w);
 		h->pid = w->pid;
 		h->pid_start = w->pid_start;
 		kvmstat_close_dir(h);
 		h->searched = false;
 		h->dfs_why[0] = '\0';
 		kvmstat_no_reading(h);
-		qmpstats_reset(w);
 	}
 	if (pref != VS_HPSRC_QMP) {
 		switch (kvmstat_debugfs(lx, w, now_s, &total, err, sizeof(err))) {

@@ -422,6 +422,10 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	for (int i = 0; i < cfg->n_wl; i++) {
 		lx->wl[i].hp.dir_fd = -1; /* closed by linuxplat_close, even on failure */
 		qmpconn_init(&lx->wl[i].hp.q.conn, cfg->wl[i].qmp);
+		/* until the first reading says otherwise, keep a QMP connection that
+		 * discovery makes for the statistics that may need it */
+		lx->wl[i].hp.q.in_use = cfg->wl[i].qmp[0] && cfg->halt_poll != VS_HALTPOLL_OFF &&
+					cfg->halt_poll_source != VS_HPSRC_DEBUGFS;
 	}
 	memcpy(lx->specs, cfg->wl, sizeof(*lx->specs) * (size_t)cfg->n_wl);
 	lx->cfg.wl = lx->specs;

@@ -386,7 +386,7 @@ int qmpconn_call(struct qmpconn *c, const char *cmd, const json_t *args, int tim
 		 json_t **reply, char *err, size_t errlen)
 {
 	uint64_t deadline = qmpconn_now_us() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000u;
-	bool sent = false;
+	bool sent = false, fresh = c->fd < 0;
 
 	*reply = NULL;
 	if (c->fd < 0 && qmpconn_open(c, err, errlen) < 0)
@@ -401,6 +401,14 @@ int qmpconn_call(struct qmpconn *c, const char *cmd, const json_t *args, int tim
 		if (rc == QMPCONN_REPLY) /* cannot happen: nothing of ours was awaited */
 			json_decref(*reply);
 		*reply = NULL;
+		if (rc == QMPCONN_BROKEN && !sent && !fresh) {
+			/* a connection kept from before whose QEMU went away (restarted on
+			 * the same socket): one new connection */
+			fresh = true;
+			if (qmpconn_open(c, err, errlen) < 0)
+				return -1;
+			continue;
+		}
 		if (rc == QMPCONN_BROKEN || rc == QMPCONN_GARBAGE)
 			return -1;
 		if (!sent && qmpconn_can_send(c)) {

@@ -365,7 +365,11 @@ static bool qmpstats_drive(struct vs_linux *lx, struct lx_wl *w, bool *fresh)
 	for (;;) {
 		json_t *reply = NULL;
 		char err[256];
+		enum qmpconn_state was = q->conn.state;
 		enum qmpconn_rc rc = qmpconn_step(&q->conn, &reply, err, sizeof(err));
+
+		if (rc == QMPCONN_AGAIN && q->conn.state != was)
+			*fresh = true; /* the handshake went on: its next answer is this period's */
 
 		if (rc == QMPCONN_REPLY) {
 			qmpstats_reply(lx, w, reply);
