@@ -892,28 +892,56 @@ static int vsd_cmp_double(const void *a, const void *b)
  * as often as in a real run (every LX_RESCAN_S). */
 static int vsd_bench(struct vsd *d, double first_s)
 {
-	double *t = calloc((size_t)d->opt.bench, sizeof(double)), sum = 0, now = vsd_now();
-	struct rusage ru;
 	int n = d->opt.bench;
+	double *t = calloc((size_t)n, sizeof(double)), *wall = calloc((size_t)n, sizeof(double));
+	double sum = 0, wsum = 0, now = vsd_now();
+	struct rusage ru;
 
-	if (!t)
+	if (!t || !wall) {
+		free(t);
+		free(wall);
 		return 1;
+	}
 	for (int i = 0; i < n; i++) {
-		double t0 = vsd_thread_cpu();
+		double t0 = vsd_thread_cpu(), w0 = vsd_now();
 		now += d->period_ms * 1e-3;
 		vsd_period(d, now);
 		t[i] = vsd_thread_cpu() - t0;
+		wall[i] = vsd_now() - w0;
 		sum += t[i];
+		wsum += wall[i];
 	}
 	qsort(t, (size_t)n, sizeof(double), vsd_cmp_double);
+	qsort(wall, (size_t)n, sizeof(double), vsd_cmp_double);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("periods %d, workloads %d, managed cores %d\n", n, d->ctl.n_wl, d->ctl.n_cores);
 	printf("first allocation (discovery, decide, place, plan every write): %.1f us\n",
 	       first_s * 1e6);
 	printf("cpu per period: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us\n",
 	       sum / n * 1e6, t[n / 2] * 1e6, t[(int)((n - 1) * 0.99)] * 1e6, t[n - 1] * 1e6);
+	printf("wall per period: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us\n",
+	       wsum / n * 1e6, wall[n / 2] * 1e6, wall[(int)((n - 1) * 0.99)] * 1e6,
+	       wall[n - 1] * 1e6);
+	for (int i = 0; i < d->cfg.n_wl; i++) {
+		struct vs_linux_haltpoll h;
+		if (linuxplat_haltpoll(d->lx, d->cfg.wl[i].name, &h) < 0 || !h.has_qmp)
+			continue;
+		printf("workload %s: halt polling %s via %s; QMP query-stats: %llu requests, %llu "
+		       "answers, %llu slow (wait %d ms), %llu bad; round trip",
+		       d->cfg.wl[i].name, h.state, h.via[0] ? h.via : "-",
+		       (unsigned long long)h.qmp_requests, (unsigned long long)h.qmp_answers,
+		       (unsigned long long)h.qmp_slow, h.qmp_wait_ms,
+		       (unsigned long long)h.qmp_bad);
+		if (h.qmp_rtt_n > 0)
+			printf(" mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us\n",
+			       h.qmp_rtt_mean_s * 1e6, h.qmp_rtt_p50_s * 1e6, h.qmp_rtt_p99_s * 1e6,
+			       h.qmp_rtt_max_s * 1e6);
+		else
+			printf(" -\n");
+	}
 	printf("peak RSS %ld KiB\n", ru.ru_maxrss);
 	free(t);
+	free(wall);
 	return 0;
 }
 
