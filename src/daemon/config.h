@@ -45,8 +45,8 @@ struct vsd_config {
 					    polling from U_v when readable) | off */
 	enum vs_hp_source halt_poll_source; /* ... and where it is read: auto (debugfs, else
 					       QMP), debugfs or qmp */
-	int halt_poll_qmp_wait_ms; /* per-period wait for QEMU's query-stats answers; 20 */
-	enum vs_log_level log_level;	 /* info */
+	int halt_poll_qmp_wait_ms;	    /* per-period wait for QEMU's query-stats answers; 20 */
+	enum vs_log_level log_level;	    /* info */
 	/* [threshold] */
 	struct vs_params params;
 	/* [workload "NAME"] */

@@ -365,17 +365,18 @@ static void vsd_render_qmp(struct vsd *d, struct metrics_buf *b)
 		struct vs_linux_haltpoll h;
 		if (linuxplat_haltpoll(d->lx, c->wl[i].name, &h) < 0 || !h.has_qmp)
 			continue;
-		metrics_printf(b,
-			       "vspace_qmp_stats_periods_total{workload=\"%s\",result=\"ok\"} %llu\n"
-			       "vspace_qmp_stats_periods_total{workload=\"%s\",result=\"slow\"} "
-			       "%llu\n"
-			       "vspace_qmp_stats_periods_total{workload=\"%s\",result=\"bad\"} %llu\n"
-			       "vspace_qmp_stats_periods_total{workload=\"%s\",result="
-			       "\"unavailable\"} %llu\n",
-			       c->wl[i].name, (unsigned long long)h.qmp_answers, c->wl[i].name,
-			       (unsigned long long)h.qmp_slow, c->wl[i].name,
-			       (unsigned long long)h.qmp_bad, c->wl[i].name,
-			       (unsigned long long)h.qmp_unavailable);
+		metrics_printf(
+			b,
+			"vspace_qmp_stats_periods_total{workload=\"%s\",result=\"ok\"} %llu\n"
+			"vspace_qmp_stats_periods_total{workload=\"%s\",result=\"slow\"} "
+			"%llu\n"
+			"vspace_qmp_stats_periods_total{workload=\"%s\",result=\"bad\"} %llu\n"
+			"vspace_qmp_stats_periods_total{workload=\"%s\",result="
+			"\"unavailable\"} %llu\n",
+			c->wl[i].name, (unsigned long long)h.qmp_answers, c->wl[i].name,
+			(unsigned long long)h.qmp_slow, c->wl[i].name,
+			(unsigned long long)h.qmp_bad, c->wl[i].name,
+			(unsigned long long)h.qmp_unavailable);
 	}
 	metrics_printf(b, "# HELP vspace_qmp_stats_rtt_seconds Round trip of query-stats (send to "
 			  "answer).\n# TYPE vspace_qmp_stats_rtt_seconds summary\n"
@@ -386,16 +387,17 @@ static void vsd_render_qmp(struct vsd *d, struct metrics_buf *b)
 		const char *n = c->wl[i].name;
 		if (linuxplat_haltpoll(d->lx, n, &h) < 0 || h.qmp_rtt_n == 0)
 			continue;
-		metrics_printf(b,
-			       "vspace_qmp_stats_rtt_seconds{workload=\"%s\",quantile=\"0.5\"} %.9f\n"
-			       "vspace_qmp_stats_rtt_seconds{workload=\"%s\",quantile=\"0.99\"} "
-			       "%.9f\n"
-			       "vspace_qmp_stats_rtt_seconds_sum{workload=\"%s\"} %.9f\n"
-			       "vspace_qmp_stats_rtt_seconds_count{workload=\"%s\"} %llu\n"
-			       "vspace_qmp_stats_rtt_seconds_max{workload=\"%s\"} %.9f\n",
-			       n, h.qmp_rtt_p50_s, n, h.qmp_rtt_p99_s, n,
-			       h.qmp_rtt_mean_s * (double)h.qmp_rtt_n, n,
-			       (unsigned long long)h.qmp_rtt_n, n, h.qmp_rtt_max_s);
+		metrics_printf(
+			b,
+			"vspace_qmp_stats_rtt_seconds{workload=\"%s\",quantile=\"0.5\"} %.9f\n"
+			"vspace_qmp_stats_rtt_seconds{workload=\"%s\",quantile=\"0.99\"} "
+			"%.9f\n"
+			"vspace_qmp_stats_rtt_seconds_sum{workload=\"%s\"} %.9f\n"
+			"vspace_qmp_stats_rtt_seconds_count{workload=\"%s\"} %llu\n"
+			"vspace_qmp_stats_rtt_seconds_max{workload=\"%s\"} %.9f\n",
+			n, h.qmp_rtt_p50_s, n, h.qmp_rtt_p99_s, n,
+			h.qmp_rtt_mean_s * (double)h.qmp_rtt_n, n, (unsigned long long)h.qmp_rtt_n,
+			n, h.qmp_rtt_max_s);
 	}
 }
 
@@ -500,7 +502,8 @@ static void vsd_render(void *arg, struct metrics_buf *b)
 	for (int i = 0; i < c->n_wl; i++) {
 		struct vs_linux_haltpoll h;
 		if (linuxplat_haltpoll(d->lx, c->wl[i].name, &h) == 0)
-			metrics_printf(b, "vspace_halt_poll_source{workload=\"%s\",source=\"%s\"} 1\n",
+			metrics_printf(b,
+				       "vspace_halt_poll_source{workload=\"%s\",source=\"%s\"} 1\n",
 				       c->wl[i].name,
 				       strcmp(h.state, "active") == 0 && h.via[0] ? h.via : "none");
 	}

@@ -51,7 +51,8 @@ static bool near(double a, double b)
 	"[{\"provider\": \"kvm\", \"target\": \"vcpu\", \"stats\": ["                              \
 	"{\"name\": \"halt_poll_fail_hist\", \"unit\": \"seconds\", \"base\": 10, \"exponent\": "  \
 	"-9, \"type\": \"log2-histogram\"}, "                                                      \
-	"{\"name\": \"halt_poll_fail_ns\", \"unit\": \"seconds\", \"base\": 10, \"exponent\": -9, " \
+	"{\"name\": \"halt_poll_fail_ns\", \"unit\": \"seconds\", \"base\": 10, \"exponent\": "    \
+	"-9, "                                                                                     \
 	"\"type\": \"cumulative\"}, "                                                              \
 	"{\"name\": \"halt_poll_success_ns\", \"unit\": \"seconds\", \"base\": 10, \"exponent\": " \
 	"-9, \"type\": \"cumulative\"}, "                                                          \
@@ -111,7 +112,8 @@ static void test_parse_schema(void **state)
 		"{}",
 		"[{\"provider\":\"kvm\",\"target\":\"vcpu\"}]",
 		"[{\"provider\":\"kvm\",\"target\":\"vcpu\",\"stats\":[{\"name\":"
-		"\"halt_poll_success_ns\",\"unit\":\"seconds\",\"base\":10,\"exponent\":-9,\"type\":"
+		"\"halt_poll_success_ns\",\"unit\":\"seconds\",\"base\":10,\"exponent\":-9,"
+		"\"type\":"
 		"\"instant\"},{\"name\":\"halt_poll_fail_ns\"}]}]",
 		"[{\"provider\":\"kvm\",\"target\":\"vcpu\",\"stats\":[{\"name\":"
 		"\"halt_poll_success_ns\",\"unit\":\"cycles\",\"exponent\":0,\"type\":"
@@ -137,18 +139,20 @@ static void test_parse_schema(void **state)
 
 static void test_parse_stats(void **state)
 {
-	struct qmpstats_schema ns = { .ns_per_unit = { 1, 1 } }, us = { .ns_per_unit = { 1000, 1 } };
+	struct qmpstats_schema ns = { .ns_per_unit = { 1, 1 } },
+			       us = { .ns_per_unit = { 1000, 1 } };
 	struct qmpstats_reading r, r2;
 	char err[512];
 	json_t *j;
 
 	/* QEMU 7.2's answer (vCPUs in reverse order) */
-	j = load("[{\"provider\": \"kvm\", \"stats\": [{\"name\": \"halt_poll_fail_ns\", \"value\": "
-		 "1200}, {\"name\": \"halt_poll_success_ns\", \"value\": 73400000000}], "
-		 "\"qom-path\": \"/machine/unattached/device[2]\"}, {\"provider\": \"kvm\", "
-		 "\"stats\": [{\"name\": \"halt_poll_fail_ns\", \"value\": 5}, {\"name\": "
-		 "\"halt_poll_success_ns\", \"value\": 7}], \"qom-path\": "
-		 "\"/machine/unattached/device[0]\"}]");
+	j = load(
+		"[{\"provider\": \"kvm\", \"stats\": [{\"name\": \"halt_poll_fail_ns\", \"value\": "
+		"1200}, {\"name\": \"halt_poll_success_ns\", \"value\": 73400000000}], "
+		"\"qom-path\": \"/machine/unattached/device[2]\"}, {\"provider\": \"kvm\", "
+		"\"stats\": [{\"name\": \"halt_poll_fail_ns\", \"value\": 5}, {\"name\": "
+		"\"halt_poll_success_ns\", \"value\": 7}], \"qom-path\": "
+		"\"/machine/unattached/device[0]\"}]");
 	assert_int_equal(qmpstats_parse_stats(j, &ns, &r, err, sizeof(err)), 0);
 	assert_true(r.total_ns == 73400001212ULL);
 	assert_int_equal(r.n_vcpus, 2);
@@ -157,12 +161,13 @@ static void test_parse_stats(void **state)
 	assert_true(r2.vcpu_key == r.vcpu_key);
 	json_decref(j);
 	/* the same vCPUs in another order: the same key; another vCPU: another */
-	j = load("[{\"provider\":\"kvm\",\"qom-path\":\"/machine/unattached/device[0]\",\"stats\":"
-		 "[{\"name\":\"halt_poll_success_ns\",\"value\":0},{\"name\":"
-		 "\"halt_poll_fail_ns\",\"value\":0}]},{\"provider\":\"kvm\",\"qom-path\":"
-		 "\"/machine/unattached/device[2]\",\"stats\":[{\"name\":\"halt_poll_success_ns\","
-		 "\"value\":0},{\"name\":\"halt_poll_fail_ns\",\"value\":0}]},{\"provider\":\"xen\","
-		 "\"stats\":[]}]");
+	j = load(
+		"[{\"provider\":\"kvm\",\"qom-path\":\"/machine/unattached/device[0]\",\"stats\":"
+		"[{\"name\":\"halt_poll_success_ns\",\"value\":0},{\"name\":"
+		"\"halt_poll_fail_ns\",\"value\":0}]},{\"provider\":\"kvm\",\"qom-path\":"
+		"\"/machine/unattached/device[2]\",\"stats\":[{\"name\":\"halt_poll_success_ns\","
+		"\"value\":0},{\"name\":\"halt_poll_fail_ns\",\"value\":0}]},{\"provider\":\"xen\","
+		"\"stats\":[]}]");
 	assert_int_equal(qmpstats_parse_stats(j, &ns, &r2, err, sizeof(err)), 0);
 	assert_true(r2.vcpu_key == r.vcpu_key && r2.total_ns == 0);
 	json_decref(j);
@@ -180,17 +185,21 @@ static void test_parse_stats(void **state)
 		{ "[]", "no vCPU statistics" },
 		{ "[{\"provider\":\"xen\",\"stats\":[]}]", "no vCPU statistics" },
 		{ "[3]", "entry 0 is not a statistics result" },
-		{ "[{\"provider\":\"kvm\",\"qom-path\":\"/cpu0\"}]", "vCPU /cpu0 has no stats list" },
+		{ "[{\"provider\":\"kvm\",\"qom-path\":\"/cpu0\"}]",
+		  "vCPU /cpu0 has no stats list" },
 		{ "[{\"provider\":\"kvm\",\"qom-path\":\"/cpu0\",\"stats\":[{\"name\":"
 		  "\"halt_poll_success_ns\",\"value\":1}]}]",
 		  "vCPU /cpu0: halt_poll_fail_ns is missing" },
-		{ "[{\"provider\":\"kvm\",\"stats\":[{\"name\":\"halt_poll_success_ns\",\"value\":-1},"
+		{ "[{\"provider\":\"kvm\",\"stats\":[{\"name\":\"halt_poll_success_ns\",\"value\":-"
+		  "1},"
 		  "{\"name\":\"halt_poll_fail_ns\",\"value\":1}]}]",
 		  "vCPU entry 0: halt_poll_success_ns is not a counter" },
-		{ "[{\"provider\":\"kvm\",\"stats\":[{\"name\":\"halt_poll_success_ns\",\"value\":1.5},"
+		{ "[{\"provider\":\"kvm\",\"stats\":[{\"name\":\"halt_poll_success_ns\",\"value\":"
+		  "1.5},"
 		  "{\"name\":\"halt_poll_fail_ns\",\"value\":1}]}]",
 		  "is not a counter" },
-		{ "[{\"provider\":\"kvm\",\"stats\":[{\"name\":\"halt_poll_success_ns\",\"value\":[1,2]},"
+		{ "[{\"provider\":\"kvm\",\"stats\":[{\"name\":\"halt_poll_success_ns\",\"value\":["
+		  "1,2]},"
 		  "{\"name\":\"halt_poll_fail_ns\",\"value\":1}]}]",
 		  "is not a counter" },
 		{ "[{\"provider\":\"kvm\",\"stats\":[{\"name\":\"halt_poll_success_ns\",\"value\":"
@@ -299,9 +308,9 @@ static void test_conn(void **state)
 	assert_int_equal(qmpconn_send(&c, "query-stats", NULL, err, sizeof(err)), 0);
 	m = got(sv[1]);
 	assert_string_equal(json_string_value(json_object_get(m, "execute")), "query-stats");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(m, "arguments"), "target")),
-			    "vcpu");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(m, "arguments"), "target")),
+		"vcpu");
 	{
 		char line[128];
 		snprintf(line, sizeof(line),
@@ -479,9 +488,9 @@ static json_t *fq_stats(struct fqmp *f)
 		json_t *st = json_array();
 		snprintf(path, sizeof(path), "/machine/unattached/device[%d]", i);
 		if (!(f->missing && i == 1))
-			json_array_append_new(st, json_pack("{s:s,s:I}", "name",
-							    "halt_poll_fail_ns", "value",
-							    (json_int_t)f->fail[i]));
+			json_array_append_new(st,
+					      json_pack("{s:s,s:I}", "name", "halt_poll_fail_ns",
+							"value", (json_int_t)f->fail[i]));
 		json_array_append_new(st, json_pack("{s:s,s:I}", "name", "halt_poll_success_ns",
 						    "value", (json_int_t)f->success[i]));
 		json_array_append_new(ret, json_pack("{s:s,s:o,s:s}", "provider", "kvm", "stats",
@@ -827,7 +836,8 @@ static struct vs_sample bed_step_t(struct bed *b, struct vs_linux_haltpoll *h, d
 	assert_int_equal(controller_step(&b->c), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (wall_s)
-		*wall_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+		*wall_s =
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 	assert_int_equal(linuxplat_haltpoll(b->lx, "vm", h), 0);
 	if (getenv("VS_TEST_VERBOSE"))
 		printf("# period %d: %s via %s applied %d busy %.3f poll %.3f (%s)\n", b->k,
@@ -847,6 +857,8 @@ static void bed_close(struct bed *b)
 	config_free(&b->cfg);
 	fq_stop(&b->fq);
 	cleanup_fq = NULL;
+	assert_int_equal(sh("rm -rf %s", b->tmp), 0);
+	cleanup_dir[0] = '\0';
 }
 
 /* Capture what is logged (stderr) between cap_start and cap_stop. */
@@ -1281,8 +1293,8 @@ static void test_sources(void **state)
 		bed_open(&b, &o);
 		s = bed_step(&b, &h);
 		assert_string_equal(h.state, "unavailable");
-		assert_string_equal(h.note,
-				    "halt_poll_accounting=qmp, but the workload has no qmp= socket");
+		assert_string_equal(
+			h.note, "halt_poll_accounting=qmp, but the workload has no qmp= socket");
 		bed_close(&b);
 	}
 	/* off: nothing asked */
@@ -1295,6 +1307,52 @@ static void test_sources(void **state)
 		assert_int_equal(fq_get(&b.fq, &b.fq.accepted), 0);
 		bed_close(&b);
 	}
+}
+
+/* auto follows debugfs: QMP while debugfs cannot be read, debugfs again once
+ * it can (looked for every 5 s), QMP again when it goes; each switch a new
+ * baseline, and the QMP connection closed while debugfs serves. */
+static void test_switch(void **state)
+{
+	struct bed_opts o = { 0 };
+	struct bed b;
+	struct vs_linux_haltpoll h;
+	struct vs_sample s;
+
+	bed_open(&b, &o);
+	fq_set(&b.fq, 0, 100000000, 0);
+	s = bed_step(&b, &h);
+	assert_string_equal(h.via, "qmp");
+	assert_true(h.applied && near(s.halt_poll_vcpu, 0.1));
+	/* debugfs appears (mounted): found within the 5 s between searches */
+	assert_int_equal(sh("cp -a tests/fixtures/synth-b/root/sys/kernel/debug/kvm "
+			    "%s/sys/kernel/debug/",
+			    b.root),
+			 0);
+	for (int i = 0; i < 6 && strcmp(h.via, "debugfs") != 0; i++)
+		s = bed_step(&b, &h);
+	assert_string_equal(h.via, "debugfs");
+	assert_string_equal(h.why_via, "halt_poll_accounting=auto: debugfs is readable");
+	assert_false(h.applied); /* a new baseline */
+	usleep(50 * 1000);
+	assert_int_equal(fq_get(&b.fq, &b.fq.client), -1); /* QMP left alone */
+	assert_string_equal(h.qmp_conn, "closed");
+	assert_int_equal(sh("cd %s/sys/kernel/debug/kvm/4000-11 && echo 80700000000 "
+			    ">halt_poll_success_ns",
+			    b.root),
+			 0); /* +7.8 s: clamped at the busy time */
+	s = bed_step(&b, &h);
+	assert_true(h.applied && near(s.halt_poll_vcpu, 5.4) && near(s.busy_vcpu, 0));
+	/* and goes away: QMP at once, a new baseline there */
+	assert_int_equal(sh("rm -rf %s/sys/kernel/debug/kvm", b.root), 0);
+	s = bed_step(&b, &h);
+	assert_string_equal(h.via, "qmp");
+	assert_string_equal(h.state, "active");
+	assert_false(h.applied);
+	fq_set(&b.fq, 0, 300000000, 0);
+	s = bed_step(&b, &h);
+	assert_true(h.applied && near(s.halt_poll_vcpu, 0.2));
+	bed_close(&b);
 }
 
 /* Threads without names: discovery's query-cpus-fast and the statistics
@@ -1350,6 +1408,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_busy_monitor, teardown),
 		cmocka_unit_test_teardown(test_unsupported, teardown),
 		cmocka_unit_test_teardown(test_sources, teardown),
+		cmocka_unit_test_teardown(test_switch, teardown),
 		cmocka_unit_test_teardown(test_shared, teardown),
 	};
 	log_init("test_qmpstats", getenv("VS_TEST_VERBOSE") ? VS_LOG_DEBUG : VS_LOG_ERROR);

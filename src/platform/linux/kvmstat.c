@@ -334,8 +334,7 @@ static void kvmstat_source_text(const struct lx_wl *w, char *buf, size_t len)
 
 /* Set the state and the note; log when the state, the source or (when
  * unavailable) the reason changed. */
-static void kvmstat_set(struct vs_linux *lx, struct lx_wl *w, enum lx_hp_state st,
-			const char *note)
+static void kvmstat_set(struct vs_linux *lx, struct lx_wl *w, enum lx_hp_state st, const char *note)
 {
 	struct lx_haltpoll *h = &w->hp;
 	char key[sizeof(h->logged)], src[160], also[300] = "";
@@ -490,8 +489,8 @@ static void kvmstat_no_reading(struct lx_haltpoll *h)
 
 /* A good reading of the summed counters from source via; interval_s: the
  * time it covers since the last reading (0 unknown). */
-static void kvmstat_take(struct vs_linux *lx, struct lx_wl *w, enum lx_hp_via via,
-			 uint64_t total, double interval_s)
+static void kvmstat_take(struct vs_linux *lx, struct lx_wl *w, enum lx_hp_via via, uint64_t total,
+			 double interval_s)
 {
 	struct lx_haltpoll *h = &w->hp;
 	uint64_t delta;
@@ -608,8 +607,8 @@ static bool kvmstat_begin(struct vs_linux *lx, struct lx_wl *w, double period_s,
 		if (pref == VS_HPSRC_DEBUGFS || !w->spec.qmp[0]) {
 			h->q.in_use = false;
 			if (pref == VS_HPSRC_AUTO)
-				snprintf(note, sizeof(note), "%s; no qmp= socket to ask QEMU instead",
-					 h->dfs_why);
+				snprintf(note, sizeof(note),
+					 "%s; no qmp= socket to ask QEMU instead", h->dfs_why);
 			else
 				str_copy(note, h->dfs_why, sizeof(note));
 			kvmstat_unavailable(lx, w, LX_VIA_DEBUGFS, note);
@@ -617,8 +616,9 @@ static bool kvmstat_begin(struct vs_linux *lx, struct lx_wl *w, double period_s,
 		}
 	} else if (!w->spec.qmp[0]) {
 		h->q.in_use = false;
-		kvmstat_unavailable(lx, w, LX_VIA_QMP,
-				    "halt_poll_accounting=qmp, but the workload has no qmp= socket");
+		kvmstat_unavailable(
+			lx, w, LX_VIA_QMP,
+			"halt_poll_accounting=qmp, but the workload has no qmp= socket");
 		return false;
 	}
 	h->q.in_use = true;

@@ -1006,14 +1006,14 @@ static json_t *linux_qmp_json(const struct vs_linux_haltpoll *h)
 	json_t *o = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "connection", h->qmp_conn,
 			      "wait_ms", h->qmp_wait_ms, "requests", (json_int_t)h->qmp_requests,
 			      "answers", (json_int_t)h->qmp_answers, "slow",
-			      (json_int_t)h->qmp_slow, "bad", (json_int_t)h->qmp_bad,
-			      "unavailable", (json_int_t)h->qmp_unavailable, "dropped",
-			      (json_int_t)h->qmp_dropped, "connects", (json_int_t)h->qmp_connects);
+			      (json_int_t)h->qmp_slow, "bad", (json_int_t)h->qmp_bad, "unavailable",
+			      (json_int_t)h->qmp_unavailable, "dropped", (json_int_t)h->qmp_dropped,
+			      "connects", (json_int_t)h->qmp_connects);
 
 	if (!o)
 		return json_null();
-	json_object_set_new(o, "qemu", h->qemu_version[0] ? json_string(h->qemu_version)
-							 : json_null());
+	json_object_set_new(o, "qemu",
+			    h->qemu_version[0] ? json_string(h->qemu_version) : json_null());
 	if (h->qmp_vcpus > 0)
 		json_object_set_new(o, "vcpus", json_integer(h->qmp_vcpus));
 	if (h->qmp_rtt_n > 0)
@@ -1071,10 +1071,10 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 			struct vs_linux_haltpoll h;
 			json_t *ho;
 			linuxplat_haltpoll(lx, w->spec.name, &h);
-			ho = json_pack("{s:s,s:s,s:b}", "accounting",
-				       vs_hp_accounting_name(lx->cfg.halt_poll,
-							     lx->cfg.halt_poll_source),
-				       "state", h.state, "applied", h.applied);
+			ho = json_pack(
+				"{s:s,s:s,s:b}", "accounting",
+				vs_hp_accounting_name(lx->cfg.halt_poll, lx->cfg.halt_poll_source),
+				"state", h.state, "applied", h.applied);
 			json_object_set_new(ho, "via", h.via[0] ? json_string(h.via) : json_null());
 			json_object_set_new(ho, "source",
 					    h.source[0] ? json_string(h.source) : json_null());

@@ -76,9 +76,10 @@ struct vs_wl_spec {
 /* Where KVM's halt-polling counters are read ([host] halt_poll_accounting=
  * auto | debugfs | qmp | off: the mode says whether, the source where). */
 enum vs_hp_source {
-	VS_HPSRC_AUTO = 0, /* debugfs when readable, else QMP query-stats when the workload has qmp= */
-	VS_HPSRC_DEBUGFS,  /* debugfs only (sys/kernel/debug/kvm/<pid>-<fd>) */
-	VS_HPSRC_QMP,	   /* QEMU's query-stats on the workload's qmp= socket only */
+	VS_HPSRC_AUTO =
+		0, /* debugfs when readable, else QMP query-stats when the workload has qmp= */
+	VS_HPSRC_DEBUGFS, /* debugfs only (sys/kernel/debug/kvm/<pid>-<fd>) */
+	VS_HPSRC_QMP,	  /* QEMU's query-stats on the workload's qmp= socket only */
 };
 /* "auto" | "debugfs" | "qmp" | "off" into *mode and *src. Returns 0, or -1
  * when unknown. */
@@ -98,14 +99,14 @@ struct vs_linux_config {
 	char nic[IFNAMSIZ];	  /* host NIC shared by the LC workloads; "" none */
 	char nic_netns[64];	  /* its namespace name (/run/netns/NAME); "" current */
 	enum vs_placement placement;
-	char cgroup_parent[96];		 /* our subtree in each hierarchy, e.g. "vspace" */
-	char state_path[PATH_MAX / 2];	 /* the state file; "" = no state kept (dry-run) */
-	char libvirt_uri[256];		 /* for libvirt= workloads */
-	int coalesce_rx_usecs;		 /* host NIC rx-usecs to set; -1 leave alone */
-	enum vs_haltpoll_mode halt_poll; /* subtract KVM halt polling from U_v (auto) */
+	char cgroup_parent[96];		    /* our subtree in each hierarchy, e.g. "vspace" */
+	char state_path[PATH_MAX / 2];	    /* the state file; "" = no state kept (dry-run) */
+	char libvirt_uri[256];		    /* for libvirt= workloads */
+	int coalesce_rx_usecs;		    /* host NIC rx-usecs to set; -1 leave alone */
+	enum vs_haltpoll_mode halt_poll;    /* subtract KVM halt polling from U_v (auto) */
 	enum vs_hp_source halt_poll_source; /* where its counters are read (auto) */
 	int qmp_wait_ms; /* wait at most this long per period for the QMP answers; 0 = LX_QMP_WAIT_MS */
-	bool dry_run;			 /* log the writes, make none */
+	bool dry_run; /* log the writes, make none */
 	/* Monotonic clock in seconds for the sampling period; NULL:
 	 * CLOCK_MONOTONIC (tests substitute a fake one). */
 	double (*clock_s)(void *arg);
@@ -184,17 +185,17 @@ struct vs_linux_haltpoll {
 	uint64_t bad_reads;   /* periods whose counters held garbage */
 	/* the QMP source (workloads with qmp=, once it was used) */
 	bool has_qmp;
-	char qmp_conn[16];     /* "closed", "greeting", "capabilities", "ready" */
-	char qemu_version[32]; /* from QEMU's greeting, "" */
-	int qmp_vcpus;	       /* vCPUs in the last reading */
-	uint64_t qmp_requests; /* query-stats sent */
-	uint64_t qmp_answers;  /* good readings */
-	uint64_t qmp_slow;     /* periods without an answer within the wait */
-	uint64_t qmp_bad;      /* unusable answers (garbage, missing counters, errors) */
+	char qmp_conn[16];	  /* "closed", "greeting", "capabilities", "ready" */
+	char qemu_version[32];	  /* from QEMU's greeting, "" */
+	int qmp_vcpus;		  /* vCPUs in the last reading */
+	uint64_t qmp_requests;	  /* query-stats sent */
+	uint64_t qmp_answers;	  /* good readings */
+	uint64_t qmp_slow;	  /* periods without an answer within the wait */
+	uint64_t qmp_bad;	  /* unusable answers (garbage, missing counters, errors) */
 	uint64_t qmp_unavailable; /* periods it could not be asked (no socket, refused, ...) */
 	uint64_t qmp_dropped;	  /* answers that came after their period gave up */
 	uint64_t qmp_connects;
-	uint64_t qmp_rtt_n;	 /* round trips measured */
+	uint64_t qmp_rtt_n; /* round trips measured */
 	double qmp_rtt_last_s, qmp_rtt_mean_s, qmp_rtt_max_s;
 	double qmp_rtt_p50_s, qmp_rtt_p99_s;
 	int qmp_wait_ms; /* the wait per period */

@@ -88,12 +88,12 @@ struct lx_hp_qmp {
 	bool have_schema;    /* the schema was read on this connection */
 	struct qmpstats_schema schema;
 	enum { LX_QASK_NONE = 0, LX_QASK_SCHEMA, LX_QASK_STATS } asking; /* the request awaited */
-	bool unsupported;	  /* this QEMU cannot give them: not asked again for this process */
+	bool unsupported; /* this QEMU cannot give them: not asked again for this process */
 	char unsupported_why[256];
-	double retry_s;	      /* no new connection before this time (platform clock) */
-	char fail_why[256];   /* why the last connection attempt failed */
-	double sent_s;	      /* this period's query-stats: sent (platform clock) */
-	uint64_t sent_us;     /* and in monotonic microseconds (round trip) */
+	double retry_s;	    /* no new connection before this time (platform clock) */
+	char fail_why[256]; /* why the last connection attempt failed */
+	double sent_s;	    /* this period's query-stats: sent (platform clock) */
+	uint64_t sent_us;   /* and in monotonic microseconds (round trip) */
 	/* this period */
 	enum lx_q_rc rc;
 	char why[256];
@@ -112,15 +112,15 @@ struct lx_hp_qmp {
 
 struct lx_haltpoll {
 	enum lx_hp_state state;
-	char note[256];	  /* why not active; when active, how the source was chosen */
-	char found[256];  /* how the directory in use was chosen */
-	char logged[320]; /* the state last logged (log once per change) */
+	char note[256];		/* why not active; when active, how the source was chosen */
+	char found[256];	/* how the directory in use was chosen */
+	char logged[320];	/* the state last logged (log once per change) */
 	enum lx_hp_via via;	/* the source of the counters in use (or last tried) */
 	enum lx_hp_via ctr_via; /* the source ctr's baseline came from */
 	char why_via[400];	/* why that source */
 	char dfs_why[256];	/* why debugfs cannot be read (its last attempt), "" */
 	struct lx_hp_qmp q;
-	int pid;	  /* the process the directory belongs to */
+	int pid; /* the process the directory belongs to */
 	uint64_t pid_start;
 	char dir[32];	   /* "<pid>-<fd>" below sys/kernel/debug/kvm, "" none */
 	int dir_fd;	   /* O_PATH fd of it, -1 */

@@ -224,8 +224,8 @@ static void qmpconn_greeting(struct qmpconn *c, const json_t *m)
 }
 
 /* One line from QEMU. */
-static enum qmpconn_rc qmpconn_line(struct qmpconn *c, const char *line, json_t **reply,
-				    char *err, size_t errlen)
+static enum qmpconn_rc qmpconn_line(struct qmpconn *c, const char *line, json_t **reply, char *err,
+				    size_t errlen)
 {
 	json_error_t je;
 	json_t *m;
@@ -271,8 +271,8 @@ static enum qmpconn_rc qmpconn_line(struct qmpconn *c, const char *line, json_t 
 			break;
 		}
 		if (qmpconn_error(m, what, sizeof(what), NULL, 0)) {
-			snprintf(err, errlen, "QMP socket %s: qmp_capabilities refused: %s", c->path,
-				 what);
+			snprintf(err, errlen, "QMP socket %s: qmp_capabilities refused: %s",
+				 c->path, what);
 			json_decref(m);
 			qmpconn_close(c);
 			return QMPCONN_BROKEN;

@@ -94,8 +94,7 @@ int qmpconn_call(struct qmpconn *c, const char *cmd, const json_t *args, int tim
 /* The text of an error reply ({"error":{"class":C,"desc":D}}): "C: D";
  * class_out (may be NULL) receives the class. Returns false when the reply
  * is not an error. */
-bool qmpconn_error(const json_t *reply, char *buf, size_t len, char *class_out,
-		   size_t classlen);
+bool qmpconn_error(const json_t *reply, char *buf, size_t len, char *class_out, size_t classlen);
 
 /* Monotonic milliseconds (the clock of the deadlines). */
 uint64_t qmpconn_now_us(void);

@@ -155,7 +155,8 @@ int qmpstats_parse_stats(const json_t *ret, const struct qmpstats_schema *schema
 		size_t j;
 
 		if (!json_is_object(e) || !json_is_string(json_object_get(e, "provider"))) {
-			snprintf(err, errlen, "query-stats: entry %zu is not a statistics result", i);
+			snprintf(err, errlen, "query-stats: entry %zu is not a statistics result",
+				 i);
 			return -1;
 		}
 		if (!qmpstats_streq(e, "provider", "kvm"))
@@ -195,8 +196,9 @@ int qmpstats_parse_stats(const json_t *ret, const struct qmpstats_schema *schema
 		}
 		for (int k = 0; k < 2; k++)
 			if (!have[k]) {
-				snprintf(err, errlen, "query-stats: %s: %s is missing from the answer",
-					 who, qmpstats_names[k]);
+				snprintf(err, errlen,
+					 "query-stats: %s: %s is missing from the answer", who,
+					 qmpstats_names[k]);
 				return -1;
 			}
 		if (v[0] > UINT64_MAX - v[1] || r.total_ns > UINT64_MAX - v[0] - v[1]) {
@@ -217,7 +219,8 @@ int qmpstats_parse_stats(const json_t *ret, const struct qmpstats_schema *schema
 	}
 	if (r.n_vcpus == 0) {
 		snprintf(err, errlen,
-			 "query-stats: no vCPU statistics from provider kvm in the answer (missing)");
+			 "query-stats: no vCPU statistics from provider kvm in the answer "
+			 "(missing)");
 		return -1;
 	}
 	*out = r;
@@ -443,10 +446,10 @@ static void qmpstats_slow(struct lx_wl *w, int wait_ms)
 	if (q->conn.state == QMPCONN_READY)
 		snprintf(why, sizeof(why), "QMP socket %s: no answer to %s within %d ms",
 			 q->conn.path,
-			 q->asking == LX_QASK_SCHEMA ? "query-stats-schemas"
-						     : (q->asking == LX_QASK_STATS
-								? "query-stats"
-								: "an earlier request"),
+			 q->asking == LX_QASK_SCHEMA
+				 ? "query-stats-schemas"
+				 : (q->asking == LX_QASK_STATS ? "query-stats"
+							       : "an earlier request"),
 			 wait_ms);
 	else
 		snprintf(why, sizeof(why), "QMP socket %s: %s within %d ms", q->conn.path,

@@ -30,7 +30,7 @@
  */
 
 #define QMPSTATS_SUCCESS "halt_poll_success_ns"
-#define QMPSTATS_FAIL "halt_poll_fail_ns"
+#define QMPSTATS_FAIL	 "halt_poll_fail_ns"
 
 /* What the schema says about the two counters. */
 struct qmpstats_schema {
