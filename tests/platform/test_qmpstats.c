@@ -416,6 +416,7 @@ static void test_conn(void **state)
 	}
 	close(sv[1]);
 	/* nobody listening: named */
+	qmpconn_free(&c);
 	qmpconn_init(&c, "/tmp/vsq-no-such-dir/qmp.sock");
 	assert_int_equal(qmpconn_open(&c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "QMP socket /tmp/vsq-no-such-dir/qmp.sock: No such file"));

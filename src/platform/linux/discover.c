@@ -306,8 +306,10 @@ static void discover_classify(struct vs_linux *lx, struct lx_wl *w)
 		json_t *reply = NULL;
 		/* over the VM's one QMP connection, which the halt-polling statistics
 		 * may be using (QEMU serves one client per socket) */
-		if (strcmp(w->hp.q.conn.path, w->spec.qmp) != 0)
+		if (strcmp(w->hp.q.conn.path, w->spec.qmp) != 0) {
+			qmpconn_free(&w->hp.q.conn);
 			qmpconn_init(&w->hp.q.conn, w->spec.qmp);
+		}
 		if (qmpconn_call(&w->hp.q.conn, "query-cpus-fast", NULL, LX_QMP_TIMEOUT_MS, &reply,
 				 err, sizeof(err)) == 0) {
 			memset(tids, 0, sizeof(tids));

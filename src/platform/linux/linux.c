@@ -1155,8 +1155,9 @@ int linuxplat_haltpoll(const struct vs_linux *lx, const char *workload,
 	{
 		const struct lx_hp_qmp *q = &w->hp.q;
 		static const char *const conn[] = { "closed", "greeting", "capabilities", "ready" };
-		out->has_qmp = w->spec.qmp[0] && (q->requests > 0 || q->conn.connects > 0 ||
-						  q->unavailable > 0 || w->hp.via == LX_VIA_QMP);
+		/* the statistics were sought over QMP (not only discovery's threads) */
+		out->has_qmp = w->spec.qmp[0] &&
+			       (q->requests > 0 || q->unavailable > 0 || w->hp.via == LX_VIA_QMP);
 		str_copy(out->qmp_conn, (unsigned)q->conn.state < 4 ? conn[q->conn.state] : "?",
 			 sizeof(out->qmp_conn));
 		str_copy(out->qemu_version, q->conn.version, sizeof(out->qemu_version));

@@ -54,7 +54,8 @@ enum qmpconn_rc {
 /* Largest reply line accepted (a 1024-vCPU query-stats is ~200 KiB). */
 #define QMPCONN_LINE_MAX (1 << 20)
 
-/* A closed connection to path (nothing connects yet). */
+/* A closed connection to path (nothing connects yet); c holds nothing (a
+ * connection in use is qmpconn_free'd first). */
 void qmpconn_init(struct qmpconn *c, const char *path);
 /* Connect (non-blocking). Returns 0 (state GREETING) or -1 with err
  * (no such socket, refused, busy). */

@@ -423,8 +423,10 @@ static bool qmpstats_begin(struct vs_linux *lx, struct lx_wl *w, double now_s, b
 		qmpstats_result(q, LX_Q_UNAVAILABLE, q->fail_why);
 		return true;
 	}
-	if (strcmp(q->conn.path, w->spec.qmp) != 0)
+	if (strcmp(q->conn.path, w->spec.qmp) != 0) {
+		qmpconn_free(&q->conn);
 		qmpconn_init(&q->conn, w->spec.qmp);
+	}
 	q->have_schema = false;
 	q->asking = LX_QASK_NONE;
 	if (qmpconn_open(&q->conn, err, sizeof(err)) < 0) {
