@@ -49,7 +49,7 @@ read -r vmaj vmin <<<"$ver"
 [ "${vmaj:-0}" -gt 7 ] || { [ "${vmaj:-0}" -eq 7 ] && [ "${vmin:-0}" -ge 1 ]; } ||
 	skip_all "QEMU $vmaj.$vmin has no query-stats (7.1 or later needed)"
 
-conf() { # conf MODE [extra host lines]
+conf() { # conf MODE
 	cat >"$tmp/v-$1.conf" <<CONF
 [host]
 cores=0-1
@@ -59,7 +59,7 @@ metrics_listen=off
 metrics_textfile=$tmp/metrics.prom
 cgroup_parent=vsq-live
 halt_poll_accounting=$1
-${2:-}
+halt_poll_qmp_wait_ms=100
 [workload "vm"]
 role=lc
 slo_p95_us=1000
@@ -67,9 +67,10 @@ qemu_pidfile=$tmp/qemu.pid
 qmp=$tmp/qmp.sock
 CONF
 }
-# the explain lines of one --once run: "  vm: ..." and the "    via ..." line after it
+# one --once run (a 400 ms period, so that a loaded machine's slow answer
+# still fits the 100 ms wait of these configurations)
 once() { # once CONF LOG
-	"$B/vspaced" -c "$1" --dry-run --once --period-ms 100 2>"$2"
+	"$B/vspaced" -c "$1" --dry-run --once --period-ms 400 2>"$2"
 }
 sock_re=$(sed 's/[.[\*^$]/\\&/g' <<<"$tmp/qmp.sock")
 
@@ -83,14 +84,14 @@ if [ $rc -eq 0 ] && grep -Eq "^  vm: U_v [0-9.]+ = busy [0-9.]+ - polling [0-9]+
 else
 	notok "halt_poll_accounting=qmp reads query-stats" "rc=$rc" "$out" "$(tail -5 "$tmp/once-qmp.log")"
 fi
-grep -Eq "^    QMP query-stats on $sock_re: 2 answers, 0 slow \(wait 20 ms\), 0 bad; round trip last [0-9]+ us" <<<"$out" &&
+grep -Eq "^    QMP query-stats on $sock_re: 2 answers, 0 slow \(wait 100 ms\), 0 bad; round trip last [0-9]+ us" <<<"$out" &&
 	ok "two answers (the baseline at start, the period), none slow: $(grep -o 'round trip.*' <<<"$out")" ||
 	notok "the QMP line of explain" "$out"
 cnt=$(grep -c "workload vm: KVM halt polling is subtracted from the vCPU group's busy time: reading QMP query-stats on $tmp/qmp.sock (QEMU" "$tmp/once-qmp.log")
 [ "$cnt" -eq 1 ] && ok "one log line names the source" ||
 	notok "one log line names the source" "count=$cnt" "$(cat "$tmp/once-qmp.log")"
 # discovery found the vCPU threads through the same (single) connection
-"$B/vspaced" -c "$tmp/v-qmp.conf" --dry-run --once -v --period-ms 100 >/dev/null 2>"$tmp/once-v.log"
+"$B/vspaced" -c "$tmp/v-qmp.conf" --dry-run --once -v --period-ms 400 >/dev/null 2>"$tmp/once-v.log"
 grep -Eq 'discovery:   compute 2: [0-9]+,[0-9]+$' "$tmp/once-v.log" &&
 	ok "discovery: the 2 vCPU threads from query-cpus-fast on the shared connection" ||
 	notok "discovery over QMP" "$(grep 'discovery:' "$tmp/once-v.log" | head -12)"
@@ -112,7 +113,7 @@ fi
 if command -v unshare >/dev/null; then
 	out=$(unshare -m --propagation private bash -c '
 		[ -d /sys/kernel/debug/kvm ] || mount -t debugfs none /sys/kernel/debug || exit 3
-		"$1" -c "$2" --dry-run --once --period-ms 100 2>"$3"' _ "$B/vspaced" "$tmp/v-auto.conf" "$tmp/once-dfs.log")
+		"$1" -c "$2" --dry-run --once --period-ms 400 2>"$3"' _ "$B/vspaced" "$tmp/v-auto.conf" "$tmp/once-dfs.log")
 	rc=$?
 	if [ $rc -eq 3 ]; then
 		ok "auto with debugfs mounted # SKIP cannot mount debugfs"
@@ -137,7 +138,7 @@ hp=$(jq -c '.workloads[0].halt_poll' <<<"$st" 2>/dev/null)
 if [ "$(jq -r '.via + " " + .state + " " + .qmp.connection' <<<"$hp" 2>/dev/null)" = "qmp active ready" ] &&
 	[ "$(jq -r '.source' <<<"$hp")" = "qmp:$tmp/qmp.sock" ] &&
 	[ "$(jq -r '.qmp.connects' <<<"$hp")" = 1 ] &&
-	[ "$(jq -r '.qmp.answers >= 15 and .qmp.rtt_us.count >= 15 and .qmp.vcpus == 2' <<<"$hp")" = true ] &&
+	[ "$(jq -r '.qmp.answers >= 10 and .qmp.rtt_us.count >= 10 and .qmp.vcpus == 2' <<<"$hp")" = true ] &&
 	[ "$(jq -r '.workloads[0].threads.compute' <<<"$st")" = 2 ]; then
 	ok "status: via qmp, active, one connection for discovery and statistics, $(jq -r '.qmp.answers' <<<"$hp") answers, round trip p50 $(jq -r '.qmp.rtt_us.p50' <<<"$hp") us, max $(jq -r '.qmp.rtt_us.max' <<<"$hp") us, $(jq -r '.qmp.slow' <<<"$hp") slow"
 else
