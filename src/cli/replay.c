@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/cliopt.h"
 #include "control/controller.h"
 #include "lib/strutil.h"
 
@@ -414,14 +415,8 @@ int replay_main(int argc, char **argv)
 		case 'h':
 			replay_usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "vspace replay: %s needs a value (see --help)\n",
-				argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, "vspace replay: unknown option \"%s\" (see --help)\n",
-				argv[optind - 1]);
-			return 2;
+			return cliopt_error("vspace replay", ch, argv);
 		}
 	}
 	if (optind < argc) {
