@@ -114,6 +114,12 @@ bad "vspace-agent: --cgroup that is not one" "--cgroup /nonexistent-vsr: no writ
 	"$B/vspace-agent" -l unix:"$tmp/a.sock" --cgroup /nonexistent-vsr
 bad "vspace-agent: --sysroot that does not exist" "--sysroot /nonexistent-vsr: No such file or directory" \
 	"$B/vspace-agent" -l unix:"$tmp/a.sock" --sysroot /nonexistent-vsr
+bad "scripts/sim-plot: an option" 'sim-plot: unknown option "--frob"' scripts/sim-plot --frob
+bad "scripts/sim-plot: not a directory" "sim-plot: /nonexistent-vsr is not a directory" scripts/sim-plot /nonexistent-vsr
+bad "scripts/sim-plot: SLO not a number" 'sim-plot: SLO_US "fast" is not a number' scripts/sim-plot "$tmp" fast
+bad "scripts/guest/build: an option" 'guest/build: unknown option "--frob"' scripts/guest/build --frob
+scripts/sim-plot --help >"$tmp/out" 2>&1 && grep -q '^  scripts/sim-plot DIR \[SLO_US\]' "$tmp/out" &&
+	ok "scripts/sim-plot --help" || notok "scripts/sim-plot --help" "$(cat "$tmp/out")"
 
 echo "1..$n"
 [ $fails -eq 0 ]
