@@ -101,9 +101,11 @@ static void replay_usage(FILE *f)
 		"Exit status: 0 ok, 2 bad argument or malformed input (the message names the\n"
 		"line), 1 a decision could not be made.\n"
 		"\n"
-		"Example:\n"
+		"Examples:\n"
 		"  printf 'busy_vcpu,busy_nq,p95_us\\n7.3,2.1,850\\n' | \\\n"
-		"      vspace replay --policy vspace-e --cores 20\n",
+		"      vspace replay --policy vspace-e --cores 20\n"
+		"  vspace replay --policy vspace-p --cores 20 --explain \\\n"
+		"      < examples/traces/memcached-ramp.csv\n",
 		VS_MAX_CPUS);
 }
 
