@@ -124,7 +124,7 @@ if [ -s "$conf" ] && grep -qx 'cores=0-1' "$conf" && grep -qx "nic=$prefix-srv0"
 	grep -qx '\[workload "memcached"\]' "$conf" && grep -qx 'role=lc' "$conf" &&
 	grep -qx 'slo_p95_us=1000' "$conf" && grep -qx "pid=$mcpid" "$conf" &&
 	grep -qx "cgroup=/$prefix-nginx" "$out/vspaced-vspace-e-nginx.conf"; then
-	ok "vspaced config: the contract's keys, memcached by pid, nginx by its cgroup, loop at SCHED_FIFO 2"
+	ok "vspaced config: the keys of DAEMON.md, memcached by pid, nginx by its cgroup, loop at SCHED_FIFO 2"
 else
 	notok "vspaced config" "$(cat "$conf" "$out/vspaced-vspace-e-nginx.conf" 2>/dev/null)"
 fi
