@@ -402,9 +402,13 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 			if (sim_opt_double("--phase-s", optarg, 0.01, 3600, &o->phase_s) < 0)
 				return -1;
 			break;
-		case OPT_OUT:
+		case OPT_OUT: {
+			size_t len = strlen(optarg);
+			while (len > 1 && optarg[len - 1] == '/') /* "out/": files "out/x.csv" */
+				optarg[--len] = '\0';
 			o->out_dir = optarg;
 			break;
+		}
 		case OPT_HALTPOLL:
 			if (sim_opt_double("--halt-poll-us", optarg, 0, 1000000,
 					   &o->base.halt_poll_us) < 0)
