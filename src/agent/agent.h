@@ -132,7 +132,9 @@ struct agent {
 
 /* ---- API for main and the server ----------------------------------------------- */
 
-/* Open the sysroot and read the vCPU count. Returns 0, or -1 with err. */
+/* Open the sysroot and read the vCPU count. Returns 0; -2 with err when an
+ * option names something unusable (the sysroot, the --cgroup, too many
+ * pids); -1 with err when the guest cannot be read. */
 int agent_init(struct agent *a, const struct agent_opts *o, char *err, size_t errlen);
 /* Answer one request line (without '\n'; len bytes). Writes the reply line
  * (with '\n') into reply and returns its length; never fails: a bad request

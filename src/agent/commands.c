@@ -21,13 +21,14 @@ struct agent_err {
 int agent_init(struct agent *a, const struct agent_opts *o, char *err, size_t errlen)
 {
 	struct vs_cpuset possible, online;
+	int rc = -2; /* an option's fault until the options are checked */
 
 	memset(a, 0, sizeof(*a));
 	a->root_fd = open(o->sysroot ? o->sysroot : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->root_fd < 0) {
-		snprintf(err, errlen, "sysroot %s: %s", o->sysroot ? o->sysroot : "/",
+		snprintf(err, errlen, "--sysroot %s: %s", o->sysroot ? o->sysroot : "/",
 			 strerror(errno));
-		return -1;
+		return -2;
 	}
 	a->dry_run = o->dry_run;
 	a->ops = o->ops ? o->ops : &agent_linux_ops;
@@ -60,6 +61,7 @@ int agent_init(struct agent *a, const struct agent_opts *o, char *err, size_t er
 	}
 	a->n_pids = o->n_pids;
 	memcpy(a->pids, o->pids, sizeof(pid_t) * (size_t)o->n_pids);
+	rc = -1;
 	if (guest_cpus_possible(a, &possible) < 0 || cpuset_empty(&possible)) {
 		snprintf(err, errlen, "cannot read /sys/devices/system/cpu/possible: %s",
 			 strerror(errno));
@@ -76,7 +78,7 @@ int agent_init(struct agent *a, const struct agent_opts *o, char *err, size_t er
 fail:
 	close(a->root_fd);
 	a->root_fd = -1;
-	return -1;
+	return rc;
 }
 
 void agent_fini(struct agent *a)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "lib/cliopt.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 
@@ -16,6 +17,7 @@ static void agent_usage(FILE *f)
 		"the active vCPUs of this VM, and for statistics. Every setting it changes is\n"
 		"put back when it exits (SIGTERM, SIGINT).\n"
 		"\n"
+		"Options:\n"
 		"  -l, --listen ADDR   vsock:PORT (only the host may connect), serial:PATH\n"
 		"                      (/dev/virtio-ports/NAME), unix:PATH or tcp:HOST:PORT\n"
 		"  -c, --cgroup DIR    the application's cgroup (e.g. /sys/fs/cgroup/app): its\n"
@@ -26,8 +28,18 @@ static void agent_usage(FILE *f)
 		"      --sysroot DIR   resolve /proc and /sys under DIR (tests)\n"
 		"  -v, --verbose       log every write\n"
 		"  -q, --quiet         log warnings only\n"
-		"  -h, --help\n"
-		"  -V, --version\n",
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version and the protocol version\n"
+		"\n"
+		"Exit status: 0 stopped by SIGTERM/SIGINT and the guest restored, 1 run-time\n"
+		"failure (the guest cannot be read or restored), 2 bad option (including a\n"
+		"--cgroup or --sysroot that cannot be used).\n"
+		"\n"
+		"Examples:\n"
+		"  vspace-agent --listen serial:/dev/virtio-ports/vspace.agent --cgroup "
+		"/sys/fs/cgroup/app\n"
+		"  vspace-agent --listen unix:/run/vspace-agent.sock --pid 1234 --dry-run\n"
+		"(the host side: vspace agent, or vspaced with agent= in the workload's section)\n",
 		AGENT_MAX_PIDS);
 }
 
@@ -54,7 +66,8 @@ int main(int argc, char **argv)
 	int c;
 
 	log_init("vspace-agent", VS_LOG_INFO);
-	while ((c = getopt_long(argc, argv, "l:c:p:nvqhV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:c:p:nvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen = optarg;
@@ -95,8 +108,7 @@ int main(int argc, char **argv)
 			printf("vspace-agent %s (protocol %d)\n", AGENT_VERSION, PROTO_VERSION);
 			return 0;
 		default:
-			agent_usage(stderr);
-			return 2;
+			return cliopt_error("vspace-agent", c, argv);
 		}
 	}
 	if (optind < argc) {
@@ -104,8 +116,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!listen) {
-		fprintf(stderr, "vspace-agent: --listen ADDR is required\n");
-		agent_usage(stderr);
+		fprintf(stderr,
+			"vspace-agent: --listen ADDR is required (see vspace-agent --help)\n");
 		return 2;
 	}
 	if (proto_addr_parse(listen, &addr, err, sizeof(err)) < 0) {
@@ -113,9 +125,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(level);
-	if (agent_init(&a, &o, err, sizeof(err)) < 0) {
+	int rc = agent_init(&a, &o, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "vspace-agent: %s\n", err);
-		return 1;
+		return rc == -2 ? 2 : 1;
 	}
 	int status = agent_serve(&a, &addr);
 	agent_fini(&a);

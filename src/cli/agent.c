@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/cliopt.h"
 #include "lib/strutil.h"
 #include "proto/client.h"
 
@@ -19,7 +20,7 @@ static void agent_cli_usage(FILE *f)
 		"\n"
 		"Send one command to a guest's vspace-agent and print its answer (JSON).\n"
 		"\n"
-		"commands:\n"
+		"Commands:\n"
 		"  hello                        protocol version, vCPUs, NICs and queue maxima\n"
 		"  stats [IFNAME]               per-vCPU busy time, per-queue packets and bytes\n"
 		"  set_vnq IFNAME N             N queues on the guest NIC IFNAME\n"
@@ -27,16 +28,23 @@ static void agent_cli_usage(FILE *f)
 		"  restore                      put back every setting the agent changed\n"
 		"  raw                          send each stdin line as is, print each reply line\n"
 		"\n"
-		"options:\n"
+		"Options:\n"
 		"  -c, --connect ADDR   serial:PATH (QEMU's Unix-socket chardev), unix:PATH,\n"
 		"                       tcp:HOST:PORT or vsock:CID:PORT\n"
 		"  -t, --timeout MS     give up after MS milliseconds (default 5000)\n"
 		"  -r, --repeat N       send the command N times and print round-trip times\n"
 		"                       (microseconds: min, p50, p95, p99, max) instead\n"
-		"  -h, --help\n"
+		"  -h, --help           this text\n"
 		"\n"
 		"Exit status: 0 answered ok, 1 the agent refused or did not answer, 2 bad "
-		"usage.\n");
+		"usage.\n"
+		"\n"
+		"Examples:\n"
+		"  vspace agent -c serial:/run/vm.agent hello\n"
+		"  vspace agent -c unix:/tmp/agent.sock set_vnq eth0 2\n"
+		"  vspace agent -c unix:/tmp/agent.sock -r 200 stats\n"
+		"  echo '{\"v\":1,\"id\":1,\"cmd\":\"hello\"}' | vspace agent -c "
+		"unix:/tmp/agent.sock raw\n");
 }
 
 /* Build the args object of a command from the words after it. */
@@ -75,6 +83,12 @@ static int agent_cli_args(const char *cmd, int argc, char **argv, json_t **args,
 		if (argc < 1 || argc > 2 || str_to_long(argv[0], 1, PROTO_MAX_VCPUS, &n) < 0) {
 			snprintf(err, errlen, "usage: set_vcpus N [cpuset|hotplug] (N in 1..%d)",
 				 PROTO_MAX_VCPUS);
+			return -1;
+		}
+		if (argc == 2 && strcmp(argv[1], "cpuset") != 0 &&
+		    strcmp(argv[1], "hotplug") != 0) {
+			snprintf(err, errlen,
+				 "set_vcpus: method \"%.40s\" is not cpuset or hotplug", argv[1]);
 			return -1;
 		}
 		*args = json_pack("{s:i}", "n", (int)n);
@@ -126,7 +140,13 @@ static int agent_cli_raw(const struct proto_addr *addr, uint32_t timeout_ms)
 		size_t left = (size_t)len;
 		if (left == 0 || line[left - 1] != '\n') {
 			/* every message ends in a newline */
-			line = realloc(line, (size_t)len + 2);
+			char *grown = realloc(line, (size_t)len + 2);
+			if (!grown) {
+				fprintf(stderr, "vspace agent: out of memory\n");
+				status = 1;
+				goto out;
+			}
+			line = grown;
 			line[len] = '\n';
 			left++;
 			p = line;
@@ -201,7 +221,10 @@ int agent_main(int argc, char **argv)
 	char err[300];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+c:t:r:h", longopts, NULL)) != -1) {
+	optind = 1;
+	opterr = 0;
+	/* "+": stop at the command, so its arguments are not taken for options */
+	while ((c = getopt_long(argc, argv, "+:c:t:r:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			connect_to = optarg;
@@ -225,12 +248,17 @@ int agent_main(int argc, char **argv)
 			agent_cli_usage(stdout);
 			return 0;
 		default:
-			agent_cli_usage(stderr);
-			return 2;
+			return cliopt_error("vspace agent", c, argv);
 		}
 	}
-	if (!connect_to || optind >= argc) {
-		agent_cli_usage(stderr);
+	if (!connect_to) {
+		fprintf(stderr,
+			"vspace agent: --connect ADDR is required (see vspace agent --help)\n");
+		return 2;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "vspace agent: missing COMMAND (hello, stats, set_vnq, set_vcpus, "
+				"restore, raw)\n");
 		return 2;
 	}
 	if (proto_addr_parse(connect_to, &addr, err, sizeof(err)) < 0) {
@@ -238,8 +266,14 @@ int agent_main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[optind];
-	if (strcmp(cmd, "raw") == 0)
+	if (strcmp(cmd, "raw") == 0) {
+		if (optind + 1 < argc || repeat) {
+			fprintf(stderr, "vspace agent: raw: %s (the lines come on stdin)\n",
+				repeat ? "not with --repeat" : "takes no arguments");
+			return 2;
+		}
 		return agent_cli_raw(&addr, (uint32_t)timeout_ms);
+	}
 
 	json_t *args;
 	if (agent_cli_args(cmd, argc - optind - 1, argv + optind + 1, &args, err, sizeof(err)) <

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/cliopt.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "loadgen/loadgen.h"
@@ -220,7 +221,6 @@ static int loadgen_parse(int argc, char **argv, struct loadgen_cli *o)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, ":h", loadgen_options, NULL)) != -1) {
 		struct loadgen_config *c = &o->cfg;
-		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		int rc = 0;
 
 		switch (ch) {
@@ -324,13 +324,8 @@ static int loadgen_parse(int argc, char **argv, struct loadgen_cli *o)
 		case 'h':
 			loadgen_usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "vspace loadgen: option %s needs a value\n", opt);
-			return -1;
 		default:
-			fprintf(stderr,
-				"vspace loadgen: unknown option %s (see vspace loadgen --help)\n",
-				opt);
+			cliopt_error("vspace loadgen", ch, argv);
 			return -1;
 		}
 		if (rc < 0)

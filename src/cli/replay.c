@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/cliopt.h"
 #include "control/controller.h"
 #include "lib/strutil.h"
 
@@ -100,9 +101,11 @@ static void replay_usage(FILE *f)
 		"Exit status: 0 ok, 2 bad argument or malformed input (the message names the\n"
 		"line), 1 a decision could not be made.\n"
 		"\n"
-		"Example:\n"
+		"Examples:\n"
 		"  printf 'busy_vcpu,busy_nq,p95_us\\n7.3,2.1,850\\n' | \\\n"
-		"      vspace replay --policy vspace-e --cores 20\n",
+		"      vspace replay --policy vspace-e --cores 20\n"
+		"  vspace replay --policy vspace-p --cores 20 --explain \\\n"
+		"      < examples/traces/memcached-ramp.csv\n",
 		VS_MAX_CPUS);
 }
 
@@ -414,14 +417,8 @@ int replay_main(int argc, char **argv)
 		case 'h':
 			replay_usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "vspace replay: %s needs a value (see --help)\n",
-				argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, "vspace replay: unknown option \"%s\" (see --help)\n",
-				argv[optind - 1]);
-			return 2;
+			return cliopt_error("vspace replay", ch, argv);
 		}
 	}
 	if (optind < argc) {

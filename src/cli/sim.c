@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/cliopt.h"
 #include "lib/strutil.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
@@ -83,7 +84,13 @@ static void sim_usage(FILE *f)
 		"\n"
 		"Per-period CSV columns: " SIM_CSV_HEADER "\n"
 		"\n"
-		"Exit status: 0 ok, 2 bad arguments, 1 a run failed.\n");
+		"Exit status: 0 ok, 2 bad arguments, 1 a run failed.\n"
+		"\n"
+		"Examples:\n"
+		"  vspace sim run --policy vspace-e --qps 150k --duration 10 --csv run.csv\n"
+		"  vspace sim sweep --policies vspace-p,vspace-e,static-ts:20:20 --loads 50k,250k\n"
+		"  vspace sim dynamic --out out/          (what make demo runs)\n"
+		"  vspace sim colocate --halt-poll-accounting off\n");
 }
 
 /* "250k" or "250000" -> 250000. */
@@ -245,14 +252,20 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 	long v;
 	double d;
 
+	char prog[32];
+
+	snprintf(prog, sizeof(prog), "vspace sim %s", cl->cmd);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", sim_long_opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", sim_long_opts, NULL)) != -1) {
 		if (ch == 'h') {
 			sim_usage(stdout);
 			exit(0);
 		}
-		if (ch == '?')
+		if (ch == '?' || ch == ':') {
+			cliopt_error(prog, ch, argv);
 			return -1;
+		}
 		if (!sim_opt_allowed(cl->cmd, ch)) {
 			const char *name = "?";
 			for (int i = 0; sim_long_opts[i].name; i++)
@@ -355,7 +368,9 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 			o->base.n_queues = (int)v;
 			break;
 		case OPT_BE:
-			if (sim_opt_long("--be-vcpus", optarg, 0, SIM_MAX_CORES, &v) < 0)
+			/* colocate is about a BE VM: at least one vCPU */
+			if (sim_opt_long("--be-vcpus", optarg, strcmp(cl->cmd, "colocate") == 0,
+					 SIM_MAX_CORES, &v) < 0)
 				return -1;
 			o->base.n_be_vcpus = (int)v;
 			break;
@@ -387,9 +402,13 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 			if (sim_opt_double("--phase-s", optarg, 0.01, 3600, &o->phase_s) < 0)
 				return -1;
 			break;
-		case OPT_OUT:
+		case OPT_OUT: {
+			size_t len = strlen(optarg);
+			while (len > 1 && optarg[len - 1] == '/') /* "out/": files "out/x.csv" */
+				optarg[--len] = '\0';
 			o->out_dir = optarg;
 			break;
+		}
 		case OPT_HALTPOLL:
 			if (sim_opt_double("--halt-poll-us", optarg, 0, 1000000,
 					   &o->base.halt_poll_us) < 0)
@@ -462,10 +481,15 @@ int sim_main(int argc, char **argv)
 	struct sim_cli cl;
 
 	memset(&cl, 0, sizeof(cl));
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	if (argc < 2) {
+		fprintf(stderr, "vspace sim: missing COMMAND (run, sweep, dynamic, energy, "
+				"colocate; see vspace sim --help)\n");
+		return SIM_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
-		sim_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? SIM_EXIT_USAGE : 0;
+		sim_usage(stdout);
+		return 0;
 	}
 	cl.cmd = argv[1];
 	if (strcmp(cl.cmd, "run") && strcmp(cl.cmd, "sweep") && strcmp(cl.cmd, "dynamic") &&

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/config.h"
+#include "lib/cliopt.h"
 #include "lib/strutil.h"
 
 #define CTL_DEFAULT_SOCKET "/run/vspace/vspaced.sock"
@@ -23,6 +24,9 @@ static void ctl_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vspacectl [-s SOCKET | -c CONFIG] [--json] [--timeout MS] COMMAND [ARGS]\n"
+		"\n"
+		"Ask a running vspaced what it is doing, or tell it something, over its\n"
+		"control socket.\n"
 		"\n"
 		"Commands:\n"
 		"  status                      workloads, their core groups, utilization,\n"
@@ -48,7 +52,15 @@ static void ctl_usage(FILE *f)
 		"\n"
 		"The protocol is one JSON object per line, e.g. {\"cmd\":\"status\"}; replies are\n"
 		"{\"ok\":true,...} or {\"ok\":false,\"error\":\"...\"} (docs/DAEMON.md).\n"
-		"Exit status: 0 ok, 1 the daemon refused or could not be reached, 2 usage.\n");
+		"\n"
+		"Exit status: 0 ok, 1 the daemon refused or could not be reached, 2 usage.\n"
+		"\n"
+		"Examples:\n"
+		"  vspacectl status\n"
+		"  vspacectl -c /etc/vspace/vspace.conf explain\n"
+		"  vspacectl report web p95=850\n"
+		"  vspacectl set mode P\n"
+		"  vspacectl set threshold web vcpu=0.7 nq=0.8\n");
 }
 
 /* "key=value" -> value when key matches, else NULL. */
@@ -164,8 +176,20 @@ static json_t *ctl_request(int argc, char **argv)
 			return json_pack("{s:s,s:s,s:s,s:f}", "cmd", "set", "what", "slo",
 					 "workload", argv[2], "p95_us", v);
 		}
-		fprintf(stderr, "vspacectl: usage: set mode P|E|R|POLICY | set threshold WORKLOAD "
-				"[vcpu=X] [nq=Y] | set slo WORKLOAD p95=US\n");
+		if (argc >= 2 && !strcmp(argv[1], "mode"))
+			fprintf(stderr, "vspacectl: usage: set mode P|E|R|POLICY\n");
+		else if (argc >= 2 && !strcmp(argv[1], "threshold"))
+			fprintf(stderr, "vspacectl: usage: set threshold WORKLOAD [vcpu=X] [nq=Y] "
+					"(at least one of them)\n");
+		else if (argc >= 2 && !strcmp(argv[1], "slo"))
+			fprintf(stderr, "vspacectl: usage: set slo WORKLOAD p95=US\n");
+		else if (argc >= 2)
+			fprintf(stderr,
+				"vspacectl: set: unknown setting \"%s\" (mode, threshold, slo)\n",
+				argv[1]);
+		else
+			fprintf(stderr, "vspacectl: set: missing what to set (mode, threshold, "
+					"slo)\n");
 		return NULL;
 	}
 	fprintf(stderr, "vspacectl: unknown command \"%s\" (see --help)\n", cmd);
@@ -461,17 +485,12 @@ int main(int argc, char **argv)
 		case 'h':
 			ctl_usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "vspacectl: %s needs a value (see --help)\n",
-				argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, "vspacectl: unknown option \"%s\" (see --help)\n",
-				argv[optind - 1]);
-			return 2;
+			return cliopt_error("vspacectl", ch, argv);
 		}
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "vspacectl: missing COMMAND\n\n");
 		ctl_usage(stderr);
 		return 2;
 	}

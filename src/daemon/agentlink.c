@@ -19,11 +19,6 @@ static const char *const agentlink_req_names[AGENTLINK_N_REQ] = {
 	[AGENTLINK_RESTORE] = "restore",
 };
 
-const char *agentlink_req_name(enum agentlink_req r)
-{
-	return (unsigned)r < AGENTLINK_N_REQ ? agentlink_req_names[r] : "?";
-}
-
 static const char *agentlink_status_name(enum proto_status st)
 {
 	switch (st) {

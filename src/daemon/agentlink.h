@@ -186,6 +186,5 @@ void agentlink_take_stats(struct agentlink *l, const json_t *stats, uint64_t now
 json_t *agentlink_status(const struct agentlink *l, uint64_t now_ms);
 /* Prometheus text of every link (vspace_agent_*). */
 void agentlinks_metrics(const struct agentlinks *s, struct metrics_buf *b);
-const char *agentlink_req_name(enum agentlink_req r);
 
 #endif

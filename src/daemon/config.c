@@ -216,7 +216,7 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 		p->line_policy = p->lineno;
 		config_str(p, "host", key, value, c->policy, sizeof(c->policy));
 	} else if (!strcmp(key, "period_ms")) {
-		if (config_long(p, "host", key, value, 10, 60000, &v))
+		if (config_long(p, "host", key, value, VSD_PERIOD_MS_MIN, VSD_PERIOD_MS_MAX, &v))
 			c->period_ms = (int)v;
 	} else if (!strcmp(key, "placement")) {
 		int pl = vs_placement_parse(value);

@@ -15,6 +15,9 @@
 /* Longest configuration line accepted (inih's line buffer holds 200 bytes
  * including the line end). */
 #define VSD_CONFIG_LINE_MAX 197
+/* The range of [host] period_ms (and of vspaced --period-ms). */
+#define VSD_PERIOD_MS_MIN 10
+#define VSD_PERIOD_MS_MAX 60000
 
 struct vsd_config {
 	char path[PATH_MAX / 4]; /* the file, for messages */

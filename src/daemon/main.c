@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/config.h"
 #include "daemon/vspaced.h"
+#include "lib/cliopt.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 
@@ -28,7 +30,7 @@ static void vsd_usage(FILE *f)
 		"      --sysroot DIR   resolve every /proc, /sys and cgroupfs path under DIR\n"
 		"                      (a fixture tree); system calls are emulated under\n"
 		"                      DIR/.vspace-emul/\n"
-		"      --period-ms MS  override period_ms\n"
+		"      --period-ms MS  override period_ms (10..60000)\n"
 		"      --bench N       with --dry-run: run N periods back to back and print the\n"
 		"                      CPU time of one period and the peak RSS\n"
 		"      --bench-writes N  time each kind of write on this host N times (moves\n"
@@ -46,7 +48,18 @@ static void vsd_usage(FILE *f)
 		"metrics_textfile (node_exporter textfile collector).\n"
 		"\n"
 		"Exit status: 0 ok, 1 run-time failure (e.g. the socket is in use, or some\n"
-		"setting could not be restored), 2 configuration error (FILE:LINE: key: why).\n");
+		"setting could not be restored), 2 bad option or configuration error\n"
+		"(FILE:LINE: [section] key: why).\n"
+		"\n"
+		"Examples:\n"
+		"  vspaced -n -c examples/vspace.conf          check a configuration\n"
+		"  vspaced -c /etc/vspace/vspace.conf --dry-run   decide and log the writes, make "
+		"none\n"
+		"  vspaced -c /etc/vspace/vspace.conf          run (root); SIGTERM puts everything "
+		"back\n"
+		"  vspaced -c tests/fixtures/synth-b/vspace.conf --sysroot "
+		"tests/fixtures/synth-b/root \\\n"
+		"          --dry-run --once                    one period on a fixture tree\n");
 }
 
 int main(int argc, char **argv)
@@ -98,11 +111,11 @@ int main(int argc, char **argv)
 			o.sysroot = optarg;
 			break;
 		case OPT_PERIOD:
-			if (str_to_long(optarg, 1, 60000, &v) < 0) {
+			if (str_to_long(optarg, VSD_PERIOD_MS_MIN, VSD_PERIOD_MS_MAX, &v) < 0) {
 				fprintf(stderr,
 					"vspaced: --period-ms: \"%s\" is not a number of "
-					"milliseconds in [1, 60000]\n",
-					optarg);
+					"milliseconds in [%d, %d]\n",
+					optarg, VSD_PERIOD_MS_MIN, VSD_PERIOD_MS_MAX);
 				return 2;
 			}
 			o.period_ms = (int)v;
@@ -129,14 +142,8 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			printf("vspaced 0.1\n");
 			return 0;
-		case ':':
-			fprintf(stderr, "vspaced: %s needs a value (see --help)\n",
-				argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, "vspaced: unknown option \"%s\" (see --help)\n",
-				argv[optind - 1]);
-			return 2;
+			return cliopt_error("vspaced", ch, argv);
 		}
 	}
 	if (optind < argc) {

@@ -1,4 +1,4 @@
-/* report.c - pushes each window's p95 to vspaced's control socket (JSON lines, contracts: "report"). */
+/* report.c - pushes each window's p95 to vspaced's control socket (JSON lines: vspaced's "report" request). */
 #include "loadgen/report.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* report.h - pushes each window's p95 to vspaced's control socket (JSON lines, contracts: "report"). */
+/* report.h - pushes each window's p95 to vspaced's control socket (JSON lines: vspaced's "report" request). */
 #ifndef VS_LOADGEN_REPORT_H
 #define VS_LOADGEN_REPORT_H
 

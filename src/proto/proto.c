@@ -373,8 +373,10 @@ int proto_decode_request(const char *line, size_t len, struct proto_request *req
 	if (c < 0) {
 		char q[40];
 		proto_quote(q, sizeof(q), json_string_value(cmd), 24);
-		snprintf(err, errlen,
-			 "unknown command \"%s\" (known: hello, set_vnq, set_vcpus, stats)", q);
+		snprintf(
+			err, errlen,
+			"unknown command \"%s\" (known: hello, set_vnq, set_vcpus, stats, restore)",
+			q);
 		goto out;
 	}
 	req->cmd = (enum proto_cmd)c;

@@ -72,8 +72,13 @@ int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path
 		}
 		str_copy(spec, name, sizeof(spec));
 	}
-	if (policy_lookup(spec, n_cores, pol, err, errlen) < 0)
+	if (policy_lookup(spec, n_cores, pol, err, errlen) < 0) {
+		size_t n = strlen(err);
+		/* the controller's list "(known: ...)" plus the simulator's own names */
+		if (str_starts_with(err, "unknown policy") && n > 0 && err[n - 1] == ')')
+			snprintf(err + n - 1, errlen - (n - 1), ", es2, sriov)");
 		return -1;
+	}
 	if (*path != SIM_PATH_VIRTIO)
 		str_copy(pol->spec, name, sizeof(pol->spec));
 	return 0;

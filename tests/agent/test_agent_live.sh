@@ -180,8 +180,8 @@ check "agent --listen tcp:localhost:1: exit 2, numeric address required" \
 	'[ $rc -eq 2 ] && echo "$out" | grep -q "numeric"'
 out=$("$B/vspace-agent" --listen unix:$dir/x --cgroup /nonexistent/vsa 2>&1)
 rc=$?
-check "agent --cgroup without cpuset.cpus: exit 1, names it" \
-	'[ $rc -eq 1 ] && echo "$out" | grep -q "/nonexistent/vsa"'
+check "agent --cgroup without cpuset.cpus: exit 2 (a bad option), names it" \
+	'[ $rc -eq 2 ] && echo "$out" | grep -q "/nonexistent/vsa"'
 touch "$dir/plainfile"
 out=$("$B/vspace-agent" --listen "unix:$dir/plainfile" 2>&1)
 rc=$?

@@ -76,6 +76,7 @@ bad "guest_nic= not an interface name" '5: [workload "vm"] guest_nic:' \
 
 # --- vspaced with a fixed policy on a copy of synth-b, the fake agent on a Unix socket ---
 cp -a tests/fixtures/synth-b/root "$tmp/root"
+mport=$(tests/free-port) || mport=19492
 cat >"$tmp/d.conf" <<CONF
 [host]
 cores=2-19
@@ -84,7 +85,7 @@ nic=ens1f0
 policy=static-ts:6:3
 period_ms=50
 control_socket=$tmp/ctl.sock
-metrics_listen=127.0.0.1:19492
+metrics_listen=127.0.0.1:$mport
 state_dir=$tmp/state
 cgroup_parent=vsw-link
 [workload "vm"]
@@ -174,7 +175,7 @@ rm -f "$tmp/mute-set_vcpus"
 wait_for 6 'applied 1 2' && ok "retried after the timeout: applied" || notok "retry after timeout" "$(link .vcpus)"
 
 # --- metrics ---
-exec 3<>/dev/tcp/127.0.0.1/19492
+exec 3<>/dev/tcp/127.0.0.1/$mport
 printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
 met=$(cat <&3)
 exec 3<&-

@@ -79,9 +79,10 @@ fi
 
 # --- the control socket, a running (dry-run) daemon ---
 sock=$tmp/run/vspaced.sock
+mport=$(tests/free-port) || mport=19461
 {
 	sed -e '/^control_socket/d' -e '/^metrics_listen/d' tests/fixtures/synth-b/vspace.conf |
-		sed -e "s|^\[host\]|[host]\ncontrol_socket=$sock\nmetrics_listen=127.0.0.1:19461\nmetrics_textfile=$tmp/vspace.prom\nperiod_ms=50|"
+		sed -e "s|^\[host\]|[host]\ncontrol_socket=$sock\nmetrics_listen=127.0.0.1:$mport\nmetrics_textfile=$tmp/vspace.prom\nperiod_ms=50|"
 } >"$tmp/d.conf"
 "$VSD" -c "$tmp/d.conf" --sysroot "$tmp/root" --dry-run >"$tmp/d.log" 2>&1 &
 dpid=$!
@@ -157,7 +158,7 @@ else
 fi
 
 # metrics: HTTP on the loopback port and the textfile
-exec 3<>/dev/tcp/127.0.0.1/19461
+exec 3<>/dev/tcp/127.0.0.1/$mport
 printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
 out=$(cat <&3)
 exec 3<&-

@@ -39,6 +39,7 @@ ok "guest assembled: kernel $(cat "$B/guest/kernel-version"), $(du -h "$B/guest/
 NS=vsw-g$$
 TAP=vsw-tap0
 CG=vsw-e2e$$
+mport=$("$root/tests/free-port") || mport=19493 # vspaced's metrics port
 dir=$(mktemp -d /tmp/vsw-guest-XXXXXX)
 qemu_pid= vsd_pid=
 stop_qemu() {
@@ -249,7 +250,7 @@ mode=E
 period_ms=100
 control_socket=$dir/vspaced.sock
 state_dir=$dir/state
-metrics_listen=127.0.0.1:19493
+metrics_listen=127.0.0.1:$mport
 cgroup_parent=$CG
 [workload "vm"]
 role=lc

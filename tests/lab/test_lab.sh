@@ -13,6 +13,7 @@ skip_all() { echo "ok 1 - lab # SKIP $1"; echo "1..1"; exit 0; }
 # names reserved for the lab start with "vsl"; this test's prefix is its own
 prefix=vslt$(($$ % 100000))
 tmp=$(mktemp -d /tmp/vsl-labtest.XXXXXX)
+mport=$("$root/tests/free-port") || mport=19426 # vspaced's metrics port
 bg=
 cleanup() {
 	local p d t
@@ -85,7 +86,7 @@ gone() { # out dir: nothing of the run is left
 # --- a short run over both services: the baseline, then vspaced in vspace-e ---
 out=$tmp/run
 log=$("$LAB" --build "$build" --prefix "$prefix" --policies baseline,vspace-e --service both --steps 1000,3000 \
-	--step-s 1 --max-lag-us 100000 --metrics-port 19426 --out "$out" 2>&1)
+	--step-s 1 --max-lag-us 100000 --metrics-port "$mport" --out "$out" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && ok "short lab run exits 0" || notok "short lab run" "rc=$rc" "$log"
 grep -q "memcached pid [0-9]* on 198.18.0.1:11211" <<<"$log" && grep -q "nginx pid [0-9]* on 198.18.0.1:80" <<<"$log" &&
@@ -124,7 +125,7 @@ if [ -s "$conf" ] && grep -qx 'cores=0-1' "$conf" && grep -qx "nic=$prefix-srv0"
 	grep -qx '\[workload "memcached"\]' "$conf" && grep -qx 'role=lc' "$conf" &&
 	grep -qx 'slo_p95_us=1000' "$conf" && grep -qx "pid=$mcpid" "$conf" &&
 	grep -qx "cgroup=/$prefix-nginx" "$out/vspaced-vspace-e-nginx.conf"; then
-	ok "vspaced config: the contract's keys, memcached by pid, nginx by its cgroup, loop at SCHED_FIFO 2"
+	ok "vspaced config: the keys of DAEMON.md, memcached by pid, nginx by its cgroup, loop at SCHED_FIFO 2"
 else
 	notok "vspaced config" "$(cat "$conf" "$out/vspaced-vspace-e-nginx.conf" 2>/dev/null)"
 fi
@@ -197,7 +198,7 @@ out=$tmp/int
 # disposition, as a terminal's Ctrl-C would find it)
 # (vspaced runs too: the interrupt must stop it, and it puts back what it changed)
 env --default-signal=INT "$LAB" --build "$build" --prefix "$prefix" --policies vspace-e --service nginx \
-	--steps 1000,1000,1000 --step-s 5 --metrics-port 19426 --out "$out" >"$tmp/int.log" 2>&1 &
+	--steps 1000,1000,1000 --step-s 5 --metrics-port "$mport" --out "$out" >"$tmp/int.log" 2>&1 &
 bg=$!
 for _ in $(seq 150); do grep -q 'vspaced pid' "$tmp/int.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1

@@ -354,7 +354,7 @@ static void test_stall_charged(void **state)
 	free(r);
 }
 
-/* Every window's p95 reaches the control socket as the contract's message. */
+/* Every window's p95 reaches the control socket as vspaced's "report" request. */
 static void test_report(void **state)
 {
 	struct fake_mc f = { 0 };

@@ -124,7 +124,7 @@ static void test_report_spec(void **state)
 	}
 }
 
-/* The report line is the contract's message, and valid JSON. */
+/* The report line is vspaced's "report" request, and valid JSON. */
 static void test_report_format(void **state)
 {
 	char *line = report_format("web", 850.5, 1234);

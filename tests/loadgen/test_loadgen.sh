@@ -49,8 +49,8 @@ bad "bad report spec" '--report: "tcp:x" does not start with "unix:"' --server 1
 bad "report without workload" "names no workload" --server 127.0.0.1:1 --qps 1 --report unix:/x.sock
 bad "search without slo" "--search needs --slo-us" --server 127.0.0.1:1 --search
 bad "path without slash" '--path: "index.html"' --protocol http --server 127.0.0.1:1 --qps 1 --path index.html
-bad "unknown option" "unknown option --frobnicate" --server 127.0.0.1:1 --qps 1 --frobnicate
-bad "missing value" "option --duration needs a value" --server 127.0.0.1:1 --qps 1 --duration
+bad "unknown option" "unknown option \"--frobnicate\"" --server 127.0.0.1:1 --qps 1 --frobnicate
+bad "missing value" "--duration needs a value" --server 127.0.0.1:1 --qps 1 --duration
 bad "stray argument" 'unexpected argument "extra"' --server 127.0.0.1:1 --qps 1 extra
 bad "timeline not writable" '--timeline: cannot write "/nonexistent/t.csv": No such file or directory' \
 	--server 127.0.0.1:1 --qps 1 --timeline /nonexistent/t.csv

@@ -75,6 +75,8 @@ static void test_decode_bad_keeps_id(void **state)
 	assert_true(req.has_id);
 	assert_int_equal(req.id, 9);
 	assert_non_null(strstr(err, "unknown command \"nope\""));
+	/* the list of known commands is complete */
+	assert_non_null(strstr(err, "(known: hello, set_vnq, set_vcpus, stats, restore)"));
 	assert_int_equal(decode("{\"v\":1,\"cmd\":\"hello\"", &req, err), -1);
 	assert_false(req.has_id);
 }

@@ -189,7 +189,6 @@ static int discover_cgroup_tids(struct vs_linux *lx, int dirfd, const char *file
 	struct dirent *de;
 	DIR *d;
 	char *p;
-	int fd;
 
 	if (depth > 16)
 		return n;
@@ -215,13 +214,9 @@ static int discover_cgroup_tids(struct vs_linux *lx, int dirfd, const char *file
 				p++;
 		}
 	}
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	d = sysroot_opendir(dirfd, ".");
+	if (!d)
 		return n;
-	}
 	while ((de = readdir(d)) != NULL) {
 		int sub;
 		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
@@ -239,15 +234,11 @@ static int discover_cgroup_tids(struct vs_linux *lx, int dirfd, const char *file
 /* Kernel vhost threads (before Linux 6.4) of QEMU process pid: scan /proc. */
 static void discover_vhost_kthreads(struct vs_linux *lx, struct lx_wl *w)
 {
-	int fd = openat(lx->root.proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = sysroot_opendir(lx->root.proc_fd, ".");
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d)) != NULL) {
 		char comm[64];
 		long pid;

@@ -255,17 +255,12 @@ int task_list(int proc_fd, int pid, int **tids, int *cap)
 	char path[64];
 	struct dirent *de;
 	DIR *d;
-	int fd, n = 0;
+	int n = 0;
 
 	snprintf(path, sizeof(path), "%d/task", pid);
-	fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = sysroot_opendir(proc_fd, path);
+	if (!d)
 		return -1;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
 	while ((de = readdir(d)) != NULL) {
 		long tid;
 		if (de->d_name[0] == '.' || str_to_long(de->d_name, 1, INT32_MAX, &tid) < 0)

@@ -445,9 +445,7 @@ static int state_restore_one(struct state_ctx *c, const struct st_rec *r)
 		if (rc < 0 && !c->root->live && rc == -ENOTEMPTY) {
 			/* a fixture tree holds regular files where cgroupfs has
 			 * virtual ones: remove them, then the directory */
-			int dfd = openat(fd, r->path[0] == '/' ? r->path + 1 : r->path,
-					 O_RDONLY | O_DIRECTORY);
-			DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+			DIR *d = sysroot_opendir(fd, r->path[0] == '/' ? r->path + 1 : r->path);
 			struct dirent *de;
 			while (d && (de = readdir(d)) != NULL)
 				if (de->d_name[0] != '.')

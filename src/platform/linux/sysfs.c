@@ -30,20 +30,6 @@ int sysfs_online_cpus(int sys_fd, struct vs_cpuset *online, char *err, size_t er
 	return 0;
 }
 
-/* Open a directory below dirfd for readdir; NULL when it does not exist. */
-static DIR *sysfs_opendir(int dirfd, const char *path)
-{
-	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d)
-		close(fd);
-	return d;
-}
-
 int sysfs_read_topology(int sys_fd, const struct vs_cpuset *online, struct vs_topology *t,
 			char *err, size_t errlen)
 {
@@ -55,7 +41,7 @@ int sysfs_read_topology(int sys_fd, const struct vs_cpuset *online, struct vs_to
 		t->node_of[c] = 0;
 		t->core_of[c] = -1;
 	}
-	d = sysfs_opendir(sys_fd, "devices/system/node");
+	d = sysroot_opendir(sys_fd, "devices/system/node");
 	if (d) {
 		while ((de = readdir(d)) != NULL) {
 			char path[128], buf[4096], perr[160];
@@ -119,7 +105,7 @@ int sysfs_net_queues(int sys_fd, const char *ifname, int *n_rx, int *n_tx)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	d = sysfs_opendir(sys_fd, path);
+	d = sysroot_opendir(sys_fd, path);
 	if (!d)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
@@ -162,7 +148,7 @@ int sysfs_net_msi_irqs(int sys_fd, const char *ifname, int **irqs, int *cap)
 
 	if (!sysroot_path(path, sizeof(path), "class/net/%s/device/msi_irqs", ifname))
 		return 0;
-	d = sysfs_opendir(sys_fd, path);
+	d = sysroot_opendir(sys_fd, path);
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
@@ -203,7 +189,7 @@ int sysfs_rapl_init(int sys_fd, struct vs_rapl *r)
 	DIR *d;
 
 	memset(r, 0, sizeof(*r));
-	d = sysfs_opendir(sys_fd, "class/powercap");
+	d = sysroot_opendir(sys_fd, "class/powercap");
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) != NULL && r->n < VS_RAPL_MAX_ZONES) {

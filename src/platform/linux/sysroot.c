@@ -95,6 +95,22 @@ ssize_t sysroot_read(int dirfd, const char *path, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
+DIR *sysroot_opendir(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e;
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 ssize_t sysroot_read_all(int dirfd, const char *path, char **buf, size_t *cap)
 {
 	size_t n = 0;

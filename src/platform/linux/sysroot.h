@@ -2,6 +2,7 @@
 #ifndef VS_PLATFORM_LINUX_SYSROOT_H
 #define VS_PLATFORM_LINUX_SYSROOT_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +38,9 @@ ssize_t sysroot_read_all(int dirfd, const char *path, char **buf, size_t *cap);
 /* Read a whole number from a file ("12\n"). Returns 0 or -1 (errno; EINVAL
  * when the content is not a number). */
 int sysroot_read_long(int dirfd, const char *path, long *out);
+/* Open the directory dirfd/path for readdir. Returns NULL with errno set
+ * (ENOENT: it does not exist); closedir() frees it. */
+DIR *sysroot_opendir(int dirfd, const char *path);
 /* Write text to dirfd/path in one write(2). On a live root the file must
  * exist (sysfs/procfs/cgroupfs semantics); under a fixture root it is
  * created or truncated. Returns 0 or -errno. */

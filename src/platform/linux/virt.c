@@ -142,6 +142,21 @@ static void virt_to_map(const struct vs_cpuset *s, unsigned char *map, int maple
 		VIR_USE_CPU(map, c);
 }
 
+/* What every call with a fixed-size cpumap starts with: the map length for
+ * this host (at most maxlen bytes) and the domain. Returns the map length,
+ * with *d to free with virDomainFree, or -errno. */
+static int virt_domain_map(struct vs_virt *v, const char *dom, virDomainPtr *d, int maxlen)
+{
+	int maplen = virt_maplen(v), rc;
+
+	if (maplen < 0)
+		return maplen;
+	rc = virt_lookup(v, dom, d);
+	if (rc < 0)
+		return rc;
+	return maplen < maxlen ? maplen : maxlen;
+}
+
 static void virt_from_map(const unsigned char *map, int maplen, struct vs_cpuset *s)
 {
 	cpuset_zero(s);
@@ -215,16 +230,11 @@ int virt_get_vcpu_pin(struct vs_virt *v, const char *dom, int vcpu, struct vs_cp
 int virt_pin_vcpu(struct vs_virt *v, const char *dom, int vcpu, const struct vs_cpuset *cpus)
 {
 	unsigned char map[VS_MAX_CPUS / 8];
-	int maplen = virt_maplen(v), rc;
 	virDomainPtr d;
+	int maplen = virt_domain_map(v, dom, &d, (int)sizeof(map)), rc;
 
 	if (maplen < 0)
 		return maplen;
-	if (maplen > (int)sizeof(map))
-		maplen = (int)sizeof(map);
-	rc = virt_lookup(v, dom, &d);
-	if (rc < 0)
-		return rc;
 	virt_to_map(cpus, map, maplen);
 	rc = virDomainPinVcpuFlags(d, (unsigned)vcpu, map, maplen, VIR_DOMAIN_AFFECT_CURRENT);
 	rc = rc < 0 ? virt_fail(v, "virDomainPinVcpuFlags") : 0;
@@ -235,16 +245,11 @@ int virt_pin_vcpu(struct vs_virt *v, const char *dom, int vcpu, const struct vs_
 int virt_get_emulator_pin(struct vs_virt *v, const char *dom, struct vs_cpuset *out)
 {
 	unsigned char map[VS_MAX_CPUS / 8];
-	int maplen = virt_maplen(v), rc;
 	virDomainPtr d;
+	int maplen = virt_domain_map(v, dom, &d, (int)sizeof(map)), rc;
 
 	if (maplen < 0)
 		return maplen;
-	if (maplen > (int)sizeof(map))
-		maplen = (int)sizeof(map);
-	rc = virt_lookup(v, dom, &d);
-	if (rc < 0)
-		return rc;
 	rc = virDomainGetEmulatorPinInfo(d, map, maplen, VIR_DOMAIN_AFFECT_CURRENT);
 	if (rc < 0)
 		rc = virt_fail(v, "virDomainGetEmulatorPinInfo");
@@ -259,16 +264,11 @@ int virt_get_emulator_pin(struct vs_virt *v, const char *dom, struct vs_cpuset *
 int virt_pin_emulator(struct vs_virt *v, const char *dom, const struct vs_cpuset *cpus)
 {
 	unsigned char map[VS_MAX_CPUS / 8];
-	int maplen = virt_maplen(v), rc;
 	virDomainPtr d;
+	int maplen = virt_domain_map(v, dom, &d, (int)sizeof(map)), rc;
 
 	if (maplen < 0)
 		return maplen;
-	if (maplen > (int)sizeof(map))
-		maplen = (int)sizeof(map);
-	rc = virt_lookup(v, dom, &d);
-	if (rc < 0)
-		return rc;
 	virt_to_map(cpus, map, maplen);
 	rc = virDomainPinEmulator(d, map, maplen, VIR_DOMAIN_AFFECT_CURRENT);
 	rc = rc < 0 ? virt_fail(v, "virDomainPinEmulator") : 0;
@@ -335,16 +335,11 @@ int virt_get_iothread_pin(struct vs_virt *v, const char *dom, int id, struct vs_
 int virt_pin_iothread(struct vs_virt *v, const char *dom, int id, const struct vs_cpuset *cpus)
 {
 	unsigned char map[VS_MAX_CPUS / 8];
-	int maplen = virt_maplen(v), rc;
 	virDomainPtr d;
+	int maplen = virt_domain_map(v, dom, &d, (int)sizeof(map)), rc;
 
 	if (maplen < 0)
 		return maplen;
-	if (maplen > (int)sizeof(map))
-		maplen = (int)sizeof(map);
-	rc = virt_lookup(v, dom, &d);
-	if (rc < 0)
-		return rc;
 	virt_to_map(cpus, map, maplen);
 	rc = virDomainPinIOThread(d, (unsigned)id, map, maplen, VIR_DOMAIN_AFFECT_CURRENT);
 	rc = rc < 0 ? virt_fail(v, "virDomainPinIOThread") : 0;

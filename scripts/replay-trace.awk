@@ -1,11 +1,11 @@
-# demo-trace.awk - writes examples/traces/memcached-ramp.csv (the `make demo` input).
-# awk -f scripts/demo-trace.awk > examples/traces/memcached-ramp.csv
+# replay-trace.awk - writes examples/traces/memcached-ramp.csv, an example input for `vspace replay`.
+# awk -f scripts/replay-trace.awk > examples/traces/memcached-ramp.csv
 BEGIN {
-	print "# Synthetic trace for `make demo`: a memcached VM on a 20-core host whose load"
+	print "# Synthetic trace for `vspace replay`: a memcached VM on a 20-core host whose load"
 	print "# ramps 50 -> 250 -> 50 KQPS over 40 periods. vCPU busy time is 0.035 cores per"
 	print "# KQPS; NQ busy time 0.008 cores per KQPS plus a quadratic term (more interrupts"
 	print "# per request at high rates), both with a deterministic wobble; every fifth"
-	print "# period has no p95 reading. Made by scripts/demo-trace.awk: an input, not a"
+	print "# period has no p95 reading. Made by scripts/replay-trace.awk: an input, not a"
 	print "# measurement."
 	print "busy_vcpu,busy_nq,p95_us"
 	for (i = 0; i < 40; i++) {
