@@ -293,20 +293,13 @@ size_t controller_explain(const struct vs_controller *c, char *buf, size_t len)
 {
 	size_t n = 0;
 
-#define EXPLAIN_ADD(...)                                                                           \
-	do {                                                                                       \
-		int k_ = snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__);  \
-		if (k_ > 0)                                                                        \
-			n += (size_t)k_;                                                           \
-	} while (0)
-
 	if (len > 0)
 		buf[0] = '\0';
-	EXPLAIN_ADD("policy %s, %d cores, period %llu (plan %llu)%s\n", c->policy.spec, c->n_cores,
-		    (unsigned long long)c->periods, (unsigned long long)c->plan.seq,
-		    c->hold ? ", paused" : "");
+	str_appendf(buf, len, &n, "policy %s, %d cores, period %llu (plan %llu)%s\n",
+		    c->policy.spec, c->n_cores, (unsigned long long)c->periods,
+		    (unsigned long long)c->plan.seq, c->hold ? ", paused" : "");
 	if (c->last_error[0])
-		EXPLAIN_ADD("last error: %s\n", c->last_error);
+		str_appendf(buf, len, &n, "last error: %s\n", c->last_error);
 	for (int i = 0; i < c->n_wl; i++) {
 		const struct vs_ctl_workload *w = &c->wl[i];
 		const struct vs_alloc *a = &c->plan.wl[i].alloc;
@@ -314,39 +307,42 @@ size_t controller_explain(const struct vs_controller *c, char *buf, size_t len)
 
 		cpuset_format_list(&c->plan.wl[i].vcpu_cores, vc, sizeof(vc));
 		cpuset_format_list(&c->plan.wl[i].nq_cores, nc, sizeof(nc));
-		EXPLAIN_ADD("workload %s: vcpu cores %s (%d) nq cores %s (%d) vcpus %d queues %d\n",
+		str_appendf(buf, len, &n,
+			    "workload %s: vcpu cores %s (%d) nq cores %s (%d) vcpus %d queues %d\n",
 			    w->name, vc, a->n_vcpu, nc, a->n_nq, a->vcpus, a->queues);
 		if (w->has_sample) {
-			EXPLAIN_ADD("  sample: U_v %.3f U_n %.3f u_v %.3f u_n %.3f",
+			str_appendf(buf, len, &n, "  sample: U_v %.3f U_n %.3f u_v %.3f u_n %.3f",
 				    w->last.busy_vcpu, w->last.busy_nq, w->last_u.u_vcpu,
 				    w->last_u.u_nq);
 			if (w->last.has_halt_poll)
-				EXPLAIN_ADD(" (U_v = busy %.3f - KVM halt polling %.3f)",
+				str_appendf(buf, len, &n,
+					    " (U_v = busy %.3f - KVM halt polling %.3f)",
 					    w->last.busy_vcpu_raw, w->last.halt_poll_vcpu);
 			if (w->last.has_p95)
-				EXPLAIN_ADD(" p95 %.0f us (SLO %.0f)\n", w->last.p95_us,
-					    w->slo_p95_us);
+				str_appendf(buf, len, &n, " p95 %.0f us (SLO %.0f)\n",
+					    w->last.p95_us, w->slo_p95_us);
 			else
-				EXPLAIN_ADD(" p95 unknown\n");
+				str_appendf(buf, len, &n, " p95 unknown\n");
 		}
-		EXPLAIN_ADD("  thresholds: vcpu %.3f nq %.3f (%lu windows, %d/%d samples%s)\n",
+		str_appendf(buf, len, &n,
+			    "  thresholds: vcpu %.3f nq %.3f (%lu windows, %d/%d samples%s)\n",
 			    w->ex.th.vcpu, w->ex.th.nq, w->ex.windows, w->ex.n, w->ex.cap,
 			    w->ex.frozen ? ", frozen" : "");
 		if (w->ex.windows > 0)
-			EXPLAIN_ADD("  last window: %s, %d of %d samples over SLO (%d allowed), "
+			str_appendf(buf, len, &n,
+				    "  last window: %s, %d of %d samples over SLO (%d allowed), "
 				    "vcpu %.3f->%.3f nq %.3f->%.3f\n",
 				    explore_action_name(w->ex.last.action), w->ex.last.n_violations,
 				    w->ex.last.n_samples, w->ex.last.allowed,
 				    w->ex.last.before.vcpu, w->ex.last.after.vcpu,
 				    w->ex.last.before.nq, w->ex.last.after.nq);
-		EXPLAIN_ADD("  why: %s\n", w->decision.why);
+		str_appendf(buf, len, &n, "  why: %s\n", w->decision.why);
 	}
 	if (c->n_wl > 0) {
 		char bc[256];
 		cpuset_format_list(&c->plan.be_cores, bc, sizeof(bc));
-		EXPLAIN_ADD("best-effort: cores %s (%d)%s\n", bc[0] ? bc : "-",
+		str_appendf(buf, len, &n, "best-effort: cores %s (%d)%s\n", bc[0] ? bc : "-",
 			    cpuset_count(&c->plan.be_cores), c->plan.be_paused ? ", paused" : "");
 	}
-#undef EXPLAIN_ADD
 	return n;
 }

@@ -16,6 +16,11 @@ size_t str_copy(char *dst, const char *src, size_t len);
 char *str_trim(char *s);
 /* True when text starts with prefix. */
 bool str_starts_with(const char *text, const char *prefix);
+/* Append printf-formatted text at buf + *n (buf holds len bytes) and add its
+ * full length to *n, as snprintf would: once *n reaches len the text is cut,
+ * *n keeps counting, so the caller can tell the size it needed. */
+void str_appendf(char *buf, size_t len, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Split line into at most max fields at sep, in place (no quoting).
  * Returns the number of fields, or -1 when there are more than max. */
 int str_split(char *line, char sep, char **fields, int max);

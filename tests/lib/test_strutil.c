@@ -44,12 +44,31 @@ static void test_split(void **state)
 	assert_string_equal(str_trim(t), "x y");
 }
 
+static void test_appendf(void **state)
+{
+	char buf[8];
+	size_t n = 0;
+
+	str_appendf(buf, sizeof(buf), &n, "%s", "abc");
+	str_appendf(buf, sizeof(buf), &n, "%d", 12);
+	assert_string_equal(buf, "abc12");
+	assert_int_equal(n, 5);
+	/* past the end: cut, NUL-terminated, n counts what was needed */
+	str_appendf(buf, sizeof(buf), &n, "%s", "xyzw");
+	assert_string_equal(buf, "abc12xy");
+	assert_int_equal(n, 9);
+	str_appendf(buf, sizeof(buf), &n, "%s", "more");
+	assert_string_equal(buf, "abc12xy");
+	assert_int_equal(n, 13);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long),
 		cmocka_unit_test(test_double),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_appendf),
 	};
 	return VS_RUN_TESTS(tests);
 }

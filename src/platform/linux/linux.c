@@ -919,13 +919,6 @@ size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len)
 	char a[4096], b[4096];
 	int smt = 0;
 
-#define DESC(...)                                                                                  \
-	do {                                                                                       \
-		int k_ = snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__);  \
-		if (k_ > 0)                                                                        \
-			n += (size_t)k_;                                                           \
-	} while (0)
-
 	if (len > 0)
 		buf[0] = '\0';
 	for (int c = cpuset_next(&lx->online, 0); c >= 0; c = cpuset_next(&lx->online, c + 1))
@@ -933,63 +926,72 @@ size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len)
 			smt++;
 	cpuset_format_list(&lx->online, a, sizeof(a));
 	cpuset_format_list(&lx->cfg.managed, b, sizeof(b));
-	DESC("host: online %s (%d cpus), managed %s (%d), numa nodes %d, cpus with an SMT sibling "
-	     "%d, mask width %d\n",
-	     a, cpuset_count(&lx->online), b, cpuset_count(&lx->cfg.managed), lx->n_nodes, smt,
-	     lx->mask_cpus);
-	DESC("cgroups: cpuset v1 %s, freezer v1 %s, v2 %s (cpuset %s)\n",
-	     lx->cg.fd[LX_HIER_CPUSET1] >= 0 ? lx->cg.rel[LX_HIER_CPUSET1] : "-",
-	     lx->cg.fd[LX_HIER_FREEZER1] >= 0 ? lx->cg.rel[LX_HIER_FREEZER1] : "-",
-	     lx->cg.fd[LX_HIER_V2] >= 0 ? lx->cg.rel[LX_HIER_V2] : "-",
-	     lx->cg.v2_cpuset ? "yes" : "no");
-	DESC("energy: %s\n", lx->rapl.n > 0 ? "rapl" : "unavailable");
+	str_appendf(buf, len, &n,
+		    "host: online %s (%d cpus), managed %s (%d), numa nodes %d, cpus with an SMT "
+		    "sibling "
+		    "%d, mask width %d\n",
+		    a, cpuset_count(&lx->online), b, cpuset_count(&lx->cfg.managed), lx->n_nodes,
+		    smt, lx->mask_cpus);
+	str_appendf(buf, len, &n, "cgroups: cpuset v1 %s, freezer v1 %s, v2 %s (cpuset %s)\n",
+		    lx->cg.fd[LX_HIER_CPUSET1] >= 0 ? lx->cg.rel[LX_HIER_CPUSET1] : "-",
+		    lx->cg.fd[LX_HIER_FREEZER1] >= 0 ? lx->cg.rel[LX_HIER_FREEZER1] : "-",
+		    lx->cg.fd[LX_HIER_V2] >= 0 ? lx->cg.rel[LX_HIER_V2] : "-",
+		    lx->cg.v2_cpuset ? "yes" : "no");
+	str_appendf(buf, len, &n, "energy: %s\n", lx->rapl.n > 0 ? "rapl" : "unavailable");
 	for (int i = 0; i < lx->n_nic; i++) {
 		const struct lx_nic *nc = &lx->nic[i];
-		DESC("nic %s%s%s: %s, owner %s, numa node %d, queues rx %d tx %d, channels %s",
-		     nc->name, nc->netns[0] ? " in netns " : "", nc->netns,
-		     nc->present ? "present" : "absent",
-		     nc->owner < 0 ? "all LC workloads" : lx->wl[nc->owner].spec.name,
-		     nc->numa_node, nc->n_rx, nc->n_tx, nc->ch_supported ? "" : "unsupported");
+		str_appendf(
+			buf, len, &n,
+			"nic %s%s%s: %s, owner %s, numa node %d, queues rx %d tx %d, channels %s",
+			nc->name, nc->netns[0] ? " in netns " : "", nc->netns,
+			nc->present ? "present" : "absent",
+			nc->owner < 0 ? "all LC workloads" : lx->wl[nc->owner].spec.name,
+			nc->numa_node, nc->n_rx, nc->n_tx, nc->ch_supported ? "" : "unsupported");
 		if (nc->ch_supported)
-			DESC("rx %u/%u tx %u/%u combined %u/%u", nc->ch.rx, nc->ch.max_rx,
-			     nc->ch.tx, nc->ch.max_tx, nc->ch.combined, nc->ch.max_combined);
-		DESC(", queue irqs %d", nc->n_irq);
+			str_appendf(buf, len, &n, "rx %u/%u tx %u/%u combined %u/%u", nc->ch.rx,
+				    nc->ch.max_rx, nc->ch.tx, nc->ch.max_tx, nc->ch.combined,
+				    nc->ch.max_combined);
+		str_appendf(buf, len, &n, ", queue irqs %d", nc->n_irq);
 		for (int k = 0; k < nc->n_irq; k++)
-			DESC("%s%d:q%d", k ? " " : " [", nc->irq[k].irq, nc->irq[k].queue);
-		DESC("%s\n", nc->n_irq ? "]" : "");
+			str_appendf(buf, len, &n, "%s%d:q%d", k ? " " : " [", nc->irq[k].irq,
+				    nc->irq[k].queue);
+		str_appendf(buf, len, &n, "%s\n", nc->n_irq ? "]" : "");
 	}
 	for (int i = 0; i < lx->n_wl; i++) {
 		const struct lx_wl *w = &lx->wl[i];
 		char agent[160];
 		vs_agent_format(&w->spec.agent, agent, sizeof(agent));
-		DESC("workload %s: %s, %s=%s, placement %s%s%s\n", w->spec.name,
-		     w->spec.lc ? "lc" : "be", linux_source_name(w->spec.source),
-		     w->spec.source == VS_SRC_PID ? (snprintf(a, sizeof(a), "%d", w->spec.pid), a)
-		     : w->spec.source == VS_SRC_LIBVIRT ? w->spec.domain
-							: w->spec.path,
-		     vs_placement_name(w->place), agent[0] ? ", agent " : "", agent);
+		str_appendf(buf, len, &n, "workload %s: %s, %s=%s, placement %s%s%s\n",
+			    w->spec.name, w->spec.lc ? "lc" : "be",
+			    linux_source_name(w->spec.source),
+			    w->spec.source == VS_SRC_PID
+				    ? (snprintf(a, sizeof(a), "%d", w->spec.pid), a)
+			    : w->spec.source == VS_SRC_LIBVIRT ? w->spec.domain
+							       : w->spec.path,
+			    vs_placement_name(w->place), agent[0] ? ", agent " : "", agent);
 		if (!w->present) {
-			DESC("  absent: %s\n", w->absent);
+			str_appendf(buf, len, &n, "  absent: %s\n", w->absent);
 			continue;
 		}
-		DESC("  pid %d, %s, %d threads\n", w->pid, w->is_vm ? "vm" : "process", w->n_thr);
+		str_appendf(buf, len, &n, "  pid %d, %s, %d threads\n", w->pid,
+			    w->is_vm ? "vm" : "process", w->n_thr);
 		for (int r = LX_ROLE_COMPUTE; r <= LX_ROLE_OTHER; r++) {
 			size_t cnt = linux_tids(w, (enum lx_role)r, a, sizeof(a));
 			if (cnt > 0)
-				DESC("  %s %zu: %s\n", lx_role_name((enum lx_role)r), cnt, a);
+				str_appendf(buf, len, &n, "  %s %zu: %s\n",
+					    lx_role_name((enum lx_role)r), cnt, a);
 		}
 		for (int t = 0; t < w->n_thr; t++)
 			if (w->thr[t].vcpu >= 0)
-				DESC("%s%d=%d",
-				     t == 0 || w->thr[t - 1].vcpu < 0 ? "  vcpus: " : " ",
-				     w->thr[t].vcpu, w->thr[t].tid);
+				str_appendf(buf, len, &n, "%s%d=%d",
+					    t == 0 || w->thr[t - 1].vcpu < 0 ? "  vcpus: " : " ",
+					    w->thr[t].vcpu, w->thr[t].tid);
 		for (int t = 0; t < w->n_thr; t++)
 			if (w->thr[t].vcpu >= 0) {
-				DESC("\n");
+				str_appendf(buf, len, &n, "\n");
 				break;
 			}
 	}
-#undef DESC
 	return n;
 }
 
