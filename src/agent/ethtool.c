@@ -7,70 +7,90 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/ethtool.h>
-#include <linux/sockios.h>
 
 #include "lib/strutil.h"
+#include "platform/linux/ethtool.h"
 
 /* Counters of more than this many statistics are not read (a broken driver). */
 #define ETHTOOL_MAX_STATS 65536
 
-static int ethtool_ioctl(const char *ifname, void *data)
+/* An AF_INET socket for ethtool requests on ifname, or -1 with errno set
+ * (EINVAL for a name too long for an interface). */
+static int ethtool_sock(const char *ifname)
 {
 	struct ifreq ifr;
-	int fd, rc;
 
 	if (strlen(ifname) >= sizeof(ifr.ifr_name)) {
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
-	ifr.ifr_data = data;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	rc = ioctl(fd, SIOCETHTOOL, &ifr);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc < 0 ? -1 : 0;
+	return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 }
 
-static int ethtool_get_channels(void *arg, const char *ifname, struct agent_channels *ch)
+/* Close fd and turn a 0/-errno result into 0 / -1 with errno. */
+static int ethtool_done(int fd, int rc)
 {
-	struct ethtool_channels ec = { .cmd = ETHTOOL_GCHANNELS };
-
-	(void)arg;
-	if (ethtool_ioctl(ifname, &ec) < 0)
+	close(fd);
+	if (rc < 0) {
+		errno = -rc;
 		return -1;
-	*ch = (struct agent_channels){
-		.rx = ec.rx_count,
-		.tx = ec.tx_count,
-		.combined = ec.combined_count,
-		.max_rx = ec.max_rx,
-		.max_tx = ec.max_tx,
-		.max_combined = ec.max_combined,
-	};
+	}
 	return 0;
 }
 
-static int ethtool_set_channels(void *arg, const char *ifname, const struct agent_channels *ch)
+/* One ethtool request on a socket of its own; -1 with errno set on failure. */
+static int ethtool_ioctl(const char *ifname, void *data)
 {
-	struct ethtool_channels ec = { .cmd = ETHTOOL_GCHANNELS };
+	int fd = ethtool_sock(ifname);
+
+	if (fd < 0)
+		return -1;
+	return ethtool_done(fd, ethtool_call(fd, ifname, data));
+}
+
+static int agent_ethtool_get_channels(void *arg, const char *ifname, struct agent_channels *ch)
+{
+	struct vs_channels vc;
+	int fd = ethtool_sock(ifname), rc;
 
 	(void)arg;
-	if (ethtool_ioctl(ifname, &ec) < 0)
+	if (fd < 0)
 		return -1;
-	ec.cmd = ETHTOOL_SCHANNELS;
-	ec.rx_count = ch->rx;
-	ec.tx_count = ch->tx;
-	ec.combined_count = ch->combined;
-	return ethtool_ioctl(ifname, &ec);
+	rc = ethtool_get_channels(fd, ifname, &vc);
+	if (rc == 0)
+		*ch = (struct agent_channels){
+			.rx = vc.rx,
+			.tx = vc.tx,
+			.combined = vc.combined,
+			.max_rx = vc.max_rx,
+			.max_tx = vc.max_tx,
+			.max_combined = vc.max_combined,
+		};
+	return ethtool_done(fd, rc);
+}
+
+static int agent_ethtool_set_channels(void *arg, const char *ifname,
+				      const struct agent_channels *ch)
+{
+	struct vs_channels vc;
+	int fd = ethtool_sock(ifname), rc;
+
+	(void)arg;
+	if (fd < 0)
+		return -1;
+	rc = ethtool_get_channels(fd, ifname, &vc);
+	if (rc == 0) {
+		/* the "other" count is not the agent's: it stays as the driver has it */
+		vc.rx = ch->rx;
+		vc.tx = ch->tx;
+		vc.combined = ch->combined;
+		rc = ethtool_set_channels(fd, ifname, &vc);
+	}
+	return ethtool_done(fd, rc);
 }
 
 /* "rx_queue_3_packets" -> dir 'r', queue 3, field "packets". */
@@ -203,8 +223,8 @@ static int ethtool_set_affinity(void *arg, pid_t tid, const struct vs_cpuset *cp
 }
 
 const struct agent_sys_ops agent_linux_ops = {
-	.get_channels = ethtool_get_channels,
-	.set_channels = ethtool_set_channels,
+	.get_channels = agent_ethtool_get_channels,
+	.set_channels = agent_ethtool_set_channels,
 	.queue_stats = ethtool_queue_stats,
 	.get_affinity = ethtool_get_affinity,
 	.set_affinity = ethtool_set_affinity,

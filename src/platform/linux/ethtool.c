@@ -10,7 +10,7 @@
 
 #include "lib/strutil.h"
 
-static int ethtool_ioctl(int sock, const char *ifname, void *data)
+int ethtool_call(int sock, const char *ifname, void *data)
 {
 	struct ifreq ifr;
 
@@ -27,7 +27,7 @@ static int ethtool_ioctl(int sock, const char *ifname, void *data)
 int ethtool_get_channels(int sock, const char *ifname, struct vs_channels *ch)
 {
 	struct ethtool_channels ec = { .cmd = ETHTOOL_GCHANNELS };
-	int rc = ethtool_ioctl(sock, ifname, &ec);
+	int rc = ethtool_call(sock, ifname, &ec);
 
 	if (rc < 0)
 		return rc;
@@ -47,7 +47,7 @@ int ethtool_get_channels(int sock, const char *ifname, struct vs_channels *ch)
 int ethtool_set_channels(int sock, const char *ifname, const struct vs_channels *ch)
 {
 	struct ethtool_channels ec = { .cmd = ETHTOOL_GCHANNELS };
-	int rc = ethtool_ioctl(sock, ifname, &ec);
+	int rc = ethtool_call(sock, ifname, &ec);
 
 	if (rc < 0)
 		return rc;
@@ -56,13 +56,13 @@ int ethtool_set_channels(int sock, const char *ifname, const struct vs_channels 
 	ec.tx_count = ch->tx;
 	ec.other_count = ch->other;
 	ec.combined_count = ch->combined;
-	return ethtool_ioctl(sock, ifname, &ec);
+	return ethtool_call(sock, ifname, &ec);
 }
 
 int ethtool_get_coalesce(int sock, const char *ifname, struct vs_coalesce *co)
 {
 	struct ethtool_coalesce ec = { .cmd = ETHTOOL_GCOALESCE };
-	int rc = ethtool_ioctl(sock, ifname, &ec);
+	int rc = ethtool_call(sock, ifname, &ec);
 
 	if (rc < 0)
 		return rc;
@@ -80,7 +80,7 @@ int ethtool_get_coalesce(int sock, const char *ifname, struct vs_coalesce *co)
 int ethtool_set_coalesce(int sock, const char *ifname, const struct vs_coalesce *co)
 {
 	struct ethtool_coalesce ec = { .cmd = ETHTOOL_GCOALESCE };
-	int rc = ethtool_ioctl(sock, ifname, &ec);
+	int rc = ethtool_call(sock, ifname, &ec);
 
 	if (rc < 0)
 		return rc;
@@ -91,7 +91,7 @@ int ethtool_set_coalesce(int sock, const char *ifname, const struct vs_coalesce 
 	ec.tx_max_coalesced_frames = co->tx_frames;
 	ec.use_adaptive_rx_coalesce = co->adaptive_rx;
 	ec.use_adaptive_tx_coalesce = co->adaptive_tx;
-	return ethtool_ioctl(sock, ifname, &ec);
+	return ethtool_call(sock, ifname, &ec);
 }
 
 static uint32_t ethtool_clamp(int v, uint32_t max)

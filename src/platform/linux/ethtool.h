@@ -18,6 +18,9 @@ struct vs_coalesce {
 	uint32_t adaptive_rx, adaptive_tx; /* adaptive-rx/-tx on (1) or off (0) */
 };
 
+/* One SIOCETHTOOL request (data starts with its ETHTOOL_* cmd) on ifname;
+ * 0 or -errno. The vspace-agent uses it too. */
+int ethtool_call(int sock, const char *ifname, void *data);
 /* All return 0 or -errno (-EOPNOTSUPP: the driver does not support it).
  * sock is an AF_INET socket in the NIC's network namespace (netns.h). */
 int ethtool_get_channels(int sock, const char *ifname, struct vs_channels *ch);
