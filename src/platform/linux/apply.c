@@ -91,6 +91,23 @@ static void apply_affinity(struct apply_ctx *a, struct lx_wl *w, struct lx_threa
 
 /* ---- cgroup directories ------------------------------------------------------------------- */
 
+/* Plan one cgroup set-up write (text into dir/file of hierarchy h) after dep.
+ * Returns its op index, or -1 when out of memory. */
+static int apply_setup_write(struct apply_ctx *a, enum lx_hier h, const char *dir, const char *file,
+			     const char *text, int dep)
+{
+	struct act_op *op = apply_op(a, ACT_CG_WRITE, VS_W_CG_SETUP);
+
+	if (!op)
+		return -1;
+	op->hier = h;
+	op->dep = dep;
+	str_copy(op->path, dir, sizeof(op->path));
+	str_copy(op->file, file, sizeof(op->file));
+	str_copy(op->text, text, sizeof(op->text));
+	return apply_last_op(a);
+}
+
 /* Plan creating dir d (once): mkdir plus the set-up its hierarchy needs.
  * Returns the index of the last set-up op (-1 when nothing was planned). */
 static int apply_mkdir(struct apply_ctx *a, enum lx_hier h, struct lx_cgdir *d, bool threaded,
@@ -114,43 +131,17 @@ static int apply_mkdir(struct apply_ctx *a, enum lx_hier h, struct lx_cgdir *d, 
 	op->dep = dep;
 	str_copy(op->path, d->path, sizeof(op->path));
 	dep = apply_last_op(a);
-	if (h == LX_HIER_CPUSET1) {
-		op = apply_op(a, ACT_CG_WRITE, VS_W_CG_SETUP);
-		if (!op)
-			return -1;
-		op->hier = h;
-		op->dep = dep;
-		str_copy(op->path, d->path, sizeof(op->path));
-		str_copy(op->file, "cpuset.mems", sizeof(op->file));
-		str_copy(op->text, lx->cg.mems, sizeof(op->text));
-		dep = apply_last_op(a);
-	} else if (h == LX_HIER_V2 && threaded) {
-		op = apply_op(a, ACT_CG_WRITE, VS_W_CG_SETUP);
-		if (!op)
-			return -1;
-		op->hier = h;
-		op->dep = dep;
-		str_copy(op->path, d->path, sizeof(op->path));
-		str_copy(op->file, "cgroup.type", sizeof(op->file));
-		str_copy(op->text, "threaded", sizeof(op->text));
-		dep = apply_last_op(a);
-	}
+	if (h == LX_HIER_CPUSET1)
+		return apply_setup_write(a, h, d->path, "cpuset.mems", lx->cg.mems, dep);
+	if (h == LX_HIER_V2 && threaded)
+		return apply_setup_write(a, h, d->path, "cgroup.type", "threaded", dep);
 	return dep;
 }
 
 /* Enable the cpuset controller for the children of dir (v2). */
 static int apply_subtree(struct apply_ctx *a, const char *dir, int dep)
 {
-	struct act_op *op = apply_op(a, ACT_CG_WRITE, VS_W_CG_SETUP);
-
-	if (!op)
-		return -1;
-	op->hier = LX_HIER_V2;
-	op->dep = dep;
-	str_copy(op->path, dir, sizeof(op->path));
-	str_copy(op->file, "cgroup.subtree_control", sizeof(op->file));
-	str_copy(op->text, "+cpuset", sizeof(op->text));
-	return apply_last_op(a);
+	return apply_setup_write(a, LX_HIER_V2, dir, "cgroup.subtree_control", "+cpuset", dep);
 }
 
 /* Plan cpuset.cpus of d to cores when it differs. Returns the op index or dep. */
