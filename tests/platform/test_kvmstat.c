@@ -14,34 +14,12 @@
 #include "platform/linux/kvmstat.h"
 #include "platform/linux/linux.h"
 #include "testutil.h"
-
-/* The scratch directory of the running test, removed by the teardown even
- * when an assertion ends the test early. */
-static char cleanup_dir[64];
+#include "scratch.h"
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	if (!cleanup_dir[0])
-		return 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", cleanup_dir);
-	cleanup_dir[0] = '\0';
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove();
 }
-
-static int sh_run(const char *cmd)
-{
-	int rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-#define sh(...)                                                                                    \
-	({                                                                                         \
-		char cmd_[2048];                                                                   \
-		snprintf(cmd_, sizeof(cmd_), __VA_ARGS__);                                         \
-		sh_run(cmd_);                                                                      \
-	})
 
 static void scratch(char *dir, size_t len)
 {

@@ -20,23 +20,7 @@
 #include "platform/linux/qmpconn.h"
 #include "platform/linux/qmpstats.h"
 #include "testutil.h"
-
-/* The scratch directory of the running test, removed by the teardown even
- * when an assertion ends the test early. */
-static char cleanup_dir[64];
-
-static int sh_run(const char *cmd)
-{
-	int rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-#define sh(...)                                                                                    \
-	({                                                                                         \
-		char cmd_[2048];                                                                   \
-		snprintf(cmd_, sizeof(cmd_), __VA_ARGS__);                                         \
-		sh_run(cmd_);                                                                      \
-	})
+#include "scratch.h"
 
 static bool near(double a, double b)
 {
@@ -711,16 +695,10 @@ static struct fqmp *cleanup_fq;
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	if (cleanup_fq)
 		fq_stop(cleanup_fq);
 	cleanup_fq = NULL;
-	if (!cleanup_dir[0])
-		return 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", cleanup_dir);
-	cleanup_dir[0] = '\0';
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove();
 }
 
 struct bed {

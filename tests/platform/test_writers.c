@@ -14,20 +14,11 @@
 #include "platform/linux/linux.h"
 #include "platform/linux/linux_int.h"
 #include "testutil.h"
-
-/* The scratch directory of the running test, removed by the teardown even
- * when an assertion ends the test early. */
-static char cleanup_dir[64];
+#include "scratch.h"
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	if (!cleanup_dir[0])
-		return 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", cleanup_dir);
-	cleanup_dir[0] = '\0';
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove();
 }
 
 /* A platform and controller on a scratch copy of synth-b. */
@@ -48,20 +39,6 @@ static void bed_line(void *arg, const char *line)
 	if (getenv("VS_TEST_VERBOSE"))
 		printf("# %s\n", line);
 }
-
-static int sh_run(const char *cmd)
-{
-	int rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-/* Run a shell command built like printf. */
-#define sh(...)                                                                                    \
-	({                                                                                         \
-		char cmd_[1024];                                                                   \
-		snprintf(cmd_, sizeof(cmd_), __VA_ARGS__);                                         \
-		sh_run(cmd_);                                                                      \
-	})
 
 static const char *const bed_conf_b =
 	"[host]\ncores=2-19\nnic=ens1f0\nmode=R\n"
