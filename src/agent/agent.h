@@ -21,7 +21,11 @@
  *     active vCPUs;
  *   - the active vCPU set 0..n-1: the application's cgroup (cpuset.cpus) or
  *     pids (sched_setaffinity) are confined to it; with "hotplug" the vCPUs
- *     >= n also go offline (/sys/devices/system/cpu/cpuN/online).
+ *     >= n also go offline (/sys/devices/system/cpu/cpuN/online);
+ *   - a NIC's interrupt coalescing (ETHTOOL_SCOALESCE: rx-usecs, adaptive-rx),
+ *     the interrupt rate the host's policy chose (SPEC §7.1);
+ *   - a NIC's receive fan-out: RPS masks (rx-N/rps_cpus) over the first n
+ *     active vCPUs, with RFS flow tables (rps_flow_cnt, rps_sock_flow_entries).
  * Before its first write to anything it records the original value and
  * puts every one back in agent_restore() (on exit).
  *
@@ -43,6 +47,12 @@ struct agent_channels {
 	uint32_t max_rx, max_tx, max_combined;
 };
 
+/* The coalescing settings the agent reads, sets and restores. */
+struct agent_coalesce {
+	uint32_t rx_usecs, rx_frames, tx_usecs, tx_frames;
+	uint32_t adaptive_rx, adaptive_tx; /* 1 on, 0 off */
+};
+
 struct agent_qstats {
 	int n_rx, n_tx; /* queues with counters (highest index + 1) */
 	uint64_t rx_packets[AGENT_MAX_QUEUES], rx_bytes[AGENT_MAX_QUEUES];
@@ -58,6 +68,10 @@ struct agent_sys_ops {
 	int (*set_channels)(void *arg, const char *ifname, const struct agent_channels *ch);
 	/** ETHTOOL_GSTATS: the rx_queue_N_{packets,bytes}, tx_queue_N_... counters */
 	int (*queue_stats)(void *arg, const char *ifname, struct agent_qstats *qs);
+	/** ETHTOOL_GCOALESCE (errno EOPNOTSUPP: the driver has no coalescing) */
+	int (*get_coalesce)(void *arg, const char *ifname, struct agent_coalesce *co);
+	/** ETHTOOL_SCOALESCE of the six fields of co (the driver's others kept) */
+	int (*set_coalesce)(void *arg, const char *ifname, const struct agent_coalesce *co);
 	/** sched_getaffinity / sched_setaffinity of one task */
 	int (*get_affinity)(void *arg, pid_t tid, struct vs_cpuset *cpus);
 	int (*set_affinity)(void *arg, pid_t tid, const struct vs_cpuset *cpus);
@@ -99,6 +113,18 @@ struct agent_saved_task {
 	struct vs_cpuset cpus;
 };
 
+struct agent_saved_coal {
+	char ifname[PROTO_IFNAME_MAX];
+	struct agent_coalesce co;
+};
+
+/* A NIC whose receive processing set_rps spreads (re-spread when the active
+ * vCPUs change). */
+struct agent_rps {
+	char ifname[PROTO_IFNAME_MAX];
+	int n;
+};
+
 /* A NIC set_vnq manages: its queues follow the active vCPU set. */
 struct agent_nic {
 	char ifname[PROTO_IFNAME_MAX];
@@ -126,6 +152,10 @@ struct agent {
 	int n_saved_nics;
 	struct agent_saved_task *saved_tasks;
 	int n_saved_tasks, cap_saved_tasks;
+	struct agent_saved_coal saved_coal[AGENT_MAX_NICS]; /* coalescing before set_coalesce */
+	int n_saved_coal;
+	struct agent_rps rps[AGENT_MAX_NICS];
+	int n_rps;
 
 	uint64_t requests, errors; /* answered requests, of which errors */
 };
@@ -176,12 +206,25 @@ int guest_nic_list(struct agent *a, char names[][PROTO_IFNAME_MAX], int max);
 /* Queue IRQs of a NIC: irq[i] and queue[i], from /proc/interrupts (virtio
  * "virtioN-input.Q"/"-output.Q" names, or "IF-...-Q"). Returns the count. */
 int guest_nic_irqs(struct agent *a, const char *ifname, int *irq, int *queue, int max);
-/* Number of tx-N directories under sys/class/net/IF/queues. */
+/* Number of tx-N (rx-N) directories under sys/class/net/IF/queues. */
 int guest_nic_tx_queues(struct agent *a, const char *ifname);
+int guest_nic_rx_queues(struct agent *a, const char *ifname);
+/* Interrupts each receive queue of a NIC raised so far, summed over the CPUs,
+ * from /proc/interrupts: vectors "virtioN-input.Q", "IF-rx-Q", "IF-TxRx-Q"
+ * (any "IF-...-Q" that is not a tx-only one), or a single vector named IF
+ * (queue 0). counts[q] for q < the returned count; 0 when none is found. */
+int guest_nic_rx_irqs(struct agent *a, const char *ifname, uint64_t *counts, int max);
+/* Write a CPU mask file (rps_cpus) when its set differs from cpus; the
+ * original is recorded first. 0 or -1 with errno. */
+int guest_write_mask(struct agent *a, const char *path, const struct vs_cpuset *cpus);
 /* Per-vCPU busy and total time in ms from /proc/stat (-1 for a vCPU not
  * listed, i.e. offline). Returns 0, or -1 with err. */
 int guest_cpu_times(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int n, char *err,
 		    size_t errlen);
+/* The same reading with each vCPU's interrupt and softirq time (irq_ms, -1
+ * when offline): the receive work done on it. */
+int guest_cpu_times_irq(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int64_t *irq_ms,
+			int n, char *err, size_t errlen);
 /* Thread ids of a process (proc/PID/task). Returns the count, -1 on error. */
 int guest_tasks(struct agent *a, pid_t pid, pid_t *tids, int max);
 

@@ -1,9 +1,10 @@
-/* commands.c - the agent's commands (hello, set_vnq, set_vcpus, stats) and restoring the guest on exit. */
+/* commands.c - the agent's commands (hello, set_vnq, set_vcpus, stats, coalescing, RPS) and restoring the guest on exit. */
 #include "agent/agent.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,13 @@
 
 #include "lib/log.h"
 #include "lib/strutil.h"
+
+/* RFS: entries of the global socket flow table when receive processing is
+ * spread, and per queue that over the NIC's receive queues. Source:
+ * Documentation/networking/scaling.rst ("a value of 32768 for
+ * rps_sock_flow_entries works fairly well on a moderately loaded server";
+ * rps_flow_cnt = rps_sock_flow_entries / N for N receive queues). */
+#define AGENT_RFS_FLOW_ENTRIES 32768
 
 /* Error text of a command handler. */
 struct agent_err {
@@ -353,6 +361,203 @@ static json_t *agent_set_vnq(struct agent *a, const struct proto_request *req, s
 			 "warnings", warnings);
 }
 
+static json_t *agent_coalesce_json(const char *ifname, const struct agent_coalesce *co)
+{
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:b,s:b}", "ifname", ifname, "rx_usecs",
+			 (json_int_t)co->rx_usecs, "rx_frames", (json_int_t)co->rx_frames,
+			 "tx_usecs", (json_int_t)co->tx_usecs, "tx_frames",
+			 (json_int_t)co->tx_frames, "adaptive_rx", co->adaptive_rx != 0,
+			 "adaptive_tx", co->adaptive_tx != 0);
+}
+
+static struct agent_saved_coal *agent_find_saved_coal(struct agent *a, const char *ifname)
+{
+	for (int i = 0; i < a->n_saved_coal; i++)
+		if (strcmp(a->saved_coal[i].ifname, ifname) == 0)
+			return &a->saved_coal[i];
+	return NULL;
+}
+
+/* Read a NIC's coalescing for command cmd; -1 with e filled ("unsupported"
+ * said as such: the driver has no ETHTOOL_GCOALESCE). */
+static int agent_read_coalesce(struct agent *a, const char *cmd, const char *ifname,
+			       struct agent_coalesce *co, struct agent_err *e)
+{
+	if (!guest_nic_exists(a, ifname)) {
+		agent_errf(e, "%s: no network interface \"%s\" in this guest", cmd, ifname);
+		return -1;
+	}
+	if (a->ops->get_coalesce(a->ops_arg, ifname, co) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP)
+		agent_errf(e,
+			   "%s: %s: interrupt coalescing is not supported by its driver "
+			   "(ETHTOOL_GCOALESCE: %s)",
+			   cmd, ifname, strerror(errno));
+	else
+		agent_errf(e,
+			   "%s: %s: cannot read its interrupt coalescing (ETHTOOL_GCOALESCE): %s",
+			   cmd, ifname, strerror(errno));
+	return -1;
+}
+
+static json_t *agent_get_coalesce(struct agent *a, const struct proto_request *req,
+				  struct agent_err *e)
+{
+	const char *ifname = req->u.get_coalesce.ifname;
+	struct agent_coalesce co;
+	json_t *r;
+
+	if (agent_read_coalesce(a, "get_coalesce", ifname, &co, e) < 0)
+		return NULL;
+	r = agent_coalesce_json(ifname, &co);
+	if (r)
+		json_object_set_new(r, "managed",
+				    json_boolean(agent_find_saved_coal(a, ifname) != NULL));
+	return r;
+}
+
+/* SPEC §7.1: the interrupt rate the host chose, as rx-usecs; adaptive-rx off
+ * unless asked for (the driver's own moderation would fight the host's). */
+static json_t *agent_set_coalesce(struct agent *a, const struct proto_request *req,
+				  struct agent_err *e)
+{
+	const char *ifname = req->u.set_coalesce.ifname;
+	struct agent_coalesce cur, want;
+	bool change;
+
+	if (agent_read_coalesce(a, "set_coalesce", ifname, &cur, e) < 0)
+		return NULL;
+	want = cur;
+	want.rx_usecs = req->u.set_coalesce.rx_usecs;
+	want.adaptive_rx = req->u.set_coalesce.adaptive_rx ? 1 : 0;
+	change = want.rx_usecs != cur.rx_usecs || want.adaptive_rx != cur.adaptive_rx;
+	if (change && !agent_find_saved_coal(a, ifname)) {
+		if (a->n_saved_coal == AGENT_MAX_NICS) {
+			agent_errf(e, "set_coalesce: already managing %d NICs", AGENT_MAX_NICS);
+			return NULL;
+		}
+		struct agent_saved_coal *sc = &a->saved_coal[a->n_saved_coal++];
+		str_copy(sc->ifname, ifname, sizeof(sc->ifname));
+		sc->co = cur; /* the original, before the first write */
+	}
+	if (!change) {
+		/* nothing to write */
+	} else if (a->dry_run) {
+		log_info("dry-run: would set %s rx-usecs %u -> %u, adaptive-rx %s", ifname,
+			 cur.rx_usecs, want.rx_usecs, want.adaptive_rx ? "on" : "off");
+	} else if (a->ops->set_coalesce(a->ops_arg, ifname, &want) < 0) {
+		agent_errf(e,
+			   "set_coalesce: %s: cannot set rx-usecs %u, adaptive-rx %s "
+			   "(ETHTOOL_SCOALESCE): %s",
+			   ifname, want.rx_usecs, want.adaptive_rx ? "on" : "off", strerror(errno));
+		return NULL;
+	} else {
+		log_info("%s: rx-usecs %u -> %u, adaptive-rx %s", ifname, cur.rx_usecs,
+			 want.rx_usecs, want.adaptive_rx ? "on" : "off");
+	}
+	return json_pack("{s:s,s:I,s:I,s:b,s:b,s:b}", "ifname", ifname, "rx_usecs",
+			 (json_int_t)want.rx_usecs, "previous", (json_int_t)cur.rx_usecs,
+			 "adaptive_rx", want.adaptive_rx != 0, "changed", change, "dry_run",
+			 a->dry_run);
+}
+
+/* Point the RPS mask of every receive queue of ifname at the first n active
+ * vCPUs (n == 1: no RPS, the interrupt's CPU does the work), with RFS flow
+ * tables when n > 1. The CPUs used go to *used when given. */
+static int agent_rps_apply(struct agent *a, const char *ifname, int n, struct vs_cpuset *used,
+			   json_t *warnings)
+{
+	int cpus[VS_MAX_CPUS], k = agent_active_list(a, cpus, VS_MAX_CPUS);
+	int nrx = guest_nic_rx_queues(a, ifname), failed = 0;
+	struct vs_cpuset mask;
+	char path[128], val[32];
+
+	cpuset_zero(&mask);
+	if (n > 1)
+		for (int i = 0; i < n && i < k; i++)
+			cpuset_set(&mask, cpus[i]);
+	if (used)
+		*used = mask;
+	if (n > 1 && nrx > 0) {
+		char cur[32];
+		long have = 0;
+		if (guest_read(a, "proc/sys/net/core/rps_sock_flow_entries", cur, sizeof(cur)) ==
+			    0 &&
+		    str_to_long(cur, 0, LONG_MAX, &have) == 0 && have < AGENT_RFS_FLOW_ENTRIES) {
+			snprintf(val, sizeof(val), "%d", AGENT_RFS_FLOW_ENTRIES);
+			if (guest_write(a, AGENT_SAVED_FILE,
+					"proc/sys/net/core/rps_sock_flow_entries", val) < 0)
+				agent_warn(warnings, "rps_sock_flow_entries: %s", strerror(errno));
+		}
+	}
+	for (int q = 0; q < nrx; q++) {
+		snprintf(path, sizeof(path), "sys/class/net/%s/queues/rx-%d/rps_cpus", ifname, q);
+		if (guest_write_mask(a, path, &mask) < 0) {
+			agent_warn(warnings, "%s: rx-%d rps_cpus: %s", ifname, q, strerror(errno));
+			failed++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "sys/class/net/%s/queues/rx-%d/rps_flow_cnt", ifname,
+			 q);
+		snprintf(val, sizeof(val), "%d", n > 1 ? AGENT_RFS_FLOW_ENTRIES / nrx : 0);
+		if (guest_write(a, AGENT_SAVED_FILE, path, val) < 0 && errno != ENOENT)
+			agent_warn(warnings, "%s: rx-%d rps_flow_cnt: %s", ifname, q,
+				   strerror(errno));
+	}
+	return failed;
+}
+
+static json_t *agent_set_rps(struct agent *a, const struct proto_request *req, struct agent_err *e)
+{
+	const char *ifname = req->u.set_rps.ifname;
+	int n = req->u.set_rps.n, nrx, cpus[VS_MAX_CPUS], k;
+	struct agent_rps *r = NULL;
+	struct vs_cpuset used;
+	json_t *warnings;
+
+	if (n > a->n_vcpus) {
+		agent_errf(e, "set_rps: n=%d is above the %d vCPUs of this guest", n, a->n_vcpus);
+		return NULL;
+	}
+	if (!guest_nic_exists(a, ifname)) {
+		agent_errf(e, "set_rps: no network interface \"%s\" in this guest", ifname);
+		return NULL;
+	}
+	nrx = guest_nic_rx_queues(a, ifname);
+	if (nrx == 0) {
+		agent_errf(e, "set_rps: %s has no receive queues in sysfs (no RPS)", ifname);
+		return NULL;
+	}
+	for (int i = 0; i < a->n_rps; i++)
+		if (strcmp(a->rps[i].ifname, ifname) == 0)
+			r = &a->rps[i];
+	if (!r) {
+		if (a->n_rps == AGENT_MAX_NICS) {
+			agent_errf(e, "set_rps: already managing %d NICs", AGENT_MAX_NICS);
+			return NULL;
+		}
+		r = &a->rps[a->n_rps++];
+		str_copy(r->ifname, ifname, sizeof(r->ifname));
+	}
+	r->n = n;
+	warnings = json_array();
+	k = agent_active_list(a, cpus, VS_MAX_CPUS);
+	if (n > k)
+		agent_warn(warnings, "set_rps: only %d active vCPUs for n=%d", k, n);
+	if (agent_rps_apply(a, ifname, n, &used, warnings) == nrx) {
+		const char *why = json_string_value(json_array_get(warnings, 0));
+		agent_errf(e, "set_rps: %s: cannot write any rps_cpus (%s)", ifname,
+			   why ? why : "?");
+		json_decref(warnings);
+		return NULL;
+	}
+	log_info("%s: receive processing on %d CPU(s)", ifname, n);
+	return json_pack("{s:s,s:i,s:o,s:i,s:b,s:o}", "ifname", ifname, "n", n, "cpus",
+			 agent_cpulist_json(&used), "rx_queues", nrx, "dry_run", a->dry_run,
+			 "warnings", warnings);
+}
+
 /* Confine the application (cgroup and/or pids) to cpus. Returns 0, or -1
  * with e filled. */
 static int agent_confine(struct agent *a, const struct vs_cpuset *cpus, struct agent_err *e)
@@ -475,6 +680,8 @@ static json_t *agent_set_vcpus(struct agent *a, const struct proto_request *req,
 	warnings = json_array();
 	for (int i = 0; i < a->n_nics; i++)
 		agent_spread(a, a->nics[i].ifname, a->nics[i].queues, warnings);
+	for (int i = 0; i < a->n_rps; i++)
+		agent_rps_apply(a, a->rps[i].ifname, a->rps[i].n, NULL, warnings);
 	if (guest_cpus_online(a, &online) < 0)
 		cpuset_zero(&online);
 	log_info("active vCPUs %d (%s)", n, proto_vcpu_method_name(method));
@@ -500,16 +707,36 @@ static json_t *agent_u64_array(const uint64_t *v, int n)
 	return arr;
 }
 
+/* What the interrupt-rate policy needs of a NIC beyond the per-queue
+ * counters (which not every driver has): its receive totals from sysfs and
+ * the interrupts of each receive queue from /proc/interrupts. */
+static void agent_nic_rx_json(struct agent *a, const char *ifname, json_t *nic)
+{
+	uint64_t counts[AGENT_MAX_QUEUES];
+	char path[96], val[32];
+	long v;
+	int n = guest_nic_rx_irqs(a, ifname, counts, AGENT_MAX_QUEUES);
+
+	snprintf(path, sizeof(path), "sys/class/net/%.15s/statistics/rx_packets", ifname);
+	if (guest_read(a, path, val, sizeof(val)) == 0 && str_to_long(val, 0, LONG_MAX, &v) == 0)
+		json_object_set_new(nic, "rx_total_packets", json_integer(v));
+	snprintf(path, sizeof(path), "sys/class/net/%.15s/statistics/rx_bytes", ifname);
+	if (guest_read(a, path, val, sizeof(val)) == 0 && str_to_long(val, 0, LONG_MAX, &v) == 0)
+		json_object_set_new(nic, "rx_total_bytes", json_integer(v));
+	if (n > 0)
+		json_object_set_new(nic, "rx_irqs", agent_u64_array(counts, n));
+}
+
 static json_t *agent_stats(struct agent *a, const struct proto_request *req, struct agent_err *e)
 {
-	int64_t busy[VS_MAX_CPUS], total[VS_MAX_CPUS];
+	int64_t busy[VS_MAX_CPUS], total[VS_MAX_CPUS], irq[VS_MAX_CPUS];
 	char names[AGENT_MAX_NICS][PROTO_IFNAME_MAX], err[160];
 	struct vs_cpuset online;
 	struct timespec ts;
 	int n_nics;
-	json_t *jb, *jt, *nics;
+	json_t *jb, *jt, *ji, *nics;
 
-	if (guest_cpu_times(a, busy, total, a->n_vcpus, err, sizeof(err)) < 0) {
+	if (guest_cpu_times_irq(a, busy, total, irq, a->n_vcpus, err, sizeof(err)) < 0) {
 		agent_errf(e, "stats: %s", err);
 		return NULL;
 	}
@@ -528,9 +755,11 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 		cpuset_zero(&online);
 	jb = json_array();
 	jt = json_array();
+	ji = json_array();
 	for (int c = 0; c < a->n_vcpus; c++) {
 		json_array_append_new(jb, busy[c] < 0 ? json_null() : json_integer(busy[c]));
 		json_array_append_new(jt, total[c] < 0 ? json_null() : json_integer(total[c]));
+		json_array_append_new(ji, irq[c] < 0 ? json_null() : json_integer(irq[c]));
 	}
 	nics = json_array();
 	for (int i = 0; i < n_nics; i++) {
@@ -551,14 +780,15 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 			json_object_set_new(nic, "tx_bytes", agent_u64_array(qs->tx_bytes, nt));
 		}
 		free(qs);
+		agent_nic_rx_json(a, names[i], nic);
 		json_array_append_new(nics, nic);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	json_t *r = json_pack("{s:I,s:i,s:o,s:o,s:o,s:o,s:o}", "t_ms",
+	json_t *r = json_pack("{s:I,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "t_ms",
 			      (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, "vcpus",
 			      a->n_vcpus, "online", agent_cpulist_json(&online), "active",
-			      agent_cpulist_json(&a->active), "busy_ms", jb, "total_ms", jt, "nics",
-			      nics);
+			      agent_cpulist_json(&a->active), "busy_ms", jb, "total_ms", jt,
+			      "softirq_ms", ji, "nics", nics);
 	/* what the kernel lets the application use (cgroup v2, else v1 name) */
 	if (r && a->cgroup[0]) {
 		char path[160], val[256];
@@ -577,7 +807,8 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 static json_t *agent_restore_cmd(struct agent *a, const struct proto_request *req,
 				 struct agent_err *e)
 {
-	int values = a->n_saved, nics = a->n_saved_nics, tasks = a->n_saved_tasks;
+	int values = a->n_saved, nics = a->n_saved_nics, tasks = a->n_saved_tasks,
+	    coal = a->n_saved_coal;
 	int failed = agent_restore(a);
 	struct vs_cpuset online;
 
@@ -585,22 +816,27 @@ static json_t *agent_restore_cmd(struct agent *a, const struct proto_request *re
 	if (failed > 0) {
 		agent_errf(e,
 			   "restore: %d of %d settings could not be put back (see the agent's log)",
-			   failed, values + nics + tasks);
+			   failed, values + nics + tasks + coal);
 		return NULL;
 	}
 	if (guest_cpus_online(a, &online) == 0)
 		a->active = online;
-	return json_pack("{s:i,s:i,s:i,s:b}", "values", values, "nics", nics, "tasks", tasks,
-			 "dry_run", a->dry_run);
+	return json_pack("{s:i,s:i,s:i,s:i,s:b}", "values", values, "nics", nics, "coalesce", coal,
+			 "tasks", tasks, "dry_run", a->dry_run);
 }
 
 typedef json_t *(*agent_cmd_fn)(struct agent *a, const struct proto_request *req,
 				struct agent_err *e);
 
 static const agent_cmd_fn agent_cmds[PROTO_CMD_COUNT] = {
-	[PROTO_CMD_HELLO] = agent_hello,	 [PROTO_CMD_SET_VNQ] = agent_set_vnq,
-	[PROTO_CMD_SET_VCPUS] = agent_set_vcpus, [PROTO_CMD_STATS] = agent_stats,
+	[PROTO_CMD_HELLO] = agent_hello,
+	[PROTO_CMD_SET_VNQ] = agent_set_vnq,
+	[PROTO_CMD_SET_VCPUS] = agent_set_vcpus,
+	[PROTO_CMD_STATS] = agent_stats,
 	[PROTO_CMD_RESTORE] = agent_restore_cmd,
+	[PROTO_CMD_GET_COALESCE] = agent_get_coalesce,
+	[PROTO_CMD_SET_COALESCE] = agent_set_coalesce,
+	[PROTO_CMD_SET_RPS] = agent_set_rps,
 };
 
 int agent_handle_line(struct agent *a, const char *line, size_t len, char *reply, size_t replylen)
@@ -700,6 +936,20 @@ int agent_restore(struct agent *a)
 			failed++;
 		}
 	}
+	/* 2b. interrupt coalescing */
+	for (int i = 0; i < a->n_saved_coal; i++) {
+		struct agent_saved_coal *sc = &a->saved_coal[i];
+		struct agent_coalesce cur;
+		if (a->dry_run)
+			continue;
+		if (a->ops->get_coalesce(a->ops_arg, sc->ifname, &cur) == 0 &&
+		    memcmp(&cur, &sc->co, sizeof(cur)) == 0)
+			continue;
+		if (a->ops->set_coalesce(a->ops_arg, sc->ifname, &sc->co) < 0 && errno != ENODEV) {
+			log_warn("restore %s to rx-usecs %u", sc->ifname, sc->co.rx_usecs);
+			failed++;
+		}
+	}
 	/* 3. files, newest first */
 	for (int i = a->n_saved - 1; i >= 0; i--)
 		if (a->saved[i].kind == AGENT_SAVED_FILE)
@@ -715,10 +965,11 @@ int agent_restore(struct agent *a)
 			failed++;
 		}
 	}
-	if (a->n_saved + a->n_saved_nics + a->n_saved_tasks > 0)
-		log_info("restored the guest's settings (%d values, %d NICs, %d tasks, %d failed)",
-			 a->n_saved, a->n_saved_nics, a->n_saved_tasks, failed);
-	a->n_saved = a->n_saved_nics = a->n_saved_tasks = 0;
-	a->n_nics = 0;
+	if (a->n_saved + a->n_saved_nics + a->n_saved_tasks + a->n_saved_coal > 0)
+		log_info("restored the guest's settings (%d values, %d NICs, %d coalescing, %d "
+			 "tasks, %d failed)",
+			 a->n_saved, a->n_saved_nics, a->n_saved_coal, a->n_saved_tasks, failed);
+	a->n_saved = a->n_saved_nics = a->n_saved_tasks = a->n_saved_coal = 0;
+	a->n_nics = a->n_rps = 0;
 	return failed;
 }

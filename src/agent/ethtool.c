@@ -1,4 +1,4 @@
-/* ethtool.c - the agent's kernel calls outside /proc and /sys: ethtool channels and stats, affinity. */
+/* ethtool.c - the agent's kernel calls outside /proc and /sys: ethtool channels, coalescing and stats, affinity. */
 #include "agent/agent.h"
 
 #include <errno.h>
@@ -91,6 +91,46 @@ static int agent_ethtool_set_channels(void *arg, const char *ifname,
 		rc = ethtool_set_channels(fd, ifname, &vc);
 	}
 	return ethtool_done(fd, rc);
+}
+
+static int agent_ethtool_get_coalesce(void *arg, const char *ifname, struct agent_coalesce *co)
+{
+	struct vs_coalesce vc;
+	int fd = ethtool_sock(ifname), rc;
+
+	(void)arg;
+	if (fd < 0)
+		return -1;
+	rc = ethtool_get_coalesce(fd, ifname, &vc);
+	if (rc == 0)
+		*co = (struct agent_coalesce){
+			.rx_usecs = vc.rx_usecs,
+			.rx_frames = vc.rx_frames,
+			.tx_usecs = vc.tx_usecs,
+			.tx_frames = vc.tx_frames,
+			.adaptive_rx = vc.adaptive_rx,
+			.adaptive_tx = vc.adaptive_tx,
+		};
+	return ethtool_done(fd, rc);
+}
+
+static int agent_ethtool_set_coalesce(void *arg, const char *ifname,
+				      const struct agent_coalesce *co)
+{
+	struct vs_coalesce vc = {
+		.rx_usecs = co->rx_usecs,
+		.rx_frames = co->rx_frames,
+		.tx_usecs = co->tx_usecs,
+		.tx_frames = co->tx_frames,
+		.adaptive_rx = co->adaptive_rx,
+		.adaptive_tx = co->adaptive_tx,
+	};
+	int fd = ethtool_sock(ifname);
+
+	(void)arg;
+	if (fd < 0)
+		return -1;
+	return ethtool_done(fd, ethtool_set_coalesce(fd, ifname, &vc));
 }
 
 /* "rx_queue_3_packets" -> dir 'r', queue 3, field "packets". */
@@ -226,6 +266,8 @@ const struct agent_sys_ops agent_linux_ops = {
 	.get_channels = agent_ethtool_get_channels,
 	.set_channels = agent_ethtool_set_channels,
 	.queue_stats = ethtool_queue_stats,
+	.get_coalesce = agent_ethtool_get_coalesce,
+	.set_coalesce = agent_ethtool_set_coalesce,
 	.get_affinity = ethtool_get_affinity,
 	.set_affinity = ethtool_set_affinity,
 };

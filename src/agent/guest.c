@@ -12,6 +12,7 @@
 
 #include "lib/log.h"
 #include "lib/strutil.h"
+#include "platform/linux/procfs.h"
 
 int guest_read(struct agent *a, const char *path, char *buf, size_t len)
 {
@@ -224,7 +225,8 @@ int guest_nic_list(struct agent *a, char names[][PROTO_IFNAME_MAX], int max)
 	return n;
 }
 
-int guest_nic_tx_queues(struct agent *a, const char *ifname)
+/* Directories under sys/class/net/IF/queues whose name starts with prefix. */
+static int guest_nic_queue_dirs(struct agent *a, const char *ifname, const char *prefix)
 {
 	char path[64];
 	DIR *d;
@@ -236,10 +238,40 @@ int guest_nic_tx_queues(struct agent *a, const char *ifname)
 	if (!d)
 		return 0;
 	while ((e = readdir(d)))
-		if (str_starts_with(e->d_name, "tx-"))
+		if (str_starts_with(e->d_name, prefix))
 			n++;
 	closedir(d);
 	return n;
+}
+
+int guest_nic_tx_queues(struct agent *a, const char *ifname)
+{
+	return guest_nic_queue_dirs(a, ifname, "tx-");
+}
+
+int guest_nic_rx_queues(struct agent *a, const char *ifname)
+{
+	return guest_nic_queue_dirs(a, ifname, "rx-");
+}
+
+int guest_write_mask(struct agent *a, const char *path, const struct vs_cpuset *cpus)
+{
+	char cur[128], want[256], err[96];
+	struct vs_cpuset now;
+
+	if (guest_read(a, path, cur, sizeof(cur)) < 0)
+		return -1;
+	if (cpuset_parse_mask(&now, cur, err, sizeof(err)) == 0 && cpuset_equal(&now, cpus))
+		return 0;
+	cpuset_format_mask(cpus, a->n_vcpus, want, sizeof(want));
+	if (guest_remember(a, AGENT_SAVED_FILE, path, cur) < 0)
+		return -1;
+	if (a->dry_run) {
+		log_info("dry-run: would write \"%s\" to /%s (now \"%s\")", want, path, cur);
+		return 0;
+	}
+	log_debug("write \"%s\" to /%s (was \"%s\")", want, path, cur);
+	return guest_write_raw(a, path, want);
 }
 
 /* Parse "<prefix><digits>" exactly; the number or -1. */
@@ -309,8 +341,39 @@ int guest_nic_irqs(struct agent *a, const char *ifname, int *irq, int *queue, in
 	return n;
 }
 
-/* Sum the busy and total fields of one "cpuN ..." line of /proc/stat. */
-static int guest_stat_line(char *fields, uint64_t *busy, uint64_t *total)
+int guest_nic_rx_irqs(struct agent *a, const char *ifname, uint64_t *counts, int max)
+{
+	char path[64], link[256], dev[64] = "", err[128];
+	struct vs_irq_line *lines = NULL;
+	int cap = 0, n, nq = 0;
+	char *text;
+
+	/* a virtio NIC's vectors are named after its device: IF/device -> .../virtioN */
+	snprintf(path, sizeof(path), "sys/class/net/%s/device", ifname);
+	ssize_t l = readlinkat(a->root_fd, path, link, sizeof(link) - 1);
+	if (l > 0) {
+		link[l] = '\0';
+		const char *base = strrchr(link, '/');
+		base = base ? base + 1 : link;
+		if (str_starts_with(base, "virtio"))
+			str_copy(dev, base, sizeof(dev));
+	}
+	text = guest_read_all(a, "proc/interrupts");
+	if (!text)
+		return 0;
+	n = interrupts_parse(text, &lines, &cap, err, sizeof(err));
+	if (n < 0)
+		log_warnx("/proc/interrupts: %s", err);
+	else
+		nq = interrupts_rx_counts(lines, n, ifname, dev, counts, max);
+	free(lines);
+	free(text);
+	return nq;
+}
+
+/* Sum the busy and total fields of one "cpuN ..." line of /proc/stat, and
+ * its irq + softirq time. */
+static int guest_stat_line(char *fields, uint64_t *busy, uint64_t *total, uint64_t *irq)
 {
 	char *f[12];
 	uint64_t v[10] = { 0 };
@@ -328,11 +391,18 @@ static int guest_stat_line(char *fields, uint64_t *busy, uint64_t *total)
 	/* guest time is already counted in user (kernel/sched/cputime.c) */
 	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 	*total = *busy + v[3] + v[4];
+	*irq = v[5] + v[6];
 	return 0;
 }
 
 int guest_cpu_times(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int n, char *err,
 		    size_t errlen)
+{
+	return guest_cpu_times_irq(a, busy_ms, total_ms, NULL, n, err, errlen);
+}
+
+int guest_cpu_times_irq(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int64_t *irq_ms,
+			int n, char *err, size_t errlen)
 {
 	char *text = guest_read_all(a, "proc/stat"), *save = NULL;
 	int lineno = 0;
@@ -341,8 +411,11 @@ int guest_cpu_times(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int n,
 		snprintf(err, errlen, "/proc/stat: %s", strerror(errno));
 		return -1;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		busy_ms[i] = total_ms[i] = -1;
+		if (irq_ms)
+			irq_ms[i] = -1;
+	}
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
 		long cpu;
@@ -357,12 +430,14 @@ int guest_cpu_times(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int n,
 		char *fields = sp + 1;
 		while (*fields == ' ')
 			fields++;
-		uint64_t busy, total;
-		if (guest_stat_line(fields, &busy, &total) < 0)
+		uint64_t busy, total, irq;
+		if (guest_stat_line(fields, &busy, &total, &irq) < 0)
 			goto bad;
 		if (cpu < n) {
 			busy_ms[cpu] = (int64_t)(busy * 1000u / (uint64_t)a->clk_tck);
 			total_ms[cpu] = (int64_t)(total * 1000u / (uint64_t)a->clk_tck);
+			if (irq_ms)
+				irq_ms[cpu] = (int64_t)(irq * 1000u / (uint64_t)a->clk_tck);
 		}
 	}
 	free(text);

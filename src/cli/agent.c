@@ -25,6 +25,12 @@ static void agent_cli_usage(FILE *f)
 		"  stats [IFNAME]               per-vCPU busy time, per-queue packets and bytes\n"
 		"  set_vnq IFNAME N             N queues on the guest NIC IFNAME\n"
 		"  set_vcpus N [cpuset|hotplug] active vCPUs 0..N-1\n"
+		"  get_coalesce IFNAME          interrupt coalescing of IFNAME (ethtool -c)\n"
+		"  set_coalesce IFNAME USECS [adaptive]\n"
+		"                               rx-usecs USECS (interrupt rate 1e6/USECS),\n"
+		"                               adaptive-rx off unless \"adaptive\" is given\n"
+		"  set_rps IFNAME N             receive processing of IFNAME over the first N\n"
+		"                               active vCPUs (RPS/RFS); 1 = no fan-out\n"
 		"  restore                      put back every setting the agent changed\n"
 		"  raw                          send each stdin line as is, print each reply line\n"
 		"\n"
@@ -42,6 +48,7 @@ static void agent_cli_usage(FILE *f)
 		"Examples:\n"
 		"  vspace agent -c serial:/run/vm.agent hello\n"
 		"  vspace agent -c unix:/tmp/agent.sock set_vnq eth0 2\n"
+		"  vspace agent -c serial:/run/vm.agent set_coalesce eth0 250\n"
 		"  vspace agent -c unix:/tmp/agent.sock -r 200 stats\n"
 		"  echo '{\"v\":1,\"id\":1,\"cmd\":\"hello\"}' | vspace agent -c "
 		"unix:/tmp/agent.sock raw\n");
@@ -96,8 +103,39 @@ static int agent_cli_args(const char *cmd, int argc, char **argv, json_t **args,
 			json_object_set_new(*args, "method", json_string(argv[1]));
 		return 0;
 	}
+	if (strcmp(cmd, "get_coalesce") == 0) {
+		if (argc != 1) {
+			snprintf(err, errlen, "usage: get_coalesce IFNAME");
+			return -1;
+		}
+		*args = json_pack("{s:s}", "ifname", argv[0]);
+		return 0;
+	}
+	if (strcmp(cmd, "set_coalesce") == 0) {
+		if (argc < 2 || argc > 3 || str_to_long(argv[1], 0, PROTO_MAX_RX_USECS, &n) < 0 ||
+		    (argc == 3 && strcmp(argv[2], "adaptive") != 0)) {
+			snprintf(err, errlen,
+				 "usage: set_coalesce IFNAME USECS [adaptive] (USECS in 0..%d)",
+				 PROTO_MAX_RX_USECS);
+			return -1;
+		}
+		*args = json_pack("{s:s,s:i,s:b}", "ifname", argv[0], "rx_usecs", (int)n,
+				  "adaptive_rx", argc == 3);
+		return 0;
+	}
+	if (strcmp(cmd, "set_rps") == 0) {
+		if (argc != 2 || str_to_long(argv[1], 1, PROTO_MAX_VCPUS, &n) < 0) {
+			snprintf(err, errlen, "usage: set_rps IFNAME N (N in 1..%d)",
+				 PROTO_MAX_VCPUS);
+			return -1;
+		}
+		*args = json_pack("{s:s,s:i}", "ifname", argv[0], "n", (int)n);
+		return 0;
+	}
 	snprintf(err, errlen,
-		 "unknown command \"%s\" (hello, stats, set_vnq, set_vcpus, restore, raw)", cmd);
+		 "unknown command \"%s\" (hello, stats, set_vnq, set_vcpus, get_coalesce, "
+		 "set_coalesce, set_rps, restore, raw)",
+		 cmd);
 	return -1;
 }
 
@@ -258,7 +296,7 @@ int agent_main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "vspace agent: missing COMMAND (hello, stats, set_vnq, set_vcpus, "
-				"restore, raw)\n");
+				"get_coalesce, set_coalesce, set_rps, restore, raw)\n");
 		return 2;
 	}
 	if (proto_addr_parse(connect_to, &addr, err, sizeof(err)) < 0) {

@@ -10,6 +10,10 @@ int replay_main(int argc, char **argv);
 /* `vspace agent`: talk to a guest's vspace-agent (src/cli/agent.c). */
 int agent_main(int argc, char **argv);
 int loadgen_main(int argc, char **argv);
+/* `vspace irq` (src/cli/irq.c): replay; calibrate and send (src/cli/irqcal.c). */
+int irq_main(int argc, char **argv);
+int irqcal_main(int argc, char **argv);
+int irqsend_main(int argc, char **argv);
 /* `vspace sim` (src/cli/sim.c). */
 int sim_main(int argc, char **argv);
 

@@ -13,6 +13,7 @@
 #include "daemon/ctlsock.h"
 #include "lib/cpuset.h"
 #include "platform/haltpoll.h"
+#include "platform/irqcal.h"
 #include "platform/linux/kvmstat.h"
 #include "platform/linux/procfs.h"
 #include "platform/linux/qmp.h"
@@ -171,6 +172,15 @@ int fuzz_one(const uint8_t *data, size_t len)
 	case 'Q':
 		fuzz_qmp(text, len - 1);
 		break;
+	case 'I': {
+		/* an interrupt-rate calibration file, parsed and written back */
+		struct vs_irqcal cal;
+		if (irqcal_parse(text, len - 1, &cal, err, sizeof(err)) == 0) {
+			char *again = irqcal_format(&cal);
+			free(again);
+		}
+		break;
+	}
 	case 'm': {
 		struct vs_cpuset s;
 		cpuset_parse_list(&s, text, err, sizeof(err));

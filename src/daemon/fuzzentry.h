@@ -20,6 +20,7 @@
  *       non-blocking client (qmpconn_step, a query-stats awaited once ready),
  *       and each line as a query-stats-schemas and a query-stats answer
  *       (qmpstats_parse_schema / _stats)
+ *   'I' an interrupt-rate calibration file (irqcal_parse, then irqcal_format)
  * Any other first byte is ignored. Never crashes, leaks or reads out of
  * bounds for any input (what the fuzzers check). Returns 0.
  */

@@ -6,9 +6,14 @@
 #include <string.h>
 
 static const char *const proto_cmd_names[PROTO_CMD_COUNT] = {
-	[PROTO_CMD_HELLO] = "hello",	     [PROTO_CMD_SET_VNQ] = "set_vnq",
-	[PROTO_CMD_SET_VCPUS] = "set_vcpus", [PROTO_CMD_STATS] = "stats",
+	[PROTO_CMD_HELLO] = "hello",
+	[PROTO_CMD_SET_VNQ] = "set_vnq",
+	[PROTO_CMD_SET_VCPUS] = "set_vcpus",
+	[PROTO_CMD_STATS] = "stats",
 	[PROTO_CMD_RESTORE] = "restore",
+	[PROTO_CMD_GET_COALESCE] = "get_coalesce",
+	[PROTO_CMD_SET_COALESCE] = "set_coalesce",
+	[PROTO_CMD_SET_RPS] = "set_rps",
 };
 
 /* The args each command accepts (NULL-terminated). */
@@ -17,10 +22,18 @@ static const char *const proto_set_vnq_args[] = { "ifname", "n", NULL };
 static const char *const proto_set_vcpus_args[] = { "n", "method", NULL };
 static const char *const proto_stats_args[] = { "ifname", NULL };
 static const char *const proto_restore_args[] = { NULL };
+static const char *const proto_get_coalesce_args[] = { "ifname", NULL };
+static const char *const proto_set_coalesce_args[] = { "ifname", "rx_usecs", "adaptive_rx", NULL };
+static const char *const proto_set_rps_args[] = { "ifname", "n", NULL };
 static const char *const *const proto_cmd_args[PROTO_CMD_COUNT] = {
-	[PROTO_CMD_HELLO] = proto_hello_args,	      [PROTO_CMD_SET_VNQ] = proto_set_vnq_args,
-	[PROTO_CMD_SET_VCPUS] = proto_set_vcpus_args, [PROTO_CMD_STATS] = proto_stats_args,
+	[PROTO_CMD_HELLO] = proto_hello_args,
+	[PROTO_CMD_SET_VNQ] = proto_set_vnq_args,
+	[PROTO_CMD_SET_VCPUS] = proto_set_vcpus_args,
+	[PROTO_CMD_STATS] = proto_stats_args,
 	[PROTO_CMD_RESTORE] = proto_restore_args,
+	[PROTO_CMD_GET_COALESCE] = proto_get_coalesce_args,
+	[PROTO_CMD_SET_COALESCE] = proto_set_coalesce_args,
+	[PROTO_CMD_SET_RPS] = proto_set_rps_args,
 };
 
 const char *proto_cmd_name(enum proto_cmd cmd)
@@ -252,6 +265,41 @@ static int proto_decode_args(const json_t *args, struct proto_request *req, char
 		return proto_get_ifname(args, ctx, false, req->u.stats.ifname, err, errlen);
 	case PROTO_CMD_RESTORE:
 		return 0;
+	case PROTO_CMD_GET_COALESCE:
+		return proto_get_ifname(args, ctx, true, req->u.get_coalesce.ifname, err, errlen);
+	case PROTO_CMD_SET_COALESCE: {
+		const json_t *b;
+		if (proto_get_ifname(args, ctx, true, req->u.set_coalesce.ifname, err, errlen) < 0)
+			return -1;
+		r = proto_get_int(args, ctx, "rx_usecs", 0, PROTO_MAX_RX_USECS, &x, err, errlen);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			snprintf(err, errlen, "%smissing field \"rx_usecs\" (microseconds)", ctx);
+			return -1;
+		}
+		req->u.set_coalesce.rx_usecs = (uint32_t)x;
+		b = json_object_get(args, "adaptive_rx");
+		if (b && !json_is_boolean(b)) {
+			snprintf(err, errlen, "%sadaptive_rx must be a boolean, got %s", ctx,
+				 proto_type_name(b));
+			return -1;
+		}
+		req->u.set_coalesce.adaptive_rx = b && json_is_true(b);
+		return 0;
+	}
+	case PROTO_CMD_SET_RPS:
+		if (proto_get_ifname(args, ctx, true, req->u.set_rps.ifname, err, errlen) < 0)
+			return -1;
+		r = proto_get_int(args, ctx, "n", 1, PROTO_MAX_VCPUS, &x, err, errlen);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			snprintf(err, errlen, "%smissing field \"n\" (number of CPUs)", ctx);
+			return -1;
+		}
+		req->u.set_rps.n = (int)x;
+		return 0;
 	case PROTO_CMD_COUNT:
 		break;
 	}
@@ -375,7 +423,8 @@ int proto_decode_request(const char *line, size_t len, struct proto_request *req
 		proto_quote(q, sizeof(q), json_string_value(cmd), 24);
 		snprintf(
 			err, errlen,
-			"unknown command \"%s\" (known: hello, set_vnq, set_vcpus, stats, restore)",
+			"unknown command \"%s\" (known: hello, set_vnq, set_vcpus, stats, restore, "
+			"get_coalesce, set_coalesce, set_rps)",
 			q);
 		goto out;
 	}

@@ -27,6 +27,13 @@
  *                                       per-queue packets and bytes
  *   restore    {}                       put back every setting changed so far
  *                                       (the host leaves: vspaced on_exit=restore)
+ *   get_coalesce {"ifname":S}           the NIC's interrupt coalescing (ETHTOOL_GCOALESCE)
+ *   set_coalesce {"ifname":S,"rx_usecs":U,"adaptive_rx":B}
+ *                                       rx-usecs U (the interrupt rate 1e6/U);
+ *                                       adaptive-rx B (default false: off while
+ *                                       the host owns the rate)
+ *   set_rps    {"ifname":S,"n":N}       spread S's receive processing over the
+ *                                       first N active vCPUs (RPS + RFS); 1 = off
  *
  * A message, newline included, is at most PROTO_MAX_MSG bytes. Unknown
  * fields are errors (a typo never passes silently).
@@ -42,6 +49,9 @@
  * checks against the real device maxima. */
 #define PROTO_MAX_QUEUES 1024
 #define PROTO_MAX_VCPUS	 1024
+/* Largest rx-usecs accepted: 1 s between interrupts (drivers bound it further;
+ * e1000e takes 0-4 and 10-10000). */
+#define PROTO_MAX_RX_USECS 1000000
 
 enum proto_cmd {
 	PROTO_CMD_HELLO = 0,
@@ -49,6 +59,9 @@ enum proto_cmd {
 	PROTO_CMD_SET_VCPUS,
 	PROTO_CMD_STATS,
 	PROTO_CMD_RESTORE,
+	PROTO_CMD_GET_COALESCE,
+	PROTO_CMD_SET_COALESCE,
+	PROTO_CMD_SET_RPS,
 	PROTO_CMD_COUNT,
 };
 
@@ -77,6 +90,18 @@ struct proto_request {
 		struct {
 			char ifname[PROTO_IFNAME_MAX]; /* "" = every NIC */
 		} stats;
+		struct {
+			char ifname[PROTO_IFNAME_MAX];
+		} get_coalesce;
+		struct {
+			char ifname[PROTO_IFNAME_MAX];
+			uint32_t rx_usecs;
+			bool adaptive_rx; /* false unless asked for */
+		} set_coalesce;
+		struct {
+			char ifname[PROTO_IFNAME_MAX];
+			int n; /* CPUs sharing receive processing, 1 = RPS off */
+		} set_rps;
 	} u;
 };
 

@@ -18,6 +18,9 @@ struct fake_sys {
 	int fail_set; /* errno for set_channels, 0 = succeed */
 	struct vs_cpuset aff[2];
 	int aff_sets;
+	struct agent_coalesce coal; /* eth0's interrupt coalescing */
+	int coal_sets;
+	int coal_errno; /* errno of get/set_coalesce (EOPNOTSUPP: no coalescing), 0 = works */
 };
 
 static int fake_get_channels(void *arg, const char *ifname, struct agent_channels *ch)
@@ -99,7 +102,39 @@ static int fake_set_affinity(void *arg, pid_t tid, const struct vs_cpuset *cpus)
 	return 0;
 }
 
+static int fake_get_coalesce(void *arg, const char *ifname, struct agent_coalesce *co)
+{
+	struct fake_sys *f = arg;
+
+	if (strcmp(ifname, "eth0") != 0 || f->coal_errno) {
+		errno = f->coal_errno ? f->coal_errno : ENODEV;
+		return -1;
+	}
+	*co = f->coal;
+	return 0;
+}
+
+/* As e1000e: rx-usecs 0-4 (off and the dynamic modes) or 10-10000. */
+static int fake_set_coalesce(void *arg, const char *ifname, const struct agent_coalesce *co)
+{
+	struct fake_sys *f = arg;
+
+	f->coal_sets++;
+	if (strcmp(ifname, "eth0") != 0 || f->coal_errno) {
+		errno = f->coal_errno ? f->coal_errno : ENODEV;
+		return -1;
+	}
+	if (co->rx_usecs > 10000 || (co->rx_usecs > 4 && co->rx_usecs < 10)) {
+		errno = EINVAL;
+		return -1;
+	}
+	f->coal = *co;
+	return 0;
+}
+
 static const struct agent_sys_ops fake_ops = {
+	.get_coalesce = fake_get_coalesce,
+	.set_coalesce = fake_set_coalesce,
 	.get_channels = fake_get_channels,
 	.set_channels = fake_set_channels,
 	.queue_stats = fake_queue_stats,
@@ -127,6 +162,8 @@ static struct fx *fx_new(bool cgroup, bool pids, bool dry_run)
 	snprintf(cmd, sizeof(cmd), "cp -a %s %s", FIXTURE, f->root);
 	assert_int_equal(system(cmd), 0);
 	f->sys.eth0 = (struct agent_channels){ .combined = 4, .max_combined = 4 };
+	/* e1000e's defaults: rx-usecs 3 (dynamic conservative), tx-usecs 0 */
+	f->sys.coal = (struct agent_coalesce){ .rx_usecs = 3, .adaptive_rx = 0 };
 	for (int i = 0; i < 2; i++)
 		for (int c = 0; c < 4; c++)
 			cpuset_set(&f->sys.aff[i], c);
@@ -439,6 +476,237 @@ static void test_cpuset_needs_target(void **state)
 	fx_free(f);
 }
 
+/* get_coalesce reads, set_coalesce writes rx-usecs with adaptive-rx off (once:
+ * the same value again writes nothing), restore puts the original back. */
+static void test_coalesce_set_and_restore(void **state)
+{
+	struct fx *f = fx_new(true, false, false);
+	json_t *r;
+
+	(void)state;
+	f->sys.coal.adaptive_rx = 1;
+	r = fx_ok(f, "{\"v\":1,\"id\":1,\"cmd\":\"get_coalesce\",\"args\":{\"ifname\":\"eth0\"}}");
+	assert_int_equal(json_integer_value(json_object_get(r, "rx_usecs")), 3);
+	assert_true(json_is_true(json_object_get(r, "adaptive_rx")));
+	assert_true(json_is_false(json_object_get(r, "managed")));
+	json_decref(r);
+
+	r = fx_ok(f, "{\"v\":1,\"id\":2,\"cmd\":\"set_coalesce\",\"args\":{\"ifname\":\"eth0\","
+		     "\"rx_usecs\":250}}");
+	assert_int_equal(json_integer_value(json_object_get(r, "rx_usecs")), 250);
+	assert_int_equal(json_integer_value(json_object_get(r, "previous")), 3);
+	assert_true(json_is_true(json_object_get(r, "changed")));
+	json_decref(r);
+	assert_int_equal(f->sys.coal.rx_usecs, 250);
+	assert_int_equal(f->sys.coal.adaptive_rx, 0);
+	assert_int_equal(f->sys.coal_sets, 1);
+
+	/* idempotent */
+	r = fx_ok(f, "{\"v\":1,\"id\":3,\"cmd\":\"set_coalesce\",\"args\":{\"ifname\":\"eth0\","
+		     "\"rx_usecs\":250}}");
+	assert_true(json_is_false(json_object_get(r, "changed")));
+	json_decref(r);
+	assert_int_equal(f->sys.coal_sets, 1);
+	r = fx_ok(f, "{\"v\":1,\"id\":4,\"cmd\":\"set_coalesce\",\"args\":{\"ifname\":\"eth0\","
+		     "\"rx_usecs\":500}}");
+	json_decref(r);
+	assert_int_equal(f->sys.coal.rx_usecs, 500);
+	r = fx_ok(f, "{\"v\":1,\"id\":5,\"cmd\":\"get_coalesce\",\"args\":{\"ifname\":\"eth0\"}}");
+	assert_true(json_is_true(json_object_get(r, "managed")));
+	json_decref(r);
+
+	/* a value the driver refuses: an error naming it; the setting stays */
+	struct proto_reply rep = fx_send(f, "{\"v\":1,\"id\":6,\"cmd\":\"set_coalesce\",\"args\":{"
+					    "\"ifname\":\"eth0\",\"rx_usecs\":7}}");
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.error, "cannot set rx-usecs 7"));
+	assert_non_null(strstr(rep.error, "Invalid argument"));
+	proto_reply_clear(&rep);
+	assert_int_equal(f->sys.coal.rx_usecs, 500);
+
+	/* the host leaves: the original (rx-usecs 3, adaptive-rx on) is back */
+	r = fx_ok(f, "{\"v\":1,\"id\":7,\"cmd\":\"restore\"}");
+	assert_int_equal(json_integer_value(json_object_get(r, "coalesce")), 1);
+	json_decref(r);
+	assert_int_equal(f->sys.coal.rx_usecs, 3);
+	assert_int_equal(f->sys.coal.adaptive_rx, 1);
+	/* nothing left to restore: no further write */
+	int sets = f->sys.coal_sets;
+	assert_int_equal(agent_restore(&f->a), 0);
+	assert_int_equal(f->sys.coal_sets, sets);
+	assert_pristine(f);
+	fx_free(f);
+}
+
+/* A driver without coalescing (veth, virtio-net before 6.x): one clear
+ * "not supported" error, nothing recorded, nothing written. */
+static void test_coalesce_unsupported(void **state)
+{
+	struct fx *f = fx_new(true, false, false);
+	struct proto_reply rep;
+
+	(void)state;
+	f->sys.coal_errno = EOPNOTSUPP;
+	rep = fx_send(f, "{\"v\":1,\"id\":1,\"cmd\":\"set_coalesce\",\"args\":{\"ifname\":\"eth0\","
+			 "\"rx_usecs\":125}}");
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.error, "set_coalesce: eth0: interrupt coalescing is not "
+					  "supported by its driver"));
+	proto_reply_clear(&rep);
+	rep = fx_send(f,
+		      "{\"v\":1,\"id\":2,\"cmd\":\"get_coalesce\",\"args\":{\"ifname\":\"eth0\"}}");
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.error, "get_coalesce: eth0: interrupt coalescing is not"));
+	proto_reply_clear(&rep);
+	assert_int_equal(f->sys.coal_sets, 0);
+	assert_int_equal(f->a.n_saved_coal, 0);
+	fx_free(f);
+}
+
+/* set_coalesce under --dry-run: answers, writes nothing. */
+static void test_coalesce_dry_run(void **state)
+{
+	struct fx *f = fx_new(true, false, true);
+	json_t *r;
+
+	(void)state;
+	r = fx_ok(f, "{\"v\":1,\"id\":1,\"cmd\":\"set_coalesce\",\"args\":{\"ifname\":\"eth0\","
+		     "\"rx_usecs\":125}}");
+	assert_true(json_is_true(json_object_get(r, "dry_run")));
+	json_decref(r);
+	assert_int_equal(f->sys.coal_sets, 0);
+	assert_int_equal(f->sys.coal.rx_usecs, 3);
+	agent_restore(&f->a);
+	assert_int_equal(f->sys.coal_sets, 0);
+	fx_free(f);
+}
+
+/* set_rps 2: every rx queue's RPS mask = vCPUs 0-1, RFS flow tables
+ * (32768 entries, 32768/4 per queue); set_vcpus 1 narrows them to vCPU 0;
+ * set_rps 1 turns RPS off; restore brings back the fixture's values. */
+static void test_set_rps(void **state)
+{
+	struct fx *f = fx_new(true, false, false);
+	json_t *r;
+
+	(void)state;
+	r = fx_ok(f,
+		  "{\"v\":1,\"id\":1,\"cmd\":\"set_rps\",\"args\":{\"ifname\":\"eth0\",\"n\":2}}");
+	assert_string_equal(json_string_value(json_object_get(r, "cpus")), "0-1");
+	assert_int_equal(json_integer_value(json_object_get(r, "rx_queues")), 4);
+	assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
+	json_decref(r);
+	for (int q = 0; q < 4; q++) {
+		char path[96];
+		snprintf(path, sizeof(path), "sys/class/net/eth0/queues/rx-%d/rps_cpus", q);
+		assert_file(f, path, "00000003");
+		snprintf(path, sizeof(path), "sys/class/net/eth0/queues/rx-%d/rps_flow_cnt", q);
+		assert_file(f, path, "8192");
+	}
+	assert_file(f, "proc/sys/net/core/rps_sock_flow_entries", "32768");
+
+	/* the same again writes nothing new: the mask compares as a set ("3" = "00000003") */
+	char path[160];
+	snprintf(path, sizeof(path), "%s/sys/class/net/eth0/queues/rx-0/rps_cpus", f->root);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("3\n", fp);
+	fclose(fp);
+	json_decref(fx_ok(
+		f,
+		"{\"v\":1,\"id\":2,\"cmd\":\"set_rps\",\"args\":{\"ifname\":\"eth0\",\"n\":2}}"));
+	assert_file(f, "sys/class/net/eth0/queues/rx-0/rps_cpus", "3");
+
+	/* fewer active vCPUs: the fan-out follows */
+	json_decref(fx_ok(f, "{\"v\":1,\"id\":3,\"cmd\":\"set_vcpus\",\"args\":{\"n\":1}}"));
+	assert_file(f, "sys/class/net/eth0/queues/rx-2/rps_cpus", "00000001");
+	json_decref(fx_ok(f, "{\"v\":1,\"id\":4,\"cmd\":\"set_vcpus\",\"args\":{\"n\":4}}"));
+	assert_file(f, "sys/class/net/eth0/queues/rx-2/rps_cpus", "00000003");
+
+	/* n=1: no fan-out */
+	r = fx_ok(f,
+		  "{\"v\":1,\"id\":5,\"cmd\":\"set_rps\",\"args\":{\"ifname\":\"eth0\",\"n\":1}}");
+	assert_string_equal(json_string_value(json_object_get(r, "cpus")), "");
+	json_decref(r);
+	assert_file(f, "sys/class/net/eth0/queues/rx-1/rps_cpus", "00000000");
+	assert_file(f, "sys/class/net/eth0/queues/rx-1/rps_flow_cnt", "0");
+
+	struct proto_reply rep = fx_send(
+		f, "{\"v\":1,\"id\":6,\"cmd\":\"set_rps\",\"args\":{\"ifname\":\"eth0\",\"n\":5}}");
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.error, "set_rps: n=5 is above the 4 vCPUs"));
+	proto_reply_clear(&rep);
+
+	assert_int_equal(agent_restore(&f->a), 0);
+	assert_pristine(f);
+	fx_free(f);
+}
+
+/* stats: per-vCPU interrupt + softirq time, per-NIC receive totals and the
+ * interrupts of each receive queue (virtio names here; e1000e-style names
+ * and a single-vector NIC below). */
+static void test_stats_irq(void **state)
+{
+	struct fx *f = fx_new(true, false, false);
+	json_t *r, *eth0, *irqs;
+	char path[160];
+	FILE *fp;
+
+	(void)state;
+	r = fx_ok(f, "{\"v\":1,\"id\":1,\"cmd\":\"stats\"}");
+	/* cpu0: irq 0 + softirq 100 ticks = 1000 ms */
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(r, "softirq_ms"), 0)),
+			 1000);
+	eth0 = json_array_get(json_object_get(r, "nics"), 0);
+	assert_int_equal(json_integer_value(json_object_get(eth0, "rx_total_packets")), 1000);
+	assert_int_equal(json_integer_value(json_object_get(eth0, "rx_total_bytes")), 64000);
+	irqs = json_object_get(eth0, "rx_irqs");
+	/* virtio0-input.0..3: 41, 12, 30, 7 (outputs and config not counted) */
+	assert_int_equal(json_array_size(irqs), 4);
+	assert_int_equal(json_integer_value(json_array_get(irqs, 0)), 41);
+	assert_int_equal(json_integer_value(json_array_get(irqs, 1)), 12);
+	assert_int_equal(json_integer_value(json_array_get(irqs, 3)), 7);
+	json_decref(r);
+
+	/* an e1000e under MSI-X: eth0-rx-0 counts, eth0-tx-0 and "eth0" (other) do not */
+	snprintf(path, sizeof(path), "%s/sys/class/net/eth0/device", f->root);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/proc/interrupts", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("           CPU0       CPU1       CPU2       CPU3       \n"
+	      "  0:         47          0          0          0   IO-APIC   2-edge      timer\n"
+	      " 24:       1000        200          0          5   PCI-MSI 16384-edge      "
+	      "eth0-rx-0\n"
+	      " 25:         30          0          0          0   PCI-MSI 16385-edge      "
+	      "eth0-tx-0\n"
+	      " 26:          2          0          0          0   PCI-MSI 16386-edge      eth0\n"
+	      " 27:          9          0          0          0   PCI-MSI 16387-edge      "
+	      "eth00-rx-0\n"
+	      "LOC:       9581       8443       7712       7001   Local timer interrupts\n",
+	      fp);
+	fclose(fp);
+	r = fx_ok(f, "{\"v\":1,\"id\":2,\"cmd\":\"stats\",\"args\":{\"ifname\":\"eth0\"}}");
+	irqs = json_object_get(json_array_get(json_object_get(r, "nics"), 0), "rx_irqs");
+	assert_int_equal(json_array_size(irqs), 1);
+	assert_int_equal(json_integer_value(json_array_get(irqs, 0)), 1205);
+	json_decref(r);
+
+	/* MSI or INTx: one vector named after the NIC is its receive interrupt */
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("           CPU0       CPU1\n"
+	      " 11:       4321         79   IO-APIC  11-fasteoi   eth0\n",
+	      fp);
+	fclose(fp);
+	r = fx_ok(f, "{\"v\":1,\"id\":3,\"cmd\":\"stats\",\"args\":{\"ifname\":\"eth0\"}}");
+	irqs = json_object_get(json_array_get(json_object_get(r, "nics"), 0), "rx_irqs");
+	assert_int_equal(json_array_size(irqs), 1);
+	assert_int_equal(json_integer_value(json_array_get(irqs, 0)), 4400);
+	json_decref(r);
+	fx_free(f);
+}
+
 /* Replace every @IF@ in s by ifname. */
 static void subst_if(const char *s, const char *ifname, char *out, size_t len)
 {
@@ -513,6 +781,11 @@ int main(void)
 		cmocka_unit_test(test_set_vnq_failure_changes_nothing),
 		cmocka_unit_test(test_cpuset_needs_target),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_coalesce_set_and_restore),
+		cmocka_unit_test(test_coalesce_unsupported),
+		cmocka_unit_test(test_coalesce_dry_run),
+		cmocka_unit_test(test_set_rps),
+		cmocka_unit_test(test_stats_irq),
 	};
 	return VS_RUN_TESTS(tests);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_agent_live.sh - the real vspace-agent binary on a real kernel: a 4-queue veth in a test netns,
-# driven by `vspace agent` over Unix and TCP sockets; bad requests; restore on SIGTERM.
+# driven by `vspace agent` over Unix and TCP sockets; bad requests; coalescing refused by veth; RPS
+# fan-out; restore on SIGTERM.
 #
 # Needs root (netns, veth). Everything it creates is named vsa-* and removed on exit.
 set -u
@@ -139,11 +140,32 @@ cnt=$(wc -l <"$dir/chg")
 	"rtt_us min $(sed -n 1p "$dir/chg") p50 $(sed -n "$(((cnt + 1) / 2))p" "$dir/chg")" \
 	"p95 $(sed -n "$(((cnt * 95 + 99) / 100))p" "$dir/chg") max $(tail -1 "$dir/chg")"
 
+# Interrupt coalescing: veth has none, one clear error and nothing changes
+out=$(V get_coalesce "$IF" 2>&1)
+rc=$?
+check "get_coalesce on a veth: exit 1, \"not supported by its driver\"" \
+	'[ $rc -eq 1 ] && [[ $out == *"interrupt coalescing is not supported by its driver"* ]]'
+out=$(V set_coalesce "$IF" 125 2>&1)
+rc=$?
+check "set_coalesce on a veth: exit 1, the same reason" \
+	'[ $rc -eq 1 ] && [[ $out == *"set_coalesce: $IF: interrupt coalescing is not supported"* ]]'
+
+# Receive fan-out: RPS over the first n vCPUs with RFS flow counts, restored on exit
+rps() { printf '%d' "0x$(nsx cat /sys/class/net/$IF/queues/rx-$1/rps_cpus | tr -d ',')"; }
+flowcnt() { nsx cat /sys/class/net/$IF/queues/rx-$1/rps_flow_cnt; }
+orig_rps=$(rps 1) orig_flow=$(flowcnt 1)
+V set_vcpus "$ncpu" >/dev/null 2>&1
+nrps=$((ncpu < 2 ? ncpu : 2))
+V set_rps "$IF" "$nrps" >"$dir/out" 2>&1
+check "set_rps $IF $nrps: both rx queues (2 channels) steer to vCPUs 0-$((nrps - 1)), RFS flow count 32768/2" \
+	'[ "$(rps 0)" = $(((1 << nrps) - 1)) ] && [ "$(rps 1)" = $(((1 << nrps) - 1)) ] && [ "$(flowcnt 1)" = 16384 ]'
+
 kill -TERM "$agent_pid"
 wait "$agent_pid"
 rc=$?
 agent_pid=
 check "agent exits 0 on SIGTERM" '[ $rc -eq 0 ]'
+check "exit restored RPS and RFS ($orig_rps, $orig_flow)" '[ "$(rps 1)" = "$orig_rps" ] && [ "$(flowcnt 1)" = "$orig_flow" ]'
 check "exit restored 4 queues" '[ "$(queues)" = 4 ]'
 check "exit restored XPS ($orig_xps0, $orig_xps1)" \
 	'[ "$(xps 0)" = "$orig_xps0" ] && [ "$(xps 1)" = "$orig_xps1" ]'

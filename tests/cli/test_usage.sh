@@ -27,6 +27,10 @@ help "vspace loadgen" "$B/vspace" loadgen
 help "vspace policies" "$B/vspace" policies
 help "vspace agent" "$B/vspace" agent
 help "vspace sim" "$B/vspace" sim
+help "vspace irq" "$B/vspace" irq
+help "vspace irq replay" "$B/vspace" irq replay
+help "vspace irq calibrate" "$B/vspace" irq calibrate
+help "vspace irq send" "$B/vspace" irq send
 help "vspaced" "$B/vspaced"
 help "vspacectl" "$B/vspacectl"
 help "vspace-agent" "$B/vspace-agent"
@@ -94,6 +98,25 @@ bad "vspace agent: set_vcpus method" 'set_vcpus: method "fast" is not cpuset or 
 	"$B/vspace" agent -c unix:/nonexistent.sock set_vcpus 2 fast
 bad "vspace agent: raw takes no arguments" "raw: takes no arguments" "$B/vspace" agent -c unix:/nonexistent.sock raw x
 bad "vspace agent: raw with --repeat" "raw: not with --repeat" "$B/vspace" agent -c unix:/nonexistent.sock -r 2 raw
+bad "vspace agent: set_coalesce without usecs" "usage: set_coalesce IFNAME USECS [adaptive]" \
+	"$B/vspace" agent -c unix:/nonexistent.sock set_coalesce eth0
+bad "vspace agent: set_rps 0" "usage: set_rps IFNAME N (N in 1..1024)" "$B/vspace" agent -c unix:/nonexistent.sock set_rps eth0 0
+bad "vspace irq: no command" "vspace irq: missing COMMAND" "$B/vspace" irq
+bad "vspace irq: unknown command" 'vspace irq: unknown command "tune" (replay, calibrate, send)' "$B/vspace" irq tune
+bad "vspace irq send: no --to" "vspace irq send: --to IPV4:PORT is required" "$B/vspace" irq send
+bad "vspace irq send: a name, not an address" '"localhost" is not a numeric IPv4 address' \
+	"$B/vspace" irq send --to localhost:9
+bad "vspace irq send: --pps 0" 'vspace irq send: --pps: "0" is out of range' "$B/vspace" irq send --to 127.0.0.1:9 --pps 0
+bad "vspace irq calibrate: where" "say where the NIC is: --agent ADDR or --local" \
+	"$B/vspace" irq calibrate --ifname eth0 --to 127.0.0.1:9
+bad "vspace irq calibrate: both" "say where the NIC is" \
+	"$B/vspace" irq calibrate --local --agent unix:/x.sock --ifname eth0 --to 127.0.0.1:9
+bad "vspace irq calibrate: one rate" '--rates: "2000" is not a list of 2..16 rates' \
+	"$B/vspace" irq calibrate --local --ifname eth0 --to 127.0.0.1:9 --rates 2000
+bad "vspace irq calibrate: rate above --pps" "rate 8000 is not below --pps 5000" \
+	"$B/vspace" irq calibrate --local --ifname eth0 --to 127.0.0.1:9 --pps 5000
+bad "vspace irq calibrate: too many runs" "4 rates x --repeat 5 is more than 16 runs" \
+	"$B/vspace" irq calibrate --local --ifname eth0 --to 127.0.0.1:9 --rates 1,2,3,4 --repeat 5
 bad "vspace sim: no command" "vspace sim: missing COMMAND" "$B/vspace" sim
 bad "vspace sim run: unknown option" 'vspace sim run: unknown option "--frob"' "$B/vspace" sim run --frob
 bad "vspace sim run: option without its value" "vspace sim run: --qps needs a value" "$B/vspace" sim run --qps

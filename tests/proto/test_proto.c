@@ -62,6 +62,33 @@ static void test_decode_good(void **state)
 	assert_int_equal(
 		decode("{\"v\":1,\"id\":3,\"cmd\":\"restore\",\"args\":{\"n\":1}}", &req, err), -1);
 	assert_string_equal(err, "restore: unknown field \"n\"");
+
+	/* interrupt coalescing: rx_usecs 0 (no moderation) is valid; adaptive_rx defaults off */
+	assert_int_equal(decode("{\"v\":1,\"id\":4,\"cmd\":\"get_coalesce\",\"args\":{\"ifname\":"
+				"\"eth0\"}}",
+				&req, err),
+			 0);
+	assert_int_equal(req.cmd, PROTO_CMD_GET_COALESCE);
+	assert_string_equal(req.u.get_coalesce.ifname, "eth0");
+	assert_int_equal(decode("{\"v\":1,\"id\":5,\"cmd\":\"set_coalesce\",\"args\":{\"ifname\":"
+				"\"eth0\",\"rx_usecs\":0}}",
+				&req, err),
+			 0);
+	assert_int_equal(req.cmd, PROTO_CMD_SET_COALESCE);
+	assert_int_equal(req.u.set_coalesce.rx_usecs, 0);
+	assert_false(req.u.set_coalesce.adaptive_rx);
+	assert_int_equal(decode("{\"v\":1,\"id\":5,\"cmd\":\"set_coalesce\",\"args\":{\"ifname\":"
+				"\"eth0\",\"rx_usecs\":1000000,\"adaptive_rx\":true}}",
+				&req, err),
+			 0);
+	assert_int_equal(req.u.set_coalesce.rx_usecs, 1000000);
+	assert_true(req.u.set_coalesce.adaptive_rx);
+	assert_int_equal(decode("{\"v\":1,\"id\":6,\"cmd\":\"set_rps\",\"args\":{\"ifname\":"
+				"\"eth0\",\"n\":3}}",
+				&req, err),
+			 0);
+	assert_int_equal(req.cmd, PROTO_CMD_SET_RPS);
+	assert_int_equal(req.u.set_rps.n, 3);
 }
 
 /* A bad request still reports the id it carried, so the error can be matched. */
@@ -76,7 +103,8 @@ static void test_decode_bad_keeps_id(void **state)
 	assert_int_equal(req.id, 9);
 	assert_non_null(strstr(err, "unknown command \"nope\""));
 	/* the list of known commands is complete */
-	assert_non_null(strstr(err, "(known: hello, set_vnq, set_vcpus, stats, restore)"));
+	assert_non_null(strstr(err, "(known: hello, set_vnq, set_vcpus, stats, restore, "
+				    "get_coalesce, set_coalesce, set_rps)"));
 	assert_int_equal(decode("{\"v\":1,\"cmd\":\"hello\"", &req, err), -1);
 	assert_false(req.has_id);
 }

@@ -451,3 +451,66 @@ int interrupts_parse(const char *text, struct vs_irq_line **lines, int *cap, cha
 	}
 	return n;
 }
+
+/* "<prefix><digits>" exactly: the number, or -1. */
+static long interrupts_suffix(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	long v = 0;
+
+	if (strncmp(name, prefix, n) != 0 || !name[n])
+		return -1;
+	for (const char *p = name + n; *p; p++) {
+		if (!isdigit((unsigned char)*p) || v > 100000)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
+int interrupts_rx_queue(const char *name, const char *ifname, const char *virtio_dev)
+{
+	size_t n = strlen(ifname);
+	char prefix[96];
+
+	if (virtio_dev && virtio_dev[0]) {
+		snprintf(prefix, sizeof(prefix), "%.80s-input.", virtio_dev);
+		return (int)interrupts_suffix(name, prefix);
+	}
+	if (n == 0)
+		return -1;
+	if (strcmp(name, ifname) == 0)
+		return VS_IRQ_RXQ_BARE;
+	if (strncmp(name, ifname, n) != 0 || name[n] != '-')
+		return -1;
+	if (strstr(name + n, "-tx-") || strstr(name + n, "-Tx-"))
+		return -1;
+	return (int)interrupts_suffix(strrchr(name, '-'), "-");
+}
+
+int interrupts_rx_counts(const struct vs_irq_line *lines, int n, const char *ifname,
+			 const char *virtio_dev, uint64_t *counts, int max)
+{
+	uint64_t bare = 0;
+	bool have_bare = false;
+	int nq = 0;
+
+	for (int i = 0; i < n; i++) {
+		int q = interrupts_rx_queue(lines[i].name, ifname, virtio_dev);
+		if (q == VS_IRQ_RXQ_BARE) {
+			bare += lines[i].count;
+			have_bare = true;
+			continue;
+		}
+		if (q < 0 || q >= max)
+			continue;
+		while (nq <= q)
+			counts[nq++] = 0;
+		counts[q] += lines[i].count;
+	}
+	if (nq == 0 && have_bare && max > 0) {
+		counts[0] = bare;
+		nq = 1;
+	}
+	return nq;
+}

@@ -80,4 +80,20 @@ struct vs_irq_line {
 int interrupts_parse(const char *text, struct vs_irq_line **lines, int *cap, char *err,
 		     size_t errlen);
 
+/* interrupts_rx_queue(): a vector named just after the NIC: its receive
+ * interrupt when it is the NIC's only one (MSI, INTx), else its "other"
+ * cause (link state, e1000e under MSI-X). */
+#define VS_IRQ_RXQ_BARE (-2)
+/* The receive queue an interrupt's action name stands for on NIC ifname:
+ * "<virtio_dev>-input.Q" when virtio_dev names the NIC's virtio device
+ * ("virtio0"); otherwise "IF-...-Q" that is not a tx-only vector (e1000e and
+ * igb "IF-rx-Q", ixgbe(vf) and i40e "IF-TxRx-Q"), VS_IRQ_RXQ_BARE for "IF"
+ * itself, -1 for anything else. */
+int interrupts_rx_queue(const char *name, const char *ifname, const char *virtio_dev);
+/* Interrupts of each receive queue of ifname over the parsed lines: counts[q]
+ * for q below the returned count (at most max); a bare vector counts as queue
+ * 0 when the NIC has no per-queue one. Returns 0 when none is found. */
+int interrupts_rx_counts(const struct vs_irq_line *lines, int n, const char *ifname,
+			 const char *virtio_dev, uint64_t *counts, int max);
+
 #endif
