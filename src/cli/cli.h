@@ -16,6 +16,8 @@ int irqcal_main(int argc, char **argv);
 int irqsend_main(int argc, char **argv);
 /* `vspace sim` (src/cli/sim.c). */
 int sim_main(int argc, char **argv);
+/* `vspace sim irqrate` (src/cli/simirq.c): the interrupt-moderation model. */
+int simirq_main(int argc, char **argv);
 
 /* Replay CSV from in to out (the part of `vspace replay` after option
  * parsing; see replay.c). input_name names in in error messages. */

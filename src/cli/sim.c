@@ -491,6 +491,8 @@ int sim_main(int argc, char **argv)
 		sim_usage(stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "irqrate") == 0) /* the interrupt-moderation model (src/cli/simirq.c) */
+		return simirq_main(argc - 1, argv + 1);
 	cl.cmd = argv[1];
 	if (strcmp(cl.cmd, "run") && strcmp(cl.cmd, "sweep") && strcmp(cl.cmd, "dynamic") &&
 	    strcmp(cl.cmd, "energy") && strcmp(cl.cmd, "colocate")) {

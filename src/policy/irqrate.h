@@ -161,10 +161,11 @@ struct vs_fanout_decision {
 	char why[160]; /* the arithmetic */
 };
 
-/* busy_rx_cores: interrupt and softirq time of the CPUs doing the queue's
- * receive work in the period, in cores; n_cur: CPUs doing it during the
- * period (>= 1); n_max: CPUs that may (>= 1). Grows at once to
- * ceil(U/threshold), shrinks only when ceil(margin·U/threshold) is smaller. */
+/* busy_rx_cores: busy time of the CPUs doing the queue's receive work in the
+ * period (the interrupt's CPU and the RPS targets: SPEC §3's group busy time
+ * U), in cores; n_cur: CPUs doing it during the period (>= 1); n_max: CPUs
+ * that may (>= 1). Grows at once to ceil(U/threshold), shrinks only when
+ * ceil(margin·U/threshold) is smaller. */
 void irq_fanout_decide(const struct vs_fanout_params *p, double busy_rx_cores, int n_cur, int n_max,
 		       struct vs_fanout_decision *out);
 
