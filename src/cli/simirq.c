@@ -47,10 +47,15 @@ static void simirq_usage(FILE *f)
 		"  --fanout            run: receive fan-out on\n"
 		"  --duration S        simulated seconds per run (default 1), of which\n"
 		"  --warmup S          not measured (default 0.3)\n"
-		"  --csv FILE          one row per run (grid: policy,vms,pkt_bytes,proto,\n"
-		"                      throughput_gbps,cpu_cores,loss_pct,int_per_s)\n"
+		"  --csv FILE          one row per run; the grid's columns:\n"
+		"                      "
+		"policy,vms,pkt_bytes,proto,throughput_gbps,cpu_cores,loss_pct,int_per_s\n"
 		"  --svg FILE          a plot of the table\n"
 		"  --jobs N            parallel runs (default: the number of CPUs)\n"
+		"Sensitivity (how the results move with the uncertain constants):\n"
+		"  --pkt-cost-scale X  the guest's per-packet costs times X (0.1..10)\n"
+		"  --int-cost-scale X  the per-interrupt costs (host handler, ISR, EOI) times X\n"
+		"  --ring N            descriptors per VF (default 512, IXGBEVF_DEFAULT_RXD)\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"Exit status: 0 ok, 1 a run failed, 2 bad arguments.\n"
@@ -89,7 +94,8 @@ static int simirq_ints(const char *opt, const char *text, long lo, long hi, int 
 	for (int i = 0; i < n; i++) {
 		long v;
 		if (str_to_long(f[i], lo, hi, &v) < 0) {
-			fprintf(stderr, SIMIRQ_PROG ": %s: \"%s\" is not a whole number in [%ld, %ld]\n",
+			fprintf(stderr,
+				SIMIRQ_PROG ": %s: \"%s\" is not a whole number in [%ld, %ld]\n",
 				opt, f[i], lo, hi);
 			return -1;
 		}
@@ -138,8 +144,8 @@ static int simirq_policies(const char *opt, const char *text, struct irqsim_scen
 	return 0;
 }
 
-static int simirq_run(const struct irqsim_scen_opts *o, const char *policy, double rate,
-		      int vcpus, int flows, bool fanout)
+static int simirq_run(const struct irqsim_scen_opts *o, const char *policy, double rate, int vcpus,
+		      int flows, bool fanout)
 {
 	struct irqsim_config c;
 	struct irqsim_result r;
@@ -158,6 +164,11 @@ static int simirq_run(const struct irqsim_scen_opts *o, const char *policy, doub
 		c.duration_s = o->duration_s;
 	if (o->warmup_s >= 0)
 		c.warmup_s = o->warmup_s;
+	if (o->pkt_cost_scale > 0)
+		c.pkt_cost_scale = o->pkt_cost_scale;
+	if (o->int_cost_scale > 0)
+		c.int_cost_scale = o->int_cost_scale;
+	c.ring = o->ring;
 	if (irqsim_run(&c, &r, err, sizeof(err)) < 0) {
 		fprintf(stderr, SIMIRQ_PROG " run: %s\n", err);
 		return 2;
@@ -191,6 +202,9 @@ int simirq_main(int argc, char **argv)
 		OPT_CSV,
 		OPT_SVG,
 		OPT_JOBS,
+		OPT_PKT_SCALE,
+		OPT_INT_SCALE,
+		OPT_RING,
 	};
 	static const struct option longopts[] = {
 		{ "policies", required_argument, NULL, OPT_POLICIES },
@@ -208,6 +222,9 @@ int simirq_main(int argc, char **argv)
 		{ "csv", required_argument, NULL, OPT_CSV },
 		{ "svg", required_argument, NULL, OPT_SVG },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "pkt-cost-scale", required_argument, NULL, OPT_PKT_SCALE },
+		{ "int-cost-scale", required_argument, NULL, OPT_INT_SCALE },
+		{ "ring", required_argument, NULL, OPT_RING },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -225,7 +242,8 @@ int simirq_main(int argc, char **argv)
 		if (strcmp(o.what, "sweep") && strcmp(o.what, "grid") && strcmp(o.what, "fanout") &&
 		    strcmp(o.what, "run")) {
 			fprintf(stderr,
-				SIMIRQ_PROG ": unknown scenario \"%s\" (sweep, grid, fanout, run)\n",
+				SIMIRQ_PROG
+				": unknown scenario \"%s\" (sweep, grid, fanout, run)\n",
 				o.what);
 			return 2;
 		}
@@ -241,7 +259,8 @@ int simirq_main(int argc, char **argv)
 		case OPT_POLICY:
 			if (!irq_policy_lookup(optarg)) {
 				fprintf(stderr,
-					SIMIRQ_PROG ": --policy: unknown policy \"%s\" (fir, cgr, air)\n",
+					SIMIRQ_PROG
+					": --policy: unknown policy \"%s\" (fir, cgr, air)\n",
 					optarg);
 				bad = -1;
 			}
@@ -309,10 +328,31 @@ int simirq_main(int argc, char **argv)
 			break;
 		case OPT_JOBS:
 			if (str_to_long(optarg, 1, 256, &v) < 0) {
-				fprintf(stderr, SIMIRQ_PROG ": --jobs: \"%s\" is not 1..256\n", optarg);
+				fprintf(stderr, SIMIRQ_PROG ": --jobs: \"%s\" is not 1..256\n",
+					optarg);
 				bad = -1;
 			}
 			o.jobs = (int)v;
+			break;
+		case OPT_PKT_SCALE:
+		case OPT_INT_SCALE:
+			if (str_to_double(optarg, 0.1, 10,
+					  ch == OPT_PKT_SCALE ? &o.pkt_cost_scale
+							      : &o.int_cost_scale) < 0) {
+				fprintf(stderr, SIMIRQ_PROG ": %s: \"%s\" is not 0.1..10\n",
+					ch == OPT_PKT_SCALE ? "--pkt-cost-scale"
+							    : "--int-cost-scale",
+					optarg);
+				bad = -1;
+			}
+			break;
+		case OPT_RING:
+			if (str_to_long(optarg, 16, 65536, &v) < 0) {
+				fprintf(stderr, SIMIRQ_PROG ": --ring: \"%s\" is not 16..65536\n",
+					optarg);
+				bad = -1;
+			}
+			o.ring = (int)v;
 			break;
 		case 'h':
 			simirq_usage(stdout);
@@ -339,8 +379,9 @@ int simirq_main(int argc, char **argv)
 		return simirq_run(&o, policy, rate < 0 ? 0 : rate, vcpus, flows, fanout);
 	}
 	if (policy || rate >= 0 || fanout || vcpus != 1 || flows != 1) {
-		fprintf(stderr, SIMIRQ_PROG " %s: --policy, --rate, --vcpus, --flows and --fanout "
-				"are for run\n",
+		fprintf(stderr,
+			SIMIRQ_PROG " %s: --policy, --rate, --vcpus, --flows and --fanout "
+				    "are for run\n",
 			o.what);
 		return 2;
 	}

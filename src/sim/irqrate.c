@@ -44,7 +44,7 @@ struct isim_vcpu {
 	int softirq_pkts;
 	long long backlog; /* packets steered here, waiting for the stack */
 	long long sockq;   /* packets in the sockets of its reader */
-	int64_t app_left; /* an application read cut short by an interrupt */
+	int64_t app_left;  /* an application read cut short by an interrupt */
 	int app_pkts;
 	/* accounting, ns */
 	int64_t rx_ns;	/* ISR, POLL, BACKLOG: receive work */
@@ -75,13 +75,13 @@ struct isim_vm {
 	int tr_head, tr_n;
 	/* the VF */
 	long long ring;
-	int64_t sync_at;      /* arrivals accounted up to here */
-	int64_t itr_ns;	      /* interval between interrupts, 0 = none */
-	int64_t last_irq;     /* -inf at start */
-	bool irq_enabled;     /* vector unmasked */
-	double rate_per_s;    /* the rate set */
-	int rps_n;	      /* CPUs sharing receive work (1 = no RPS) */
-	long long flow_rr;    /* round robin of arriving packets over the flows */
+	int64_t sync_at;   /* arrivals accounted up to here */
+	int64_t itr_ns;	   /* interval between interrupts, 0 = none */
+	int64_t last_irq;  /* -inf at start */
+	bool irq_enabled;  /* vector unmasked */
+	double rate_per_s; /* the rate set */
+	int rps_n;	   /* CPUs sharing receive work (1 = no RPS) */
+	long long flow_rr; /* round robin of arriving packets over the flows */
 	/* counters */
 	long long rx_pkts, drops_ring, drops_sock, irqs, delivered, sent;
 	/* the last period's, for the policies */
@@ -105,8 +105,11 @@ struct isim {
 	struct isim_vcpu *vc;
 	struct isim_vm *vm;
 	int n_vcpus;
-	double c_stack_ns, c_app_call_ns, c_copy_ns; /* per packet, by size and protocol */
-	long long sock_cap;			     /* packets a reader's socket holds */
+	double c_stack_ns, c_app_call_ns, c_copy_ns;	/* per packet, by size and protocol */
+	double c_drv_ns;				/* per packet in the driver */
+	double c_host_irq_ns, c_guest_isr_ns, c_eoi_ns; /* per interrupt */
+	long long ring;					/* descriptors per VF */
+	long long sock_cap;				/* packets a reader's socket holds */
 	long long events;
 	/* the measured window */
 	bool measuring;
@@ -135,6 +138,8 @@ void irqsim_config_defaults(struct irqsim_config *c)
 	c->params.air_c_int_ns = 0;
 	c->duration_s = 1.0;
 	c->warmup_s = 0.3;
+	c->pkt_cost_scale = 1;
+	c->int_cost_scale = 1;
 }
 
 /* Per packet: the stack, the reader's call and copy. */
@@ -152,8 +157,7 @@ static void isim_pkt_costs(int pkt_bytes, enum irqsim_proto proto, double *stack
 	}
 }
 
-void irqsim_model_costs(int pkt_bytes, enum irqsim_proto proto, double *c_pkt_ns,
-			double *c_int_ns)
+void irqsim_model_costs(int pkt_bytes, enum irqsim_proto proto, double *c_pkt_ns, double *c_int_ns)
 {
 	double stack, call, copy;
 
@@ -167,7 +171,7 @@ void irqsim_model_costs(int pkt_bytes, enum irqsim_proto proto, double *c_pkt_ns
 
 static void isim_count_arrivals(struct isim *s, struct isim_vm *m, long long n)
 {
-	long long room = IRQ_SIM_RING - m->ring, in = n < room ? n : room;
+	long long room = s->ring - m->ring, in = n < room ? n : room;
 
 	m->ring += in;
 	m->rx_pkts += in;
@@ -507,8 +511,8 @@ static void isim_guest_next(struct isim *s, struct isim_vcpu *v)
 		v->deferred = false;
 	if (v->isr_pending || v->ipi_pending) {
 		v->seg = SEG_ISR;
-		cost += v->isr_pending ? IRQ_SIM_GUEST_ISR_NS + IRQ_SIM_EOI_EXIT_NS
-				       : IRQ_SIM_GUEST_ISR_NS;
+		cost += (int64_t)(v->isr_pending ? s->c_guest_isr_ns + s->c_eoi_ns
+						 : s->c_guest_isr_ns);
 		v->seg_left = cost;
 		return;
 	}
@@ -519,7 +523,8 @@ static void isim_guest_next(struct isim *s, struct isim_vcpu *v)
 		v->ksoftirqd_turn = false;
 		if (v->napi) {
 			isim_sync(s, m);
-			int n = (int)(m->ring < IRQ_SIM_NAPI_WEIGHT ? m->ring : IRQ_SIM_NAPI_WEIGHT);
+			int n = (int)(m->ring < IRQ_SIM_NAPI_WEIGHT ? m->ring
+								    : IRQ_SIM_NAPI_WEIGHT);
 			int local = 0, remote_cpus = 0;
 			bool remote[ISIM_MAX_VCPUS] = { false };
 			m->ring -= n;
@@ -539,7 +544,7 @@ static void isim_guest_next(struct isim *s, struct isim_vcpu *v)
 			v->seg = SEG_POLL;
 			v->seg_pkts = n;
 			v->seg_local = local;
-			cost += n * IRQ_SIM_DRV_PKT_NS + (int64_t)(local * s->c_stack_ns) +
+			cost += (int64_t)(n * s->c_drv_ns) + (int64_t)(local * s->c_stack_ns) +
 				(n - local) * IRQ_SIM_RPS_PKT_NS + remote_cpus * IRQ_SIM_RPS_IPI_NS;
 			v->seg_left = cost > 0 ? cost : 1;
 			return;
@@ -560,9 +565,8 @@ static void isim_guest_next(struct isim *s, struct isim_vcpu *v)
 			v->app_left = 0;
 			return;
 		}
-		long long per_call = s->cfg.proto == IRQSIM_UDP
-					     ? 1
-					     : IRQ_SIM_TCP_READ_BYTES / s->cfg.pkt_bytes;
+		long long per_call =
+			s->cfg.proto == IRQSIM_UDP ? 1 : IRQ_SIM_TCP_READ_BYTES / s->cfg.pkt_bytes;
 		if (per_call < 1)
 			per_call = 1;
 		long long n = v->sockq < 64 * per_call ? v->sockq : 64 * per_call;
@@ -715,8 +719,8 @@ static void isim_on_core(struct isim *s, int c)
 			return;
 		}
 		int nr = isim_nr_running(s, c);
-		k->slice_end = now + (nr > 0 ? IRQ_SIM_SCHED_LATENCY_NS / nr
-					     : IRQ_SIM_SCHED_LATENCY_NS);
+		k->slice_end =
+			now + (nr > 0 ? IRQ_SIM_SCHED_LATENCY_NS / nr : IRQ_SIM_SCHED_LATENCY_NS);
 	}
 	isim_core_arm(s, c);
 }
@@ -738,9 +742,10 @@ static void isim_on_nic(struct isim *s, int vmi)
 		s->m_irqs++;
 	m->last_irq = s->eng.now;
 	m->irq_enabled = false; /* auto-masked until NAPI completes */
-	isim_host_work(s, v->core,
-		       IRQ_SIM_HOST_IRQ_NS +
-			       (v->hs == HS_RUNNING ? IRQ_SIM_VM_EXIT_NS + IRQ_SIM_VM_ENTRY_NS : 0));
+	isim_host_work(
+		s, v->core,
+		(int64_t)s->c_host_irq_ns +
+			(v->hs == HS_RUNNING ? IRQ_SIM_VM_EXIT_NS + IRQ_SIM_VM_ENTRY_NS : 0));
 	v->isr_pending = true;
 	isim_kick(s, v);
 }
@@ -795,7 +800,8 @@ static void isim_on_period(struct isim *s)
 			struct vs_irq_sample smp = {
 				.period_s = secs,
 				.packets = (uint64_t)(m->rx_pkts - m->p_rx),
-				.bytes = (uint64_t)(m->rx_pkts - m->p_rx) * (uint64_t)m->frame_bytes,
+				.bytes =
+					(uint64_t)(m->rx_pkts - m->p_rx) * (uint64_t)m->frame_bytes,
 				.interrupts = (uint64_t)(m->irqs - m->p_irqs),
 				.busy_cores = (double)(rx_ns - m->p_rx_ns) / IRQ_SIM_PERIOD_NS,
 			};
@@ -839,13 +845,19 @@ static int isim_check(const struct irqsim_config *c, char *err, size_t errlen)
 {
 	if (c->n_vms < 1 || c->n_vms > 64 || c->vcpus_per_vm < 1 || c->vcpus_per_vm > 2 ||
 	    c->n_vms * c->vcpus_per_vm > ISIM_MAX_VCPUS) {
-		snprintf(err, errlen, "%d VMs of %d vCPUs: at most 64 VMs of 1 or 2 vCPUs", c->n_vms,
-			 c->vcpus_per_vm);
+		snprintf(err, errlen, "%d VMs of %d vCPUs: at most 64 VMs of 1 or 2 vCPUs",
+			 c->n_vms, c->vcpus_per_vm);
 		return -1;
 	}
 	if (c->pkt_bytes < 1 || c->pkt_bytes > 1472 || c->flows_per_vm < 1 ||
 	    c->flows_per_vm > 16) {
 		snprintf(err, errlen, "packets of 1..1472 bytes and 1..16 flows per VM");
+		return -1;
+	}
+	if (!(c->pkt_cost_scale >= 0.1 && c->pkt_cost_scale <= 10) ||
+	    !(c->int_cost_scale >= 0.1 && c->int_cost_scale <= 10) || c->ring < 0 ||
+	    c->ring > 65536) {
+		snprintf(err, errlen, "cost scales in [0.1, 10], a ring of 0 (default) .. 65536");
 		return -1;
 	}
 	if (!(c->duration_s > c->warmup_s) || c->warmup_s < 0 || c->duration_s > 3600 ||
@@ -856,8 +868,7 @@ static int isim_check(const struct irqsim_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-int irqsim_run(const struct irqsim_config *cfg, struct irqsim_result *r, char *err,
-	       size_t errlen)
+int irqsim_run(const struct irqsim_config *cfg, struct irqsim_result *r, char *err, size_t errlen)
 {
 	struct isim *s = calloc(1, sizeof(*s));
 	int rc = -1;
@@ -879,9 +890,21 @@ int irqsim_run(const struct irqsim_config *cfg, struct irqsim_result *r, char *e
 	}
 	isim_pkt_costs(cfg->pkt_bytes, cfg->proto, &s->c_stack_ns, &s->c_app_call_ns,
 		       &s->c_copy_ns);
+	/* the sensitivity knobs: per-packet and per-interrupt costs scaled */
+	s->c_stack_ns *= cfg->pkt_cost_scale;
+	s->c_app_call_ns *= cfg->pkt_cost_scale;
+	s->c_copy_ns *= cfg->pkt_cost_scale;
+	s->c_drv_ns = IRQ_SIM_DRV_PKT_NS * cfg->pkt_cost_scale;
+	s->c_host_irq_ns = IRQ_SIM_HOST_IRQ_NS * cfg->int_cost_scale;
+	s->c_guest_isr_ns = IRQ_SIM_GUEST_ISR_NS * cfg->int_cost_scale;
+	s->c_eoi_ns = IRQ_SIM_EOI_EXIT_NS * cfg->int_cost_scale;
+	s->ring = cfg->ring > 0 ? cfg->ring : IRQ_SIM_RING;
 	if (!(s->cfg.params.air_c_pkt_ns > 0) || !(s->cfg.params.air_c_int_ns > 0)) {
 		double cp, ci;
 		irqsim_model_costs(cfg->pkt_bytes, cfg->proto, &cp, &ci);
+		cp *= cfg->pkt_cost_scale;
+		ci = (ci - IRQ_SIM_VM_EXIT_NS - IRQ_SIM_VM_ENTRY_NS) * cfg->int_cost_scale +
+		     IRQ_SIM_VM_EXIT_NS + IRQ_SIM_VM_ENTRY_NS;
 		if (!(s->cfg.params.air_c_pkt_ns > 0))
 			s->cfg.params.air_c_pkt_ns = cp;
 		if (!(s->cfg.params.air_c_int_ns > 0))
@@ -891,16 +914,17 @@ int irqsim_run(const struct irqsim_config *cfg, struct irqsim_result *r, char *e
 		      IRQ_SIM_TRUESIZE;
 	for (int c = 0; c < IRQ_SIM_CORES; c++)
 		s->core[c].curr = -1;
-	int overhead = cfg->proto == IRQSIM_UDP ? IRQ_SIM_UDP_WIRE_OVERHEAD
-						: IRQ_SIM_TCP_WIRE_OVERHEAD;
+	int overhead =
+		cfg->proto == IRQSIM_UDP ? IRQ_SIM_UDP_WIRE_OVERHEAD : IRQ_SIM_TCP_WIRE_OVERHEAD;
 	double share_bps = IRQ_SIM_LINK_BPS / cfg->n_vms;
 	for (int i = 0; i < cfg->n_vms; i++) {
 		struct isim_vm *m = &s->vm[i];
 		m->first_vcpu = i * cfg->vcpus_per_vm;
 		m->n_vcpus = cfg->vcpus_per_vm;
 		m->spacing_ns = (cfg->pkt_bytes + overhead) * 8.0 / share_bps * 1e9;
-		m->frame_bytes = cfg->pkt_bytes + (cfg->proto == IRQSIM_UDP ? IRQ_SIM_UDP_FRAME_HDR
-									    : IRQ_SIM_TCP_FRAME_HDR);
+		m->frame_bytes =
+			cfg->pkt_bytes +
+			(cfg->proto == IRQSIM_UDP ? IRQ_SIM_UDP_FRAME_HDR : IRQ_SIM_TCP_FRAME_HDR);
 		/* the VMs' streams interleave on the wire */
 		m->t0 = (int64_t)(m->spacing_ns * i / cfg->n_vms);
 		m->last_irq = INT64_MIN;
@@ -911,7 +935,7 @@ int irqsim_run(const struct irqsim_config *cfg, struct irqsim_result *r, char *e
 		m->last_cut = INT64_MIN / 2;
 		m->sync_at = -1;
 		if (cfg->policy) {
-			m->rate_per_s = 0; /* the driver's own until the first period */
+			m->rate_per_s = 0;  /* the driver's own until the first period */
 			m->itr_ns = 125000; /* 8,000 int/s, the common default */
 		} else {
 			m->rate_per_s = cfg->fixed_per_s;
@@ -973,9 +997,8 @@ int irqsim_run(const struct irqsim_config *cfg, struct irqsim_result *r, char *e
 	r->loss_pct = s->m_arrived > 0 ? 100.0 * (double)(s->m_drops_ring + s->m_drops_sock) /
 						 (double)s->m_arrived
 				       : 0;
-	r->ring_loss_pct = s->m_arrived > 0
-				   ? 100.0 * (double)s->m_drops_ring / (double)s->m_arrived
-				   : 0;
+	r->ring_loss_pct =
+		s->m_arrived > 0 ? 100.0 * (double)s->m_drops_ring / (double)s->m_arrived : 0;
 	r->int_per_s = (double)s->m_irqs / secs;
 	r->pkts_per_int = s->m_irqs > 0 ? (double)s->m_rx / (double)s->m_irqs : 0;
 	r->rate_per_s = s->m_periods > 0 ? s->m_rate_sum / (s->m_periods * cfg->n_vms) : 0;

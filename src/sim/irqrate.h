@@ -51,6 +51,10 @@ struct irqsim_config {
 	bool fanout;		     /* RPS/RFS over the VM's vCPUs, sized each period */
 	double duration_s;	     /* simulated time, including the warm-up */
 	double warmup_s;	     /* not measured */
+	/* sensitivity: the uncertain constants moved (1, 1, 0 = as in irqrate_costs.h) */
+	double pkt_cost_scale; /* the guest's per-packet costs times this */
+	double int_cost_scale; /* the per-interrupt costs (host handler, ISR, EOI) times this */
+	int ring;	       /* descriptors per VF; 0 = IRQ_SIM_RING */
 };
 
 struct irqsim_result {
@@ -70,19 +74,17 @@ void irqsim_config_defaults(struct irqsim_config *c);
 /* The per-packet and per-interrupt CPU time of the model's receive path for
  * a packet size and protocol: what `vspace irq calibrate` would measure (guest
  * and host time per packet; per interrupt both sides). */
-void irqsim_model_costs(int pkt_bytes, enum irqsim_proto proto, double *c_pkt_ns,
-			double *c_int_ns);
+void irqsim_model_costs(int pkt_bytes, enum irqsim_proto proto, double *c_pkt_ns, double *c_int_ns);
 /* Run one configuration. Returns 0, or -1 with err (bad configuration, out
  * of memory). Deterministic. */
-int irqsim_run(const struct irqsim_config *c, struct irqsim_result *r, char *err,
-	       size_t errlen);
+int irqsim_run(const struct irqsim_config *c, struct irqsim_result *r, char *err, size_t errlen);
 
 /* ---- Scenarios (`vspace sim irqrate`) ----------------------------------------------------- */
 
 #define IRQSIM_MAX_LIST 16
 
 struct irqsim_scen_opts {
-	const char *what;     /* "sweep", "grid" or "fanout" */
+	const char *what; /* "sweep", "grid" or "fanout" */
 	char policies[IRQSIM_MAX_LIST][8];
 	int n_policies;
 	int vms[IRQSIM_MAX_LIST];
@@ -94,9 +96,11 @@ struct irqsim_scen_opts {
 	double rates[IRQSIM_MAX_LIST]; /* sweep: fixed rates; 0 = no moderation */
 	int n_rates;
 	double duration_s, warmup_s;
-	const char *csv; /* CSV file, or NULL */
-	const char *svg; /* SVG file, or NULL */
-	int jobs;	 /* parallel runs (processes); 0 = online CPUs */
+	double pkt_cost_scale, int_cost_scale; /* 0 = 1 */
+	int ring;			       /* 0 = the default */
+	const char *csv;		       /* CSV file, or NULL */
+	const char *svg;		       /* SVG file, or NULL */
+	int jobs;			       /* parallel runs (processes); 0 = online CPUs */
 };
 
 /* Run the scenario, print its table to out, write the CSV/SVG asked for.

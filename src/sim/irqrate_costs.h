@@ -126,8 +126,8 @@
 /* sched_latency 6 ms * (1 + ilog2(8)) = 24 ms; min granularity 0.75 * 4 = 3
  * ms; wakeup granularity 1 * 4 = 4 ms; a waking task is placed at most
  * latency/2 behind min_vruntime. Source: kernel/sched/fair.c defaults. */
-#define IRQ_SIM_SCHED_LATENCY_NS    24000000LL
-#define IRQ_SIM_SCHED_MIN_GRAN_NS   3000000LL
+#define IRQ_SIM_SCHED_LATENCY_NS     24000000LL
+#define IRQ_SIM_SCHED_MIN_GRAN_NS    3000000LL
 #define IRQ_SIM_SCHED_WAKEUP_GRAN_NS 4000000LL
 /* Switching a core from one vCPU thread to another: context switch ~1.5 us +
  * vcpu_load (VMCS, MSRs) ~1 us. Rationale: as SIM_CTX_SWITCH_NS +

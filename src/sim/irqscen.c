@@ -89,7 +89,8 @@ static int iscen_parallel(struct iscen_run *runs, int n, int jobs)
 			if (t == (ssize_t)sizeof(got))
 				runs[i] = got;
 			else
-				snprintf(runs[i].err, sizeof(runs[i].err), "the run's process died");
+				snprintf(runs[i].err, sizeof(runs[i].err),
+					 "the run's process died");
 			done++;
 			running--;
 			break;
@@ -98,8 +99,8 @@ static int iscen_parallel(struct iscen_run *runs, int n, int jobs)
 check:
 	for (int i = 0; i < n && rc == 0; i++)
 		if (!runs[i].ok) {
-			fprintf(stderr, "vspace sim irqrate: %s %d VMs %d B %s: %s\n", runs[i].label,
-				runs[i].cfg.n_vms, runs[i].cfg.pkt_bytes,
+			fprintf(stderr, "vspace sim irqrate: %s %d VMs %d B %s: %s\n",
+				runs[i].label, runs[i].cfg.n_vms, runs[i].cfg.pkt_bytes,
 				iscen_proto(runs[i].cfg.proto), runs[i].err);
 			rc = -1;
 		}
@@ -115,6 +116,11 @@ static void iscen_base(const struct irqsim_scen_opts *o, struct irqsim_config *c
 		c->duration_s = o->duration_s;
 	if (o->warmup_s >= 0)
 		c->warmup_s = o->warmup_s;
+	if (o->pkt_cost_scale > 0)
+		c->pkt_cost_scale = o->pkt_cost_scale;
+	if (o->int_cost_scale > 0)
+		c->int_cost_scale = o->int_cost_scale;
+	c->ring = o->ring;
 }
 
 /* ---- SVG ----------------------------------------------------------------------------------- */
@@ -151,8 +157,8 @@ static double iscen_nice(double v)
 	return 10 * e;
 }
 
-static void iscen_axes(FILE *f, const struct iscen_panel *p, const char *title,
-		       const char *xlabel, const char *ylabel)
+static void iscen_axes(FILE *f, const struct iscen_panel *p, const char *title, const char *xlabel,
+		       const char *ylabel)
 {
 	double bx = p->x0 + 50, by = p->y0 + p->h - 30;
 
@@ -165,10 +171,12 @@ static void iscen_axes(FILE *f, const struct iscen_panel *p, const char *title,
 	for (int i = 0; i <= 4; i++) {
 		double v = p->ymax * i / 4;
 		fprintf(f,
-			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>\n",
+			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
+			"text-anchor=\"end\">%.3g</text>\n",
 			bx - 4, iscen_py(p, v) + 3, v);
 	}
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%s</text>\n",
+	fprintf(f,
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%s</text>\n",
 		p->x0 + p->w / 2, p->y0 + p->h - 2, xlabel);
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>\n", p->x0 + 4,
 		p->y0 + 30, ylabel);
@@ -176,7 +184,8 @@ static void iscen_axes(FILE *f, const struct iscen_panel *p, const char *title,
 
 static void iscen_xtick(FILE *f, const struct iscen_panel *p, double x, const char *text)
 {
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
+	fprintf(f,
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
 		iscen_px(p, x), p->y0 + p->h - 16, text);
 }
 
@@ -219,8 +228,8 @@ static int iscen_svg_close(FILE *f, const char *path)
 	return 0;
 }
 
-static const char *const iscen_colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd",
-					    "#ff7f0e", "#8c564b" };
+static const char *const iscen_colors[] = { "#1f77b4", "#d62728", "#2ca02c",
+					    "#9467bd", "#ff7f0e", "#8c564b" };
 
 /* ---- the scenarios ---------------------------------------------------------------------------- */
 
@@ -322,8 +331,10 @@ static int iscen_sweep(const struct irqsim_scen_opts *o, FILE *out)
 				pt.ymax = fmax(pt.ymax, runs[i].res.offered_gbps);
 			}
 			pt.ymax = iscen_nice(pt.ymax);
-			iscen_axes(f, &pt, "throughput (Gbit/s)", "interrupts/s per VF (log; off = no moderation)", "");
-			iscen_axes(f, &pc, "CPU (cores)", "interrupts/s per VF (log; off = no moderation)", "");
+			iscen_axes(f, &pt, "throughput (Gbit/s)",
+				   "interrupts/s per VF (log; off = no moderation)", "");
+			iscen_axes(f, &pc, "CPU (cores)",
+				   "interrupts/s per VF (log; off = no moderation)", "");
 			for (int p = 0; p < n_protos; p++) {
 				int k = 0;
 				for (int i = 0; i < n; i++) {
@@ -338,13 +349,17 @@ static int iscen_sweep(const struct irqsim_scen_opts *o, FILE *out)
 				iscen_line(f, &pt, x, yt, k, iscen_colors[p], false);
 				iscen_line(f, &pc, x, yc, k, iscen_colors[p], false);
 				fprintf(f,
-					"<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">%s</text>\n",
+					"<text x=\"%d\" y=\"%d\" font-size=\"12\" "
+					"fill=\"%s\">%s</text>\n",
 					250 + 40 * p, 48, iscen_colors[p], iscen_proto(protos[p]));
 			}
 			for (int k = 0; k < 2; k++) {
 				const struct iscen_panel *pp = k ? &pc : &pt;
 				for (double t = 1000; t <= pp->xmax; t *= 10)
-					iscen_xtick(f, pp, t, t >= 1e5 ? "100k" : t >= 1e4 ? "10k" : "1k");
+					iscen_xtick(f, pp, t,
+						    t >= 1e5   ? "100k"
+						    : t >= 1e4 ? "10k"
+							       : "1k");
 				if (pp->xmax >= 200000)
 					iscen_xtick(f, pp, 200000, "off");
 			}
@@ -378,7 +393,8 @@ static int iscen_grid(const struct irqsim_scen_opts *o, FILE *out)
 			for (int v = 0; v < n_vms; v++)
 				for (int q = 0; q < n_pol; q++) {
 					struct iscen_run *r = &runs[n++];
-					const char *name = o->n_policies ? o->policies[q] : def_pol[q];
+					const char *name =
+						o->n_policies ? o->policies[q] : def_pol[q];
 					iscen_base(o, &r->cfg);
 					r->cfg.policy = irq_policy_lookup(name);
 					r->cfg.n_vms = vms[v];
@@ -398,8 +414,7 @@ static int iscen_grid(const struct irqsim_scen_opts *o, FILE *out)
 		IRQ_SIM_CORES, runs[0].cfg.duration_s - runs[0].cfg.warmup_s,
 		runs[0].cfg.params.air_k);
 	fprintf(out, "%-6s %4s %9s %5s %15s %9s %8s %9s %6s %10s\n", "policy", "vms", "pkt_bytes",
-		"proto", "throughput_gbps", "cpu_cores", "loss_pct", "int_per_s", "k",
-		"rate_set");
+		"proto", "throughput_gbps", "cpu_cores", "loss_pct", "int_per_s", "k", "rate_set");
 	FILE *csv = o->csv ? iscen_csv_open(o->csv, "policy,vms,pkt_bytes,proto,throughput_gbps,"
 						    "cpu_cores,loss_pct,int_per_s")
 			   : NULL;
@@ -410,12 +425,12 @@ static int iscen_grid(const struct irqsim_scen_opts *o, FILE *out)
 		const struct irqsim_config *c = &runs[i].cfg;
 		fprintf(out, "%-6s %4d %9d %5s %15.3f %9.2f %8.2f %9.0f %6.1f %10.0f\n",
 			runs[i].label, c->n_vms, c->pkt_bytes, iscen_proto(c->proto),
-			r->throughput_gbps, r->cpu_cores, r->loss_pct, r->int_per_s, r->pkts_per_int,
-			r->rate_per_s);
+			r->throughput_gbps, r->cpu_cores, r->loss_pct, r->int_per_s,
+			r->pkts_per_int, r->rate_per_s);
 		if (csv)
 			fprintf(csv, "%s,%d,%d,%s,%.4f,%.3f,%.3f,%.0f\n", runs[i].label, c->n_vms,
-				c->pkt_bytes, iscen_proto(c->proto), r->throughput_gbps, r->cpu_cores,
-				r->loss_pct, r->int_per_s);
+				c->pkt_bytes, iscen_proto(c->proto), r->throughput_gbps,
+				r->cpu_cores, r->loss_pct, r->int_per_s);
 	}
 	if (csv && iscen_csv_close(csv, o->csv) < 0)
 		rc = 1;
@@ -423,24 +438,26 @@ static int iscen_grid(const struct irqsim_scen_opts *o, FILE *out)
 		/* one panel per packet size and protocol: throughput (solid) and CPU
 		 * (dashed, right scale folded onto the same axis as cores/8*max) */
 		double pw = 330, ph = 260;
-		FILE *f = iscen_svg_open(o->svg, pw * n_bytes, 40 + ph * n_protos * 2,
-					 "Throughput (Gbit/s) and CPU (cores) against the number of "
-					 "VMs, per policy");
+		FILE *f =
+			iscen_svg_open(o->svg, pw * n_bytes, 40 + ph * n_protos * 2,
+				       "Throughput (Gbit/s) and CPU (cores) against the number of "
+				       "VMs, per policy");
 		if (!f) {
 			rc = 1;
 		} else {
 			for (int b = 0; b < n_bytes; b++)
 				for (int p = 0; p < n_protos; p++)
 					for (int m = 0; m < 2; m++) {
-						struct iscen_panel pn = { pw * b, 30 + ph * (2 * p + m),
-									  pw, ph, vms[0],
-									  vms[n_vms - 1], 0, false };
+						struct iscen_panel pn = {
+							pw * b, 30 + ph * (2 * p + m), pw, ph,
+							vms[0], vms[n_vms - 1],	       0,  false
+						};
 						char title[96];
 						if (pn.xmax <= pn.xmin)
 							pn.xmax = pn.xmin + 1;
 						pn.ymax = m ? IRQ_SIM_CORES : 10;
-						snprintf(title, sizeof(title), "%d B %s: %s", bytes[b],
-							 iscen_proto(protos[p]),
+						snprintf(title, sizeof(title), "%d B %s: %s",
+							 bytes[b], iscen_proto(protos[p]),
 							 m ? "CPU (cores)" : "throughput (Gbit/s)");
 						iscen_axes(f, &pn, title, "VMs", "");
 						for (int v = 0; v < n_vms; v++) {
@@ -449,10 +466,12 @@ static int iscen_grid(const struct irqsim_scen_opts *o, FILE *out)
 							iscen_xtick(f, &pn, vms[v], t);
 						}
 						for (int q = 0; q < n_pol; q++) {
-							double x[IRQSIM_MAX_LIST], y[IRQSIM_MAX_LIST];
+							double x[IRQSIM_MAX_LIST],
+								y[IRQSIM_MAX_LIST];
 							int k = 0;
 							for (int i = 0; i < n; i++) {
-								const struct iscen_run *r = &runs[i];
+								const struct iscen_run *r =
+									&runs[i];
 								if (r->cfg.pkt_bytes != bytes[b] ||
 								    r->cfg.proto != protos[p] ||
 								    strcmp(r->label,
@@ -471,7 +490,8 @@ static int iscen_grid(const struct irqsim_scen_opts *o, FILE *out)
 									"font-size=\"12\" "
 									"fill=\"%s\">%s</text>\n",
 									pw - 60, 70 + 15 * q,
-									iscen_colors[q], runs[q].label);
+									iscen_colors[q],
+									runs[q].label);
 						}
 					}
 			if (iscen_svg_close(f, o->svg) < 0)
@@ -504,7 +524,8 @@ static int iscen_fanout(const struct irqsim_scen_opts *o, FILE *out)
 			for (int q = 0; q < n_pol; q++)
 				for (int fo = 0; fo < 2; fo++) {
 					struct iscen_run *r = &runs[n++];
-					const char *name = o->n_policies ? o->policies[q] : def_pol[q];
+					const char *name =
+						o->n_policies ? o->policies[q] : def_pol[q];
 					iscen_base(o, &r->cfg);
 					r->cfg.policy = irq_policy_lookup(name);
 					r->cfg.n_vms = vms;
@@ -521,7 +542,8 @@ static int iscen_fanout(const struct irqsim_scen_opts *o, FILE *out)
 	}
 	fprintf(out,
 		"Receive fan-out: %d VMs x 2 vCPUs on %d cores, a 1-queue VF each, 4 streams per "
-		"VM read by one thread per vCPU; with fan-out, RPS/RFS over ceil(U/0.8) of the VM's "
+		"VM read by one thread per vCPU; with fan-out, RPS/RFS over ceil(U/0.8) of the "
+		"VM's "
 		"vCPUs each period (U: busy time of the receiving vCPUs). %.1f s measured.\n\n",
 		vms, IRQ_SIM_CORES, runs[0].cfg.duration_s - runs[0].cfg.warmup_s);
 	fprintf(out, "%-6s %9s %5s %7s %15s %9s %8s %9s %11s\n", "policy", "pkt_bytes", "proto",
@@ -537,12 +559,13 @@ static int iscen_fanout(const struct irqsim_scen_opts *o, FILE *out)
 		const struct irqsim_config *c = &runs[i].cfg;
 		fprintf(out, "%-6s %9d %5s %7s %15.3f %9.2f %8.2f %9.0f %11.2f\n", runs[i].label,
 			c->pkt_bytes, iscen_proto(c->proto), c->fanout ? "on" : "off",
-			r->throughput_gbps, r->cpu_cores, r->loss_pct, r->int_per_s, r->fanout_cpus);
+			r->throughput_gbps, r->cpu_cores, r->loss_pct, r->int_per_s,
+			r->fanout_cpus);
 		if (csv)
 			fprintf(csv, "%s,%d,2,%d,%s,%s,%.4f,%.3f,%.3f,%.0f,%.2f\n", runs[i].label,
-				c->n_vms, c->pkt_bytes, iscen_proto(c->proto), c->fanout ? "on" : "off",
-				r->throughput_gbps, r->cpu_cores, r->loss_pct, r->int_per_s,
-				r->fanout_cpus);
+				c->n_vms, c->pkt_bytes, iscen_proto(c->proto),
+				c->fanout ? "on" : "off", r->throughput_gbps, r->cpu_cores,
+				r->loss_pct, r->int_per_s, r->fanout_cpus);
 	}
 	if (csv && iscen_csv_close(csv, o->csv) < 0)
 		rc = 1;
@@ -555,9 +578,10 @@ static int iscen_fanout(const struct irqsim_scen_opts *o, FILE *out)
 			rc = 1;
 		} else {
 			double x = 60, base = 320, scale = 26; /* px per Gbit/s */
-			fprintf(f, "<line x1=\"50\" y1=\"%.0f\" x2=\"750\" y2=\"%.0f\" "
-				   "stroke=\"black\"/>\n<line x1=\"50\" y1=\"%.0f\" x2=\"50\" "
-				   "y2=\"%.0f\" stroke=\"black\"/>\n",
+			fprintf(f,
+				"<line x1=\"50\" y1=\"%.0f\" x2=\"750\" y2=\"%.0f\" "
+				"stroke=\"black\"/>\n<line x1=\"50\" y1=\"%.0f\" x2=\"50\" "
+				"y2=\"%.0f\" stroke=\"black\"/>\n",
 				base, base, base, base - 10 * scale);
 			for (int t = 0; t <= 10; t += 2)
 				fprintf(f,
@@ -568,7 +592,8 @@ static int iscen_fanout(const struct irqsim_scen_opts *o, FILE *out)
 				for (int k = 0; k < 2; k++) {
 					double h = runs[i + k].res.throughput_gbps * scale;
 					fprintf(f,
-						"<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"%.1f\" "
+						"<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" "
+						"height=\"%.1f\" "
 						"fill=\"%s\" opacity=\"%s\"/>\n",
 						x + 8 * k, base - h, h,
 						iscen_colors[(i / 2) % n_pol], k ? "1" : "0.4");
@@ -578,13 +603,16 @@ static int iscen_fanout(const struct irqsim_scen_opts *o, FILE *out)
 					fprintf(f,
 						"<text x=\"%.1f\" y=\"%.0f\" font-size=\"9\" "
 						"text-anchor=\"middle\">%d %s</text>\n",
-						x - 19.0 * n_pol / 2, base + 14, runs[i].cfg.pkt_bytes,
+						x - 19.0 * n_pol / 2, base + 14,
+						runs[i].cfg.pkt_bytes,
 						iscen_proto(runs[i].cfg.proto));
 					x += 12;
 				}
 			}
 			for (int q = 0; q < n_pol; q++)
-				fprintf(f, "<text x=\"%d\" y=\"44\" font-size=\"12\" fill=\"%s\">%s</text>\n",
+				fprintf(f,
+					"<text x=\"%d\" y=\"44\" font-size=\"12\" "
+					"fill=\"%s\">%s</text>\n",
 					560 + 40 * q, iscen_colors[q], runs[2 * q].label);
 			if (iscen_svg_close(f, o->svg) < 0)
 				rc = 1;
