@@ -424,6 +424,8 @@ static json_t *agent_set_coalesce(struct agent *a, const struct proto_request *r
 {
 	const char *ifname = req->u.set_coalesce.ifname;
 	struct agent_coalesce cur, want;
+	struct timespec t0, t1;
+	int64_t write_us = -1;
 	bool change;
 
 	if (agent_read_coalesce(a, "set_coalesce", ifname, &cur, e) < 0)
@@ -441,25 +443,33 @@ static json_t *agent_set_coalesce(struct agent *a, const struct proto_request *r
 		str_copy(sc->ifname, ifname, sizeof(sc->ifname));
 		sc->co = cur; /* the original, before the first write */
 	}
-	if (!change) {
-		/* nothing to write */
-	} else if (a->dry_run) {
+	if (change && a->dry_run) {
 		log_info("dry-run: would set %s rx-usecs %u -> %u, adaptive-rx %s", ifname,
 			 cur.rx_usecs, want.rx_usecs, want.adaptive_rx ? "on" : "off");
-	} else if (a->ops->set_coalesce(a->ops_arg, ifname, &want) < 0) {
-		agent_errf(e,
-			   "set_coalesce: %s: cannot set rx-usecs %u, adaptive-rx %s "
-			   "(ETHTOOL_SCOALESCE): %s",
-			   ifname, want.rx_usecs, want.adaptive_rx ? "on" : "off", strerror(errno));
-		return NULL;
-	} else {
-		log_info("%s: rx-usecs %u -> %u, adaptive-rx %s", ifname, cur.rx_usecs,
-			 want.rx_usecs, want.adaptive_rx ? "on" : "off");
+	} else if (change) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (a->ops->set_coalesce(a->ops_arg, ifname, &want) < 0) {
+			agent_errf(e,
+				   "set_coalesce: %s: cannot set rx-usecs %u, adaptive-rx %s "
+				   "(ETHTOOL_SCOALESCE): %s",
+				   ifname, want.rx_usecs, want.adaptive_rx ? "on" : "off",
+				   strerror(errno));
+			return NULL;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		write_us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+			   (t1.tv_nsec - t0.tv_nsec) / 1000;
+		log_info("%s: rx-usecs %u -> %u, adaptive-rx %s (%lld us)", ifname, cur.rx_usecs,
+			 want.rx_usecs, want.adaptive_rx ? "on" : "off", (long long)write_us);
 	}
-	return json_pack("{s:s,s:I,s:I,s:b,s:b,s:b}", "ifname", ifname, "rx_usecs",
-			 (json_int_t)want.rx_usecs, "previous", (json_int_t)cur.rx_usecs,
-			 "adaptive_rx", want.adaptive_rx != 0, "changed", change, "dry_run",
-			 a->dry_run);
+	json_t *r = json_pack("{s:s,s:I,s:I,s:b,s:b,s:b}", "ifname", ifname, "rx_usecs",
+			      (json_int_t)want.rx_usecs, "previous", (json_int_t)cur.rx_usecs,
+			      "adaptive_rx", want.adaptive_rx != 0, "changed", change, "dry_run",
+			      a->dry_run);
+	/* how long the write took (ETHTOOL_SCOALESCE, its read-modify-write) */
+	if (r && write_us >= 0)
+		json_object_set_new(r, "write_us", json_integer(write_us));
+	return r;
 }
 
 /* Point the RPS mask of every receive queue of ifname at the first n active
