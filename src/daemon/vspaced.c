@@ -276,10 +276,17 @@ static json_t *vsd_set(struct vsd *d, json_t *req, char *err, size_t errlen)
 				 "set threshold: give \"vcpu\" and/or \"nq\" (0.01..1)");
 			return NULL;
 		}
+		struct vs_thresholds th = d->ctl.wl[k].ex.th;
+		char perr[256];
 		if (has_v)
-			d->ctl.wl[k].ex.th.vcpu = v1;
+			th.vcpu = v1;
 		if (has_n)
-			d->ctl.wl[k].ex.th.nq = v2;
+			th.nq = v2;
+		if (controller_set_thresholds(&d->ctl, d->ctl.wl[k].name, &th, perr, sizeof(perr)) <
+		    0) {
+			snprintf(err, errlen, "set threshold: %s", perr);
+			return NULL;
+		}
 		log_info("workload %s: thresholds set to vcpu %.3f nq %.3f by request",
 			 d->ctl.wl[k].name, d->ctl.wl[k].ex.th.vcpu, d->ctl.wl[k].ex.th.nq);
 		return json_pack("{s:s,s:f,s:f}", "workload", d->ctl.wl[k].name, "vcpu",
@@ -289,9 +296,9 @@ static json_t *vsd_set(struct vsd *d, json_t *req, char *err, size_t errlen)
 		k = vsd_req_workload(d, req, err, errlen);
 		if (k < 0)
 			return NULL;
-		if (!vsd_num(req, "p95_us", 1, 1e9, &v1, err, errlen, true))
+		if (!vsd_num(req, "p95_us", 1, 1e9, &v1, err, errlen, true) ||
+		    controller_set_slo(&d->ctl, d->ctl.wl[k].name, v1, err, errlen) < 0)
 			return NULL;
-		d->ctl.wl[k].slo_p95_us = v1;
 		log_info("workload %s: SLO p95 set to %.0f us by request", d->ctl.wl[k].name, v1);
 		return json_pack("{s:s,s:f}", "workload", d->ctl.wl[k].name, "p95_us", v1);
 	}
@@ -342,7 +349,7 @@ json_t *vsd_handle(void *arg, json_t *req, uid_t uid, char *err, size_t errlen)
 				 (unsigned)uid,
 				 hold ? "measuring and exploring, the allocation stays"
 				      : "allocations follow the policy again");
-		d->ctl.hold = hold;
+		controller_set_hold(&d->ctl, hold);
 		return json_pack("{s:b}", "paused", hold);
 	}
 	snprintf(err, errlen,
@@ -642,13 +649,40 @@ static void vsd_log_changes(struct vsd *d)
 	}
 }
 
+/* What reconcile did, in the daemon's log. */
+static void vsd_reconcile_note(void *arg, enum vs_reconcile_event ev, const struct vs_wl_report *wl,
+			       const char *why)
+{
+	switch (ev) {
+	case VS_RECONCILE_ADDED:
+		log_info("workload %s: %s", wl->name, why);
+		break;
+	case VS_RECONCILE_DROPPED:
+		log_info("workload %s dropped from the controller: %s", wl->name, why);
+		break;
+	case VS_RECONCILE_REFUSED:
+		log_warnx("workload %s: %s", wl->name, why);
+		break;
+	}
+}
+
+/* Discovery, then the controller in step with it. Returns the number of
+ * workloads added (to be placed by controller_start). */
+static int vsd_refresh(struct vsd *d, double now)
+{
+	struct vs_discovery disc;
+
+	linuxplat_refresh(d->lx, now, &disc);
+	return controller_reconcile(&d->ctl, &disc, vsd_reconcile_note, d);
+}
+
 /* One control period; now_s is the monotonic time (simulated by --bench). */
 static void vsd_period(struct vsd *d, double now)
 {
 	double t0 = vsd_thread_cpu(), dt;
 	int rc;
 
-	if (linuxplat_refresh(d->lx, &d->ctl, now) > 0 && controller_start(&d->ctl) < 0)
+	if (vsd_refresh(d, now) > 0 && controller_start(&d->ctl) < 0)
 		log_warnx("placing new workloads: %s", d->ctl.last_error);
 	rc = controller_step(&d->ctl);
 	if (rc < 0 && strcmp(d->last_error, d->ctl.last_error) != 0)
@@ -1093,7 +1127,7 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 	{
 		double t0 = vsd_thread_cpu();
-		linuxplat_refresh(d->lx, &d->ctl, vsd_now());
+		vsd_refresh(d, vsd_now());
 		if (controller_start(&d->ctl) < 0)
 			log_warnx("first allocation: %s", d->ctl.last_error);
 		vsd_log_changes(d);

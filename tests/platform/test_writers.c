@@ -13,6 +13,7 @@
 #include "lib/strutil.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/linux_int.h"
+#include "refresh.h"
 #include "testutil.h"
 #include "scratch.h"
 
@@ -81,7 +82,7 @@ static void bed_open(struct bed *b, const char *extra_host, const char *prep)
 	assert_int_equal(controller_init(&b->c, &pol, &b->cfg.params, linuxplat_topology(b->lx),
 					 linuxplat_platform(b->lx), err, sizeof(err)),
 			 0);
-	linuxplat_refresh(b->lx, &b->c, 1e9);
+	plat_refresh(b->lx, &b->c, 1e9);
 }
 
 static void bed_close(struct bed *b)
@@ -461,11 +462,11 @@ static void test_vanish_appear(void **state)
 	assert_int_equal(controller_start(&b.c), 0);
 	assert_int_equal(b.c.n_wl, 1);
 	assert_int_equal(sh("mv %s/proc/4000 %s/proc/4000.gone", b.root, b.root), 0);
-	linuxplat_refresh(b.lx, &b.c, 2e9);
+	plat_refresh(b.lx, &b.c, 2e9);
 	assert_int_equal(b.c.n_wl, 0);
 	assert_int_equal(controller_step(&b.c), 0); /* the loop goes on */
 	assert_int_equal(sh("mv %s/proc/4000.gone %s/proc/4000", b.root, b.root), 0);
-	assert_int_equal(linuxplat_refresh(b.lx, &b.c, 3e9), 1);
+	assert_int_equal(plat_refresh(b.lx, &b.c, 3e9), 1);
 	assert_int_equal(b.c.n_wl, 1);
 	assert_int_equal(controller_start(&b.c), 0);
 	assert_int_equal(controller_step(&b.c), 0);

@@ -785,17 +785,15 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 	cpuset_zero(&nq);
 	cpuset_zero(&comp);
 	for (int i = 0; i < plan->n_workloads; i++) {
-		for (int j = 0; j < lx->n_wl; j++) {
-			struct lx_wl *w = &lx->wl[j];
-			if (w->ctl != i || !w->present)
-				continue;
-			if (n->owner >= 0 && n->owner != j)
-				continue;
-			cpuset_or(&nq, &nq, &plan->wl[i].nq_cores);
-			cpuset_or(&comp, &comp, &plan->wl[i].vcpu_cores);
-			queues += plan->wl[i].alloc.queues;
-			owners++;
-		}
+		struct lx_wl *w = linux_find(lx, plan->wl[i].name);
+		if (!w || !w->present)
+			continue;
+		if (n->owner >= 0 && n->owner != (int)(w - lx->wl))
+			continue;
+		cpuset_or(&nq, &nq, &plan->wl[i].nq_cores);
+		cpuset_or(&comp, &comp, &plan->wl[i].vcpu_cores);
+		queues += plan->wl[i].alloc.queues;
+		owners++;
 	}
 	if (owners == 0 || cpuset_empty(&nq))
 		return;
@@ -925,10 +923,11 @@ int apply_plan(struct vs_platform *p, const struct vs_plan *plan)
 	int failed;
 
 	lx->act.n = 0;
-	for (int i = 0; i < plan->n_workloads; i++)
-		for (int j = 0; j < lx->n_wl; j++)
-			if (lx->wl[j].ctl == i && lx->wl[j].present)
-				apply_lc(&a, &lx->wl[j], &plan->wl[i]);
+	for (int i = 0; i < plan->n_workloads; i++) {
+		struct lx_wl *w = linux_find(lx, plan->wl[i].name);
+		if (w && w->present)
+			apply_lc(&a, w, &plan->wl[i]);
+	}
 	for (int j = 0; j < lx->n_wl; j++)
 		if (!lx->wl[j].spec.lc && lx->wl[j].present)
 			apply_be(&a, &lx->wl[j], plan);
@@ -958,21 +957,27 @@ int apply_plan(struct vs_platform *p, const struct vs_plan *plan)
 
 /* ---- Benchmark of the writes ---------------------------------------------------------------- */
 
-/* The plan in force, rebuilt from what each workload last had (n entries). */
-static int bench_plan(struct vs_linux *lx, struct vs_plan *plan, struct vs_wl_plan *wl, int cap)
+/* The plan in force, rebuilt from what each placed LC workload last had;
+ * *self: the entry of workload self (-1 when it has none). */
+static int bench_plan(struct vs_linux *lx, struct vs_plan *plan, struct vs_wl_plan *wl, int cap,
+		      const struct lx_wl *self, int *self_i)
 {
 	int n = 0;
 
 	memset(plan, 0, sizeof(*plan));
-	for (int j = 0; j < lx->n_wl; j++) {
+	*self_i = -1;
+	for (int j = 0; j < lx->n_wl && n < cap; j++) {
 		struct lx_wl *w = &lx->wl[j];
-		if (w->ctl < 0 || w->ctl >= cap || !w->cur_valid)
+		if (!w->spec.lc || !w->present || !w->cur_valid)
 			continue;
-		wl[w->ctl].alloc = w->cur_alloc;
-		wl[w->ctl].vcpu_cores = w->cur_vcpu;
-		wl[w->ctl].nq_cores = w->cur_nq;
-		if (w->ctl + 1 > n)
-			n = w->ctl + 1;
+		if (w == self)
+			*self_i = n;
+		memset(&wl[n], 0, sizeof(wl[n]));
+		str_copy(wl[n].name, w->spec.name, sizeof(wl[n].name));
+		wl[n].alloc = w->cur_alloc;
+		wl[n].vcpu_cores = w->cur_vcpu;
+		wl[n].nq_cores = w->cur_nq;
+		n++;
 	}
 	plan->wl = wl;
 	plan->n_workloads = n;
@@ -992,8 +997,7 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 	enum lx_hier h;
 
 	for (int j = 0; j < lx->n_wl && !w; j++)
-		if (lx->wl[j].spec.lc && lx->wl[j].present && lx->wl[j].ctl >= 0 &&
-		    lx->wl[j].cur_valid && lx->wl[j].ctl < 64)
+		if (lx->wl[j].spec.lc && lx->wl[j].present && lx->wl[j].cur_valid)
 			w = &lx->wl[j];
 	if (!w) {
 		snprintf(err, errlen, "no LC workload is running and placed");
@@ -1029,11 +1033,13 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 	/* 1: swap the groups' cores (cpuset.cpus or affinity, IRQ/RPS/XPS) and
 	 * flip the queue count (channels) */
 	for (int r = 0; r < rounds; r++) {
-		if (bench_plan(lx, &plan, wl, 64) <= w->ctl)
+		int self;
+		bench_plan(lx, &plan, wl, 64, w, &self);
+		if (self < 0)
 			break;
-		wl[w->ctl].vcpu_cores = r % 2 ? a : b;
-		wl[w->ctl].nq_cores = r % 2 ? b : a;
-		wl[w->ctl].alloc.queues = r % 2 ? 1 : 2;
+		wl[self].vcpu_cores = r % 2 ? a : b;
+		wl[self].nq_cores = r % 2 ? b : a;
+		wl[self].alloc.queues = r % 2 ? 1 : 2;
 		plan.seq = ++seq;
 		apply_plan(&lx->base, &plan);
 	}

@@ -244,21 +244,18 @@ static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 	s->period_s = period_s;
 	/* KVM's halt-polling counters, read with /proc/stat (same period) */
 	kvmstat_read_all(lx, lx->have_prev ? period_s : 0, now, linux_qmp_wait_ms(lx));
-	for (int j = 0; j < lx->n_wl; j++) {
-		struct lx_wl *w = &lx->wl[j];
-		struct vs_sample *ws;
+	for (int i = 0; i < s->n_workloads; i++) {
+		struct lx_wl *w = linux_find(lx, s->name[i]);
+		struct vs_sample *ws = &s->wl[i];
 		bool shared;
 		double threads = 0;
 
-		if (w->ctl < 0 || w->ctl >= s->n_workloads)
-			continue;
-		ws = &s->wl[w->ctl];
 		memset(ws, 0, sizeof(*ws));
-		if (!w->present) {
-			s->present[w->ctl] = false;
+		if (!w || !w->present) {
+			s->present[i] = false;
 			continue;
 		}
-		s->present[w->ctl] = true;
+		s->present[i] = true;
 		shared = w->cur_layout != VS_LAYOUT_ISOLATED;
 		if (lx->have_prev && w->cur_valid) {
 			ws->busy_vcpu = linux_busy(lx, &w->cur_vcpu, period_s);
@@ -305,8 +302,11 @@ static int linux_sample(struct vs_platform *p, struct vs_host_sample *s)
 	return 0;
 }
 
+static int linux_refresh(struct vs_platform *p, double now_s, struct vs_discovery *d);
+
 static const struct vs_platform_ops linux_ops = {
 	.name = "linux",
+	.refresh = linux_refresh,
 	.sample = linux_sample,
 	.apply = apply_plan,
 };
@@ -413,9 +413,12 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 		lx->cg.fd[h] = -1;
 	lx->specs = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->specs));
 	lx->wl = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->wl));
+	lx->appeared = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->appeared));
+	lx->vanished = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->vanished));
 	lx->stat_prev = calloc(1, sizeof(*lx->stat_prev));
 	lx->stat_cur = calloc(1, sizeof(*lx->stat_cur));
-	if (!lx->specs || !lx->wl || !lx->stat_prev || !lx->stat_cur) {
+	if (!lx->specs || !lx->wl || !lx->appeared || !lx->vanished || !lx->stat_prev ||
+	    !lx->stat_cur) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -491,7 +494,6 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	for (int i = 0; i < cfg->n_wl; i++) {
 		struct lx_wl *w = &lx->wl[i];
 		w->spec = lx->specs[i];
-		w->ctl = -1;
 		w->nic = w->tap = -1;
 		snprintf(w->cg[LX_G_ENV].path, sizeof(w->cg[0].path), "%s/%s", cfg->cgroup_parent,
 			 w->spec.name);
@@ -582,6 +584,8 @@ void linuxplat_close(struct vs_linux *lx)
 	act_free(&lx->act);
 	free(lx->nic);
 	free(lx->wl);
+	free(lx->appeared);
+	free(lx->vanished);
 	free(lx->specs);
 	free(lx->stat_prev);
 	free(lx->stat_cur);
@@ -623,7 +627,7 @@ void linuxplat_counters(const struct vs_linux *lx, struct vs_linux_counters *out
 	*out = lx->cnt;
 }
 
-static struct lx_wl *linux_find(struct vs_linux *lx, const char *name)
+struct lx_wl *linux_find(struct vs_linux *lx, const char *name)
 {
 	for (int i = 0; i < lx->n_wl; i++)
 		if (strcmp(lx->wl[i].spec.name, name) == 0)
@@ -716,15 +720,16 @@ static void linux_nic_queues(struct lx_nic *n)
 	n->n_tx = tx;
 }
 
-int linuxplat_refresh(struct vs_linux *lx, struct vs_controller *c, double now_s)
+int linuxplat_refresh(struct vs_linux *lx, double now_s, struct vs_discovery *d)
 {
-	char err[256];
-	int added = 0;
+	int n_app = 0, n_van = 0;
 
 	lx->now_s = now_s;
 	for (int i = 0; i < lx->n_wl; i++) {
 		struct lx_wl *w = &lx->wl[i];
 		bool was = w->present;
+		struct vs_wl_report *r;
+
 		discover_workload(lx, w, now_s, false);
 		if (was && !w->present) {
 			lx->cnt.vanished++;
@@ -732,32 +737,19 @@ int linuxplat_refresh(struct vs_linux *lx, struct vs_controller *c, double now_s
 		}
 		if (!was && w->present)
 			lx->cnt.appeared++;
-		if (!w->spec.lc)
+		if (!w->spec.lc || w->present == w->reported)
 			continue;
-		if (w->present && w->ctl < 0 && c) {
-			int idx = controller_add_workload(c, w->spec.name, w->spec.slo_p95_us, err,
-							  sizeof(err));
-			if (idx < 0) {
-				if (!w->absent[0])
-					log_warnx("workload %s: %s", w->spec.name, err);
-				str_copy(w->absent, err, sizeof(w->absent));
-				continue;
-			}
-			w->ctl = idx;
-			added++;
-			log_info("workload %s: pid %d, %d threads (%s), placed by %s", w->spec.name,
-				 w->pid, w->n_thr, w->is_vm ? "VM" : "process",
-				 vs_placement_name(w->place));
-		} else if (!w->present && w->ctl >= 0 && c) {
-			int gone = w->ctl;
-			controller_remove_workload(c, gone);
-			w->ctl = -1;
-			for (int j = 0; j < lx->n_wl; j++)
-				if (lx->wl[j].ctl > gone)
-					lx->wl[j].ctl--;
-			log_info("workload %s dropped from the controller: %s", w->spec.name,
-				 w->absent);
-		}
+		w->reported = w->present;
+		r = w->present ? &lx->appeared[n_app++] : &lx->vanished[n_van++];
+		memset(r, 0, sizeof(*r));
+		str_copy(r->name, w->spec.name, sizeof(r->name));
+		r->slo_p95_us = w->spec.slo_p95_us;
+		if (w->present)
+			snprintf(r->found, sizeof(r->found),
+				 "pid %d, %d threads (%s), placed by %s", w->pid, w->n_thr,
+				 w->is_vm ? "VM" : "process", vs_placement_name(w->place));
+		else
+			str_copy(r->found, w->absent, sizeof(r->found));
 	}
 	for (int i = 0; i < lx->n_nic; i++) {
 		if (lx->nic[i].present) {
@@ -769,7 +761,16 @@ int linuxplat_refresh(struct vs_linux *lx, struct vs_controller *c, double now_s
 				log_info("nic %s appeared", lx->nic[i].name);
 		}
 	}
-	return added;
+	*d = (struct vs_discovery){ .n_appeared = n_app,
+				    .appeared = lx->appeared,
+				    .n_vanished = n_van,
+				    .vanished = lx->vanished };
+	return 0;
+}
+
+static int linux_refresh(struct vs_platform *p, double now_s, struct vs_discovery *d)
+{
+	return linuxplat_refresh(vs_container_of(p, struct vs_linux, base), now_s, d);
 }
 
 /* ---- Restore ---------------------------------------------------------------------------- */

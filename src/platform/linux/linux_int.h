@@ -162,7 +162,7 @@ struct lx_wl {
 	uint64_t pid_start;
 	bool is_vm;
 	bool qmp_used;
-	int ctl; /* index in the controller, -1 */
+	bool reported; /* reported present by the last refresh (LC workloads) */
 	enum vs_placement place;
 	struct lx_thread *thr;
 	int n_thr, cap_thr;
@@ -405,9 +405,14 @@ struct vs_linux {
 	int tidcap;
 	double now_s;
 	struct vs_linux_counters cnt;
+	/* the last refresh's report (LC workloads at most once each) */
+	struct vs_wl_report *appeared, *vanished;
 	struct lx_cgdir cgbase[LX_HIER_N]; /* cfg.cgroup_parent in each hierarchy */
 	int scratch[3 * VS_MAX_CPUS];
 };
+
+/* The workload named name, or NULL. */
+struct lx_wl *linux_find(struct vs_linux *lx, const char *name);
 
 /* discover.c */
 int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool force);
