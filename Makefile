@@ -45,7 +45,8 @@ BINS       := $(foreach p,$(PROG_LIST),$(BUILD)/$(call prog_name,$(p)))
 # ---- Libraries: library -> the folders of src/ it holds -----------------------------------
 # Listed from the top down (a library uses only those after it); programs and
 # tests link them in this order.
-LIBRARIES  := cli:cli \
+LIBRARIES  := fuzz:fuzz \
+              cli:cli \
               daemon:daemon \
               sim:sim,simrun \
               agent:agent \
@@ -67,7 +68,7 @@ PROG_LIBS_vspaced      := daemon linux proto core
 PROG_LIBS_vspacectl    := daemon core
 PROG_LIBS_vspace-agent := agent linux proto core
 
-ALL_SRCS   := $(shell find src -name '*.c' -not -path 'src/fuzz/*' | sort)
+ALL_SRCS   := $(shell find src -name '*.c' | sort)
 MAIN_SRCS  := $(filter %/main.c,$(ALL_SRCS))
 LIB_SRCS   := $(foreach l,$(LIB_NAMES),$(call lib_srcs,$(l)))
 LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
@@ -131,26 +132,28 @@ $(BUILD)/vspace-agent: $(BUILD)/obj/src/agent/main.o $(call prog_archives,vspace
 	@$(if $(Q),echo "  LD      $@ $(AGENT_STATIC)")
 	$(Q)$(CC) $(LDFLAGS) $(AGENT_STATIC) -o $@ $^ -l:libjansson.a -lm
 
-# ---- fuzzing (clang + libFuzzer): make fuzz; run build/fuzz/fuzz_<name> CORPUS ----
-# Saved corpora are replayed in every make check by gcc-built drivers calling the
-# same entry points: tests/fuzz/test_fuzz_replay.c (tests/fuzz/proto/) and
-# tests/loadgen/test_corpus.c (tests/loadgen/corpus/), tests/daemon/test_corpus.c
-# (tests/fixtures/corpus/). Run a fuzzer on a scratch copy of its corpus: libFuzzer
-# adds new inputs to the first directory it is given.
-FUZZ_CC    ?= clang
-FUZZ_FLAGS := $(CSTD) -Isrc $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
+# ---- fuzzing (clang + libFuzzer): make fuzz; run build/fuzz/fuzz_<target> CORPUS ----
+# src/fuzz/<target>.c is each target's entry point (the table: src/fuzz/targets.c),
+# src/fuzz/main.c libFuzzer's way in; build/fuzz/fuzz_<target> links the whole
+# library built instrumented. Each saved corpus, tests/fuzz/<target>/, replays in
+# every make check through the same entry points built with gcc
+# (tests/fuzz/test_corpus.c, counts against tests/fuzz/expected.txt). Run a
+# fuzzer on a scratch copy of its corpus: libFuzzer adds new inputs to the first
+# directory it is given.
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := $(CSTD) -Isrc $(PKG_CFLAGS) $(filter -D%,$(CPPFLAGS)) -g -O1 \
+                -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_TARGETS := $(patsubst src/fuzz/%.c,%,$(filter-out src/fuzz/main.c src/fuzz/targets.c,$(wildcard src/fuzz/*.c)))
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply $(BUILD)/fuzz/fuzz_parsers
-# the daemon's parsers span the library: build all of it instrumented
-$(BUILD)/fuzz/fuzz_parsers: src/fuzz/fuzz_parsers.c $(LIB_SRCS)
+fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter -D%,$(CPPFLAGS)) -o $@ $^ $(LIBS)
-$(BUILD)/fuzz/fuzz_proto: src/fuzz/fuzz_proto.c src/proto/proto.c $(wildcard src/proto/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS)
-$(BUILD)/fuzz/fuzz_loadgen_reply: src/fuzz/fuzz_loadgen_reply.c src/loadgen/proto.c $(wildcard src/loadgen/*.h)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lm
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: src/fuzz/main.c $(FUZZ_OBJS)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -DFUZZ_TARGET='"$*"' -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
