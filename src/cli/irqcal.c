@@ -453,8 +453,10 @@ static int irqcal_read(struct irqcal_dev *d, struct irqcal_reading *r, char *err
 	}
 	r->packets = (uint64_t)json_integer_value(json_object_get(nic, "rx_total_packets"));
 	r->irqs = 0;
-	json_array_foreach(json_object_get(nic, "rx_irqs"), i, v) r->irqs +=
-		(uint64_t)json_integer_value(v);
+	json_array_foreach(json_object_get(nic, "rx_irqs"), i, v)
+	{
+		r->irqs += (uint64_t)json_integer_value(v);
+	}
 	json_decref(st);
 	return 0;
 }

@@ -116,9 +116,8 @@ out:
 
 char *irqcal_format(const struct vs_irqcal *c)
 {
-	json_t *o =
-		json_pack("{s:i,s:f,s:f}", "version", IRQCAL_VERSION, "c_pkt_ns",
-			  round(c->c_pkt_ns * 10) / 10, "c_int_ns", round(c->c_int_ns * 10) / 10);
+	json_t *o = json_pack("{s:i,s:f,s:f}", "version", IRQCAL_VERSION, "c_pkt_ns", c->c_pkt_ns,
+			      "c_int_ns", c->c_int_ns);
 	char *text, *line;
 
 	if (!o)

@@ -816,7 +816,7 @@ static void isim_on_period(struct isim *s)
 			}
 		}
 		if (s->cfg.fanout && m->n_vcpus > 1) {
-			struct vs_fanout_decision fd;
+			struct vs_fanout_decision fd = { 0 };
 			irq_fanout_decide(&fp, (double)recv_busy / IRQ_SIM_PERIOD_NS, m->rps_n,
 					  m->n_vcpus, &fd);
 			m->rps_n = fd.n;

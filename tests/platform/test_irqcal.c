@@ -32,8 +32,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(text[strlen(text) - 1], '\n');
 	if (parse(text, &back, err) != 0)
 		fail_msg("%s: %s", text, err);
-	assert_true(fabs(back.c_pkt_ns - 812.4) < 1e-9); /* kept to 0.1 ns */
-	assert_true(fabs(back.c_int_ns - 4210.3) < 1e-9);
+	assert_true(back.c_pkt_ns == 812.44 && back.c_int_ns == 4210.31); /* exactly */
 	assert_true(fabs(back.residual_pct - 1.94) < 1e-9);
 	assert_int_equal(back.runs, 6);
 	assert_string_equal(back.ifname, "eth0");
