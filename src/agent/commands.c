@@ -462,10 +462,10 @@ static json_t *agent_set_coalesce(struct agent *a, const struct proto_request *r
 		log_info("%s: rx-usecs %u -> %u, adaptive-rx %s (%lld us)", ifname, cur.rx_usecs,
 			 want.rx_usecs, want.adaptive_rx ? "on" : "off", (long long)write_us);
 	}
-	json_t *r = json_pack("{s:s,s:I,s:I,s:b,s:b,s:b}", "ifname", ifname, "rx_usecs",
+	json_t *r = json_pack("{s:s,s:I,s:I,s:b,s:b,s:b,s:b}", "ifname", ifname, "rx_usecs",
 			      (json_int_t)want.rx_usecs, "previous", (json_int_t)cur.rx_usecs,
-			      "adaptive_rx", want.adaptive_rx != 0, "changed", change, "dry_run",
-			      a->dry_run);
+			      "previous_adaptive_rx", cur.adaptive_rx != 0, "adaptive_rx",
+			      want.adaptive_rx != 0, "changed", change, "dry_run", a->dry_run);
 	/* how long the write took (ETHTOOL_SCOALESCE, its read-modify-write) */
 	if (r && write_us >= 0)
 		json_object_set_new(r, "write_us", json_integer(write_us));
@@ -718,8 +718,9 @@ static json_t *agent_u64_array(const uint64_t *v, int n)
 }
 
 /* What the interrupt-rate policy needs of a NIC beyond the per-queue
- * counters (which not every driver has): its receive totals from sysfs and
- * the interrupts of each receive queue from /proc/interrupts. */
+ * counters (which not every driver has): its receive totals from sysfs, the
+ * interrupts of each receive queue from /proc/interrupts, and its rx-usecs
+ * and adaptive-rx (ETHTOOL_GCOALESCE). */
 static void agent_nic_rx_json(struct agent *a, const char *ifname, json_t *nic)
 {
 	uint64_t counts[AGENT_MAX_QUEUES];
@@ -735,6 +736,12 @@ static void agent_nic_rx_json(struct agent *a, const char *ifname, json_t *nic)
 		json_object_set_new(nic, "rx_total_bytes", json_integer(v));
 	if (n > 0)
 		json_object_set_new(nic, "rx_irqs", agent_u64_array(counts, n));
+	/* the coalescing in force (ethtool -c), where the driver has it */
+	struct agent_coalesce co;
+	if (a->ops->get_coalesce(a->ops_arg, ifname, &co) == 0) {
+		json_object_set_new(nic, "rx_usecs", json_integer(co.rx_usecs));
+		json_object_set_new(nic, "adaptive_rx", json_boolean(co.adaptive_rx));
+	}
 }
 
 static json_t *agent_stats(struct agent *a, const struct proto_request *req, struct agent_err *e)

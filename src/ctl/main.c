@@ -40,6 +40,9 @@ static void ctl_usage(FILE *f)
 		"  set threshold WORKLOAD [vcpu=X] [nq=Y]\n"
 		"                              set the utilization thresholds (0.01..1)\n"
 		"  set slo WORKLOAD p95=US     set the p95 SLO\n"
+		"  set irq_policy [WORKLOAD] off|fir|cgr|air|inherit\n"
+		"                              the interrupt-rate policy of the host's NICs, or\n"
+		"                              of one workload's queues (inherit: the host's)\n"
 		"  pause                       keep the current allocation (still measuring)\n"
 		"  resume                      follow the policy again\n"
 		"\n"
@@ -176,7 +179,17 @@ static json_t *ctl_request(int argc, char **argv)
 			return json_pack("{s:s,s:s,s:s,s:f}", "cmd", "set", "what", "slo",
 					 "workload", argv[2], "p95_us", v);
 		}
-		if (argc >= 2 && !strcmp(argv[1], "mode"))
+		if ((argc == 3 || argc == 4) && !strcmp(argv[1], "irq_policy")) {
+			json_t *req = json_pack("{s:s,s:s,s:s}", "cmd", "set", "what", "irq_policy",
+						"value", argv[argc - 1]);
+			if (argc == 4)
+				json_object_set_new(req, "workload", json_string(argv[2]));
+			return req;
+		}
+		if (argc >= 2 && !strcmp(argv[1], "irq_policy"))
+			fprintf(stderr, "vspacectl: usage: set irq_policy [WORKLOAD] "
+					"off|fir|cgr|air|inherit\n");
+		else if (argc >= 2 && !strcmp(argv[1], "mode"))
 			fprintf(stderr, "vspacectl: usage: set mode P|E|R|POLICY\n");
 		else if (argc >= 2 && !strcmp(argv[1], "threshold"))
 			fprintf(stderr, "vspacectl: usage: set threshold WORKLOAD [vcpu=X] [nq=Y] "
@@ -185,11 +198,12 @@ static json_t *ctl_request(int argc, char **argv)
 			fprintf(stderr, "vspacectl: usage: set slo WORKLOAD p95=US\n");
 		else if (argc >= 2)
 			fprintf(stderr,
-				"vspacectl: set: unknown setting \"%s\" (mode, threshold, slo)\n",
+				"vspacectl: set: unknown setting \"%s\" (mode, threshold, slo, "
+				"irq_policy)\n",
 				argv[1]);
 		else
 			fprintf(stderr, "vspacectl: set: missing what to set (mode, threshold, "
-					"slo)\n");
+					"slo, irq_policy)\n");
 		return NULL;
 	}
 	fprintf(stderr, "vspacectl: unknown command \"%s\" (see --help)\n", cmd);
@@ -373,6 +387,42 @@ static void ctl_print_halt_poll(json_t *h)
 	}
 }
 
+/* The interrupt-rate section: one line per queue, with the decision. */
+static void ctl_print_irq(json_t *irq)
+{
+	json_t *q;
+	size_t i;
+
+	if (!json_is_object(irq) || (!strcmp(ctl_s(irq, "policy", "off"), "off") &&
+				     !json_is_true(json_object_get(irq, "fanout")) &&
+				     json_array_size(json_object_get(irq, "queues")) == 0))
+		return;
+	printf("interrupt rate: irq_policy %s%s; %s\n", ctl_s(irq, "policy", "?"),
+	       json_is_true(json_object_get(irq, "fanout")) ? ", fan-out on" : "",
+	       ctl_s(irq, "calibration", ""));
+	json_array_foreach(json_object_get(irq, "queues"), i, q)
+	{
+		json_t *m = json_object_get(q, "measured");
+		if (ctl_s(q, "unsupported", NULL)) {
+			printf("  %s: unsupported: %s\n", ctl_s(q, "queue", "?"),
+			       ctl_s(q, "unsupported", ""));
+			continue;
+		}
+		printf("  %s: %s", ctl_s(q, "queue", "?"), ctl_s(q, "policy", "?"));
+		if (!isnan(ctl_num(q, "rate_per_s")))
+			printf(", %.0f int/s set (rx-usecs %.0f)", ctl_num(q, "rate_per_s"),
+			       ctl_num(q, "rx_usecs"));
+		if (m)
+			printf(", measured %.0f int/s, %.0f pkt/s", ctl_num(m, "interrupts_per_s"),
+			       ctl_num(m, "packets_per_s"));
+		printf("\n");
+		if (ctl_s(q, "why", NULL))
+			printf("    why: %s\n", ctl_s(q, "why", ""));
+		if (json_object_get(q, "fanout"))
+			printf("    %s\n", ctl_s(json_object_get(q, "fanout"), "why", ""));
+	}
+}
+
 static void ctl_print_status(json_t *r)
 {
 	json_t *d = json_object_get(r, "daemon"), *w, *n;
@@ -436,8 +486,12 @@ static void ctl_print_status(json_t *r)
 			       ctl_num(ch, "rx"), ctl_num(ch, "max_rx"), ctl_num(ch, "tx"),
 			       ctl_num(ch, "max_tx"), ctl_num(ch, "combined"),
 			       ctl_num(ch, "max_combined"));
+		if (json_object_get(n, "coalesce"))
+			printf(", coalescing %s",
+			       ctl_s(json_object_get(n, "coalesce"), "mode", "?"));
 		printf("\n");
 	}
+	ctl_print_irq(json_object_get(r, "irq"));
 	w = json_object_get(r, "best_effort");
 	printf("best-effort: cores %s%s\n", ctl_s(w, "cores", "-"),
 	       json_is_true(json_object_get(w, "paused")) ? ", paused" : "");

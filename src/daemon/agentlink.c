@@ -13,10 +13,9 @@
 #include "lib/strutil.h"
 
 static const char *const agentlink_req_names[AGENTLINK_N_REQ] = {
-	[AGENTLINK_VCPUS] = "set_vcpus",
-	[AGENTLINK_VNQ] = "set_vnq",
-	[AGENTLINK_STATS] = "stats",
-	[AGENTLINK_RESTORE] = "restore",
+	[AGENTLINK_VCPUS] = "set_vcpus",   [AGENTLINK_VNQ] = "set_vnq",
+	[AGENTLINK_COAL] = "set_coalesce", [AGENTLINK_RPS] = "set_rps",
+	[AGENTLINK_STATS] = "stats",	   [AGENTLINK_RESTORE] = "restore",
 };
 
 static const char *agentlink_status_name(enum proto_status st)
@@ -206,10 +205,36 @@ static void agentlink_knob_done(struct agentlink *l, enum agentlink_req k,
 
 	kn->sent = 0;
 	agentlink_record(l, k, v, res, now);
-	if (k == AGENTLINK_VNQ)
-		snprintf(what, sizeof(what), "set_vnq %s %d", l->ifname, v);
+	if (k == AGENTLINK_VNQ || k == AGENTLINK_COAL || k == AGENTLINK_RPS)
+		snprintf(what, sizeof(what), "%s %s %d", agentlink_req_names[k], l->ifname, v);
 	else
 		snprintf(what, sizeof(what), "set_vcpus %d", v);
+	if (res->status == PROTO_ST_OK && k == AGENTLINK_COAL && res->result) {
+		/* the guest's setting before vspace's first change: what goes back */
+		const json_t *prev = json_object_get(res->result, "previous");
+		const json_t *wus = json_object_get(res->result, "write_us");
+		if (l->coal_orig == 0 && json_is_integer(prev) && json_integer_value(prev) > 0 &&
+		    json_integer_value(prev) <= PROTO_MAX_RX_USECS) {
+			l->coal_orig = (int)json_integer_value(prev);
+			l->coal_orig_adaptive =
+				json_is_true(json_object_get(res->result, "previous_adaptive_rx"));
+		}
+		l->coal_write_us = json_is_integer(wus) && json_integer_value(wus) >= 0
+					   ? (int64_t)json_integer_value(wus)
+					   : -1;
+	}
+	if (res->status == PROTO_ST_AGENT_ERROR && k == AGENTLINK_COAL && res->error &&
+	    strstr(res->error, "not supported")) {
+		/* a NIC without coalescing: said once, not asked again */
+		kn->have = 0;
+		kn->failed = v;
+		kn->retry_ms = UINT64_MAX;
+		if (!l->coal_unsupported[0])
+			log_warnx("workload %s: guest NIC %s: interrupt rate not controlled: %s",
+				  l->workload, l->ifname, res->error);
+		str_copy(l->coal_unsupported, res->error, sizeof(l->coal_unsupported));
+		return;
+	}
 	if (res->status == PROTO_ST_OK) {
 		kn->have = v;
 		kn->confirmed_ms = now;
@@ -258,6 +283,16 @@ static void agentlink_on_vcpus(void *arg, const struct proto_result *res)
 static void agentlink_on_vnq(void *arg, const struct proto_result *res)
 {
 	agentlink_knob_done(arg, AGENTLINK_VNQ, res);
+}
+
+static void agentlink_on_coal(void *arg, const struct proto_result *res)
+{
+	agentlink_knob_done(arg, AGENTLINK_COAL, res);
+}
+
+static void agentlink_on_rps(void *arg, const struct proto_result *res)
+{
+	agentlink_knob_done(arg, AGENTLINK_RPS, res);
 }
 
 /* The guest no longer shows what the agent confirmed (an agent restarted in
@@ -329,10 +364,14 @@ static void agentlink_on_restore(void *arg, const struct proto_result *res)
 static int agentlink_asked(struct agentlink *l, enum agentlink_req k)
 {
 	struct agentlink_knob *kn = &l->knob[k];
-	int max = k == AGENTLINK_VCPUS ? l->guest_vcpus : l->guest_max_queues;
+	int max = k == AGENTLINK_VCPUS || k == AGENTLINK_RPS ? l->guest_vcpus
+		  : k == AGENTLINK_VNQ			     ? l->guest_max_queues
+							     : 0;
 	int n = kn->want;
 
-	if (k == AGENTLINK_VNQ && (!l->ifname[0] || l->ifname_problem[0])) {
+	if (k == AGENTLINK_COAL && l->coal_unsupported[0])
+		return 0;
+	if (k != AGENTLINK_VCPUS && (!l->ifname[0] || l->ifname_problem[0])) {
 		if (kn->clamp_logged != -kn->want) {
 			log_warnx("workload %s: agent: cannot set the guest's queues: %s",
 				  l->workload, l->ifname_problem[0] ? l->ifname_problem : "no NIC");
@@ -371,13 +410,18 @@ static void agentlink_send_knob(struct agentlink *l, enum agentlink_req k, uint6
 	kn->asked = n;
 	if (n == 0 || n == kn->have || (n == kn->failed && now < kn->retry_ms))
 		return;
-	if (k == AGENTLINK_VNQ)
+	proto_reply_fn done = agentlink_on_vcpus;
+	if (k == AGENTLINK_VNQ || k == AGENTLINK_RPS) {
 		args = json_pack("{s:s,s:i}", "ifname", l->ifname, "n", n);
-	else
+		done = k == AGENTLINK_VNQ ? agentlink_on_vnq : agentlink_on_rps;
+	} else if (k == AGENTLINK_COAL) {
+		args = json_pack("{s:s,s:i,s:b}", "ifname", l->ifname, "rx_usecs", n, "adaptive_rx",
+				 l->coal_adaptive);
+		done = agentlink_on_coal;
+	} else {
 		args = json_pack("{s:i,s:s}", "n", n, "method", "cpuset");
-	id = proto_client_request(&l->client, agentlink_req_names[k], args,
-				  k == AGENTLINK_VNQ ? agentlink_on_vnq : agentlink_on_vcpus, l,
-				  now);
+	}
+	id = proto_client_request(&l->client, agentlink_req_names[k], args, done, l, now);
 	json_decref(args);
 	if (id < 0) {
 		log_debug("workload %s: agent: %s %d not sent: %s", l->workload,
@@ -415,6 +459,8 @@ static void agentlink_sync(struct agentlink *l, uint64_t now)
 	/* vCPUs first: the agent re-spreads the queues over the active vCPUs */
 	agentlink_send_knob(l, AGENTLINK_VCPUS, now);
 	agentlink_send_knob(l, AGENTLINK_VNQ, now);
+	agentlink_send_knob(l, AGENTLINK_COAL, now);
+	agentlink_send_knob(l, AGENTLINK_RPS, now);
 	agentlink_send_stats(l, now);
 }
 
@@ -546,6 +592,7 @@ struct agentlink *agentlinks_add(struct agentlinks *s, const char *workload, con
 	}
 	l->base.ops = &agentlink_ops;
 	l->set = s;
+	l->coal_write_us = -1;
 	str_copy(l->workload, workload, sizeof(l->workload));
 	str_copy(l->address, address, sizeof(l->address));
 	if (guest_nic) {
@@ -680,6 +727,97 @@ int agentlinks_restore(struct agentlinks *s, uint32_t wait_ms)
 	return failed;
 }
 
+/* ---- Interrupt rate of the guest NIC ------------------------------------------------------------ */
+
+/* A counter of the agent's stats, or -1. */
+static int64_t agentlink_u64(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v)
+								: -1;
+}
+
+int agentlink_rxq_sample(struct agentlink *l, struct vs_rxq_sample *s)
+{
+	const json_t *nic, *irqs, *busy, *v;
+	int64_t packets, bytes, t_ms, busy_ms = 0, irq = 0;
+	int fan = l->knob[AGENTLINK_RPS].have > 0 ? l->knob[AGENTLINK_RPS].have : 1;
+	size_t i;
+
+	if (!l->stats || !l->ifname[0] || l->ifname_problem[0])
+		return 0;
+	nic = agentlink_nic(l->stats, l->ifname);
+	packets = agentlink_u64(nic, "rx_total_packets");
+	bytes = agentlink_u64(nic, "rx_total_bytes");
+	t_ms = agentlink_u64(l->stats, "t_ms");
+	irqs = json_object_get(nic, "rx_irqs");
+	if (!nic || packets < 0 || bytes < 0 || t_ms < 0 || !json_is_array(irqs))
+		return 0; /* an agent without the counters (older, or no vector of its own) */
+	json_array_foreach(irqs, i, v)
+	{
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			irq += json_integer_value(v);
+	}
+	/* the receiving vCPUs: the interrupt's (0) and the RPS targets */
+	busy = json_object_get(l->stats, "busy_ms");
+	json_array_foreach(busy, i, v)
+	{
+		if ((int)i >= fan)
+			break;
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			busy_ms += json_integer_value(v);
+	}
+	memset(s, 0, sizeof(*s));
+	s->site = VS_RXQ_GUEST;
+	str_copy(s->workload, l->workload, sizeof(s->workload));
+	str_copy(s->ifname, l->ifname, sizeof(s->ifname));
+	s->queue = -1;
+	s->coalesce_ok = !l->coal_unsupported[0];
+	str_copy(s->unsupported, l->coal_unsupported, sizeof(s->unsupported));
+	s->rx_usecs =
+		(uint32_t)(l->knob[AGENTLINK_COAL].have > 0 ? l->knob[AGENTLINK_COAL].have : 0);
+	s->fan_cur = fan;
+	s->fan_max = l->guest_vcpus > 1 ? l->guest_vcpus : 1;
+	if (l->rx_have && l->stats_at_ms != l->rx_stats_ms && t_ms > l->rx_t_ms &&
+	    (uint64_t)packets >= l->rx_packets && (uint64_t)bytes >= l->rx_bytes &&
+	    (uint64_t)irq >= l->rx_irqs) {
+		double secs = (double)(t_ms - l->rx_t_ms) / 1e3;
+		s->measured = true;
+		s->s.period_s = secs;
+		s->s.packets = (uint64_t)packets - l->rx_packets;
+		s->s.bytes = (uint64_t)bytes - l->rx_bytes;
+		s->s.interrupts = (uint64_t)irq - l->rx_irqs;
+		s->s.busy_cores = busy_ms >= l->rx_busy_ms
+					  ? (double)(busy_ms - l->rx_busy_ms) / 1e3 / secs
+					  : 0;
+		s->busy_rx_cores = s->s.busy_cores;
+	}
+	if (!l->rx_have || l->stats_at_ms != l->rx_stats_ms) {
+		l->rx_have = true;
+		l->rx_stats_ms = l->stats_at_ms;
+		l->rx_t_ms = t_ms;
+		l->rx_packets = (uint64_t)packets;
+		l->rx_bytes = (uint64_t)bytes;
+		l->rx_irqs = (uint64_t)irq;
+		l->rx_busy_ms = busy_ms;
+	}
+	return 1;
+}
+
+void agentlink_rxq_apply(struct agentlink *l, const struct vs_rxq_target *t)
+{
+	if (t->set_rate && t->rx_usecs >= 1 && t->rx_usecs <= PROTO_MAX_RX_USECS) {
+		l->knob[AGENTLINK_COAL].want = (int)t->rx_usecs;
+		l->coal_adaptive = false;
+	} else if (t->release && l->coal_orig > 0) {
+		l->knob[AGENTLINK_COAL].want = l->coal_orig; /* what the guest had */
+		l->coal_adaptive = l->coal_orig_adaptive;
+	}
+	if (t->set_fan && t->fan_n >= 1)
+		l->knob[AGENTLINK_RPS].want = t->fan_n;
+}
+
 /* ---- Status and metrics ---------------------------------------------------------------------- */
 
 static json_t *agentlink_opt_int(int v)
@@ -714,6 +852,12 @@ json_t *agentlink_status(const struct agentlink *l, uint64_t now_ms)
 	json_object_set_new(o, "guest_max_queues", agentlink_opt_int(l->guest_max_queues));
 	json_object_set_new(o, "vcpus", agentlink_knob_json(&l->knob[AGENTLINK_VCPUS]));
 	json_object_set_new(o, "queues", agentlink_knob_json(&l->knob[AGENTLINK_VNQ]));
+	json_object_set_new(o, "rx_usecs", agentlink_knob_json(&l->knob[AGENTLINK_COAL]));
+	json_object_set_new(o, "rps_cpus", agentlink_knob_json(&l->knob[AGENTLINK_RPS]));
+	if (l->coal_unsupported[0])
+		json_object_set_new(o, "coalesce_unsupported", json_string(l->coal_unsupported));
+	if (l->coal_write_us >= 0)
+		json_object_set_new(o, "coalesce_write_us", json_integer(l->coal_write_us));
 	for (int r = 0; r < AGENTLINK_N_REQ; r++) {
 		const struct agentlink_last *last = &l->last[r];
 		const struct agentlink_counts *c = &l->count[r];

@@ -12,6 +12,7 @@
 #include "platform/linux/guest.h"
 #include "control/controller.h"
 #include "platform/platform.h"
+#include "platform/rxq.h"
 #include "proto/client.h"
 
 /*
@@ -72,12 +73,14 @@ struct agentlinks_opts {
 enum agentlink_req {
 	AGENTLINK_VCPUS = 0, /* set_vcpus */
 	AGENTLINK_VNQ,	     /* set_vnq */
+	AGENTLINK_COAL,	     /* set_coalesce: rx-usecs of the guest NIC (interrupt rate) */
+	AGENTLINK_RPS,	     /* set_rps: CPUs sharing the guest NIC's receive work */
 	AGENTLINK_STATS,     /* stats */
 	AGENTLINK_RESTORE,   /* restore (at exit, on_exit=restore) */
 	AGENTLINK_N_REQ
 };
-/* Knobs are the first two requests. */
-#define AGENTLINK_N_KNOBS 2
+/* Knobs are the first four requests. */
+#define AGENTLINK_N_KNOBS 4
 
 struct agentlink_knob {
 	int want;		 /* what the plan asks; 0 = nothing asked yet */
@@ -136,6 +139,18 @@ struct agentlink {
 	uint64_t connects, disconnects;
 	uint64_t up_since_ms;
 	uint64_t rtt_n, rtt_sum_us, rtt_max_us, rtt_last_us;
+	/* interrupt rate of the guest NIC (SPEC §7.1) */
+	char coal_unsupported[200]; /* the agent said the NIC has no coalescing: not asked again */
+	bool coal_adaptive;	    /* ask adaptive-rx on (putting an original back) */
+	int coal_orig;		    /* rx-usecs before vspace's first change (0 unknown) */
+	bool coal_orig_adaptive;
+	int64_t coal_write_us; /* the agent's time for the last coalescing write, -1 */
+	/* the guest NIC's counters at the last sample (agentlink_rxq_sample) */
+	bool rx_have;
+	uint64_t rx_stats_ms; /* stats_at_ms of the stats they came from */
+	int64_t rx_t_ms;      /* the guest's clock then */
+	uint64_t rx_packets, rx_bytes, rx_irqs;
+	int64_t rx_busy_ms; /* busy time of the receiving vCPUs */
 };
 
 struct agentlinks {
@@ -179,6 +194,17 @@ void agentlink_take_hello(struct agentlink *l, const json_t *hello);
 /* A stats result: kept for status and metrics, compared with what the agent
  * confirmed (drift). */
 void agentlink_take_stats(struct agentlink *l, const json_t *stats, uint64_t now_ms);
+
+/* ---- Interrupt rate of the guest NIC (SPEC §7.1) --------------------------------------------- */
+
+/* The guest NIC as a receive queue (queue -1: the agent sets the whole
+ * device), from the agent's last stats: measured when stats newer than the
+ * last call's came. Returns 1 with *s filled, 0 when there is nothing to
+ * report (no NIC, no stats yet). */
+int agentlink_rxq_sample(struct agentlink *l, struct vs_rxq_sample *s);
+/* Ask for a target's rate (set_coalesce, adaptive-rx off; on release the
+ * original back) and fan-out (set_rps); delivered like the other knobs. */
+void agentlink_rxq_apply(struct agentlink *l, const struct vs_rxq_target *t);
 
 /* ---- Status and metrics ---------------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 
 #include "daemon/ctlpath.h"
 #include "lib/strutil.h"
+#include "platform/irqcal.h"
 #include "proto/transport.h"
 
 /* What the parse keeps besides the configuration: where things were. */
@@ -24,12 +25,13 @@ struct config_parse {
 	char err[512];
 	/* lines of keys that later checks refer to */
 	int line_host, line_cores, line_reserved, line_housekeeping, line_mode, line_policy;
-	int line_threshold, line_nic_netns, line_last;
+	int line_threshold, line_nic_netns, line_last, line_irq;
 	char seen_host[32][24]; /* [host] keys seen, for duplicates */
 	int seen_host_line[32], n_seen_host;
 	int cur_wl;	    /* index of the workload section being read, -1 */
 	int *wl_src_line;   /* line of each workload's source key (0 = none) */
 	int *wl_agent_line; /* line of each workload's agent= (0 = none) */
+	int *wl_irq_line;   /* line of each workload's irq_policy= (0 = none) */
 	int cap_wl;
 };
 
@@ -295,6 +297,36 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 	} else if (!strcmp(key, "coalesce_rx_usecs")) {
 		if (config_long(p, "host", key, value, 0, 100000, &v))
 			c->coalesce_rx_usecs = (int)v;
+	} else if (!strcmp(key, "irq_policy")) {
+		p->line_irq = p->lineno;
+		if (strcmp(value, "off") && !irq_policy_lookup(value))
+			config_fail(p, "[host] irq_policy: \"%s\" is not off, fir, cgr or air",
+				    value);
+		else
+			str_copy(c->irq_policy, value, sizeof(c->irq_policy));
+	} else if (!strcmp(key, "irq_fanout")) {
+		config_bool(p, "host", key, value, &c->irq_fanout);
+	} else if (!strcmp(key, "irq_calibration")) {
+		config_abs_path(p, "host", key, value, c->irq_calibration,
+				sizeof(c->irq_calibration));
+	} else if (!strcmp(key, "irq_fir_rate")) {
+		config_double(p, "host", key, value, 100, 1e6, &c->irq_params.fir_per_s);
+	} else if (!strcmp(key, "irq_air_k")) {
+		config_double(p, "host", key, value, 1, 1e6, &c->irq_params.air_k);
+	} else if (!strcmp(key, "irq_air_offset")) {
+		config_double(p, "host", key, value, 0, 1e6, &c->irq_params.air_offset_per_s);
+	} else if (!strcmp(key, "irq_air_min")) {
+		config_double(p, "host", key, value, 1, 1e6, &c->irq_params.air_min_per_s);
+	} else if (!strcmp(key, "irq_air_hysteresis")) {
+		config_double(p, "host", key, value, 0, 1e6, &c->irq_params.air_hysteresis_per_s);
+	} else if (!strcmp(key, "irq_air_capacity_cores")) {
+		config_double(p, "host", key, value, 0.01, 4096, &c->irq_params.air_capacity_cores);
+	} else if (!strcmp(key, "irq_c_pkt_ns")) {
+		c->irq_cpkt_set = config_double(p, "host", key, value, 0.001, 1e9,
+						&c->irq_params.air_c_pkt_ns);
+	} else if (!strcmp(key, "irq_c_int_ns")) {
+		c->irq_cint_set = config_double(p, "host", key, value, 0.001, 1e9,
+						&c->irq_params.air_c_int_ns);
 	} else if (!strcmp(key, "halt_poll_accounting")) {
 		if (vs_hp_accounting_parse(value, &c->halt_poll, &c->halt_poll_source) < 0)
 			config_fail(p,
@@ -323,7 +355,9 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 			"mode policy period_ms placement control_socket control_group state_dir "
 			"metrics_listen metrics_textfile on_exit rt_priority cgroup_parent "
 			"libvirt_uri coalesce_rx_usecs halt_poll_accounting halt_poll_qmp_wait_ms "
-			"log_level)",
+			"log_level irq_policy irq_fanout irq_calibration irq_fir_rate irq_air_k "
+			"irq_air_offset irq_air_min irq_air_hysteresis irq_air_capacity_cores "
+			"irq_c_pkt_ns irq_c_int_ns)",
 			key);
 	}
 }
@@ -423,6 +457,7 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 		int *nl = nw ? realloc(c->wl_line, sizeof(int) * (size_t)nc) : NULL;
 		int *ns = nl ? realloc(p->wl_src_line, sizeof(int) * (size_t)nc) : NULL;
 		int *na = ns ? realloc(p->wl_agent_line, sizeof(int) * (size_t)nc) : NULL;
+		int *ni = na ? realloc(p->wl_irq_line, sizeof(int) * (size_t)nc) : NULL;
 		if (nw)
 			c->wl = nw;
 		if (nl)
@@ -431,7 +466,9 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 			p->wl_src_line = ns;
 		if (na)
 			p->wl_agent_line = na;
-		if (!nw || !nl || !ns || !na) {
+		if (ni)
+			p->wl_irq_line = ni;
+		if (!nw || !nl || !ns || !na || !ni) {
 			config_fail(p, "out of memory");
 			return NULL;
 		}
@@ -446,6 +483,7 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 	c->wl_line[p->cur_wl] = p->lineno;
 	p->wl_src_line[p->cur_wl] = 0;
 	p->wl_agent_line[p->cur_wl] = 0;
+	p->wl_irq_line[p->cur_wl] = 0;
 	return w;
 }
 
@@ -512,6 +550,15 @@ static void config_workload(struct config_parse *p, const char *name, const char
 		config_name(p, sect, key, value, w->nic_netns, sizeof(w->nic_netns));
 	} else if (!strcmp(key, "guest_nic")) {
 		config_name(p, sect, key, value, w->guest_nic, sizeof(w->guest_nic));
+	} else if (!strcmp(key, "irq_policy")) {
+		p->wl_irq_line[p->cur_wl] = p->lineno;
+		if (strcmp(value, "off") && strcmp(value, "inherit") && !irq_policy_lookup(value))
+			config_fail(p,
+				    "[%s] irq_policy: \"%s\" is not inherit, off, fir, cgr or air",
+				    sect, value);
+		else
+			str_copy(w->irq_policy, strcmp(value, "inherit") ? value : "",
+				 sizeof(w->irq_policy));
 	} else if (!strcmp(key, "agent")) {
 		struct proto_addr pa;
 		/* both parsers: what is shown (platform) and what connects (proto) */
@@ -523,7 +570,7 @@ static void config_workload(struct config_parse *p, const char *name, const char
 	} else {
 		config_fail(p,
 			    "[%s] %s: unknown key (known: role slo_p95_us pid pidfile qemu_pidfile "
-			    "cgroup libvirt qmp tap nic nic_netns guest_nic agent)",
+			    "cgroup libvirt qmp tap nic nic_netns guest_nic agent irq_policy)",
 			    sect, key);
 	}
 }
@@ -578,6 +625,8 @@ static void config_defaults(struct vsd_config *c)
 	c->halt_poll_qmp_wait_ms = VS_HP_QMP_WAIT_MS;
 	c->log_level = VS_LOG_INFO;
 	vs_params_defaults(&c->params);
+	str_copy(c->irq_policy, "off", sizeof(c->irq_policy));
+	irq_params_defaults(&c->irq_params);
 }
 
 /* Checks across keys, after the whole file is read. */
@@ -638,6 +687,19 @@ static void config_check(struct config_parse *p)
 		config_fail(p, "[host] nic_netns: given without nic=");
 		return;
 	}
+	if (strcmp(c->irq_policy, "off") && c->coalesce_rx_usecs >= 0) {
+		p->lineno = p->line_irq;
+		config_fail(p,
+			    "[host] irq_policy: %s sets the interrupt rate each period; "
+			    "coalesce_rx_usecs= (a fixed rx-usecs) cannot be given with it",
+			    c->irq_policy);
+		return;
+	}
+	if (irq_params_check(&c->irq_params, err, sizeof(err)) < 0) {
+		p->lineno = p->line_irq ? p->line_irq : host_line;
+		config_fail(p, "[host] irq_*: %s", err);
+		return;
+	}
 	if (vs_params_check(&c->params, err, sizeof(err)) < 0) {
 		p->lineno = p->line_threshold ? p->line_threshold : p->line_last;
 		config_fail(p, "[threshold]: %s", err);
@@ -679,6 +741,17 @@ static void config_check(struct config_parse *p)
 			config_fail(p, "[workload \"%s\"] nic_netns: given without nic=", w->name);
 			return;
 		}
+		if (w->nic[0] && w->irq_policy[0] && strcmp(w->irq_policy, "off") &&
+		    c->coalesce_rx_usecs >= 0) {
+			p->lineno = p->wl_irq_line[i];
+			config_fail(
+				p,
+				"[workload \"%s\"] irq_policy: %s sets the interrupt rate of its "
+				"nic= each period; [host] coalesce_rx_usecs= (a fixed rx-usecs) "
+				"cannot be given with it",
+				w->name, w->irq_policy);
+			return;
+		}
 		if (w->nic[0] && c->nic[0] && !strcmp(w->nic, c->nic) &&
 		    !strcmp(w->nic_netns, c->nic_netns)) {
 			config_fail(p,
@@ -717,6 +790,7 @@ static int config_run(struct vsd_config *c, struct config_parse *p, const char *
 	config_check(p);
 	free(p->wl_src_line);
 	free(p->wl_agent_line);
+	free(p->wl_irq_line);
 	if (p->err_line) {
 		snprintf(err, errlen, "%s:%d: %s", name, p->err_line, p->err);
 		config_free(c);
@@ -759,6 +833,16 @@ void config_free(struct vsd_config *c)
 	c->wl = NULL;
 	c->wl_line = NULL;
 	c->n_wl = 0;
+}
+
+void config_irq_calibration_path(const struct vsd_config *c, char *buf, size_t len,
+				 bool *explicit_path)
+{
+	*explicit_path = c->irq_calibration[0] != '\0';
+	if (*explicit_path)
+		snprintf(buf, len, "%s", c->irq_calibration);
+	else
+		snprintf(buf, len, "%s/" IRQCAL_DEFAULT_FILE, c->state_dir);
 }
 
 void config_state_path(const struct vsd_config *c, char *buf, size_t len)

@@ -11,6 +11,7 @@
 #include "lib/cpuset.h"
 #include "lib/log.h"
 #include "platform/linux/linux.h"
+#include "policy/irqrate.h"
 #include "policy/policy.h"
 
 /* Longest configuration line accepted (inih's line buffer holds 200 bytes
@@ -51,6 +52,14 @@ struct vsd_config {
 					       QMP), debugfs or qmp */
 	int halt_poll_qmp_wait_ms;	    /* per-period wait for QEMU's query-stats answers; 20 */
 	enum vs_log_level log_level;	    /* info */
+	/* interrupt-rate control (SPEC §7.1) */
+	char irq_policy[8];		    /* irq_policy=: off (default), fir, cgr, air */
+	struct vs_irq_params irq_params;    /* irq_fir_rate=, irq_air_*, irq_c_pkt_ns= ... */
+	bool irq_fanout;		    /* irq_fanout=: RPS/RFS fan-out of few-queue NICs */
+	char irq_calibration[PATH_MAX / 4]; /* irq_calibration=: the calibration file; "" =
+						state_dir/irq-calibration.json when it exists */
+	bool irq_cpkt_set, irq_cint_set;    /* irq_c_pkt_ns= / irq_c_int_ns= given: they win
+						over the calibration file */
 	/* [threshold] */
 	struct vs_params params;
 	/* [workload "NAME"] */
@@ -68,6 +77,10 @@ int config_load(struct vsd_config *c, const char *path, char *err, size_t errlen
 int config_load_string(struct vsd_config *c, const char *text, const char *name, char *err,
 		       size_t errlen);
 void config_free(struct vsd_config *c);
+/* The interrupt-rate calibration file: irq_calibration=, else
+ * state_dir/irq-calibration.json. *explicit says which. */
+void config_irq_calibration_path(const struct vsd_config *c, char *buf, size_t len,
+				 bool *explicit_path);
 /* The state file below state_dir. */
 void config_state_path(const struct vsd_config *c, char *buf, size_t len);
 /* The platform's configuration view (points into c). */

@@ -14,7 +14,7 @@
 char *vsd_explain(const struct vsd *d)
 {
 	size_t n = controller_explain(&d->ctl, NULL, 0), k,
-	       cap = n + 1 + 1536 * (size_t)d->cfg.n_wl;
+	       cap = n + 1 + 1536 * (size_t)d->cfg.n_wl + vsd_irq_explain(d, NULL, 0);
 	char *text = malloc(cap + 64);
 
 	if (!text)
@@ -57,6 +57,8 @@ char *vsd_explain(const struct vsd *d)
 				(unsigned long long)h.qmp_bad, h.qmp_rtt_last_s * 1e6,
 				h.qmp_rtt_p50_s * 1e6, h.qmp_rtt_max_s * 1e6);
 	}
+	if (k < cap)
+		k += vsd_irq_explain(d, text + k, cap - k + 1);
 	return text;
 }
 
@@ -122,6 +124,7 @@ json_t *vsd_status(struct vsd *d)
 			   d->cost_n ? d->cost_sum_s / (double)d->cost_n * 1e6 : 0.0);
 	json_object_set_new(daemon, "last_error", json_string(c->last_error));
 	json_object_set_new(plat, "daemon", daemon);
+	json_object_set_new(plat, "irq", vsd_irq_status(d));
 	json_object_set_new(plat, "best_effort",
 			    json_pack("{s:o,s:b}", "cores", vsd_cpus_json(&c->plan.be_cores),
 				      "paused", c->plan.be_paused));
@@ -362,6 +365,7 @@ void vsd_render(void *arg, struct metrics_buf *b)
 		       (unsigned long long)cnt.reports);
 	if (d->have_agents)
 		agentlinks_metrics(&d->agents, b);
+	vsd_irq_metrics(d, b);
 	if (cnt.has_energy)
 		metrics_printf(b,
 			       "# HELP vspace_energy_joules_total Package energy (RAPL).\n"

@@ -81,9 +81,11 @@ static json_t *vsd_set(struct vsd *d, json_t *req, char *err, size_t errlen)
 	int k;
 
 	if (!what) {
-		snprintf(err, errlen, "set: missing \"what\" (mode, threshold or slo)");
+		snprintf(err, errlen, "set: missing \"what\" (mode, threshold, slo or irq_policy)");
 		return NULL;
 	}
+	if (!strcmp(what, "irq_policy"))
+		return vsd_irq_set(d, req, err, errlen);
 	if (!strcmp(what, "mode") || !strcmp(what, "policy")) {
 		const char *value = json_string_value(json_object_get(req, "value"));
 		struct vs_policy pol;
@@ -145,7 +147,8 @@ static json_t *vsd_set(struct vsd *d, json_t *req, char *err, size_t errlen)
 		log_info("workload %s: SLO p95 set to %.0f us by request", d->ctl.wl[k].name, v1);
 		return json_pack("{s:s,s:f}", "workload", d->ctl.wl[k].name, "p95_us", v1);
 	}
-	snprintf(err, errlen, "set: unknown \"what\": \"%s\" (mode, threshold or slo)", what);
+	snprintf(err, errlen, "set: unknown \"what\": \"%s\" (mode, threshold, slo or irq_policy)",
+		 what);
 	return NULL;
 }
 

@@ -134,6 +134,7 @@ void vsd_period(struct vsd *d, double now)
 			  d->ctl.last_error);
 	str_copy(d->last_error, rc < 0 ? d->ctl.last_error : "", sizeof(d->last_error));
 	vsd_log_changes(d);
+	vsd_irq_period(d);
 	dt = vsd_thread_cpu() - t0;
 	d->cost_last_s = dt;
 	d->cost_sum_s += dt;
@@ -459,6 +460,11 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 	d->ctl_ready = true;
 	vsd_policy_changed(d);
+	if (vsd_irq_init(d, err, sizeof(err)) < 0) {
+		log_errorx("%s: %s", opts->config, err);
+		rc = 2;
+		goto out;
+	}
 	if (opts->verbose) {
 		size_t n = linuxplat_describe(d->lx, NULL, 0);
 		char *text = malloc(n + 1);
@@ -550,6 +556,7 @@ out:
 			linuxplat_leave(d->lx);
 		}
 	}
+	vsd_irq_free(d);
 	if (d->ctl_ready)
 		controller_free(&d->ctl);
 	linuxplat_close(d->lx);

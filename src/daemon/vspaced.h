@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "control/controller.h"
+#include "control/irqctl.h"
 #include "daemon/agentlink.h"
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
@@ -63,6 +64,13 @@ struct vsd {
 	char last_error[256];
 	struct vsd_last *last;
 	int n_last;
+	/* interrupt-rate control (irq.c) */
+	struct vs_irqctl irq;
+	bool irq_ready;
+	struct vs_rxq_sample *rxs; /* scratch: the period's queues */
+	struct vs_rxq_target *rxt; /* scratch: what to write */
+	uint64_t irq_apply_errors; /* periods whose interrupt-rate writes failed */
+	char irq_cal_note[512];	   /* where C_pkt and C_int come from */
 };
 
 /* Run the daemon per opts; returns the exit status (0, 1 run-time failure,

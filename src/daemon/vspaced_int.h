@@ -31,6 +31,17 @@ char *vsd_explain(const struct vsd *d);
 json_t *vsd_status(struct vsd *d);
 void vsd_render(void *arg, struct metrics_buf *b);
 
+/* irq.c: the interrupt-rate stage: set-up (the calibration, the overrides;
+ * -1 with err for a calibration file that cannot be used), one period,
+ * `set irq_policy`, status, explain (bytes written to buf), metrics. */
+int vsd_irq_init(struct vsd *d, char *err, size_t errlen);
+void vsd_irq_free(struct vsd *d);
+void vsd_irq_period(struct vsd *d);
+json_t *vsd_irq_set(struct vsd *d, json_t *req, char *err, size_t errlen);
+json_t *vsd_irq_status(const struct vsd *d);
+size_t vsd_irq_explain(const struct vsd *d, char *buf, size_t len);
+void vsd_irq_metrics(const struct vsd *d, struct metrics_buf *b);
+
 /* bench.c: --bench (first_s: the first allocation's CPU time) and
  * --bench-writes; each returns the exit status. */
 int vsd_bench(struct vsd *d, double first_s);

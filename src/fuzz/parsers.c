@@ -176,6 +176,24 @@ void fuzz_parsers(const uint8_t *data, size_t len, struct fuzz_count *c)
 				l->knob[AGENTLINK_VCPUS].have = 2;
 				l->knob[AGENTLINK_VNQ].have = 2;
 				agentlink_take_stats(l, rep.result, 1);
+				/* the NIC's counters as a receive queue: a base, then the
+				 * same stats a second later against a zero base (measured) */
+				struct vs_rxq_sample rs;
+				struct vs_rxq_target rt = { .site = VS_RXQ_GUEST,
+							    .queue = -1,
+							    .set_rate = true,
+							    .rx_usecs = 125,
+							    .set_fan = true,
+							    .fan_n = 2 };
+				agentlink_rxq_sample(l, &rs);
+				l->rx_t_ms = -1;
+				l->rx_packets = l->rx_bytes = l->rx_irqs = 0;
+				l->rx_busy_ms = 0;
+				agentlink_take_stats(l, rep.result, 1001);
+				if (agentlink_rxq_sample(l, &rs) == 1 && rs.measured &&
+				    !(rs.s.period_s > 0 && rs.s.busy_cores >= 0))
+					abort(); /* a measured period is a positive length */
+				agentlink_rxq_apply(l, &rt);
 			}
 			json_decref(agentlink_status(l, 2));
 			agentlinks_metrics(&set, &b);

@@ -666,6 +666,9 @@ static void test_stats_irq(void **state)
 	assert_int_equal(json_integer_value(json_array_get(irqs, 0)), 41);
 	assert_int_equal(json_integer_value(json_array_get(irqs, 1)), 12);
 	assert_int_equal(json_integer_value(json_array_get(irqs, 3)), 7);
+	/* and its coalescing as ethtool -c shows it (the fake: rx-usecs 3, adaptive-rx off) */
+	assert_int_equal(json_integer_value(json_object_get(eth0, "rx_usecs")), 3);
+	assert_true(json_is_false(json_object_get(eth0, "adaptive_rx")));
 	json_decref(r);
 
 	/* an e1000e under MSI-X: eth0-rx-0 counts, eth0-tx-0 and "eth0" (other) do not */

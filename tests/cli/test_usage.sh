@@ -128,7 +128,9 @@ bad "vspaced: --period-ms below the configuration's range" '--period-ms: "5" is 
 bad "vspaced: unknown option" 'vspaced: unknown option "--frob" (see vspaced --help)' "$B/vspaced" --frob
 bad "vspacectl: no command" "vspacectl: missing COMMAND" "$B/vspacectl"
 bad "vspacectl: unknown option" 'vspacectl: unknown option "-x"' "$B/vspacectl" -s /x.sock -xy status
-bad "vspacectl: set what" 'vspacectl: set: unknown setting "frob" (mode, threshold, slo)' "$B/vspacectl" set frob 1
+bad "vspacectl: set what" 'vspacectl: set: unknown setting "frob" (mode, threshold, slo, irq_policy)' "$B/vspacectl" set frob 1
+bad "vspacectl: set irq_policy without a value" "usage: set irq_policy [WORKLOAD] off|fir|cgr|air|inherit" \
+	"$B/vspacectl" set irq_policy
 bad "vspacectl: set threshold without a value" "set threshold WORKLOAD [vcpu=X] [nq=Y] (at least one of them)" \
 	"$B/vspacectl" set threshold web
 # -c: the control socket from vspaced's configuration (read alone: [host] control_socket)

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,14 @@ struct fake {
 	struct proto_addr pa;
 	int lfd, cfd;
 	struct proto_linebuf in;
-	const char *hello; /* hello result (JSON text) */
-	const char *stats; /* stats result; NULL: built from queues/vcpus */
-	bool refuse_vnq;   /* answer set_vnq with an error */
-	int queues, vcpus; /* what set_vnq / set_vcpus set last */
-	char log[1024];	   /* "hello,set_vcpus 4,set_vnq eth0 3" */
+	const char *hello;     /* hello result (JSON text) */
+	const char *stats;     /* stats result; NULL: built from queues/vcpus */
+	bool refuse_vnq;       /* answer set_vnq with an error */
+	int queues, vcpus;     /* what set_vnq / set_vcpus set last */
+	bool coal_unsupported; /* set_coalesce: a NIC without coalescing (e1000, virtio) */
+	int coalesce_sent;     /* set_coalesce requests seen */
+	bool last_adaptive;    /* adaptive_rx of the last set_coalesce */
+	char log[1024];	       /* "hello,set_vcpus 4,set_vnq eth0 3" */
 	int stats_seen;
 	struct agentlinks set;
 };
@@ -106,6 +110,13 @@ static void fake_reply(struct fake *f, const char *line)
 				 json_string_value(json_object_get(args, "ifname")), n);
 		else if (!strcmp(cmd, "set_vcpus"))
 			snprintf(word, sizeof(word), "set_vcpus %d", n);
+		else if (!strcmp(cmd, "set_coalesce"))
+			snprintf(word, sizeof(word), "set_coalesce %s %d",
+				 json_string_value(json_object_get(args, "ifname")),
+				 (int)json_integer_value(json_object_get(args, "rx_usecs")));
+		else if (!strcmp(cmd, "set_rps"))
+			snprintf(word, sizeof(word), "set_rps %s %d",
+				 json_string_value(json_object_get(args, "ifname")), n);
 		else
 			snprintf(word, sizeof(word), "%s", cmd);
 		if (f->log[0])
@@ -123,6 +134,26 @@ static void fake_reply(struct fake *f, const char *line)
 	} else if (!strcmp(cmd, "set_vnq")) {
 		f->queues = n;
 		snprintf(result, sizeof(result), "{\"queues\":%d}", n);
+	} else if (!strcmp(cmd, "set_coalesce") && f->coal_unsupported) {
+		f->coalesce_sent++;
+		snprintf(out, sizeof(out),
+			 "{\"v\":1,\"id\":%ld,\"ok\":false,\"error\":\"set_coalesce: eth0: "
+			 "interrupt coalescing is not supported by its driver (ETHTOOL_GCOALESCE: "
+			 "Operation not supported)\"}\n",
+			 id);
+		json_decref(req);
+		assert_true(write(f->cfd, out, strlen(out)) > 0);
+		return;
+	} else if (!strcmp(cmd, "set_coalesce")) {
+		f->coalesce_sent++;
+		f->last_adaptive = json_is_true(json_object_get(args, "adaptive_rx"));
+		/* the guest had rx-usecs 3 with adaptive-rx on (e1000e's default) */
+		snprintf(result, sizeof(result),
+			 "{\"ifname\":\"eth0\",\"rx_usecs\":%d,\"previous\":3,"
+			 "\"previous_adaptive_rx\":true,\"write_us\":150}",
+			 (int)json_integer_value(json_object_get(args, "rx_usecs")));
+	} else if (!strcmp(cmd, "set_rps")) {
+		snprintf(result, sizeof(result), "{\"ifname\":\"eth0\",\"n\":%d}", n);
 	} else if (!strcmp(cmd, "set_vcpus")) {
 		f->vcpus = n;
 		snprintf(result, sizeof(result), "{\"n\":%d}", n);
@@ -333,6 +364,108 @@ static void test_status_metrics_restore(void **state)
 	fake_free(state);
 }
 
+/* The guest NIC as a receive queue: counters from the agent's stats (the
+ * first a base), rx-usecs and fan-out through set_coalesce / set_rps, the
+ * guest's original setting back on release. */
+static void test_coalesce_rate(void **state)
+{
+	struct fake *f = fake_new(state, hello_std);
+	struct agentlink *l = fake_link(f, "eth0");
+	struct vs_rxq_sample s;
+	struct vs_rxq_target t = { .site = VS_RXQ_GUEST, .queue = -1 };
+	json_t *st;
+
+	f->stats = "{\"t_ms\":1000,\"active\":\"0-3\",\"busy_ms\":[100,50,0,0],\"nics\":["
+		   "{\"name\":\"eth0\",\"queues\":8,\"max_queues\":8,\"rx_total_packets\":1000,"
+		   "\"rx_total_bytes\":64000,\"rx_irqs\":[10,20]}]}";
+	assert_int_equal(agentlink_rxq_sample(l, &s), 0); /* no stats yet */
+	pump(f, 150);
+	assert_int_equal(agentlink_rxq_sample(l, &s), 1);
+	assert_false(s.measured); /* a base */
+	assert_true(s.coalesce_ok);
+	assert_int_equal(s.site, VS_RXQ_GUEST);
+	assert_string_equal(s.workload, "vm");
+	assert_string_equal(s.ifname, "eth0");
+	assert_int_equal(s.fan_max, 4);
+	f->stats = "{\"t_ms\":1500,\"active\":\"0-3\",\"busy_ms\":[300,150,0,0],\"nics\":["
+		   "{\"name\":\"eth0\",\"queues\":8,\"max_queues\":8,\"rx_total_packets\":6000,"
+		   "\"rx_total_bytes\":384000,\"rx_irqs\":[1010,20]}]}";
+	pump(f, 150);
+	assert_int_equal(agentlink_rxq_sample(l, &s), 1);
+	assert_true(s.measured);
+	assert_true(s.s.period_s > 0.499 && s.s.period_s < 0.501);
+	assert_int_equal(s.s.packets, 5000);
+	assert_int_equal(s.s.bytes, 320000);
+	assert_int_equal(s.s.interrupts, 1000);
+	/* one receiving vCPU (no fan-out yet): vCPU 0's 200 ms in 0.5 s */
+	assert_true(s.busy_rx_cores > 0.399 && s.busy_rx_cores < 0.401);
+	/* the same stats again: not a new period */
+	assert_int_equal(agentlink_rxq_sample(l, &s), 1);
+	assert_false(s.measured);
+
+	strcpy(t.workload, "vm");
+	strcpy(t.ifname, "eth0");
+	t.set_rate = true;
+	t.rx_usecs = 125;
+	t.set_fan = true;
+	t.fan_n = 2;
+	agentlink_rxq_apply(l, &t);
+	pump(f, 100);
+	assert_non_null(strstr(f->log, "set_coalesce eth0 125,set_rps eth0 2"));
+	assert_false(f->last_adaptive);
+	assert_int_equal(l->knob[AGENTLINK_COAL].have, 125);
+	assert_int_equal(l->knob[AGENTLINK_RPS].have, 2);
+	assert_int_equal(l->coal_orig, 3);
+	st = agentlink_status(l, proto_now_ms());
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(st, "rx_usecs"), "applied")),
+		125);
+	assert_int_equal(json_integer_value(json_object_get(st, "coalesce_write_us")), 150);
+	assert_null(json_object_get(st, "coalesce_unsupported"));
+	json_decref(st);
+	/* released: the guest's rx-usecs 3 with adaptive-rx on again */
+	memset(&t.set_rate, 0, sizeof(t) - offsetof(struct vs_rxq_target, set_rate));
+	t.release = true;
+	agentlink_rxq_apply(l, &t);
+	pump(f, 100);
+	assert_non_null(strstr(f->log, "set_rps eth0 2,set_coalesce eth0 3"));
+	assert_true(f->last_adaptive);
+	fake_free(state);
+}
+
+/* A guest NIC without coalescing: the refusal is taken once; no retries,
+ * the sample and the status say why. */
+static void test_coalesce_unsupported(void **state)
+{
+	struct fake *f = fake_new(state, hello_std);
+	struct agentlink *l = fake_link(f, "eth0");
+	struct vs_rxq_sample s;
+	struct vs_rxq_target t = {
+		.site = VS_RXQ_GUEST, .queue = -1, .set_rate = true, .rx_usecs = 250
+	};
+	json_t *st;
+
+	f->coal_unsupported = true;
+	f->stats = "{\"t_ms\":1000,\"active\":\"0-3\",\"nics\":[{\"name\":\"eth0\","
+		   "\"queues\":8,\"max_queues\":8,\"rx_total_packets\":1,\"rx_total_bytes\":64,"
+		   "\"rx_irqs\":[1]}]}";
+	agentlink_rxq_apply(l, &t);
+	pump(f, 400); /* retry_min_ms is 50: a retrying link would have asked again */
+	assert_int_equal(f->coalesce_sent, 1);
+	t.rx_usecs = 125; /* another rate: still not asked */
+	agentlink_rxq_apply(l, &t);
+	pump(f, 100);
+	assert_int_equal(f->coalesce_sent, 1);
+	assert_int_equal(agentlink_rxq_sample(l, &s), 1);
+	assert_false(s.coalesce_ok);
+	assert_non_null(strstr(s.unsupported, "interrupt coalescing is not supported"));
+	st = agentlink_status(l, proto_now_ms());
+	assert_non_null(strstr(json_string_value(json_object_get(st, "coalesce_unsupported")),
+			       "Operation not supported"));
+	json_decref(st);
+	fake_free(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +474,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_hello, fake_teardown),
 		cmocka_unit_test_teardown(test_drift_and_refusal, fake_teardown),
 		cmocka_unit_test_teardown(test_status_metrics_restore, fake_teardown),
+		cmocka_unit_test_teardown(test_coalesce_rate, fake_teardown),
+		cmocka_unit_test_teardown(test_coalesce_unsupported, fake_teardown),
 	};
 	log_init("test_agentlink", getenv("VS_TEST_VERBOSE") ? VS_LOG_DEBUG : VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);

@@ -185,6 +185,30 @@ static void test_errors(void **state)
 		  "missing workload: every workload is role=be" },
 		{ "[host]\ncores=0\n[workload \"a\"]\npid=1\n",
 		  "bad.conf:2: [host] cores: 1 core left to manage" },
+		{ "[host]\ncores=0-3\nirq_policy=fast\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] irq_policy: \"fast\" is not off, fir, cgr or air" },
+		{ "[host]\ncores=0-3\nirq_policy=FIR\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] irq_policy: \"FIR\" is not off" },
+		{ "[host]\ncores=0-3\ncoalesce_rx_usecs=20\nirq_policy=cgr\n[workload "
+		  "\"a\"]\npid=1\n",
+		  "bad.conf:4: [host] irq_policy: cgr sets the interrupt rate each period; "
+		  "coalesce_rx_usecs= (a fixed rx-usecs) cannot be given with it" },
+		{ "[host]\ncores=0-3\nirq_fir_rate=50\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] irq_fir_rate: \"50\" is not a number in [100, 1e+06]" },
+		{ "[host]\ncores=0-3\nirq_c_pkt_ns=-1\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] irq_c_pkt_ns:" },
+		{ "[host]\ncores=0-3\nirq_fanout=maybe\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] irq_fanout:" },
+		{ "[host]\ncores=0-3\nirq_calibration=cal.json\n[workload \"a\"]\npid=1\n",
+		  "bad.conf:3: [host] irq_calibration: \"cal.json\" is not an absolute path" },
+		{ "[host]\ncores=0-3\n[workload \"a\"]\npid=1\nirq_policy=auto\n",
+		  "bad.conf:5: [workload \"a\"] irq_policy: \"auto\" is not inherit, off, fir, cgr "
+		  "or air" },
+		{ "[host]\ncores=0-3\ncoalesce_rx_usecs=20\n[workload \"a\"]\npid=1\nnic=eth1\n"
+		  "irq_policy=air\n",
+		  "bad.conf:7: [workload \"a\"] irq_policy: air sets the interrupt rate of its "
+		  "nic= "
+		  "each period" },
 	};
 	char err[1024], longline[400];
 
@@ -227,6 +251,70 @@ static void test_example(void **state)
 	config_free(&c);
 }
 
+/* The interrupt-rate keys: each read; the defaults; the calibration file's
+ * path; a workload's override ("inherit" is the empty string). */
+static void test_irq_keys(void **state)
+{
+	const char *text = "[host]\ncores=0-7\nstate_dir=/run/vsd-t\nirq_policy=air\n"
+			   "irq_fanout=on\nirq_calibration=/etc/vspace/cal.json\n"
+			   "irq_fir_rate=2000\nirq_air_k=16\nirq_air_offset=500\nirq_air_min=2000\n"
+			   "irq_air_hysteresis=250\nirq_air_capacity_cores=0.5\nirq_c_pkt_ns=1500\n"
+			   "irq_c_int_ns=4500.5\n"
+			   "[workload \"a\"]\npid=1\nirq_policy=fir\n"
+			   "[workload \"b\"]\npid=2\nirq_policy=inherit\n"
+			   "[workload \"c\"]\npid=3\nirq_policy=off\n";
+	struct vsd_config c;
+	char err[512], path[256];
+	bool explicit_path;
+
+	if (config_load_string(&c, text, "t.conf", err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.irq_policy, "air");
+	assert_true(c.irq_fanout);
+	assert_true(c.irq_params.fir_per_s == 2000);
+	assert_true(c.irq_params.air_k == 16);
+	assert_true(c.irq_params.air_offset_per_s == 500);
+	assert_true(c.irq_params.air_min_per_s == 2000);
+	assert_true(c.irq_params.air_hysteresis_per_s == 250);
+	assert_true(c.irq_params.air_capacity_cores == 0.5);
+	assert_true(c.irq_params.air_c_pkt_ns == 1500);
+	assert_true(c.irq_params.air_c_int_ns == 4500.5);
+	assert_true(c.irq_cpkt_set && c.irq_cint_set);
+	assert_string_equal(c.wl[0].irq_policy, "fir");
+	assert_string_equal(c.wl[1].irq_policy, "");
+	assert_string_equal(c.wl[2].irq_policy, "off");
+	config_irq_calibration_path(&c, path, sizeof(path), &explicit_path);
+	assert_string_equal(path, "/etc/vspace/cal.json");
+	assert_true(explicit_path);
+	config_free(&c);
+
+	/* defaults: off, no fan-out, SPEC §7.1's parameters, the file in state_dir */
+	assert_int_equal(config_load_string(&c,
+					    "[host]\ncores=0-3\nstate_dir=/run/vsd-t\n"
+					    "[workload \"a\"]\npid=1\n",
+					    "d", err, sizeof(err)),
+			 0);
+	struct vs_irq_params d;
+	irq_params_defaults(&d);
+	assert_string_equal(c.irq_policy, "off");
+	assert_false(c.irq_fanout);
+	assert_memory_equal(&c.irq_params, &d, sizeof(d));
+	assert_false(c.irq_cpkt_set || c.irq_cint_set);
+	config_irq_calibration_path(&c, path, sizeof(path), &explicit_path);
+	assert_string_equal(path, "/run/vsd-t/irq-calibration.json");
+	assert_false(explicit_path);
+	config_free(&c);
+
+	/* a fixed rx-usecs is fine with the policy off, or with a guest-only override */
+	assert_int_equal(config_load_string(&c,
+					    "[host]\ncores=0-3\ncoalesce_rx_usecs=20\n"
+					    "irq_policy=off\n[workload \"a\"]\npid=1\n"
+					    "irq_policy=cgr\nagent=tcp:127.0.0.1:7070\n",
+					    "d", err, sizeof(err)),
+			 0);
+	config_free(&c);
+}
+
 static void test_agent(void **state)
 {
 	struct vs_agent_addr a;
@@ -251,10 +339,9 @@ static void test_agent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_example),
-		cmocka_unit_test(test_agent),
+		cmocka_unit_test(test_full),	 cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_example),	 cmocka_unit_test(test_agent),
+		cmocka_unit_test(test_irq_keys),
 	};
 	return VS_RUN_TESTS(tests);
 }

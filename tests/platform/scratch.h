@@ -1,9 +1,10 @@
-/* scratch.h - shared helpers of the platform tests: a scratch directory removed even when an assertion ends the test, shell commands. */
+/* scratch.h - shared helpers of the platform tests: a scratch directory removed even when an assertion ends the test, its files read back, shell commands. */
 #ifndef VS_TESTS_PLATFORM_SCRATCH_H
 #define VS_TESTS_PLATFORM_SCRATCH_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 /* The scratch directory of the running test ("" when none), removed by
@@ -21,6 +22,25 @@ static inline int scratch_remove(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", cleanup_dir);
 	cleanup_dir[0] = '\0';
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The first line of the file rel below root (static buffer), or NULL. */
+static inline char *scratch_read(const char *root, const char *rel)
+{
+	static char buf[4096];
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
 }
 
 /* Run a shell command; its exit status, or -1. */

@@ -96,20 +96,7 @@ static void bed_close(struct bed *b)
 /* The content of a file below the bed's root, trailing newline removed. */
 static char *bed_file(struct bed *b, const char *rel)
 {
-	static char buf[4096];
-	char path[512];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", b->root, rel);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
+	return scratch_read(b->root, rel);
 }
 
 static bool bed_exists(struct bed *b, const char *rel)

@@ -136,7 +136,13 @@ size_t act_describe(const struct act_op *op, char *buf, size_t len)
 			     op->ch.rx, op->ch.tx, op->ch.other, op->ch.combined);
 		break;
 	case ACT_COALESCE:
-		k = snprintf(buf, len, "coalesce %s rx-usecs %u", ifname, op->co.rx_usecs);
+		if (op->queue >= 0)
+			k = snprintf(buf, len, "coalesce %s rx-%d rx-usecs %u adaptive-rx %s",
+				     ifname, op->queue, op->co.rx_usecs,
+				     op->co.adaptive_rx ? "on" : "off");
+		else
+			k = snprintf(buf, len, "coalesce %s rx-usecs %u adaptive-rx %s", ifname,
+				     op->co.rx_usecs, op->co.adaptive_rx ? "on" : "off");
 		break;
 	case ACT_SIGNAL:
 		k = snprintf(buf, len, "signal %s to %d (%s)", op->arg == SIGSTOP ? "STOP" : "CONT",
@@ -279,7 +285,7 @@ static int act_do(struct lx_act *a, struct act_op *op)
 	case ACT_COALESCE:
 		if (!op->ifname[0])
 			return -EINVAL;
-		return hostcall_set_coalesce(a->root, op->sock, op->ifname, &op->co);
+		return hostcall_set_coalesce_q(a->root, op->sock, op->ifname, op->queue, &op->co);
 	case ACT_SIGNAL:
 		return hostcall_signal(a->root, op->id, op->arg);
 	case ACT_VIRT_VCPU:

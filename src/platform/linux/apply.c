@@ -888,7 +888,7 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 			}
 			n->coal.known = true;
 			n->coal.ival = (int)cur.rx_usecs;
-			struct st_rec r = { .kind = ACT_COALESCE, .co = cur };
+			struct st_rec r = { .kind = ACT_COALESCE, .co = cur, .queue = -1 };
 			str_copy(r.ifname, n->name, sizeof(r.ifname));
 			str_copy(r.netns, n->netns, sizeof(r.netns));
 			apply_remember(a, &n->coal, &r);
@@ -901,6 +901,7 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 			want.adaptive_rx = 0;
 			if (op) {
 				op->nic = (int)(n - lx->nic);
+				op->queue = -1; /* the whole device */
 				op->co = want;
 				op->value = lx->cfg.coalesce_rx_usecs;
 				op->obj = &n->coal;

@@ -31,6 +31,26 @@ int ethtool_get_coalesce(int sock, const char *ifname, struct vs_coalesce *co);
  * coalescing settings are kept. */
 int ethtool_set_coalesce(int sock, const char *ifname, const struct vs_coalesce *co);
 
+/* The same for one receive queue (ETHTOOL_PERQUEUE with ETHTOOL_G/SCOALESCE);
+ * -EOPNOTSUPP where the driver sets coalescing only for the whole device. */
+int ethtool_get_coalesce_queue(int sock, const char *ifname, int queue, struct vs_coalesce *co);
+int ethtool_set_coalesce_queue(int sock, const char *ifname, int queue,
+			       const struct vs_coalesce *co);
+
+/* Per-queue packet and byte counters from ETHTOOL_GSTATS (the
+ * rx_queue_N_packets / _bytes and tx_queue_N_... strings most drivers use;
+ * not every driver has them). */
+#define ETHTOOL_QSTATS_MAX 64
+struct vs_qstats {
+	int n_rx, n_tx; /* queues with counters (highest index + 1) */
+	uint64_t rx_packets[ETHTOOL_QSTATS_MAX], rx_bytes[ETHTOOL_QSTATS_MAX];
+	uint64_t tx_packets[ETHTOOL_QSTATS_MAX], tx_bytes[ETHTOOL_QSTATS_MAX];
+};
+/* 0 (qs filled, possibly with no queue) or -errno. */
+int ethtool_queue_stats(int sock, const char *ifname, struct vs_qstats *qs);
+/* "rx_queue_3_packets" -> 'r', 3, bytes false; false when it is no such name. */
+bool ethtool_parse_queue_stat(const char *name, char *dir, int *queue, bool *bytes);
+
 /* The channel count a queue count maps to: combined channels when the NIC
  * has them, else rx and tx alike; clamped to the maxima. Returns the new
  * settings in out. */

@@ -167,37 +167,112 @@ int hostcall_set_channels(const struct vs_sysroot *r, int sock, const char *ifna
 	return hostcall_emul_write(r, dir, "channels", text);
 }
 
-int hostcall_get_coalesce(const struct vs_sysroot *r, int sock, const char *ifname,
-			  struct vs_coalesce *co)
+/* The emulation file of a device's (queue < 0) or a queue's coalescing. */
+static void hostcall_coal_file(int queue, char *file, size_t len)
+{
+	if (queue < 0)
+		snprintf(file, len, "coalesce");
+	else
+		snprintf(file, len, "coalesce-q%d", queue);
+}
+
+int hostcall_get_coalesce_q(const struct vs_sysroot *r, int sock, const char *ifname, int queue,
+			    struct vs_coalesce *co)
 {
 	uint32_t v[6];
+	char file[32];
 	int rc;
 
 	if (r->live)
-		return ethtool_get_coalesce(sock, ifname, co);
-	rc = hostcall_emul_numbers(r, ifname, "coalesce", v, 6);
+		return ethtool_get_coalesce_queue(sock, ifname, queue, co);
+	hostcall_coal_file(queue, file, sizeof(file));
+	rc = hostcall_emul_numbers(r, ifname, file, v, 6);
 	if (rc < 0)
 		return rc;
 	*co = (struct vs_coalesce){ v[0], v[1], v[2], v[3], v[4], v[5] };
 	return 0;
 }
 
-int hostcall_set_coalesce(const struct vs_sysroot *r, int sock, const char *ifname,
-			  const struct vs_coalesce *co)
+/* Emulated: a driver that reads its coalescing but refuses rx-usecs (tun/tap
+ * takes only rx-frames): .vspace-emul/ethtool/<if>/coalesce-refuse. */
+static int hostcall_coalesce_refused(const struct vs_sysroot *r, const char *ifname)
+{
+	char path[160];
+
+	if (!sysroot_path(path, sizeof(path), VS_EMUL_DIR "/ethtool/%s/coalesce-refuse", ifname))
+		return -ENAMETOOLONG;
+	return faccessat(r->root_fd, path, F_OK, 0) == 0 ? -EOPNOTSUPP : 0;
+}
+
+int hostcall_set_coalesce_q(const struct vs_sysroot *r, int sock, const char *ifname, int queue,
+			    const struct vs_coalesce *co)
 {
 	struct vs_coalesce cur;
-	char dir[128], text[160];
+	char dir[128], file[32], text[160];
 	int rc;
 
 	if (r->live)
-		return ethtool_set_coalesce(sock, ifname, co);
-	rc = hostcall_get_coalesce(r, sock, ifname, &cur);
+		return ethtool_set_coalesce_queue(sock, ifname, queue, co);
+	rc = hostcall_get_coalesce_q(r, sock, ifname, queue, &cur);
 	if (rc < 0)
+		return rc;
+	if ((rc = hostcall_coalesce_refused(r, ifname)) < 0)
 		return rc;
 	snprintf(text, sizeof(text), "%u %u %u %u %u %u\n", co->rx_usecs, co->rx_frames,
 		 co->tx_usecs, co->tx_frames, co->adaptive_rx, co->adaptive_tx);
 	snprintf(dir, sizeof(dir), VS_EMUL_DIR "/ethtool/%s", ifname);
-	return hostcall_emul_write(r, dir, "coalesce", text);
+	hostcall_coal_file(queue, file, sizeof(file));
+	return hostcall_emul_write(r, dir, file, text);
+}
+
+int hostcall_get_coalesce(const struct vs_sysroot *r, int sock, const char *ifname,
+			  struct vs_coalesce *co)
+{
+	return hostcall_get_coalesce_q(r, sock, ifname, -1, co);
+}
+
+int hostcall_set_coalesce(const struct vs_sysroot *r, int sock, const char *ifname,
+			  const struct vs_coalesce *co)
+{
+	return hostcall_set_coalesce_q(r, sock, ifname, -1, co);
+}
+
+int hostcall_queue_stats(const struct vs_sysroot *r, int sock, const char *ifname,
+			 struct vs_qstats *qs)
+{
+	char path[160], *text = NULL, *save = NULL;
+	size_t cap = 0;
+
+	if (r->live)
+		return ethtool_queue_stats(sock, ifname, qs);
+	memset(qs, 0, sizeof(*qs));
+	if (!sysroot_path(path, sizeof(path), VS_EMUL_DIR "/ethtool/%s/stats", ifname))
+		return -ENAMETOOLONG;
+	if (sysroot_read_all(r->root_fd, path, &text, &cap) < 0) {
+		int e = errno;
+		free(text);
+		return e == ENOENT ? -EOPNOTSUPP : -e;
+	}
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64], dir;
+		unsigned long long v;
+		int q;
+		bool bytes;
+		if (sscanf(line, "%63s %llu", name, &v) != 2 ||
+		    !ethtool_parse_queue_stat(name, &dir, &q, &bytes))
+			continue;
+		if (dir == 'r') {
+			(bytes ? qs->rx_bytes : qs->rx_packets)[q] = v;
+			if (q + 1 > qs->n_rx)
+				qs->n_rx = q + 1;
+		} else {
+			(bytes ? qs->tx_bytes : qs->tx_packets)[q] = v;
+			if (q + 1 > qs->n_tx)
+				qs->n_tx = q + 1;
+		}
+	}
+	free(text);
+	return 0;
 }
 
 int hostcall_signal(const struct vs_sysroot *r, int pid, int sig)

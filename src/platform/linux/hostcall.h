@@ -16,6 +16,13 @@
  *                                         rx tx other combined"
  *   .vspace-emul/ethtool/<if>/coalesce   "rx_usecs rx_frames tx_usecs tx_frames
  *                                         adaptive_rx adaptive_tx"
+ *   .vspace-emul/ethtool/<if>/coalesce-q<N>  the same for receive queue N (a driver
+ *                                        with ETHTOOL_PERQUEUE coalescing)
+ *   .vspace-emul/ethtool/<if>/coalesce-refuse  present: writes of coalescing fail with
+ *                                        -EOPNOTSUPP (a driver that reads it but takes no
+ *                                        rx-usecs, as tun/tap)
+ *   .vspace-emul/ethtool/<if>/stats      ETHTOOL_GSTATS: "NAME VALUE" per line
+ *                                        (rx_queue_N_packets, rx_queue_N_bytes)
  *   .vspace-emul/signal/<pid>            the last signal sent: "STOP" or "CONT"
  * A missing ethtool file reads as -EOPNOTSUPP (the driver lacks it).
  * All return 0 or -errno.
@@ -35,6 +42,14 @@ int hostcall_get_coalesce(const struct vs_sysroot *r, int sock, const char *ifna
 			  struct vs_coalesce *co);
 int hostcall_set_coalesce(const struct vs_sysroot *r, int sock, const char *ifname,
 			  const struct vs_coalesce *co);
+/* Coalescing of one receive queue (queue >= 0) or, queue -1, the device. */
+int hostcall_get_coalesce_q(const struct vs_sysroot *r, int sock, const char *ifname, int queue,
+			    struct vs_coalesce *co);
+int hostcall_set_coalesce_q(const struct vs_sysroot *r, int sock, const char *ifname, int queue,
+			    const struct vs_coalesce *co);
+/* Per-queue packet and byte counters (ETHTOOL_GSTATS). */
+int hostcall_queue_stats(const struct vs_sysroot *r, int sock, const char *ifname,
+			 struct vs_qstats *qs);
 /* SIGSTOP / SIGCONT to a process. */
 int hostcall_signal(const struct vs_sysroot *r, int pid, int sig);
 

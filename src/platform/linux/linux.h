@@ -14,6 +14,7 @@
 #include "platform/haltpoll.h"
 #include "platform/linux/guest.h"
 #include "platform/platform.h"
+#include "platform/rxq.h"
 
 /* ---- What the daemon's configuration hands the platform -------------------------- */
 
@@ -71,6 +72,8 @@ struct vs_wl_spec {
 	char tap[IFNAMSIZ];	  /* tap=: the VM's tap device (RPS/XPS only) */
 	char guest_nic[IFNAMSIZ]; /* guest interface the agent's set_vnq acts on */
 	struct vs_agent_addr agent;
+	char irq_policy[8]; /* irq_policy=: "" (inherit the host's), off, fir, cgr, air; the
+			       daemon's interrupt-rate loop reads it, the platform does not */
 };
 
 /* Where KVM's halt-polling counters are read ([host] halt_poll_accounting=
@@ -143,6 +146,21 @@ int linuxplat_report(struct vs_linux *lx, const char *workload, double p95_us, l
 void linuxplat_set_thread_time(struct vs_linux *lx, bool on);
 /* Plug a guest actuator for a workload (NULL to remove). */
 int linuxplat_set_guest(struct vs_linux *lx, const char *workload, struct vs_guest_actuator *g);
+
+/* ---- NIC receive queues under interrupt-rate control (SPEC §7.1; rxq.c) ------------------ */
+
+/* What every NIC vspace knows (the host NIC, the workloads' nic=) measured
+ * since the last call: one entry per receive queue where the driver sets
+ * coalescing per queue (ETHTOOL_PERQUEUE) and counts per queue, else one for
+ * the device. A NIC without coalescing is reported with coalesce_ok false
+ * and the reason (once in the log, then in status). Returns the number of
+ * entries written (at most max). */
+int linuxplat_rxq_sample(struct vs_linux *lx, struct vs_rxq_sample *out, int max);
+/* Realise the host targets among t[0..n-1] (guest ones are skipped): rx-usecs
+ * with adaptive-rx off (the original recorded in the state first), the
+ * original back on release, the RPS fan-out of NICs with queue IRQs. Returns
+ * 0, or -1 when a write failed. */
+int linuxplat_rxq_apply(struct vs_linux *lx, const struct vs_rxq_target *t, int n);
 
 /* Put back everything vspace changed (from the state file's records) and
  * delete the state file. Returns the number of records that could not be

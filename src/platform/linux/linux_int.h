@@ -214,6 +214,24 @@ struct lx_irq {
 	bool mismatch_warned;
 };
 
+/* Interrupt coalescing of a NIC, as its driver offers it (rxq.c). */
+enum lx_coal_mode {
+	LX_COAL_UNKNOWN = 0, /* not asked yet */
+	LX_COAL_NONE,	     /* ETHTOOL_GCOALESCE refused (veth, tap): coal_why says how */
+	LX_COAL_DEVICE,	     /* one setting for the whole device */
+	LX_COAL_QUEUE,	     /* per receive queue (ETHTOOL_PERQUEUE) with per-queue counters */
+};
+
+/* One receive queue (or, LX_COAL_DEVICE, the device) under interrupt-rate control. */
+struct lx_rxq {
+	struct lx_obj coal;	 /* ival: rx-usecs vspace set */
+	struct vs_coalesce orig; /* the setting before vspace's first write */
+	bool have_orig;
+	struct lx_obj fan; /* its RPS mask, when vspace spreads it (NICs with IRQs) */
+	bool have;	   /* the counters below are a reading */
+	uint64_t packets, bytes, irqs;
+};
+
 struct lx_nic {
 	char name[IFNAMSIZ];
 	char netns[64];
@@ -235,6 +253,12 @@ struct lx_nic {
 	struct lx_obj chan; /* ival: queue count set */
 	struct lx_obj coal;
 	bool ch_warned, coal_warned;
+	/* interrupt-rate control (rxq.c) */
+	enum lx_coal_mode coal_mode;
+	char coal_why[160];
+	struct lx_rxq *rxq;
+	int cap_rxq;
+	double rxq_t; /* when the counters were read (platform clock) */
 };
 
 /* ---- Writes -------------------------------------------------------------------------------- */
@@ -420,6 +444,7 @@ struct vs_linux {
 	struct lx_nic *nic;
 	int n_nic;
 	struct vs_procstat *stat_prev, *stat_cur;
+	struct vs_procstat *rxq_stat; /* /proc/stat at the last rxq sample (rxq.c), or NULL */
 	bool have_prev;
 	double t_prev_s; /* when stat_prev was read (cfg.clock_s) */
 	struct vs_rapl rapl;
@@ -464,6 +489,11 @@ const char *lx_role_name(enum lx_role r);
 
 /* apply.c */
 int apply_plan(struct vs_platform *p, const struct vs_plan *plan);
+
+/* rxq.c: forget what was known of a NIC's queues (it vanished, or everything
+ * was put back). */
+void rxq_forget(struct lx_nic *n);
+const char *rxq_mode_name(enum lx_coal_mode m);
 
 /* kvmstat.c: halt-poll accounting. read_all reads every present LC VM's
  * counters right after /proc/stat (period_s: the period that snapshot ends,

@@ -274,6 +274,7 @@ void linuxplat_close(struct vs_linux *lx)
 		if (n->sock >= 0)
 			close(n->sock);
 		free(n->irq);
+		free(n->rxq);
 		free(n->rps);
 		free(n->xps);
 	}
@@ -291,6 +292,7 @@ void linuxplat_close(struct vs_linux *lx)
 	free(lx->specs);
 	free(lx->stat_prev);
 	free(lx->stat_cur);
+	free(lx->rxq_stat);
 	free(lx->buf);
 	free(lx->irql);
 	free(lx->tids);

@@ -218,6 +218,14 @@ static void restore_plan(struct restore_ctx *c, struct lx_act *a, int i, const s
 				restore_fail(c, i, r, strerror(ENOENT));
 				return;
 			}
+			if (r->kind == ACT_COALESCE) {
+				/* nothing to put back when it is as recorded */
+				struct vs_coalesce cur;
+				if (hostcall_get_coalesce_q(c->root, sock, r->ifname, r->queue,
+							    &cur) == 0 &&
+				    !memcmp(&cur, &r->co, sizeof(cur)))
+					return;
+			}
 			if (r->kind == ACT_CHANNELS) {
 				/* nothing to put back when they are as recorded (e.g.
 				 * the write was refused: a tap has no settable channels) */
@@ -372,6 +380,7 @@ int linuxplat_restore(struct vs_linux *lx)
 		}
 		memset(&n->chan, 0, sizeof(n->chan));
 		memset(&n->coal, 0, sizeof(n->coal));
+		rxq_forget(n);
 		n->ch_supported = hostcall_get_channels(&lx->root, n->sock, n->name, &n->ch) == 0;
 		if (n->present)
 			sysfs_net_queues(n->sys_fd, n->name, &n->n_rx, &n->n_tx);

@@ -104,7 +104,7 @@ static json_t *state_rec_json(const struct st_rec *r)
 		json_object_set_new(o, "ifname", json_string(r->ifname));
 		json_object_set_new(o, "netns", json_string(r->netns));
 	}
-	if (r->kind == ACT_RPS || r->kind == ACT_XPS)
+	if (r->kind == ACT_RPS || r->kind == ACT_XPS || (r->kind == ACT_COALESCE && r->queue >= 0))
 		json_object_set_new(o, "queue", json_integer(r->queue));
 	if (state_uses_cpus(r->kind)) {
 		cpuset_format_list(&r->cpus, cpus, sizeof(cpus));
@@ -245,6 +245,12 @@ static int state_rec_parse(json_t *o, struct st_rec *r, char *err, size_t errlen
 	state_str(o, "ifname", r->ifname, sizeof(r->ifname));
 	state_str(o, "netns", r->netns, sizeof(r->netns));
 	r->queue = (int)json_integer_value(json_object_get(o, "queue"));
+	if (r->kind == ACT_COALESCE && !json_object_get(o, "queue"))
+		r->queue = -1; /* the whole device */
+	if (r->queue < (r->kind == ACT_COALESCE ? -1 : 0) || r->queue >= 4096) {
+		snprintf(err, errlen, "bad queue");
+		return -1;
+	}
 	if (state_uses_cpus(r->kind)) {
 		char perr[128];
 		const char *c = json_string_value(json_object_get(o, "cpus"));

@@ -245,6 +245,23 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 					  (int)n->ch.tx, "combined", (int)n->ch.combined, "max_rx",
 					  (int)n->ch.max_rx, "max_tx", (int)n->ch.max_tx,
 					  "max_combined", (int)n->ch.max_combined));
+		if (n->coal_mode != LX_COAL_UNKNOWN) {
+			/* interrupt-rate control: what the driver offers, or why not */
+			json_t *co = json_pack("{s:s}", "mode", rxq_mode_name(n->coal_mode));
+			if (n->coal_mode == LX_COAL_NONE)
+				json_object_set_new(co, "unsupported", json_string(n->coal_why));
+			for (int q = 0; q < n->cap_rxq; q++)
+				if (n->rxq[q].coal.known) {
+					char key[24];
+					snprintf(key, sizeof(key),
+						 n->coal_mode == LX_COAL_QUEUE ? "rx_usecs_rx-%d"
+									       : "rx_usecs",
+						 q);
+					json_object_set_new(co, key,
+							    json_integer(n->rxq[q].coal.ival));
+				}
+			json_object_set_new(o, "coalesce", co);
+		}
 		json_array_append_new(nics, o);
 	}
 	return json_pack("{s:o,s:o,s:i}", "workloads", wls, "nics", nics, "state_records",
