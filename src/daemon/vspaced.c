@@ -846,9 +846,16 @@ static int vsd_loop(struct vsd *d)
 		return 1;
 	}
 	while (!d->stop) {
-		int timeout =
-			d->have_agents ? agentlinks_timeout_ms(&d->agents, proto_now_ms()) : -1;
-		int n = epoll_wait(d->epfd, ev, 16, timeout);
+		uint64_t now_ms = proto_now_ms();
+		int timeout = d->have_agents ? agentlinks_timeout_ms(&d->agents, now_ms) : -1;
+		int n;
+
+		if (d->have_ctl) {
+			int t = ctlsock_timeout_ms(&d->ctlsock, now_ms);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		n = epoll_wait(d->epfd, ev, 16, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -877,6 +884,8 @@ static int vsd_loop(struct vsd *d)
 				break;
 			}
 		}
+		if (d->have_ctl)
+			ctlsock_tick(&d->ctlsock, proto_now_ms());
 		/* after a period too: its plan may have changed what the guests should have */
 		if (d->have_agents)
 			agentlinks_poll(&d->agents, proto_now_ms());
