@@ -47,6 +47,21 @@ bad "bad cpulist" '2: [host] cores: "0-x" is not a cpu list' '[host]\ncores=0-x\
 bad "missing workload" '2: missing workload' '[host]\ncores=0-1\n'
 bad "workload without a source" '4: [workload "w"]: missing workload source' '[host]\ncores=0-1\n[workload "w"]\nrole=lc\n'
 bad "overlapping core sets" '3: [host] housekeeping: overlapping core sets' '[host]\ncores=0-3\nhousekeeping=3\n[workload "w"]\npid=1\n'
+bad "duplicate [host] section" '3: [host]: section given twice (first at line 1)' '[host]\ncores=0-1\n[host]\nnic=eth0\n[workload "w"]\npid=1\n'
+bad "duplicate [threshold] section" '5: [threshold]: section given twice (first at line 3)' '[host]\ncores=0-1\n[threshold]\nvcpu=0.5\n[threshold]\nnq=0.5\n[workload "w"]\npid=1\n'
+bad "NUL inside a value" '3: a NUL byte at byte offset 23 (column 7)' '[host]\ncores=0-1\nnic=et\0000h0\n[workload "w"]\npid=1\n'
+bad "bytes that are not UTF-8" '3: byte 0xff that is not UTF-8 at byte offset 21 (column 5)' '[host]\ncores=0-1\nnic=\377\376x\n[workload "w"]\npid=1\n'
+bad "a control character" '2: control character 0x1b at byte offset 13 (column 7)' '[host]\ncores=\033[31m0-1\n[workload "w"]\npid=1\n'
+bad "unterminated section header" '3: unterminated section header' '[host]\ncores=0-1\n[workload "mc"\npid=1\n'
+bad "nic_netns: a path outside /run/netns" '4: [host] nic_netns: "/tmp/ns" is not a namespace name or /run/netns/NAME' '[host]\ncores=0-1\nnic=eth0\nnic_netns=/tmp/ns\n[workload "w"]\npid=1\n'
+printf '[host]\ncores=0-1\nnic=\377\033]0;pwned\007\n[workload "w"]\npid=1\n' >"$tmp/garbage.conf"
+out=$("$VSD" -n -c "$tmp/garbage.conf" 2>&1)
+[ $? -eq 2 ] && ! LC_ALL=C grep -q $'[\x80-\xff\x1b\x07]' <<<"$out" && ok "binary garbage is not echoed to the terminal" || notok "garbage echoed" "$(od -c <<<"$out" | head -3)"
+printf '[host]\ncores=0-1\nnic=lo\nnic_netns=/run/netns/vs-nonexistent\n[workload "w"]\npid=1\n' >"$tmp/ns.conf"
+out=$("$VSD" -n -c "$tmp/ns.conf" 2>&1)
+grep -q 'vspaced: configuration' <<<"$out" || grep -q 'ns.conf:4: \[host\] nic_netns' <<<"$out" && ok "nic_netns takes /run/netns/NAME" || notok "nic_netns path" "$out"
+out=$("$VSD" -n -c "$tmp" 2>&1)
+[ $? -eq 2 ] && grep -qF "$tmp: is a directory, not a configuration file" <<<"$out" && ok "a directory as the config is named as such" || notok "directory config" "$out"
 out=$("$VSD" -c /nonexistent/vspace.conf -n 2>&1)
 [ $? -eq 2 ] && grep -q 'No such file' <<<"$out" && ok "missing config file: exit 2" || notok "missing config" "$out"
 "$VSD" --bogus >/dev/null 2>&1
