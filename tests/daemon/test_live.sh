@@ -179,6 +179,9 @@ fi
 # --- 6: kill -9, then a restart restores before anything else ---
 : >"$log"
 if start_vspaced; then ok "placed again"; else notok "second start" "$(tail -5 "$log")"; fi
+kill -USR1 "$bpid" # another thread born inside vspace's group, then a crash
+wait_for 5 test "$(ntasks)" -eq 5
+sleep 0.3
 kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
 dpid=

@@ -420,7 +420,8 @@ int act_exec(struct lx_act *a)
 			op->result = rc;
 			op->gone = cls == 2;
 			if (rc < 0) {
-				failed++;
+				if (cls != 2)
+					failed++; /* a thread or queue that went away is not a failure */
 				if (cls == 2) {
 					log_debug("%s%s: %s (gone)", pre, desc, strerror(-rc));
 				} else if (!op->obj) {

@@ -246,6 +246,8 @@ struct vs_linux_counters {
 	uint64_t appeared, vanished;
 	uint64_t irq_mismatch; /* IRQs whose effective affinity left the requested set */
 	uint64_t reports;      /* p95 reports received */
+	uint64_t records_pruned; /* state records dropped: their threads exited */
+	int records;		 /* state records held now */
 	bool has_energy;
 	double energy_j; /* total energy measured */
 };
