@@ -230,6 +230,13 @@ exec 3<&-
 grep -q '200 OK' <<<"$out" && grep -q '^vspace_periods_total [0-9]' <<<"$out" &&
 	grep -q '^vspace_group_cores{workload="vm",group="vcpu"}' <<<"$out" &&
 	grep -q '^vspace_period_cpu_seconds_count' <<<"$out" && ok "metrics over HTTP" || notok "metrics HTTP" "$(head -3 <<<"$out")"
+body=$(sed '1,/^\r\{0,1\}$/d' <<<"$out")
+chk=$(/usr/bin/python3 "$here/promcheck.py" - <<<"$body" 2>&1)
+case $? in
+0) ok "metrics parse with prometheus_client: every family typed and grouped ($(tail -1 <<<"$chk"))" ;;
+77) ok "metrics format # SKIP $chk" ;;
+*) notok "metrics format (prometheus_client)" "$chk" ;;
+esac
 grep -q '^vspace_halt_poll_accounting{workload="vm",state="active"} 1$' <<<"$out" &&
 	grep -q '^vspace_vcpu_busy_raw_cores{workload="vm"} [0-9.]*$' <<<"$out" &&
 	grep -q '^vspace_halt_poll_cores{workload="vm"} [0-9.]*$' <<<"$out" &&

@@ -361,6 +361,8 @@ static void act_record(struct vs_write_stats *s, double dt_s, int cls, int rc)
 			s->transient++;
 		else if (cls == 0)
 			s->permanent++;
+		else if (cls == 2)
+			s->gone++;
 	}
 	s->sum_s += dt_s;
 	if (dt_s > s->max_s)

@@ -278,8 +278,9 @@ static void apply_fallback_cgroup(const struct vs_linux *lx, int pid, enum lx_hi
 {
 	int ppid = task_read_ppid(lx->root.proc_fd, pid);
 
-	if (ppid > 0 && task_read_cgroup(lx->root.proc_fd, ppid, ppid,
-					 h == LX_HIER_CPUSET1 ? "cpuset" : "", path, len) == 0 &&
+	if (ppid > 0 &&
+	    task_read_cgroup(lx->root.proc_fd, ppid, ppid, h == LX_HIER_CPUSET1 ? "cpuset" : "",
+			     path, len) == 0 &&
 	    !apply_ours(lx, h, path))
 		return;
 	str_copy(path, "/", len);
@@ -348,7 +349,8 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 			.kind = ACT_CG_MOVE, .pid = t->pid, .tid = t->tid, .start = t->start
 		};
 		if (task_read_cgroup(lx->root.proc_fd, t->pid, t->tid,
-				     h == LX_HIER_CPUSET1 ? "cpuset" : "", r.path, sizeof(r.path)) < 0)
+				     h == LX_HIER_CPUSET1 ? "cpuset" : "", r.path,
+				     sizeof(r.path)) < 0)
 			return;
 		if (apply_ours(lx, h, r.path)) {
 			/* born inside one of our groups (created by a thread vspace

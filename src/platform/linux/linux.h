@@ -231,6 +231,8 @@ struct vs_write_stats {
 	uint64_t writes;    /* writes made (successful or not) */
 	uint64_t transient; /* failed, retried next period */
 	uint64_t permanent; /* failed, object left alone since */
+	uint64_t gone;	    /* the object went away (a thread exited, a queue removed):
+			       not an error */
 	uint64_t skipped;   /* planned but skipped (dry-run or a failed prerequisite) */
 	double sum_s;	    /* total latency */
 	double max_s;	    /* largest latency */
@@ -244,8 +246,8 @@ struct vs_linux_counters {
 	uint64_t sample_errors; /* periods /proc/stat could not be read */
 	uint64_t discoveries;	/* full rescans of a workload's threads */
 	uint64_t appeared, vanished;
-	uint64_t irq_mismatch; /* IRQs whose effective affinity left the requested set */
-	uint64_t reports;      /* p95 reports received */
+	uint64_t irq_mismatch;	 /* IRQs whose effective affinity left the requested set */
+	uint64_t reports;	 /* p95 reports received */
 	uint64_t records_pruned; /* state records dropped: their threads exited */
 	int records;		 /* state records held now */
 	bool has_energy;

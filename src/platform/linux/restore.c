@@ -194,9 +194,8 @@ static bool restore_has_rec(const struct lx_state *st, enum act_kind k, int pid,
 }
 
 /* Queue moving task id into dir (file: tasks, cgroup.procs) of hierarchy hier. */
-static void restore_queue_move(struct restore_ctx *c, struct lx_act *a, const char *hier,
-			       int dirfd, const char *dir, const char *file, int id,
-			       const char *why)
+static void restore_queue_move(struct restore_ctx *c, struct lx_act *a, const char *hier, int dirfd,
+			       const char *dir, const char *file, int id, const char *why)
 {
 	struct act_op *op = act_queue(a, ACT_CG_MOVE);
 
@@ -224,8 +223,7 @@ static void restore_sweep_threads(struct restore_ctx *c, struct lx_act *a, int *
 
 	for (int i = 0; i < st->n; i++) {
 		const struct st_rec *p = &st->rec[i];
-		bool cgroup = p->kind == ACT_CG_MOVE && !p->procs &&
-			      strcmp(p->file, "tasks") == 0;
+		bool cgroup = p->kind == ACT_CG_MOVE && !p->procs && strcmp(p->file, "tasks") == 0;
 		bool first = true;
 		int n;
 
@@ -256,7 +254,8 @@ static void restore_sweep_threads(struct restore_ctx *c, struct lx_act *a, int *
 					continue;
 				restore_queue_move(c, a, p->hier, dirfd,
 						   restore_proc_cgroup(c, p->pid, p->hier), "tasks",
-						   tid, "born after placement: its process's group");
+						   tid,
+						   "born after placement: its process's group");
 			} else {
 				const struct st_rec *o = p;
 				struct vs_cpuset cur;
@@ -284,6 +283,14 @@ static void restore_sweep_threads(struct restore_ctx *c, struct lx_act *a, int *
 	}
 }
 
+/* Is cgroup path (from /proc) the directory rel (relative to the hierarchy)? */
+static bool restore_same_dir(const char *path, const char *rel)
+{
+	while (*path == '/')
+		path++;
+	return strcmp(path, rel) == 0;
+}
+
 /* Whatever is still inside a group vspace created (a process it has no
  * record of) goes to the hierarchy's root, so that the group can go. */
 static void restore_sweep_dirs(struct restore_ctx *c, struct lx_act *a)
@@ -294,7 +301,8 @@ static void restore_sweep_dirs(struct restore_ctx *c, struct lx_act *a)
 
 	for (int i = st->n - 1; i >= 0; i--) {
 		const struct st_rec *r = &st->rec[i];
-		const char *rel = r->path, *list;
+		const char *rel = r->path, *list, *slash;
+		char ctl[32];
 		bool v1;
 		int dirfd;
 
@@ -305,6 +313,8 @@ static void restore_sweep_dirs(struct restore_ctx *c, struct lx_act *a)
 			continue;
 		while (*rel == '/')
 			rel++;
+		slash = strrchr(r->hier, '/');
+		str_copy(ctl, slash ? slash + 1 : r->hier, sizeof(ctl));
 		/* v1 lists threads in tasks; v2 moves whole processes */
 		snprintf(file, sizeof(file), "%s/tasks", rel);
 		v1 = faccessat(dirfd, file, F_OK, 0) == 0;
@@ -314,9 +324,15 @@ static void restore_sweep_dirs(struct restore_ctx *c, struct lx_act *a)
 			continue;
 		for (char *p = buf, *end; *p; p = end) {
 			long id = strtol(p, &end, 10);
+			char path[200];
 			if (end == p)
 				break;
-			if (id > 0 && id <= INT32_MAX)
+			/* only what /proc confirms is in there (a listing is a
+			 * snapshot; a fixture's is a plain file) */
+			if (id > 0 && id <= INT32_MAX &&
+			    task_read_cgroup(c->root->proc_fd, (int)id, (int)id, v1 ? ctl : "",
+					     path, sizeof(path)) == 0 &&
+			    restore_same_dir(path, rel))
 				restore_queue_move(c, a, r->hier, dirfd, "/", list, (int)id,
 						   "left inside vspace's group: the root");
 			while (*end == '\n' || *end == ' ')
