@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "daemon/ctlpath.h"
+#include "daemon/hostlock.h"
 #include "lib/strutil.h"
 #include "proto/transport.h"
 
@@ -363,6 +364,8 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 		}
 	} else if (!strcmp(key, "state_dir")) {
 		config_abs_path(p, "host", key, value, c->state_dir, sizeof(c->state_dir));
+	} else if (!strcmp(key, "lock_file")) {
+		config_abs_path(p, "host", key, value, c->lock_file, sizeof(c->lock_file));
 	} else if (!strcmp(key, "metrics_listen")) {
 		char buf[64], *colon;
 		long port;
@@ -439,7 +442,7 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 		config_fail(
 			p,
 			"[host] %s: unknown key (known: cores reserved housekeeping nic nic_netns "
-			"mode policy period_ms placement control_socket control_group state_dir "
+			"mode policy period_ms placement control_socket control_group state_dir lock_file "
 			"metrics_listen metrics_textfile on_exit rt_priority cgroup_parent "
 			"libvirt_uri coalesce_rx_usecs halt_poll_accounting halt_poll_qmp_wait_ms "
 			"log_level)",
@@ -686,6 +689,7 @@ static void config_defaults(struct vsd_config *c)
 	str_copy(c->policy, "vspace-e", sizeof(c->policy));
 	str_copy(c->control_socket, CTLPATH_DEFAULT, sizeof(c->control_socket));
 	str_copy(c->state_dir, "/var/lib/vspace", sizeof(c->state_dir));
+	str_copy(c->lock_file, HOSTLOCK_DEFAULT, sizeof(c->lock_file));
 	str_copy(c->metrics_listen, "127.0.0.1:9465", sizeof(c->metrics_listen));
 	c->on_exit_restore = true;
 	c->rt_priority = 1;

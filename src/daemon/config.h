@@ -38,6 +38,7 @@ struct vsd_config {
 	bool has_control_gid;		  /* control_group=: members may use the socket too */
 	gid_t control_gid;
 	char state_dir[PATH_MAX / 4];	     /* /var/lib/vspace */
+	char lock_file[PATH_MAX / 4];	     /* one vspaced per host: /run/vspace/vspaced.lock */
 	char metrics_listen[64];	     /* HOST:PORT, "" = off; default 127.0.0.1:9465 */
 	char metrics_textfile[PATH_MAX / 4]; /* node_exporter textfile, "" = off */
 	bool on_exit_restore;		     /* on_exit=restore (default) | leave */

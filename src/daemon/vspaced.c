@@ -398,6 +398,7 @@ int vsd_main(const struct vsd_opts *opts)
 
 	if (!d)
 		return 1;
+	d->lock.fd = -1;
 	d->opt = *opts;
 	d->epfd = d->tfd = d->sfd = -1;
 	d->start_s = vsd_now();
@@ -423,6 +424,20 @@ int vsd_main(const struct vsd_opts *opts)
 		       cpuset_count(&d->cfg.managed), cores, pol.spec, d->period_ms);
 		rc = 0;
 		goto out;
+	}
+
+	/* one vspaced per host, before anything is read as an "original" */
+	if (!opts->dry_run) {
+		char lock_path[PATH_MAX];
+		bool under = opts->sysroot && strcmp(opts->sysroot, "/") != 0;
+		/* a fixture tree is a host of its own: its lock lives in it */
+		snprintf(lock_path, sizeof(lock_path), "%s%s", under ? opts->sysroot : "",
+			 d->cfg.lock_file);
+		if (hostlock_take(&d->lock, lock_path, opts->config, d->cfg.state_dir,
+				  d->cfg.cgroup_parent, err, sizeof(err)) < 0) {
+			log_errorx("%s", err);
+			goto out;
+		}
 	}
 
 	/* after a crash: put the host back before anything else */
@@ -571,6 +586,7 @@ out:
 	if (d->sfd >= 0)
 		close(d->sfd);
 	free(d->last);
+	hostlock_release(&d->lock);
 	config_free(&d->cfg);
 	free(d);
 	return rc;

@@ -96,6 +96,7 @@ mode=E
 period_ms=100
 control_socket=$tmp/sock
 state_dir=$tmp/state/deeper
+lock_file=$tmp/vspaced.lock
 metrics_listen=off
 cgroup_parent=$cg
 rt_priority=1
@@ -123,6 +124,14 @@ mask_nq=$(printf '%x' $((1 << nq)))
 [ "$(qfile tx-0/xps_cpus)" = "3" ] && ok "XPS of tx-0: both cores send on the one queue" || notok "xps" "$(qfile tx-0/xps_cpus)"
 grep -q "nic $ifa: interrupt coalescing unsupported" "$log" &&
 	ok "coalescing: veth has no ETHTOOL_SCOALESCE, said once, the loop goes on" || notok "coalesce" "$(grep -i coalesc "$log")"
+# a second vspaced with another state_dir, cgroup_parent and socket is refused
+sed -e "s|^state_dir=.*|state_dir=$tmp/state2|" -e "s|^cgroup_parent=.*|cgroup_parent=${cg}x|" \
+	-e "s|^control_socket=.*|control_socket=$tmp/sock2|" "$tmp/vspace.conf" >"$tmp/second.conf"
+out=$(timeout 10 "$VSD" -c "$tmp/second.conf" --once 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q "another vspaced manages this host (pid $dpid, config $tmp/vspace.conf, state_dir $tmp/state/deeper" <<<"$out" &&
+	[ ! -e "$tmp/state2/vspaced.state" ] && [ ! -d "/sys/fs/cgroup/cpuset/${cg}x" ] &&
+	ok "a second vspaced (other state_dir, cgroup_parent) is refused, naming the holder" || notok "second vspaced" "rc=$rc" "$out"
 "$CTL" -s "$tmp/sock" report busy p95=640 >/dev/null && sleep 0.3 &&
 	grep -q '"last_report_p95_us":640' <<<"$(json)" && ok "p95 report accepted" || notok "report"
 
