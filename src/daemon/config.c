@@ -34,7 +34,8 @@ struct config_parse {
 	int line_threshold, line_nic_netns, line_last;
 	char seen_host[32][24]; /* [host] keys seen, for duplicates */
 	int seen_host_line[32], n_seen_host;
-	int cur_wl;	    /* index of the workload section being read, -1 */
+	int cur_wl; /* index of the workload section being read, -1 */
+	int cap_keylines;
 	int *wl_src_line;   /* line of each workload's source key (0 = none) */
 	int *wl_agent_line; /* line of each workload's agent= (0 = none) */
 	int cap_wl;
@@ -442,7 +443,8 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 		config_fail(
 			p,
 			"[host] %s: unknown key (known: cores reserved housekeeping nic nic_netns "
-			"mode policy period_ms placement control_socket control_group state_dir lock_file "
+			"mode policy period_ms placement control_socket control_group state_dir "
+			"lock_file "
 			"metrics_listen metrics_textfile on_exit rt_priority cgroup_parent "
 			"libvirt_uri coalesce_rx_usecs halt_poll_accounting halt_poll_qmp_wait_ms "
 			"log_level)",
@@ -650,6 +652,28 @@ static void config_workload(struct config_parse *p, const char *name, const char
 	}
 }
 
+/* Remember where key was given. */
+static void config_keyline(struct config_parse *p, int wl, const char *key)
+{
+	struct vsd_config *c = p->c;
+	struct vsd_keyline *k;
+
+	if (c->n_keylines == p->cap_keylines) {
+		int nc = p->cap_keylines ? p->cap_keylines * 2 : 32;
+		k = realloc(c->keylines, sizeof(*k) * (size_t)nc);
+		if (!k) {
+			config_fail(p, "out of memory");
+			return;
+		}
+		c->keylines = k;
+		p->cap_keylines = nc;
+	}
+	k = &c->keylines[c->n_keylines++];
+	k->wl = wl;
+	str_copy(k->key, key, sizeof(k->key));
+	k->line = p->lineno;
+}
+
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_parse *p = user;
@@ -658,9 +682,11 @@ static int config_handler(void *user, const char *section, const char *name, con
 
 	if (!strcmp(section, "host")) {
 		p->cur_wl = -1;
+		config_keyline(p, -1, name);
 		config_host(p, name, value);
 	} else if (!strcmp(section, "threshold")) {
 		p->cur_wl = -1;
+		config_keyline(p, -2, name);
 		config_threshold(p, name, value);
 	} else if (config_wl_name(section, wl, sizeof(wl), &bad)) {
 		if (bad)
@@ -668,8 +694,11 @@ static int config_handler(void *user, const char *section, const char *name, con
 				    "[%s]: a workload name is 1-%d characters of A-Z a-z 0-9 - _ . "
 				    "in quotes: [workload \"web\"]",
 				    section, VS_WORKLOAD_NAME_MAX - 1);
-		else
+		else {
 			config_workload(p, wl, name, value);
+			if (p->cur_wl >= 0)
+				config_keyline(p, p->cur_wl, name);
+		}
 	} else if (!section[0]) {
 		config_fail(p, "%s: key outside any section (start with [host])", name);
 	} else {
@@ -895,9 +924,30 @@ void config_free(struct vsd_config *c)
 {
 	free(c->wl);
 	free(c->wl_line);
+	free(c->keylines);
 	c->wl = NULL;
 	c->wl_line = NULL;
+	c->keylines = NULL;
 	c->n_wl = 0;
+	c->n_keylines = 0;
+}
+
+int config_key_line(const struct vsd_config *c, int wl, const char *key)
+{
+	int first = 0;
+
+	for (int i = 0; i < c->n_keylines; i++) {
+		const struct vsd_keyline *k = &c->keylines[i];
+		if (k->wl != wl)
+			continue;
+		if (!strcmp(k->key, key))
+			return k->line;
+		if (!first)
+			first = k->line;
+	}
+	if (wl >= 0 && wl < c->n_wl && c->wl_line)
+		return c->wl_line[wl];
+	return first ? first : 1;
 }
 
 void config_state_path(const struct vsd_config *c, char *buf, size_t len)

@@ -57,6 +57,13 @@ struct vsd_config {
 	/* [workload "NAME"] */
 	struct vs_wl_spec *wl;
 	int n_wl;
+	/* where each key was given, for messages about it after the parse */
+	struct vsd_keyline {
+		int wl; /* workload index; -1 [host], -2 [threshold] */
+		char key[24];
+		int line;
+	} * keylines;
+	int n_keylines;
 	int *wl_line; /* line of each workload's first key */
 	int n_lc;
 };
@@ -69,6 +76,9 @@ int config_load(struct vsd_config *c, const char *path, char *err, size_t errlen
 int config_load_string(struct vsd_config *c, const char *text, const char *name, char *err,
 		       size_t errlen);
 void config_free(struct vsd_config *c);
+/* The line of key in [host] (wl -1) or workload wl; the section's first line
+ * when the key was not given (a default); 1 when neither is known. */
+int config_key_line(const struct vsd_config *c, int wl, const char *key);
 /* The state file below state_dir. */
 void config_state_path(const struct vsd_config *c, char *buf, size_t len);
 /* The platform's configuration view (points into c). */

@@ -47,8 +47,8 @@ static void hostlock_holder(int fd, char *out, size_t len)
 	str_copy(out, buf[0] ? buf : "pid unknown", len);
 }
 
-int hostlock_take(struct hostlock *l, const char *path, const char *config,
-		  const char *state_dir, const char *cgroup_parent, char *err, size_t errlen)
+int hostlock_take(struct hostlock *l, const char *path, const char *config, const char *state_dir,
+		  const char *cgroup_parent, char *err, size_t errlen)
 {
 	char line[PATH_MAX + 512];
 	int fd, n;
@@ -75,7 +75,8 @@ int hostlock_take(struct hostlock *l, const char *path, const char *config,
 		}
 		hostlock_holder(fd, holder, sizeof(holder));
 		snprintf(err, errlen,
-			 "another vspaced manages this host (%s; it holds %s): one vspaced per host, "
+			 "another vspaced manages this host (%s; it holds %s): one vspaced per "
+			 "host, "
 			 "whatever its state_dir and cgroup_parent; stop it first",
 			 holder, path);
 		close(fd);

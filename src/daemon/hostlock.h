@@ -18,8 +18,8 @@ struct hostlock {
 /* Take the lock at path (flock, exclusive, not waiting) and write the holder
  * (pid, config, state_dir, cgroup_parent) into it. Returns 0, or -1 with err
  * naming the holder when another vspaced has it. */
-int hostlock_take(struct hostlock *l, const char *path, const char *config,
-		  const char *state_dir, const char *cgroup_parent, char *err, size_t errlen);
+int hostlock_take(struct hostlock *l, const char *path, const char *config, const char *state_dir,
+		  const char *cgroup_parent, char *err, size_t errlen);
 /* Let it go (also at exit: the kernel drops it with the fd). */
 void hostlock_release(struct hostlock *l);
 

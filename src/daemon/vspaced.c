@@ -415,8 +415,30 @@ int vsd_main(const struct vsd_opts *opts)
 		goto out;
 	}
 	if (opts->check) {
+		struct vs_linux_problem prob[32];
 		char cores[256];
+		int np;
 
+		/* what the host says of it, changing nothing */
+		config_linux(&d->cfg, opts->sysroot, true, &lc);
+		np = linuxplat_check(&lc, prob, 32);
+		for (int i = 0; i < np && i < 32; i++) {
+			char sect[96];
+			if (prob[i].wl >= 0)
+				snprintf(sect, sizeof(sect), "workload \"%s\"",
+					 d->cfg.wl[prob[i].wl].name);
+			else
+				str_copy(sect, "host", sizeof(sect));
+			log_errorx("%s:%d: [%s] %s: %s", opts->config,
+				   config_key_line(&d->cfg, prob[i].wl, prob[i].key), sect,
+				   prob[i].key, prob[i].msg);
+		}
+		if (np > 0) {
+			log_errorx("%s: %d problem%s with this host%s", opts->config, np,
+				   np == 1 ? "" : "s", np > 32 ? " (the first 32 shown)" : "");
+			rc = 2;
+			goto out;
+		}
 		cpuset_format_list(&d->cfg.managed, cores, sizeof(cores));
 		printf("vspaced: configuration %s is valid: %d workload%s (%d LC), %d managed "
 		       "cores (%s), policy %s, period %d ms\n",

@@ -30,10 +30,43 @@ out=$("$VSD" --help 2>&1)
 rc=$?
 [ $rc -eq 0 ] && grep -q -- '--sysroot DIR' <<<"$out" && grep -q 'Exit status' <<<"$out" &&
 	ok "--help documents the options" || notok "--help" "rc=$rc"
-out=$("$VSD" -n -c examples/vspace.conf 2>&1)
+out=$("$VSD" -n -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root 2>&1)
 rc=$?
-[ $rc -eq 0 ] && grep -q 'configuration examples/vspace.conf is valid' <<<"$out" &&
-	ok "-n: examples/vspace.conf is valid" || notok "-n on the example" "rc=$rc" "$out"
+[ $rc -eq 0 ] && grep -q 'configuration tests/fixtures/synth-b/vspace.conf is valid' <<<"$out" &&
+	ok "-n: synth-b's configuration is valid on its (fixture) host" || notok "-n on synth-b" "rc=$rc" "$out"
+# -n checks the host too, without changing it: every contradiction named at its file:line:key
+cat >"$tmp/host.conf" <<'CONF'
+[host]
+cores=2-29
+nic=nosuch0
+[workload "vm"]
+qemu_pidfile=/run/nodir/vm.pid
+nic=eth7
+CONF
+out=$("$VSD" -n -c "$tmp/host.conf" --sysroot tests/fixtures/synth-b/root 2>&1)
+rc=$?
+if [ $rc -eq 2 ] && grep -qF "$tmp/host.conf:2: [host] cores: cores 20-29 are not online on this host (online: 0-19)" <<<"$out" &&
+	grep -qF "$tmp/host.conf:3: [host] nic: no network interface nosuch0 on this host" <<<"$out" &&
+	grep -qF "$tmp/host.conf:5: [workload \"vm\"] qemu_pidfile: directory /run/nodir does not exist" <<<"$out" &&
+	grep -qF "$tmp/host.conf:6: [workload \"vm\"] nic: no network interface eth7 on this host" <<<"$out" &&
+	grep -qF "4 problems with this host" <<<"$out"; then
+	ok "-n: cores not online, absent NICs, a pidfile's missing directory, each at file:line:key"
+else
+	notok "-n host checks" "rc=$rc" "$out"
+fi
+mkdir -p "$tmp/iso" && cp -a tests/fixtures/synth-b/root "$tmp/iso/root" && echo 4-5 >"$tmp/iso/root/sys/devices/system/cpu/isolated"
+out=$("$VSD" -n -c tests/fixtures/synth-b/vspace.conf --sysroot "$tmp/iso/root" 2>&1)
+[ $? -eq 2 ] && grep -qF "vspace.conf:3: [host] cores: cores 4-5 are isolated (isolcpus=)" <<<"$out" &&
+	ok "-n: isolated cores refused" || notok "-n isolated" "$out"
+printf '[host]\ncores=0-1\nlibvirt_uri=qemu+unix:///system?socket=%s/nolibvirt\n[workload "w"]\nlibvirt=dom\n' "$tmp" >"$tmp/lv.conf"
+out=$("$VSD" -n -c "$tmp/lv.conf" 2>&1)
+[ $? -eq 2 ] && grep -qF "lv.conf:5: [workload \"w\"] libvirt: libvirt qemu+unix:///system?socket=$tmp/nolibvirt: connect:" <<<"$out" &&
+	ok "-n: libvirt= workloads need the libvirt connection" || notok "-n libvirt" "$out"
+printf '[host]\ncores=2-19\nplacement=cgroup1\n[workload "w"]\npid=1\n' >"$tmp/pl.conf"
+mkdir -p "$tmp/nocg" && cp -a tests/fixtures/synth-b/root "$tmp/nocg/root" && rm -rf "$tmp/nocg/root/sys/fs/cgroup/cpuset"
+out=$("$VSD" -n -c "$tmp/pl.conf" --sysroot "$tmp/nocg/root" 2>&1)
+[ $? -eq 2 ] && grep -qF "pl.conf:3: [host] placement: workload w: placement=cgroup1: no cgroup v1 cpuset hierarchy" <<<"$out" &&
+	ok "-n: the placement's cgroup hierarchy is missing" || notok "-n placement" "$out"
 
 bad() { # name, expected message, config text
 	local name=$1 want=$2
@@ -59,7 +92,8 @@ out=$("$VSD" -n -c "$tmp/garbage.conf" 2>&1)
 [ $? -eq 2 ] && ! LC_ALL=C grep -q $'[\x80-\xff\x1b\x07]' <<<"$out" && ok "binary garbage is not echoed to the terminal" || notok "garbage echoed" "$(od -c <<<"$out" | head -3)"
 printf '[host]\ncores=0-1\nnic=lo\nnic_netns=/run/netns/vs-nonexistent\n[workload "w"]\npid=1\n' >"$tmp/ns.conf"
 out=$("$VSD" -n -c "$tmp/ns.conf" 2>&1)
-grep -q 'vspaced: configuration' <<<"$out" || grep -q 'ns.conf:4: \[host\] nic_netns' <<<"$out" && ok "nic_netns takes /run/netns/NAME" || notok "nic_netns path" "$out"
+grep -qF 'ns.conf:4: [host] nic_netns: network namespace vs-nonexistent does not exist' <<<"$out" &&
+	ok "nic_netns takes /run/netns/NAME (and -n finds the namespace missing)" || notok "nic_netns path" "$out"
 out=$("$VSD" -n -c "$tmp" 2>&1)
 [ $? -eq 2 ] && grep -qF "$tmp: is a directory, not a configuration file" <<<"$out" && ok "a directory as the config is named as such" || notok "directory config" "$out"
 out=$("$VSD" -c /nonexistent/vspace.conf -n 2>&1)

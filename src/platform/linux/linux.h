@@ -240,6 +240,21 @@ struct vs_write_stats {
 };
 const struct vs_write_stats *linuxplat_write_stats(const struct vs_linux *lx);
 
+/* ---- What `vspaced -n` checks of the host (check.c) --------------------------------- */
+
+/* A way the host contradicts the configuration, named by the key it is about. */
+struct vs_linux_problem {
+	int wl;	       /* index into cfg->wl, -1 for [host] */
+	char key[24];  /* the configuration key: cores, nic, nic_netns, pidfile, ... */
+	char msg[320]; /* what is wrong */
+};
+/* Check what can be checked without changing anything: the cores online and
+ * not isolated, each NIC present in its network namespace, the directory of
+ * each pidfile, the cgroup hierarchy the placement needs, the libvirt
+ * connection. Fills out[0..max) and returns the number of problems found
+ * (possibly more than max). */
+int linuxplat_check(const struct vs_linux_config *cfg, struct vs_linux_problem *out, int max);
+
 /* Counters of the platform for metrics. */
 struct vs_linux_counters {
 	uint64_t samples;	/* periods measured */

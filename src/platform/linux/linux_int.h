@@ -474,6 +474,11 @@ int discover_nic_irqs(struct vs_linux *lx, struct lx_nic *n);
 void discover_cgroupfs(struct vs_linux *lx);
 const char *lx_role_name(enum lx_role r);
 
+/* open.c: how the workload's threads are placed (w->place), from the
+ * configuration and what the host has; -1 with err when the configured
+ * placement cannot work here. */
+int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_t errlen);
+
 /* apply.c */
 int apply_plan(struct vs_platform *p, const struct vs_plan *plan);
 
