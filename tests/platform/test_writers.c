@@ -535,6 +535,37 @@ static void test_errclass(void **state)
 	assert_int_equal(act_errclass(-EISDIR), 0);
 }
 
+/* A write to a thread that has exited is "gone": counted as such, not as a
+ * failure (apply's and restore's failure counts leave it out). */
+static void test_gone_is_not_a_failure(void **state)
+{
+	struct vs_sysroot root;
+	struct lx_act a = { 0 };
+	struct act_op *op;
+	char err[256];
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &st, 0), pid); /* reaped: its id is free */
+	assert_int_equal(sysroot_open(&root, "/", err, sizeof(err)), 0);
+	a.root = &root;
+	op = act_queue(&a, ACT_AFFINITY);
+	assert_non_null(op);
+	op->wkind = VS_W_AFFINITY;
+	op->id = pid;
+	cpuset_set(&op->cpus, 0);
+	assert_int_equal(act_exec(&a), 0);
+	assert_int_equal(a.op[0].result, -ESRCH);
+	assert_true(a.op[0].gone);
+	assert_int_equal(a.stats[VS_W_AFFINITY].gone, 1);
+	assert_int_equal(a.stats[VS_W_AFFINITY].permanent + a.stats[VS_W_AFFINITY].transient, 0);
+	act_free(&a);
+	sysroot_close(&root);
+}
+
 /* Pure cgroup v2 with cpuset: a threaded subtree; BE frozen with cgroup.freeze. */
 static void test_cgroup2(void **state)
 {
@@ -704,6 +735,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_recover_bad_file, teardown),
 		cmocka_unit_test_teardown(test_permanent_error, teardown),
 		cmocka_unit_test_teardown(test_errclass, teardown),
+		cmocka_unit_test_teardown(test_gone_is_not_a_failure, teardown),
 		cmocka_unit_test_teardown(test_cgroup2, teardown),
 		cmocka_unit_test_teardown(test_affinity_placement, teardown),
 		cmocka_unit_test_teardown(test_vanish_appear, teardown),
