@@ -220,8 +220,13 @@ static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
 		goto out;
 	}
 	if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		fprintf(stderr, "vspacectl: %s: %s\n", path, strerror(errno));
-		goto out;
+		/* a daemon that refuses the connection (permission, too many
+		 * clients) answers and closes before our request arrives: its
+		 * answer is still there to read */
+		if (errno != EPIPE && errno != ECONNRESET) {
+			fprintf(stderr, "vspacectl: %s: %s\n", path, strerror(errno));
+			goto out;
+		}
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };

@@ -38,6 +38,7 @@ struct vsd_config {
 	bool has_control_gid;		  /* control_group=: members may use the socket too */
 	gid_t control_gid;
 	char state_dir[PATH_MAX / 4];	     /* /var/lib/vspace */
+	char lock_file[PATH_MAX / 4];	     /* one vspaced per host: /run/vspace/vspaced.lock */
 	char metrics_listen[64];	     /* HOST:PORT, "" = off; default 127.0.0.1:9465 */
 	char metrics_textfile[PATH_MAX / 4]; /* node_exporter textfile, "" = off */
 	bool on_exit_restore;		     /* on_exit=restore (default) | leave */
@@ -56,6 +57,13 @@ struct vsd_config {
 	/* [workload "NAME"] */
 	struct vs_wl_spec *wl;
 	int n_wl;
+	/* where each key was given, for messages about it after the parse */
+	struct vsd_keyline {
+		int wl; /* workload index; -1 [host], -2 [threshold] */
+		char key[24];
+		int line;
+	} * keylines;
+	int n_keylines;
 	int *wl_line; /* line of each workload's first key */
 	int n_lc;
 };
@@ -68,6 +76,9 @@ int config_load(struct vsd_config *c, const char *path, char *err, size_t errlen
 int config_load_string(struct vsd_config *c, const char *text, const char *name, char *err,
 		       size_t errlen);
 void config_free(struct vsd_config *c);
+/* The line of key in [host] (wl -1) or workload wl; the section's first line
+ * when the key was not given (a default); 1 when neither is known. */
+int config_key_line(const struct vsd_config *c, int wl, const char *key);
 /* The state file below state_dir. */
 void config_state_path(const struct vsd_config *c, char *buf, size_t len);
 /* The platform's configuration view (points into c). */

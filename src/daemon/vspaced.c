@@ -324,9 +324,16 @@ static int vsd_loop(struct vsd *d)
 		return 1;
 	}
 	while (!d->stop) {
-		int timeout =
-			d->have_agents ? agentlinks_timeout_ms(&d->agents, proto_now_ms()) : -1;
-		int n = epoll_wait(d->epfd, ev, 16, timeout);
+		uint64_t now_ms = proto_now_ms();
+		int timeout = d->have_agents ? agentlinks_timeout_ms(&d->agents, now_ms) : -1;
+		int n;
+
+		if (d->have_ctl) {
+			int t = ctlsock_timeout_ms(&d->ctlsock, now_ms);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		n = epoll_wait(d->epfd, ev, 16, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -355,6 +362,8 @@ static int vsd_loop(struct vsd *d)
 				break;
 			}
 		}
+		if (d->have_ctl)
+			ctlsock_tick(&d->ctlsock, proto_now_ms());
 		/* after a period too: its plan may have changed what the guests should have */
 		if (d->have_agents)
 			agentlinks_poll(&d->agents, proto_now_ms());
@@ -389,6 +398,7 @@ int vsd_main(const struct vsd_opts *opts)
 
 	if (!d)
 		return 1;
+	d->lock.fd = -1;
 	d->opt = *opts;
 	d->epfd = d->tfd = d->sfd = -1;
 	d->start_s = vsd_now();
@@ -405,8 +415,30 @@ int vsd_main(const struct vsd_opts *opts)
 		goto out;
 	}
 	if (opts->check) {
+		struct vs_linux_problem prob[32];
 		char cores[256];
+		int np;
 
+		/* what the host says of it, changing nothing */
+		config_linux(&d->cfg, opts->sysroot, true, &lc);
+		np = linuxplat_check(&lc, prob, 32);
+		for (int i = 0; i < np && i < 32; i++) {
+			char sect[96];
+			if (prob[i].wl >= 0)
+				snprintf(sect, sizeof(sect), "workload \"%s\"",
+					 d->cfg.wl[prob[i].wl].name);
+			else
+				str_copy(sect, "host", sizeof(sect));
+			log_errorx("%s:%d: [%s] %s: %s", opts->config,
+				   config_key_line(&d->cfg, prob[i].wl, prob[i].key), sect,
+				   prob[i].key, prob[i].msg);
+		}
+		if (np > 0) {
+			log_errorx("%s: %d problem%s with this host%s", opts->config, np,
+				   np == 1 ? "" : "s", np > 32 ? " (the first 32 shown)" : "");
+			rc = 2;
+			goto out;
+		}
 		cpuset_format_list(&d->cfg.managed, cores, sizeof(cores));
 		printf("vspaced: configuration %s is valid: %d workload%s (%d LC), %d managed "
 		       "cores (%s), policy %s, period %d ms\n",
@@ -414,6 +446,20 @@ int vsd_main(const struct vsd_opts *opts)
 		       cpuset_count(&d->cfg.managed), cores, pol.spec, d->period_ms);
 		rc = 0;
 		goto out;
+	}
+
+	/* one vspaced per host, before anything is read as an "original" */
+	if (!opts->dry_run) {
+		char lock_path[PATH_MAX];
+		bool under = opts->sysroot && strcmp(opts->sysroot, "/") != 0;
+		/* a fixture tree is a host of its own: its lock lives in it */
+		snprintf(lock_path, sizeof(lock_path), "%s%s", under ? opts->sysroot : "",
+			 d->cfg.lock_file);
+		if (hostlock_take(&d->lock, lock_path, opts->config, d->cfg.state_dir,
+				  d->cfg.cgroup_parent, err, sizeof(err)) < 0) {
+			log_errorx("%s", err);
+			goto out;
+		}
 	}
 
 	/* after a crash: put the host back before anything else */
@@ -562,6 +608,7 @@ out:
 	if (d->sfd >= 0)
 		close(d->sfd);
 	free(d->last);
+	hostlock_release(&d->lock);
 	config_free(&d->cfg);
 	free(d);
 	return rc;

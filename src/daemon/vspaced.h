@@ -10,6 +10,7 @@
 #include "daemon/agentlink.h"
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
+#include "daemon/hostlock.h"
 #include "daemon/metrics.h"
 #include "platform/linux/linux.h"
 
@@ -44,6 +45,7 @@ struct vsd {
 	int epfd, tfd, sfd;
 	bool have_ctl;
 	struct ctlsock ctlsock;
+	struct hostlock lock; /* [host] lock_file, held while running */
 	struct metrics_srv met;
 	bool have_met;
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */

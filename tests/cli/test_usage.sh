@@ -57,8 +57,8 @@ if example "vspace sim example" "$B/vspace sim" "vspace sim run --policy vspace-
 	[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/run.csv")" -eq 101 ] && ok "vspace sim run example: 100 periods in run.csv" ||
 		notok "vspace sim run example" "rc=$rc" "$(cat "$tmp/sim.out")"
 fi
-if example "vspaced example" "$B/vspaced" "vspaced -n -c examples/vspace.conf"; then
-	out=$("$B/vspaced" -n -c examples/vspace.conf 2>&1)
+if example "vspaced example" "$B/vspaced" "vspaced -n -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root"; then
+	out=$("$B/vspaced" -n -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root 2>&1)
 	[ $? -eq 0 ] && grep -q 'is valid' <<<"$out" && ok "vspaced -n example" || notok "vspaced -n example" "$out"
 fi
 if example "vspaced fixture example" "$B/vspaced" "vspaced -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root \\"; then

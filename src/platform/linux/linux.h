@@ -231,6 +231,8 @@ struct vs_write_stats {
 	uint64_t writes;    /* writes made (successful or not) */
 	uint64_t transient; /* failed, retried next period */
 	uint64_t permanent; /* failed, object left alone since */
+	uint64_t gone;	    /* the object went away (a thread exited, a queue removed):
+			       not an error */
 	uint64_t skipped;   /* planned but skipped (dry-run or a failed prerequisite) */
 	double sum_s;	    /* total latency */
 	double max_s;	    /* largest latency */
@@ -238,14 +240,31 @@ struct vs_write_stats {
 };
 const struct vs_write_stats *linuxplat_write_stats(const struct vs_linux *lx);
 
+/* ---- What `vspaced -n` checks of the host (check.c) --------------------------------- */
+
+/* A way the host contradicts the configuration, named by the key it is about. */
+struct vs_linux_problem {
+	int wl;	       /* index into cfg->wl, -1 for [host] */
+	char key[24];  /* the configuration key: cores, nic, nic_netns, pidfile, ... */
+	char msg[320]; /* what is wrong */
+};
+/* Check what can be checked without changing anything: the cores online and
+ * not isolated, each NIC present in its network namespace, the directory of
+ * each pidfile, the cgroup hierarchy the placement needs, the libvirt
+ * connection. Fills out[0..max) and returns the number of problems found
+ * (possibly more than max). */
+int linuxplat_check(const struct vs_linux_config *cfg, struct vs_linux_problem *out, int max);
+
 /* Counters of the platform for metrics. */
 struct vs_linux_counters {
 	uint64_t samples;	/* periods measured */
 	uint64_t sample_errors; /* periods /proc/stat could not be read */
 	uint64_t discoveries;	/* full rescans of a workload's threads */
 	uint64_t appeared, vanished;
-	uint64_t irq_mismatch; /* IRQs whose effective affinity left the requested set */
-	uint64_t reports;      /* p95 reports received */
+	uint64_t irq_mismatch;	 /* IRQs whose effective affinity left the requested set */
+	uint64_t reports;	 /* p95 reports received */
+	uint64_t records_pruned; /* state records dropped: their threads exited */
+	int records;		 /* state records held now */
 	bool has_energy;
 	double energy_j; /* total energy measured */
 };

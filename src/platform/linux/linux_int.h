@@ -172,6 +172,7 @@ struct lx_wl {
 	struct lx_cgdir cg[LX_G_N]; /* cpuset groups (v1 or v2) */
 	struct lx_cgdir fz;	    /* freezer group (BE, v1) */
 	struct lx_obj proc_cg;	    /* v2: the process joined our domain group */
+	uint64_t aff_seq;	    /* plan that first set its threads' affinity (0 none) */
 	uint64_t proc_move_seq;	    /* plan in which its move was planned */
 	struct lx_obj frozen;	    /* ival 1 = paused */
 	/* libvirt */
@@ -323,7 +324,8 @@ struct lx_act {
 struct act_op *act_queue(struct lx_act *a, enum act_kind kind);
 /* Run the queued ops in order (an op whose dep failed is skipped) and
  * clear the queue; op->result and op->gone stay readable until the next
- * act_queue. Returns the number of failed ops (gone ones included). */
+ * act_queue. Returns the number of failed ops (gone ones, a thread or queue that
+ * went away, are not failures). */
 int act_exec(struct lx_act *a);
 /* One-line description of an op. */
 size_t act_describe(const struct act_op *op, char *buf, size_t len);
@@ -394,6 +396,16 @@ int state_load(struct lx_state *st, const char *path, char *err, size_t errlen);
 /* Delete the file and forget the records. */
 void state_clear(struct lx_state *st);
 void state_free(struct lx_state *st);
+/* Drop the records of threads and processes that no longer exist (the
+ * thread id is gone or belongs to a newer thread). Returns how many went;
+ * the file is rewritten at the next save. */
+int state_prune(struct lx_state *st, int proc_fd);
+/* Is cgroup path (as /proc/PID/cgroup shows it) in hierarchy hier (below
+ * sys/) one of vspace's own groups: below parent (the configured
+ * cgroup_parent, may be NULL) or below a directory a record says vspace
+ * created? Such a place is never anybody's original. */
+bool state_cg_ours(const struct lx_state *st, const char *hier, const char *path,
+		   const char *parent);
 /* The host's boot id (proc/sys/kernel/random/boot_id), "" when unknown. */
 void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len);
 
@@ -461,6 +473,11 @@ int discover_nic(struct vs_linux *lx, struct lx_nic *n);
 int discover_nic_irqs(struct vs_linux *lx, struct lx_nic *n);
 void discover_cgroupfs(struct vs_linux *lx);
 const char *lx_role_name(enum lx_role r);
+
+/* open.c: how the workload's threads are placed (w->place), from the
+ * configuration and what the host has; -1 with err when the configured
+ * placement cannot work here. */
+int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_t errlen);
 
 /* apply.c */
 int apply_plan(struct vs_platform *p, const struct vs_plan *plan);

@@ -43,7 +43,7 @@ static int open_add_nic(struct vs_linux *lx, const char *name, const char *netns
 }
 
 /* Choose how a workload's threads are placed. */
-static int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_t errlen)
+int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_t errlen)
 {
 	enum vs_placement p = lx->cfg.placement;
 	bool is_virt = w->spec.source == VS_SRC_LIBVIRT;
