@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "platform/linux/virt.h"
 #include "platform/linux/virtevent.h"
 #include "testutil.h"
 
@@ -269,6 +270,90 @@ static void test_domain_events(void **state)
 	assert_int_equal(st.timers, 0);
 	virtev_close(ev);
 }
+
+/* virt_watch: the platform's view of the events, RESYNC on connect and on overflow. */
+static void test_watch(void **state)
+{
+	struct virt_event e[VIRT_EVQ_MAX + 8];
+	struct virt_conn_info ci;
+	char names[4][VIRT_NAME_MAX], err[256];
+	struct virtev *ev;
+	struct vs_virt *v;
+	virConnectPtr conn;
+	virDomainPtr dom;
+	int n;
+
+	assert_int_equal(virtev_open(&ev, err, sizeof(err)), 0);
+	assert_int_equal(virt_open(&v, "test:///default", err, sizeof(err)), 0);
+	assert_int_equal(virt_take_events(v, e, 8), 0);
+	assert_int_equal(virt_watch(v, ev, err, sizeof(err)), 0);
+	virt_conn_info(v, &ci);
+	assert_true(ci.connected && ci.watching);
+	assert_int_equal(ci.connects, 1);
+	assert_int_equal(ci.keepalive, 0); /* the test driver has none */
+	/* connected: list everything once */
+	assert_int_equal(virt_take_events(v, e, 8), 1);
+	assert_int_equal(e[0].kind, VIRT_EV_RESYNC);
+	assert_int_equal(virt_list_running(v, names, 4), 1);
+	assert_string_equal(names[0], "test");
+
+	conn = virConnectOpen("test:///default");
+	dom = virDomainLookupByName(conn, "test");
+	assert_int_equal(virDomainDestroy(dom), 0);
+	assert_int_equal(virDomainCreate(dom), 0);
+	assert_int_equal(virDomainSuspend(dom), 0);
+	assert_int_equal(virDomainResume(dom), 0);
+	{
+		unsigned char map = 0x3;
+		assert_int_equal(virDomainPinVcpu(dom, 0, &map, 1), 0);
+	}
+	run_for(ev, 100);
+	n = virt_take_events(v, e, 16);
+	assert_int_equal(n, 4); /* (the test driver sends no cputune event for the pin) */
+	assert_int_equal(e[0].kind, VIRT_EV_STOPPED);
+	assert_string_equal(e[0].domain, "test");
+	assert_int_equal(e[0].detail, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+	assert_int_equal(e[1].kind, VIRT_EV_STARTED);
+	assert_int_equal(e[2].kind, VIRT_EV_SUSPENDED);
+	assert_int_equal(e[3].kind, VIRT_EV_RESUMED);
+	/* more than the queue holds: what fits, then one RESYNC */
+	for (int i = 0; i < VIRT_EVQ_MAX / 2 + 4; i++) {
+		char x[256];
+		virDomainPtr d;
+		snprintf(x, sizeof(x),
+			 "<domain type='test'><name>w%d</name><memory>65536</memory>"
+			 "<vcpu>1</vcpu><os><type>hvm</type></os></domain>",
+			 i);
+		d = virDomainDefineXML(conn, x);
+		assert_non_null(d);
+		assert_int_equal(virDomainUndefine(d), 0);
+		virDomainFree(d);
+	}
+	run_for(ev, 100);
+	n = virt_take_events(v, e, VIRT_EVQ_MAX + 8);
+	assert_int_equal(n, VIRT_EVQ_MAX + 1);
+	assert_int_equal(e[0].kind, VIRT_EV_DEFINED);
+	assert_int_equal(e[1].kind, VIRT_EV_UNDEFINED);
+	assert_int_equal(e[VIRT_EVQ_MAX].kind, VIRT_EV_RESYNC);
+	assert_int_equal(virt_take_events(v, e, 8), 0);
+	virt_conn_info(v, &ci);
+	assert_true(ci.events >= (unsigned long long)VIRT_EVQ_MAX + 4);
+	assert_int_equal(ci.losses, 0);
+	virt_tick(v); /* connected and not lost: nothing to do */
+	virt_conn_info(v, &ci);
+	assert_int_equal(ci.connects, 1);
+	virDomainFree(dom);
+	virConnectClose(conn);
+	virt_close(v);
+	run_for(ev, 20);
+	{
+		struct virtev_stats st;
+		virtev_stats(ev, &st);
+		assert_int_equal(st.handles, 0);
+		assert_int_equal(st.timers, 0);
+	}
+	virtev_close(ev);
+}
 #endif
 
 #ifndef VS_HAVE_LIBVIRT
@@ -289,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_handles),
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_domain_events),
+		cmocka_unit_test(test_watch),
 #else
 		cmocka_unit_test(test_without_libvirt),
 #endif
