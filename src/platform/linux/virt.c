@@ -11,6 +11,7 @@
 #include "platform/linux/virtevent.h"
 
 #ifdef VS_HAVE_LIBVIRT
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -158,7 +159,7 @@ static int virt_connect(struct vs_virt *v)
 	return 0;
 }
 
-int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
+int virt_new(struct vs_virt **out, const char *uri, char *err, size_t errlen)
 {
 	struct vs_virt *v = calloc(1, sizeof(*v));
 
@@ -170,6 +171,16 @@ int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
 	str_copy(v->uri, uri, sizeof(v->uri));
 	for (int i = 0; i < VIRT_CB_N; i++)
 		v->cb[i] = -1;
+	*out = v;
+	return 0;
+}
+
+int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
+{
+	struct vs_virt *v;
+
+	if (virt_new(&v, uri, err, errlen) < 0)
+		return -1;
 	if (virt_connect(v) < 0) {
 		snprintf(err, errlen, "libvirt %s: %s", uri, v->last_error);
 		free(v);
@@ -460,6 +471,20 @@ int virt_set_paused(struct vs_virt *v, const char *dom, bool paused)
 	return rc;
 }
 
+int virt_qemu_monitor(struct vs_virt *v, const char *dom, const char *cmd, char **reply)
+{
+	virDomainPtr d;
+	int rc = virt_lookup(v, dom, &d);
+
+	*reply = NULL;
+	if (rc < 0)
+		return rc;
+	rc = virDomainQemuMonitorCommand(d, cmd, reply, VIR_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT);
+	rc = rc < 0 ? virt_fail(v, "virDomainQemuMonitorCommand") : 0;
+	virDomainFree(d);
+	return rc;
+}
+
 /* ---- Following the domains --------------------------------------------------------------------- */
 
 static int virt_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
@@ -586,6 +611,11 @@ void virt_tick(struct vs_virt *v)
 		virt_connect(v);
 }
 
+bool virt_pending(const struct vs_virt *v)
+{
+	return v->q_n > 0 || v->q_overflow || v->lost;
+}
+
 int virt_take_events(struct vs_virt *v, struct virt_event *out, int max)
 {
 	int k = 0;
@@ -658,6 +688,11 @@ int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
 	return -1;
 }
 
+int virt_new(struct vs_virt **out, const char *uri, char *err, size_t errlen)
+{
+	return virt_open(out, uri, err, errlen);
+}
+
 void virt_close(struct vs_virt *v)
 {
 }
@@ -689,6 +724,12 @@ int virt_set_paused(struct vs_virt *v, const char *dom, bool paused) VIRT_STUB()
 int virt_is_paused(struct vs_virt *v, const char *dom) VIRT_STUB();
 int virt_list_running(struct vs_virt *v, char (*names)[VIRT_NAME_MAX], int max) VIRT_STUB();
 
+int virt_qemu_monitor(struct vs_virt *v, const char *dom, const char *cmd, char **reply)
+{
+	*reply = NULL;
+	return -EOPNOTSUPP;
+}
+
 int virt_watch(struct vs_virt *v, struct virtev *loop, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "vspace was built without libvirt (install libvirt-dev and rebuild)");
@@ -697,6 +738,11 @@ int virt_watch(struct vs_virt *v, struct virtev *loop, char *err, size_t errlen)
 
 void virt_tick(struct vs_virt *v)
 {
+}
+
+bool virt_pending(const struct vs_virt *v)
+{
+	return false;
 }
 
 int virt_take_events(struct vs_virt *v, struct virt_event *out, int max)

@@ -19,6 +19,9 @@ struct vs_virt;
 
 /* Connect (lazily reconnected later). Returns 0, or -1 with err set. */
 int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen);
+/* The same without connecting now (the first call, or virt_tick once
+ * watching, does). Returns 0, or -1 with err (out of memory, no libvirt). */
+int virt_new(struct vs_virt **out, const char *uri, char *err, size_t errlen);
 void virt_close(struct vs_virt *v);
 const char *virt_last_error(const struct vs_virt *v);
 /* True when built with libvirt. */
@@ -41,6 +44,13 @@ int virt_pin_iothread(struct vs_virt *v, const char *dom, int id, const struct v
 /* Suspend (paused=true) or resume the domain; is_paused reads the state. */
 int virt_set_paused(struct vs_virt *v, const char *dom, bool paused);
 int virt_is_paused(struct vs_virt *v, const char *dom);
+
+/* QEMU's monitor through libvirt (virDomainQemuMonitorCommand, QEMU driver
+ * only): cmd is one QMP command ("{\"execute\":\"query-cpus-fast\"}");
+ * *reply the malloc'd answer (the whole QMP message). libvirt calls this
+ * unsupported and marks the domain tainted ("custom-monitor") on first use.
+ * Returns 0 or -errno (-EOPNOTSUPP: not a QEMU domain or built without it). */
+int virt_qemu_monitor(struct vs_virt *v, const char *dom, const char *cmd, char **reply);
 
 /* ---- Following the domains: events, keepalive, reconnect -------------------------------------
  *
@@ -106,6 +116,9 @@ int virt_watch(struct vs_virt *v, struct virtev *loop, char *err, size_t errlen)
 /* Once per period: close a connection libvirt declared lost; reconnect when
  * the backoff allows. */
 void virt_tick(struct vs_virt *v);
+/* Events are queued, or libvirt said the connection is lost (virt_tick
+ * and virt_take_events have work). */
+bool virt_pending(const struct vs_virt *v);
 /* Move up to max queued events to out (oldest first); returns the count. */
 int virt_take_events(struct vs_virt *v, struct virt_event *out, int max);
 /* Names of the running domains (sorted) into names[max]; returns the count
