@@ -131,7 +131,8 @@ lvs_qemu_pid() { # name
 }
 
 # A domain booting the e2e test guest: TCG, VCPUS vCPUs, one IOThread, a virtio-net NIC with
-# QUEUES queues on the existing multi-queue tap TAP (type='ethernet', managed='no'), the agent on
+# QUEUES queues on the existing multi-queue tap TAP (type='ethernet', managed='no'; "-": no NIC),
+# the agent on
 # the virtio-serial port "vspace.agent" (a unix socket QEMU listens on), ttyS0 to console.log and
 # ttyS1 to state.log in DIR (the guest writes its state there, scripts/guest/init).
 lvs_guest_xml() { # name build_dir dir tap mac guest_ip/prefix vcpus queues
@@ -154,12 +155,9 @@ lvs_guest_xml() { # name build_dir dir tap mac guest_ip/prefix vcpus queues
 		    <emulator>$(command -v qemu-system-x86_64)</emulator>
 		    <controller type='usb' model='none'/>
 		    <controller type='virtio-serial' index='0'/>
-		    <interface type='ethernet'>
-		      <target dev='$4' managed='no'/>
-		      <mac address='$5'/>
-		      <model type='virtio'/>
-		      <driver name='qemu' queues='$8'/>
-		    </interface>
+$([ "$4" = - ] || printf "%s\n" "    <interface type='ethernet'>" \
+		"      <target dev='$4' managed='no'/>" "      <mac address='$5'/>" \
+		"      <model type='virtio'/>" "      <driver name='qemu' queues='$8'/>" "    </interface>")
 		    <serial type='file'><source path='$3/console.log'/><target port='0'/></serial>
 		    <serial type='file'><source path='$3/state.log'/><target port='1'/></serial>
 		    <channel type='unix'>
