@@ -403,7 +403,10 @@ static void ctl_print_libvirt(json_t *v)
 		       ctl_s(p, "workload", "?"), ctl_s(p, "role", "?"));
 		if (json_array_size(r) == 0)
 			printf("no running domain matches");
-		json_array_foreach(r, k, x) printf("%s%s", k ? " " : "", json_string_value(x));
+		json_array_foreach(r, k, x)
+		{
+			printf("%s%s", k ? " " : "", json_string_value(x));
+		}
 		printf("\n");
 	}
 }
