@@ -26,7 +26,7 @@ LDFLAGS    += $(SAN) -Wl,--as-needed
 PKGS       := jansson inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-VIRT_LIBS  := $(shell pkg-config --libs libvirt 2>/dev/null)
+VIRT_LIBS  := $(shell pkg-config --libs libvirt libvirt-qemu 2>/dev/null)
 LIBS       := $(PKG_LIBS) $(VIRT_LIBS) -lm -lpthread
 TEST_LIBS  := -lcmocka
 

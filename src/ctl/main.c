@@ -378,6 +378,44 @@ static void ctl_print_halt_poll(json_t *h)
 	}
 }
 
+/* "libvirt URI: connected, events, ..." and one line per pattern. */
+static void ctl_print_libvirt(json_t *v)
+{
+	json_t *p;
+	size_t i;
+
+	if (!json_is_object(v))
+		return;
+	if (json_is_true(json_object_get(v, "connected")))
+		printf("libvirt %s: connected%s, %.0f connects, %.0f losses, %.0f events, "
+		       "keepalive %s%s%s\n",
+		       ctl_s(v, "uri", "?"),
+		       json_is_true(json_object_get(v, "events")) ? ", following its events" : "",
+		       ctl_num(v, "connects"), ctl_num(v, "losses"), ctl_num(v, "events_received"),
+		       ctl_s(v, "keepalive", "?"),
+		       ctl_s(v, "last_loss", NULL) ? "; last loss: " : "",
+		       ctl_s(v, "last_loss", ""));
+	else
+		printf("libvirt %s: DISCONNECTED for %.1f s (%s), next try in %.1f s, %.0f "
+		       "connects, %.0f losses\n",
+		       ctl_s(v, "uri", "?"), ctl_num(v, "down_s"), ctl_s(v, "last_error", "?"),
+		       ctl_num(v, "retry_in_s"), ctl_num(v, "connects"), ctl_num(v, "losses"));
+	json_array_foreach(json_object_get(v, "patterns"), i, p)
+	{
+		json_t *r = json_object_get(p, "running"), *x;
+		size_t k;
+		printf("  libvirt=%s ([workload \"%s\"], %s): ", ctl_s(p, "libvirt", "?"),
+		       ctl_s(p, "workload", "?"), ctl_s(p, "role", "?"));
+		if (json_array_size(r) == 0)
+			printf("no running domain matches");
+		json_array_foreach(r, k, x)
+		{
+			printf("%s%s", k ? " " : "", json_string_value(x));
+		}
+		printf("\n");
+	}
+}
+
 static void ctl_print_status(json_t *r)
 {
 	json_t *d = json_object_get(r, "daemon"), *w, *n;
@@ -446,6 +484,7 @@ static void ctl_print_status(json_t *r)
 	w = json_object_get(r, "best_effort");
 	printf("best-effort: cores %s%s\n", ctl_s(w, "cores", "-"),
 	       json_is_true(json_object_get(w, "paused")) ? ", paused" : "");
+	ctl_print_libvirt(json_object_get(r, "libvirt"));
 }
 
 int main(int argc, char **argv)

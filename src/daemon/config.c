@@ -615,7 +615,8 @@ static void config_workload(struct config_parse *p, const char *name, const char
 				config_abs_path(p, sect, key, value, w->path, sizeof(w->path));
 		} else {
 			w->source = VS_SRC_LIBVIRT;
-			config_name(p, sect, key, value, w->domain, sizeof(w->domain));
+			if (config_name(p, sect, key, value, w->domain, sizeof(w->domain)))
+				w->domain_pattern = strpbrk(value, "*?[") != NULL;
 		}
 	} else if (!strcmp(key, "role")) {
 		if (!strcmp(value, "lc"))
@@ -830,6 +831,23 @@ static void config_check(struct config_parse *p)
 		if (w->nic_netns[0] && !w->nic[0]) {
 			config_fail(p, "[workload \"%s\"] nic_netns: given without nic=", w->name);
 			return;
+		}
+		if (w->domain_pattern) {
+			/* one section stands for many VMs: nothing that names one of them */
+			const char *one = p->wl_agent_line[i] ? "agent"
+					  : w->qmp[0]	      ? "qmp"
+					  : w->tap[0]	      ? "tap"
+					  : w->nic[0]	      ? "nic"
+					  : w->guest_nic[0]   ? "guest_nic"
+							      : NULL;
+			if (one) {
+				config_fail(p,
+					    "[workload \"%s\"] %s: not with a libvirt= pattern "
+					    "(\"%s\" matches many domains; give the domain that "
+					    "has this %s a [workload] section of its own)",
+					    w->name, one, w->domain, one);
+				return;
+			}
 		}
 		if (w->nic[0] && c->nic[0] && !strcmp(w->nic, c->nic) &&
 		    !strcmp(w->nic_netns, c->nic_netns)) {

@@ -6,6 +6,7 @@
 
 #include "daemon/vspaced.h"
 #include "daemon/vspaced_int.h"
+#include "platform/linux/virt.h"
 
 /* ---- Explain ------------------------------------------------------------------------------- */
 
@@ -56,6 +57,17 @@ char *vsd_explain(const struct vsd *d)
 				(unsigned long long)h.qmp_slow, h.qmp_wait_ms,
 				(unsigned long long)h.qmp_bad, h.qmp_rtt_last_s * 1e6,
 				h.qmp_rtt_p50_s * 1e6, h.qmp_rtt_max_s * 1e6);
+	}
+	{
+		/* libvirt: the connection, how its VMs are reached, the patterns */
+		size_t m = linuxplat_explain_libvirt(d->lx, NULL, 0), at = strlen(text);
+		if (m > 0) {
+			char *t = realloc(text, at + m + 1);
+			if (!t)
+				return text;
+			text = t;
+			linuxplat_explain_libvirt(d->lx, text + at, m + 1);
+		}
 	}
 	return text;
 }
@@ -185,12 +197,38 @@ static void vsd_render_qmp(struct vsd *d, struct metrics_buf *b)
 	}
 }
 
+/* The libvirt connection: up or down, connects, losses, events. */
+static void vsd_render_libvirt(struct vsd *d, struct metrics_buf *b)
+{
+	struct virt_conn_info ci;
+
+	if (!linuxplat_virt_info(d->lx, &ci))
+		return;
+	metrics_printf(b,
+		       "# HELP vspace_libvirt_connected 1 while the libvirt connection is up.\n"
+		       "# TYPE vspace_libvirt_connected gauge\nvspace_libvirt_connected %d\n"
+		       "# HELP vspace_libvirt_connects_total Successful connects to libvirt "
+		       "(the first included).\n"
+		       "# TYPE vspace_libvirt_connects_total counter\n"
+		       "vspace_libvirt_connects_total %llu\n"
+		       "# HELP vspace_libvirt_losses_total libvirt connections lost (libvirtd "
+		       "stopped, keepalive, I/O).\n"
+		       "# TYPE vspace_libvirt_losses_total counter\n"
+		       "vspace_libvirt_losses_total %llu\n"
+		       "# HELP vspace_libvirt_events_total Domain events received from libvirt.\n"
+		       "# TYPE vspace_libvirt_events_total counter\n"
+		       "vspace_libvirt_events_total %llu\n",
+		       ci.connected ? 1 : 0, ci.connects, ci.losses, ci.events);
+}
+
 void vsd_render(void *arg, struct metrics_buf *b)
 {
 	struct vsd *d = arg;
 	const struct vs_controller *c = &d->ctl;
 	const struct vs_write_stats *ws = linuxplat_write_stats(d->lx);
 	struct vs_linux_counters cnt;
+
+	vsd_render_libvirt(d, b);
 
 	linuxplat_counters(d->lx, &cnt);
 	metrics_printf(

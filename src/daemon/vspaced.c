@@ -150,6 +150,19 @@ void vsd_period(struct vsd *d, double now)
 	}
 }
 
+/* libvirt's event loop ran: when it brought domain events (a VM started or
+ * stopped, libvirtd went away), discovery and the controller follow now,
+ * not at the next period. */
+static void vsd_virt(struct vsd *d)
+{
+	virtev_dispatch(d->virt_loop);
+	if (!linuxplat_virt_pending(d->lx))
+		return;
+	if (vsd_refresh(d, vsd_now()) > 0 && controller_start(&d->ctl) < 0)
+		log_warnx("placing new workloads: %s", d->ctl.last_error);
+	vsd_log_changes(d);
+}
+
 static int vsd_arm(struct vsd *d)
 {
 	struct itimerspec its = { 0 };
@@ -358,6 +371,9 @@ static int vsd_loop(struct vsd *d)
 			case VSD_TAG_METRICS:
 				metrics_event(&d->met, slot, ev[i].events);
 				break;
+			case VSD_TAG_VIRT:
+				vsd_virt(d);
+				break;
 			default: /* VSD_TAG_AGENT: handled below */
 				break;
 			}
@@ -479,6 +495,16 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 
 	config_linux(&d->cfg, opts->sysroot, opts->dry_run, &lc);
+	/* libvirt= workloads are followed through libvirt's events when the loop
+	 * runs (not for --once or the benchmarks: one pass, polled) */
+	if (!opts->once && !opts->bench && !opts->bench_writes) {
+		bool virt = false;
+		for (int i = 0; i < d->cfg.n_wl; i++)
+			virt |= d->cfg.wl[i].source == VS_SRC_LIBVIRT;
+		if (virt && virtev_open(&d->virt_loop, err, sizeof(err)) < 0)
+			log_warnx("%s: libvirt workloads are polled", err);
+		lc.virt_loop = d->virt_loop;
+	}
 	/* the QMP wait for the halt-polling counters stays a quarter of the period */
 	if (lc.qmp_wait_ms > d->period_ms / 4) {
 		int w = d->period_ms / 4 > 0 ? d->period_ms / 4 : 1;
@@ -519,6 +545,14 @@ int vsd_main(const struct vsd_opts *opts)
 	if (vsd_setup_loop(d, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
+	}
+	if (d->virt_loop) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.u64 = (uint64_t)VSD_TAG_VIRT << 32 };
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, virtev_fd(d->virt_loop), &ev) < 0) {
+			log_error("libvirt event loop: epoll_ctl");
+			goto out;
+		}
 	}
 	if (!opts->once && !opts->bench && !opts->bench_writes &&
 	    vsd_agents(d, err, sizeof(err)) < 0) {
@@ -599,6 +633,7 @@ out:
 	if (d->ctl_ready)
 		controller_free(&d->ctl);
 	linuxplat_close(d->lx);
+	virtev_close(d->virt_loop); /* after the libvirt connection it served */
 	if (d->have_agents)
 		agentlinks_free(&d->agents);
 	if (d->epfd >= 0)

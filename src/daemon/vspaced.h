@@ -13,9 +13,17 @@
 #include "daemon/hostlock.h"
 #include "daemon/metrics.h"
 #include "platform/linux/linux.h"
+#include "platform/linux/virtevent.h"
 
 /* epoll tags (the high 32 bits of epoll_event.data.u64) */
-enum vsd_tag { VSD_TAG_TIMER = 1, VSD_TAG_SIGNAL, VSD_TAG_CTL, VSD_TAG_METRICS, VSD_TAG_AGENT };
+enum vsd_tag {
+	VSD_TAG_TIMER = 1,
+	VSD_TAG_SIGNAL,
+	VSD_TAG_CTL,
+	VSD_TAG_METRICS,
+	VSD_TAG_AGENT,
+	VSD_TAG_VIRT
+};
 
 struct vsd_opts {
 	const char *config;  /* -c */
@@ -50,6 +58,7 @@ struct vsd {
 	bool have_met;
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
+	struct virtev *virt_loop; /* libvirt's events (libvirt= workloads), NULL */
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */

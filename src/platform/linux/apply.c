@@ -462,6 +462,38 @@ static void apply_virt(struct apply_ctx *a, struct lx_wl *w, const struct vs_cpu
 		if (w->n_viothr < 0)
 			w->n_viothr = 0;
 	}
+	if (w->virt_recount) {
+		/* libvirt said the domain changed (cputune, devices): vCPUs or
+		 * IOThreads may have come or gone; what is known of the others stays
+		 * (their originals are recorded once) */
+		int n = virt_vcpu_count(lx->virt, w->spec.domain), ids[16], m;
+		struct lx_obj old[16];
+		w->virt_recount = false;
+		if (n > w->n_vvcpu) {
+			struct lx_obj *nv = realloc(w->vvcpu, sizeof(*nv) * (size_t)n);
+			if (!nv) {
+				a->oom = true;
+				return;
+			}
+			memset(nv + w->n_vvcpu, 0, sizeof(*nv) * (size_t)(n - w->n_vvcpu));
+			w->vvcpu = nv;
+		}
+		if (n > 0)
+			w->n_vvcpu = n;
+		m = virt_iothreads(lx->virt, w->spec.domain, ids, 16);
+		if (m >= 0) {
+			memcpy(old, w->viothr, sizeof(old));
+			for (int i = 0; i < m; i++) {
+				struct lx_obj o = { 0 };
+				for (int j = 0; j < w->n_viothr; j++)
+					if (w->viothread[j] == ids[i])
+						o = old[j];
+				w->viothr[i] = o;
+				w->viothread[i] = ids[i];
+			}
+			w->n_viothr = m;
+		}
+	}
 	for (int v = 0; v < w->n_vvcpu; v++)
 		apply_virt_pin(a, w, ACT_VIRT_VCPU, v, &w->vvcpu[v], vcpu);
 	apply_virt_pin(a, w, ACT_VIRT_EMULATOR, 0, &w->vemu, nq);

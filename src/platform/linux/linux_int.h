@@ -182,6 +182,12 @@ struct lx_wl {
 	int viothread[16];
 	struct lx_obj viothr[16];
 	int n_viothr;
+	int tmpl;	   /* an instance of the libvirt= pattern lx->tmpl[tmpl]; -1 */
+	bool virt_due;	   /* an event asked for a discovery now */
+	bool virt_stopped; /* libvirt said the domain stopped: not looked for until it runs */
+	bool virt_recount; /* vCPUs or IOThreads may have changed: apply reads them again */
+	bool virt_qmp;	   /* the pid came through libvirt's QMP passthrough */
+	char pid_via[224]; /* how the pid was found (status, explain) */
 	/* what is in force (for sampling) */
 	bool cur_valid;
 	struct vs_alloc cur_alloc;
@@ -428,7 +434,17 @@ struct vs_linux {
 	int n_nodes;
 	int mask_cpus; /* cpus covered by the hex masks we write */
 	struct lx_wl *wl;
-	int n_wl;
+	int n_wl, cap_wl; /* cap_wl: room in wl, appeared and vanished */
+	/* libvirt= patterns (virtwl.c): each running domain that matches one is
+	 * an instance in wl, named after the domain */
+	struct vs_wl_spec *tmpl;
+	int n_tmpl;
+	bool virt_watch;		     /* following libvirt's events (cfg.virt_loop) */
+	double virt_listed_s;		     /* the last listing of the running domains */
+	unsigned long long virt_events;	     /* events taken by refresh */
+	char virt_skipped[8][VIRT_NAME_MAX]; /* matching domains not usable as a workload
+						 (logged once each, the last 8) */
+	int n_virt_skipped;
 	struct lx_nic *nic;
 	int n_nic;
 	struct vs_procstat *stat_prev, *stat_cur;
@@ -467,8 +483,22 @@ int sample_read_stat(struct vs_linux *lx, struct vs_procstat *out);
 int refresh_seam(struct vs_platform *p, double now_s, struct vs_discovery *d);
 void refresh_forget(struct lx_wl *w);
 
+/* open.c: add a workload for spec at the end of lx->wl (cgroup paths,
+ * placement, its own NIC and tap); its index, or -1 with err. */
+int linux_wl_add(struct vs_linux *lx, const struct vs_wl_spec *spec, char *err, size_t errlen);
+
+/* virtwl.c: libvirt workloads. refresh takes libvirt's events (and, without
+ * them, lists the domains now and then): instances of patterns appear,
+ * stopped domains are marked absent, changed ones rediscovered. pid finds a
+ * running domain's QEMU process (its pidfile, else QMP through libvirt);
+ * 0 with why set when there is none. */
+void virtwl_refresh(struct vs_linux *lx, double now_s);
+int virtwl_pid(struct vs_linux *lx, struct lx_wl *w, char *why, size_t whylen);
+json_t *virtwl_status(const struct vs_linux *lx);
+
 /* discover.c */
 int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool force);
+void discover_set_absent(struct vs_linux *lx, struct lx_wl *w, const char *why);
 int discover_nic(struct vs_linux *lx, struct lx_nic *n);
 int discover_nic_irqs(struct vs_linux *lx, struct lx_nic *n);
 void discover_cgroupfs(struct vs_linux *lx);

@@ -54,13 +54,15 @@ int linuxplat_refresh(struct vs_linux *lx, double now_s, struct vs_discovery *d)
 	bool threads_changed = false;
 
 	lx->now_s = now_s;
+	virtwl_refresh(lx, now_s); /* libvirt's events: new instances, stopped domains */
 	for (int i = 0; i < lx->n_wl; i++) {
 		struct lx_wl *w = &lx->wl[i];
 		bool was = w->present;
 		struct vs_wl_report *r;
 
-		if (discover_workload(lx, w, now_s, false) > 0)
+		if (discover_workload(lx, w, now_s, w->virt_due) > 0)
 			threads_changed = true;
+		w->virt_due = false;
 		if (was && !w->present) {
 			lx->cnt.vanished++;
 			refresh_forget(w);
