@@ -1,0 +1,82 @@
+/* orch.c - one orchestrator interval: guest counters in, quotas out (the policy does the arithmetic). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "memnet/orch.h"
+
+/* The interval's measurements of one region from its counters. */
+static void memnet_orch_measure(const struct memnet_orch *o, struct memnet_orch_vm *v,
+				const struct memnet_jobs *j)
+{
+	struct memnet_sizing_in *in = &v->in;
+
+	memset(in, 0, sizeof(*in));
+	in->interval_s = o->interval_s;
+	in->slo_ms = o->slo_ms;
+	if (v->have_last && j->jobs_done >= v->last.jobs_done &&
+	    j->service_us_sum >= v->last.service_us_sum &&
+	    j->response_us_sum >= v->last.response_us_sum && j->bytes_sum >= v->last.bytes_sum) {
+		double jobs = (double)(j->jobs_done - v->last.jobs_done);
+		if (jobs > 0) {
+			in->arrivals = jobs;
+			in->service_ms = (double)(j->service_us_sum - v->last.service_us_sum) /
+					 jobs / 1000.0;
+			in->has_response = true;
+			in->response_ms = (double)(j->response_us_sum - v->last.response_us_sum) /
+					  jobs / 1000.0;
+			v->object_bytes = (double)(j->bytes_sum - v->last.bytes_sum) / jobs;
+			if (in->service_ms <= 0) /* a job faster than 1 us */
+				in->service_ms = 0.001;
+		}
+	}
+	in->object_bytes = v->object_bytes;
+	v->last = *j;
+	v->have_last = true;
+}
+
+unsigned memnet_orch_step(const struct memnet_orch *o, struct memnet_reader *const *r,
+			  struct memnet_orch_vm *vm, size_t n)
+{
+	uint64_t *req = calloc(n ? n : 1, sizeof(*req)), *cap = calloc(n ? n : 1, sizeof(*cap));
+	uint64_t *grant = calloc(n ? n : 1, sizeof(*grant));
+	size_t *idx = calloc(n ? n : 1, sizeof(*idx)), k = 0;
+	unsigned changed = 0;
+
+	if (!req || !cap || !grant || !idx) {
+		log_warnx("memnet orchestrator: out of memory, quotas unchanged");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct memnet_jobs j;
+		vm[i].active = memnet_reader_jobs(r[i], &j) == 0;
+		if (!vm[i].active)
+			continue;
+		memnet_orch_measure(o, &vm[i], &j);
+		memnet_size(&o->params, &vm[i].st, &vm[i].in, &vm[i].out);
+		req[k] = vm[i].out.request_bytes;
+		cap[k] = r[i]->geom.data_bytes;
+		idx[k++] = i;
+	}
+	memnet_orchestrate(o->budget_bytes, req, cap, k, grant);
+	for (size_t m = 0; m < k; m++) {
+		struct memnet_orch_vm *v = &vm[idx[m]];
+		uint64_t before = r[idx[m]]->geom.quota_bytes;
+		v->grant = grant[m];
+		if (memnet_reader_set_quota(r[idx[m]], grant[m]) == 1) {
+			char why[512];
+			memnet_sizing_explain(&o->params, &v->in, &v->out, v->grant, why,
+					      sizeof(why));
+			log_info("memnet region %s: quota %" PRIu64 " -> %" PRIu64 " bytes: %s",
+				 r[idx[m]]->name, before, r[idx[m]]->geom.quota_bytes, why);
+			changed++;
+		}
+	}
+out:
+	free(req);
+	free(cap);
+	free(grant);
+	free(idx);
+	return changed;
+}
