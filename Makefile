@@ -96,12 +96,13 @@ $(BUILD)/vspace-agent: $(BUILD)/obj/src/agent/main.o $(LIBVS)
 # Saved corpora are replayed in every make check by gcc-built drivers calling the
 # same entry points: tests/fuzz/test_fuzz_replay.c (tests/fuzz/proto/) and
 # tests/loadgen/test_corpus.c (tests/loadgen/corpus/), tests/daemon/test_corpus.c
-# (tests/fixtures/corpus/). Run a fuzzer on a scratch copy of its corpus: libFuzzer
+# (tests/fixtures/corpus/), tests/memnet/test_corpus.c (tests/fuzz/memnet/). Run a fuzzer on a scratch copy of its corpus: libFuzzer
 # adds new inputs to the first directory it is given.
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := $(CSTD) -Isrc $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply $(BUILD)/fuzz/fuzz_parsers
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply $(BUILD)/fuzz/fuzz_parsers \
+	$(BUILD)/fuzz/fuzz_memnet
 # the daemon's parsers span the library: build all of it instrumented
 $(BUILD)/fuzz/fuzz_parsers: src/fuzz/fuzz_parsers.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
@@ -109,6 +110,11 @@ $(BUILD)/fuzz/fuzz_parsers: src/fuzz/fuzz_parsers.c $(LIB_SRCS)
 $(BUILD)/fuzz/fuzz_proto: src/fuzz/fuzz_proto.c src/proto/proto.c $(wildcard src/proto/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS)
+MEMNET_FUZZ_SRCS := src/memnet/fuzzentry.c src/memnet/layout.c src/memnet/reader.c \
+	src/memnet/region.c src/memnet/http.c src/memnet/csv.c src/lib/log.c src/lib/strutil.c
+$(BUILD)/fuzz/fuzz_memnet: src/fuzz/fuzz_memnet.c $(MEMNET_FUZZ_SRCS) $(wildcard src/memnet/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 $(BUILD)/fuzz/fuzz_loadgen_reply: src/fuzz/fuzz_loadgen_reply.c src/loadgen/proto.c $(wildcard src/loadgen/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lm

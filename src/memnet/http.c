@@ -218,12 +218,13 @@ enum memnet_range memnet_http_range(const char *value, uint64_t length, uint64_t
 	const char *p = http_ows(value);
 	uint64_t a, b;
 
-	if (strncasecmp(p, "bytes", 5) != 0)
+	/* RFC 9110 §14.1.1: "bytes=" first-pos "-" [last-pos] | "-" suffix-length,
+	 * no whitespace inside (the field value's ends are trimmed) */
+	if (strncasecmp(p, "bytes=", 6) != 0)
 		return MEMNET_RANGE_NONE;
-	p = http_ows(p + 5);
-	if (*p++ != '=' || strchr(p, ','))
+	p += 6;
+	if (strchr(p, ','))
 		return MEMNET_RANGE_NONE;
-	p = http_ows(p);
 	if (*p == '-') { /* suffix: the last b bytes */
 		p++;
 		if (!http_num(&p, &b) || *http_ows(p) != '\0')
