@@ -62,7 +62,14 @@ static int agent_memnet_status(int rc)
 	return rc == MEMNET_ENOSPACE ? AGENT_MEMNET_EXIT_NOSPACE : 1;
 }
 
-static int agent_memnet_put(struct memnet_writer *w, int argc, char **argv)
+/* What `put` was asked to do (parsed before the region is opened). */
+struct agent_put_args {
+	const char *name, *file;
+	double wait_s, service_ms, response_ms; /* times < 0: no job counted */
+	long reserve;
+};
+
+static int agent_memnet_put_args(int argc, char **argv, struct agent_put_args *a)
 {
 	enum { OPT_RESERVE = 256, OPT_WAIT, OPT_SERVICE, OPT_RESPONSE };
 	static const struct option longopts[] = {
@@ -73,24 +80,23 @@ static int agent_memnet_put(struct memnet_writer *w, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *prog = "vspace-agent memnet put";
-	double wait_s = 0, service_ms = -1, response_ms = -1;
-	long reserve = 0;
-	char err[512];
-	int ch, fd, rc;
+	char err[256];
+	int ch;
 
+	*a = (struct agent_put_args){ .service_ms = -1, .response_ms = -1 };
 	optind = 0; /* re-initialise getopt: the caller parsed with '+' */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_RESERVE:
-			if (str_to_long(optarg, 1, INT64_MAX, &reserve) < 0) {
+			if (str_to_long(optarg, 1, INT64_MAX, &a->reserve) < 0) {
 				fprintf(stderr, "%s: --reserve: \"%s\" is not a byte count > 0\n",
 					prog, optarg);
 				return 2;
 			}
 			break;
 		case OPT_WAIT:
-			if (str_to_double(optarg, 0, 86400, &wait_s) < 0) {
+			if (str_to_double(optarg, 0, 86400, &a->wait_s) < 0) {
 				fprintf(stderr, "%s: --wait: \"%s\" is not seconds in [0, 86400]\n",
 					prog, optarg);
 				return 2;
@@ -99,7 +105,8 @@ static int agent_memnet_put(struct memnet_writer *w, int argc, char **argv)
 		case OPT_SERVICE:
 		case OPT_RESPONSE:
 			if (str_to_double(optarg, 0, 1e9,
-					  ch == OPT_SERVICE ? &service_ms : &response_ms) < 0) {
+					  ch == OPT_SERVICE ? &a->service_ms : &a->response_ms) <
+			    0) {
 				fprintf(stderr, "%s: %s: \"%s\" is not milliseconds in [0, 1e9]\n",
 					prog,
 					ch == OPT_SERVICE ? "--job-service-ms"
@@ -116,25 +123,36 @@ static int agent_memnet_put(struct memnet_writer *w, int argc, char **argv)
 		fprintf(stderr, "%s: expected NAME and FILE (or - for stdin)\n", prog);
 		return 2;
 	}
-	if ((service_ms < 0) != (response_ms < 0)) {
+	if ((a->service_ms < 0) != (a->response_ms < 0)) {
 		fprintf(stderr, "%s: --job-service-ms and --job-response-ms go together\n", prog);
 		return 2;
 	}
-	const char *name = argv[optind], *file = argv[optind + 1];
-	if (memnet_name_check(name, strlen(name), err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: object name \"%s\": %s\n", prog, name, err);
+	a->name = argv[optind];
+	a->file = argv[optind + 1];
+	if (memnet_name_check(a->name, strlen(a->name), err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: object name \"%s\": %s\n", prog, a->name, err);
 		return 2;
 	}
-	fd = strcmp(file, "-") == 0 ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+static int agent_memnet_put(struct memnet_writer *w, const struct agent_put_args *a)
+{
+	const char *prog = "vspace-agent memnet put";
+	long reserve = a->reserve;
+	char err[512];
+	int fd, rc;
+
+	fd = strcmp(a->file, "-") == 0 ? STDIN_FILENO : open(a->file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog, file, strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", prog, a->file, strerror(errno));
 		return 1;
 	}
 	struct stat st;
 	if (!reserve && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		reserve = st.st_size ? st.st_size : 1;
 	struct memnet_put p;
-	rc = memnet_put_begin(w, name, (uint64_t)reserve, (unsigned)(wait_s * 1000), &p, err,
+	rc = memnet_put_begin(w, a->name, (uint64_t)reserve, (unsigned)(a->wait_s * 1000), &p, err,
 			      sizeof(err));
 	if (rc == 0) {
 		rc = memnet_put_from_fd(&p, fd, err, sizeof(err));
@@ -145,9 +163,9 @@ static int agent_memnet_put(struct memnet_writer *w, int argc, char **argv)
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);
-	if (rc == 0 && service_ms >= 0)
-		rc = memnet_job_done(w, (uint64_t)(service_ms * 1000),
-				     (uint64_t)(response_ms * 1000), p.length, err, sizeof(err));
+	if (rc == 0 && a->service_ms >= 0)
+		rc = memnet_job_done(w, (uint64_t)(a->service_ms * 1000),
+				     (uint64_t)(a->response_ms * 1000), p.length, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return agent_memnet_status(rc);
@@ -234,6 +252,10 @@ int agent_memnet_main(int argc, char **argv)
 		fprintf(stderr, "%s: rm takes one NAME\n", prog);
 		return 2;
 	}
+	struct agent_put_args put;
+	if (strcmp(cmd, "put") == 0 &&
+	    (rc = agent_memnet_put_args(argc - optind, argv + optind, &put)) != 0)
+		return rc;
 	if (region) {
 		rc = memnet_writer_open(&w, region, err, sizeof(err));
 	} else {
@@ -245,7 +267,7 @@ int agent_memnet_main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(cmd, "put") == 0) {
-		rc = agent_memnet_put(&w, argc - optind, argv + optind);
+		rc = agent_memnet_put(&w, &put);
 	} else if (strcmp(cmd, "ls") == 0) {
 		rc = agent_memnet_ls(&w);
 	} else {

@@ -594,6 +594,8 @@ static void mn_serve_object(struct memnet_server *s, struct mn_conn *c,
 			c->end = o->length;
 			c->full = !head_only;
 		}
+		if (c->full && c->end == c->pos) /* an empty body: served at once */
+			r->slots[slot].full_serves++;
 		if (!head_only && c->end > c->pos) {
 			memnet_reader_pin(r, slot, s->now_ms);
 			c->region = ri;
