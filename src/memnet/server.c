@@ -448,6 +448,14 @@ static json_t *mn_region_json(const struct memnet_reader *r)
 		json_object_set_new(o, "objects", json_integer(r->n_live));
 		json_object_set_new(o, "bad_slots", json_integer(r->n_bad));
 	}
+	struct memnet_jobs j;
+	if (memnet_reader_jobs(r, &j) == 0) {
+		json_object_set_new(o, "jobs_done", json_integer((json_int_t)j.jobs_done));
+		json_object_set_new(o, "job_service_us_sum",
+				    json_integer((json_int_t)j.service_us_sum));
+		json_object_set_new(o, "job_response_us_sum",
+				    json_integer((json_int_t)j.response_us_sum));
+	}
 	json_object_set_new(o, "releases", json_integer((json_int_t)r->releases));
 	json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
 	json_object_set_new(o, "punched_bytes", json_integer((json_int_t)r->punched_bytes));
