@@ -81,6 +81,8 @@ struct memnet_server {
 	unsigned port;
 	sigset_t old_mask;
 	bool mask_set;
+	struct sigaction old_pipe; /* SIGPIPE is ignored while the server exists (sendfile) */
+	bool pipe_set;
 	struct memnet_reader *regions[MEMNET_SERVER_REGIONS_MAX];
 	struct memnet_orch_vm orch_vm[MEMNET_SERVER_REGIONS_MAX];
 	size_t n_regions;
@@ -212,6 +214,10 @@ struct memnet_server *memnet_server_new(const struct memnet_server_opts *o, bool
 	if (sigprocmask(SIG_BLOCK, &mask, &s->old_mask) == 0)
 		s->mask_set = true;
 	s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	/* sendfile() to a socket the client closed raises SIGPIPE (it has no MSG_NOSIGNAL) */
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	if (sigaction(SIGPIPE, &ign, &s->old_pipe) == 0)
+		s->pipe_set = true;
 	if (s->epfd < 0 || s->tfd < 0 || s->sfd < 0) {
 		snprintf(err, errlen, "epoll/timerfd/signalfd: %s", strerror(errno));
 		goto fail;
@@ -962,5 +968,7 @@ void memnet_server_free(struct memnet_server *s)
 		close(s->epfd);
 	if (s->mask_set)
 		sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+	if (s->pipe_set)
+		sigaction(SIGPIPE, &s->old_pipe, NULL);
 	free(s);
 }
