@@ -520,6 +520,20 @@ static int memnet_grow(struct memnet_put *p, uint64_t cap, char *err, size_t err
 	return rc;
 }
 
+/* n more bytes of p are in the region: publish the length that covers them
+ * (seqlock: release), under the lock. */
+static void memnet_publish(struct memnet_put *p, uint64_t n)
+{
+	struct memnet_slot *s = &p->w->slots[p->slot];
+
+	p->length += n;
+	memnet_slot_begin(s);
+	memnet_store_rlx(&s->length, p->length);
+	memnet_store_rlx(&s->mtime_ns, memnet_now_ns());
+	memnet_slot_end(s);
+	memnet_touch_table(p->w);
+}
+
 int memnet_put_write(struct memnet_put *p, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct memnet_writer *w = p->w;
@@ -532,15 +546,9 @@ int memnet_put_write(struct memnet_put *p, const void *buf, size_t len, char *er
 	if (p->length + len > p->capacity)
 		rc = memnet_grow(p, p->length + len, err, errlen);
 	if (rc == 0) {
-		struct memnet_slot *s = &w->slots[p->slot];
-		/* the bytes first, then the length that covers them (seqlock release) */
+		/* the bytes first, then the length that covers them */
 		memcpy(w->data + p->data_off + p->length, buf, len);
-		p->length += len;
-		memnet_slot_begin(s);
-		memnet_store_rlx(&s->length, p->length);
-		memnet_store_rlx(&s->mtime_ns, memnet_now_ns());
-		memnet_slot_end(s);
-		memnet_touch_table(w);
+		memnet_publish(p, len);
 	}
 	memnet_unlock(w);
 	return rc;
@@ -599,13 +607,7 @@ int memnet_put_from_fd(struct memnet_put *p, int fd, char *err, size_t errlen)
 			return 0;
 		if (memnet_lock(w, err, errlen) < 0)
 			return -1;
-		struct memnet_slot *s = &w->slots[p->slot];
-		p->length += (uint64_t)n;
-		memnet_slot_begin(s);
-		memnet_store_rlx(&s->length, p->length);
-		memnet_store_rlx(&s->mtime_ns, memnet_now_ns());
-		memnet_slot_end(s);
-		memnet_touch_table(w);
+		memnet_publish(p, (uint64_t)n);
 		memnet_unlock(w);
 	}
 }
