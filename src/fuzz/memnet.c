@@ -1,9 +1,9 @@
-/* fuzzentry.c - feed untrusted bytes to MemNet's region checks, HTTP parser and replay CSV parser, asserting their invariants. */
+/* memnet.c - fuzz target "memnet": a guest's region as the host reads it, HTTP requests to memnet serve, replay CSV; their invariants asserted. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz.h"
 #include "memnet/csv.h"
-#include "memnet/fuzzentry.h"
 #include "memnet/http.h"
 #include "memnet/reader.h"
 
@@ -16,7 +16,7 @@ static void fuzz_check(int ok)
 		abort();
 }
 
-static void fuzz_region(const uint8_t *data, size_t len)
+static void fuzz_region(const uint8_t *data, size_t len, struct fuzz_count *c)
 {
 	uint64_t *words = calloc(FUZZ_REGION_BYTES / 8, 8);
 	char *base = (char *)words, err[320];
@@ -34,10 +34,17 @@ static void fuzz_region(const uint8_t *data, size_t len)
 	}
 	if (memnet_reader_init_mem(&r, "fuzz", base, FUZZ_REGION_BYTES, err, sizeof(err)) < 0)
 		abort();
+	c->kind = "region";
 	for (int round = 0; round < 2; round++) {
 		memnet_reader_scan(&r, 1 + (uint64_t)round * 2000, true);
-		if (!r.ok)
+		if (!r.ok) {
+			c->refused += round == 0; /* the header refused */
 			break;
+		}
+		if (round == 0) { /* objects that check, slots refused */
+			c->parsed += r.n_live;
+			c->refused += r.n_bad;
+		}
 		fuzz_check(r.geom.data_off + r.geom.data_bytes == FUZZ_REGION_BYTES);
 		for (uint32_t i = 0; i < r.geom.slot_count; i++) {
 			const struct memnet_hslot *h = &r.slots[i];
@@ -64,17 +71,23 @@ static void fuzz_region(const uint8_t *data, size_t len)
 	free(words);
 }
 
-static void fuzz_http(const uint8_t *data, size_t len)
+static void fuzz_http(const uint8_t *data, size_t len, struct fuzz_count *c)
 {
 	struct memnet_http_req rq;
 	char why[160];
 	size_t off = 0;
 
+	c->kind = "http_request";
 	while (off < len) {
 		int n = memnet_http_parse((const char *)data + off, len - off, &rq, why,
 					  sizeof(why));
+		if (n < 0) {
+			fuzz_check(why[0] != '\0');
+			c->refused++;
+		}
 		if (n <= 0)
 			break;
+		c->parsed++;
 		fuzz_check((size_t)n <= len - off && rq.target[0] == '/');
 		if (rq.has_range) {
 			static const uint64_t lengths[] = { 0, 1, 100, 4096, UINT64_MAX };
@@ -89,7 +102,7 @@ static void fuzz_http(const uint8_t *data, size_t len)
 	}
 }
 
-static void fuzz_csv(const uint8_t *data, size_t len)
+static void fuzz_csv(const uint8_t *data, size_t len, struct fuzz_count *c)
 {
 	char *text = malloc(len + 1), *save = NULL, err[300];
 	struct memnet_csv csv;
@@ -98,35 +111,42 @@ static void fuzz_csv(const uint8_t *data, size_t len)
 
 	if (!text)
 		return;
+	c->kind = "replay_csv";
 	memcpy(text, data, len);
 	text[len] = '\0';
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!header) {
-			if (memnet_csv_header(&csv, line, err, sizeof(err)) < 0)
+			if (memnet_csv_header(&csv, line, err, sizeof(err)) < 0) {
+				fuzz_check(err[0] != '\0');
+				c->refused++;
 				break;
+			}
 			header = true;
 		} else if (memnet_csv_row(&csv, line, &row, err, sizeof(err)) == 0) {
 			fuzz_check(row.arrivals >= 0 && row.service_ms >= 0 &&
 				   row.object_bytes >= 0);
+			c->parsed++;
+		} else {
+			fuzz_check(err[0] != '\0');
+			c->refused++;
 		}
 	}
 	free(text);
 }
 
-int memnet_fuzz_one(const uint8_t *data, size_t len)
+void fuzz_memnet(const uint8_t *data, size_t size, struct fuzz_count *c)
 {
-	if (len == 0)
-		return 0;
+	if (size == 0)
+		return;
 	switch (data[0] % 3) {
 	case 0:
-		fuzz_region(data + 1, len - 1);
+		fuzz_region(data + 1, size - 1, c);
 		break;
 	case 1:
-		fuzz_http(data + 1, len - 1);
+		fuzz_http(data + 1, size - 1, c);
 		break;
 	default:
-		fuzz_csv(data + 1, len - 1);
+		fuzz_csv(data + 1, size - 1, c);
 		break;
 	}
-	return 0;
 }
