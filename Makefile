@@ -65,7 +65,7 @@ lib_srcs    = $(filter-out %/main.c,$(sort $(foreach d,$(call lib_dirs,$(filter 
 
 # What each program links, top down (the agent: see its rule below).
 PROG_LIBS_vspace       := cli sim memnet loadgen proto core
-PROG_LIBS_vspaced      := daemon linux proto core
+PROG_LIBS_vspaced      := daemon memnet linux proto core
 PROG_LIBS_vspacectl    := daemon core
 PROG_LIBS_vspace-agent := agent memnet linux proto core
 

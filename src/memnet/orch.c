@@ -7,8 +7,8 @@
 #include "memnet/orch.h"
 
 /* The interval's measurements of one region from its counters. */
-static void memnet_orch_measure(const struct memnet_orch *o, struct memnet_orch_vm *v,
-				const struct memnet_jobs *j)
+static void memnet_orch_measure(const struct memnet_orch *o, const struct memnet_reader *r,
+				struct memnet_orch_vm *v, const struct memnet_jobs *j)
 {
 	struct memnet_sizing_in *in = &v->in;
 
@@ -32,6 +32,8 @@ static void memnet_orch_measure(const struct memnet_orch *o, struct memnet_orch_
 		}
 	}
 	in->object_bytes = v->object_bytes;
+	in->used_bytes = r->used_bytes;
+	in->need_bytes = r->need_bytes;
 	v->last = *j;
 	v->have_last = true;
 }
@@ -53,7 +55,7 @@ unsigned memnet_orch_step(const struct memnet_orch *o, struct memnet_reader *con
 		vm[i].active = memnet_reader_jobs(r[i], &j) == 0;
 		if (!vm[i].active)
 			continue;
-		memnet_orch_measure(o, &vm[i], &j);
+		memnet_orch_measure(o, r[i], &vm[i], &j);
 		memnet_size(&o->params, &vm[i].st, &vm[i].in, &vm[i].out);
 		req[k] = vm[i].out.request_bytes;
 		cap[k] = r[i]->geom.data_bytes;
@@ -64,14 +66,17 @@ unsigned memnet_orch_step(const struct memnet_orch *o, struct memnet_reader *con
 		struct memnet_orch_vm *v = &vm[idx[m]];
 		uint64_t before = r[idx[m]]->geom.quota_bytes;
 		v->grant = grant[m];
-		if (memnet_reader_set_quota(r[idx[m]], grant[m]) == 1) {
+		if (o->dry_run ? before != grant[m] && v->logged != grant[m]
+			       : memnet_reader_set_quota(r[idx[m]], grant[m]) == 1) {
 			char why[512];
 			memnet_sizing_explain(&o->params, &v->in, &v->out, v->grant, why,
 					      sizeof(why));
-			log_info("memnet region %s: quota %" PRIu64 " -> %" PRIu64 " bytes: %s",
-				 r[idx[m]]->name, before, r[idx[m]]->geom.quota_bytes, why);
+			log_info("memnet region %s: %squota %" PRIu64 " -> %" PRIu64 " bytes: %s",
+				 r[idx[m]]->name, o->dry_run ? "dry-run: would set " : "", before,
+				 grant[m], why);
 			changed++;
 		}
+		v->logged = grant[m];
 	}
 out:
 	free(req);

@@ -20,6 +20,7 @@ struct memnet_orch_vm {
 	struct memnet_sizing_in in;
 	struct memnet_sizing_out out;
 	uint64_t grant;
+	uint64_t logged; /* the last grant logged (a dry run logs each new one once) */
 };
 
 struct memnet_orch {
@@ -27,6 +28,7 @@ struct memnet_orch {
 	uint64_t budget_bytes;
 	double slo_ms;
 	double interval_s;
+	bool dry_run; /* decide and log, write no quota */
 };
 
 /* One interval over n regions (r[i] with state vm[i]): read each usable
@@ -34,7 +36,7 @@ struct memnet_orch {
  * back start a new baseline), size, divide the budget, write the quotas
  * (only changed ones; each change logged with its arithmetic). Regions that
  * are refused take no part and keep what they had. Returns the number of
- * quotas changed. */
+ * quotas changed (dry run: that would have changed). */
 unsigned memnet_orch_step(const struct memnet_orch *o, struct memnet_reader *const *r,
 			  struct memnet_orch_vm *vm, size_t n);
 

@@ -97,6 +97,10 @@ void memnet_size(const struct memnet_sizing_params *p, struct memnet_sizing_stat
 	double want = out->factor * out->model_bytes;
 	if (want < (double)p->min_bytes)
 		want = (double)p->min_bytes;
+	if (in->need_bytes > 0 && (double)in->used_bytes + (double)in->need_bytes > want) {
+		want = (double)in->used_bytes + (double)in->need_bytes;
+		out->for_need = true;
+	}
 	out->request_bytes = memnet_page_round_up(want);
 }
 
@@ -167,6 +171,10 @@ void memnet_sizing_explain(const struct memnet_sizing_params *p, const struct me
 			    in->slo_ms);
 	else
 		str_appendf(buf, len, &n, "no response time: ");
-	str_appendf(buf, len, &n, "factor %.4f->%.4f; request=%llu granted=%llu", out->factor_prev,
-		    out->factor, (unsigned long long)out->request_bytes, (unsigned long long)grant);
+	str_appendf(buf, len, &n, "factor %.4f->%.4f; ", out->factor_prev, out->factor);
+	if (out->for_need)
+		str_appendf(buf, len, &n, "a put waits for %llu more (in use %llu): ",
+			    (unsigned long long)in->need_bytes, (unsigned long long)in->used_bytes);
+	str_appendf(buf, len, &n, "request=%llu granted=%llu",
+		    (unsigned long long)out->request_bytes, (unsigned long long)grant);
 }

@@ -26,7 +26,11 @@
  *             min(R/SLO - 1, 1); R < (1 - band) * SLO: f *= 1 - gain * x
  *             with x = (1 - band - R/SLO) / (1 - band) in (0, 1]; within the
  *             band f stays. f is clamped to [factor_min, factor_max].
- *   request   max(min_bytes, f * model_bytes), rounded up to a page.
+ *   request   max(min_bytes, f * model_bytes), rounded up to a page; and at
+ *             least what the VM holds plus what a waiting put of its asks for
+ *             (used_bytes + need_bytes, when need_bytes > 0): a VM whose puts
+ *             cannot complete reports no jobs, so without this its quota
+ *             could never grow past them.
  *
  * The orchestrator then divides the host budget: when the requests (each
  * capped by its VM's region) fit, every VM gets its request; otherwise
@@ -64,6 +68,8 @@ struct memnet_sizing_in {
 	bool has_response;   /* false: no job finished, no feedback this interval */
 	double response_ms;  /* their mean response time (arrival to result in the region) */
 	double slo_ms;	     /* the target for the mean response time */
+	uint64_t used_bytes; /* what its live objects reserve now */
+	uint64_t need_bytes; /* what a put of its waits for (0: none waits) */
 };
 
 struct memnet_sizing_out {
@@ -72,6 +78,7 @@ struct memnet_sizing_out {
 	double n_jobs;	    /* results the region should hold */
 	double model_bytes; /* n_jobs * object_bytes */
 	double factor_prev, factor;
+	bool for_need; /* the request is what a waiting put needs */
 	uint64_t request_bytes;
 };
 

@@ -155,6 +155,31 @@ static void test_orchestrate(void **state)
 	}
 }
 
+/* A VM whose put waits for room reports no finished job: the request still covers what it
+ * holds plus what the put needs (3 MiB + 2 MiB), above the model's floor. */
+static void test_need(void **state)
+{
+	struct memnet_sizing_params p;
+	struct memnet_sizing_state st = { 0 };
+	struct memnet_sizing_in in = in_of(0, 0, 0, -1, 100);
+	struct memnet_sizing_out out;
+
+	memnet_sizing_defaults(&p);
+	in.used_bytes = 3u << 20;
+	in.need_bytes = 2u << 20;
+	memnet_size(&p, &st, &in, &out);
+	assert_true(out.for_need);
+	assert_int_equal(out.request_bytes, 5u << 20);
+	/* below the model's answer it changes nothing: 4 MiB from the model */
+	in = in_of(10, 50, 1048576, 90, 100);
+	in.used_bytes = 1u << 20;
+	in.need_bytes = 1u << 20;
+	st.factor = 0;
+	memnet_size(&p, &st, &in, &out);
+	assert_false(out.for_need);
+	assert_int_equal(out.request_bytes, 4u << 20); /* 90 ms of a 100 ms SLO: factor 1 */
+}
+
 static void test_params(void **state)
 {
 	struct memnet_sizing_params p;
@@ -175,7 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mm1_quantile), cmocka_unit_test(test_saturated),
 		cmocka_unit_test(test_feedback),     cmocka_unit_test(test_orchestrate),
-		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_need),	     cmocka_unit_test(test_params),
 	};
 	return VS_RUN_TESTS(tests);
 }
