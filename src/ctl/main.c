@@ -345,12 +345,12 @@ static void ctl_print_memnet(json_t *m)
 	if (!m)
 		return;
 	if (strcmp(ctl_s(m, "state", "?"), "serving") != 0) {
-		printf("  memnet %s: %s: %s\n", ctl_s(m, "region", "?"), ctl_s(m, "state", "?"),
+		printf("  memnet %s: %s: %s\n", ctl_s(m, "path", "?"), ctl_s(m, "state", "?"),
 		       ctl_s(m, "error", "-"));
 		return;
 	}
 	printf("  memnet %s: quota %.1f MiB of %.1f, in use %.1f MiB, %.0f objects, %.0f jobs",
-	       ctl_s(m, "region", "?"), ctl_num(m, "quota_bytes") / 1048576.0,
+	       ctl_s(m, "path", "?"), ctl_num(m, "quota_bytes") / 1048576.0,
 	       ctl_num(m, "data_bytes") / 1048576.0, ctl_num(m, "used_bytes") / 1048576.0,
 	       ctl_num(m, "objects"), isnan(ctl_num(m, "jobs_done")) ? 0 : ctl_num(m, "jobs_done"));
 	if (!isnan(ctl_num(m, "bad_slots")) && ctl_num(m, "bad_slots") > 0)

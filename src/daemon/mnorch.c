@@ -87,35 +87,14 @@ json_t *vsd_memnet_status(const struct vsd_memnet *m, const char *name)
 {
 	size_t i;
 	const struct memnet_reader *r = vsd_memnet_find(m, name, &i);
-	const struct memnet_orch_vm *v;
 	json_t *o;
 
 	if (!r)
 		return NULL;
-	v = &m->vm[i];
-	o = json_pack("{s:s,s:s}", "region", r->path, "state", r->ok ? "serving" : "refused");
-	if (!r->ok)
-		json_object_set_new(o, "error", json_string(r->error));
-	if (r->have_geom) {
-		json_object_set_new(o, "data_bytes", json_integer((json_int_t)r->geom.data_bytes));
-		json_object_set_new(o, "quota_bytes",
-				    json_integer((json_int_t)r->geom.quota_bytes));
-		json_object_set_new(o, "used_bytes", json_integer((json_int_t)r->used_bytes));
-		json_object_set_new(o, "objects", json_integer(r->n_live));
-		json_object_set_new(o, "bad_slots", json_integer(r->n_bad));
-	}
-	if (v->have_last)
-		json_object_set_new(o, "jobs_done", json_integer((json_int_t)v->last.jobs_done));
-	if (v->active)
-		json_object_set_new(o, "sizing",
-				    json_pack("{s:f,s:f,s:f,s:b,s:f,s:f,s:I,s:I}", "lambda_per_s",
-					      v->out.lambda_per_s, "mu_per_s", v->out.mu_per_s,
-					      "rho", v->out.rho, "saturated", v->out.saturated,
-					      "n_jobs", v->out.n_jobs, "factor", v->out.factor,
-					      "request_bytes", (json_int_t)v->out.request_bytes,
-					      "grant_bytes", (json_int_t)v->grant));
-	if (v->active && v->in.has_response)
-		json_object_set_new(o, "response_ms", json_real(v->in.response_ms));
+	o = memnet_region_json(r);
+	json_object_del(o, "name"); /* the workload's */
+	if (m->vm[i].active)
+		json_object_set_new(o, "sizing", memnet_sizing_json(&m->vm[i]));
 	return o;
 }
 

@@ -1,5 +1,6 @@
 /* orch.c - one orchestrator interval: guest counters in, quotas out (the policy does the arithmetic). */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,4 +85,48 @@ out:
 	free(grant);
 	free(idx);
 	return changed;
+}
+
+json_t *memnet_region_json(const struct memnet_reader *r)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "name", r->name, "path", r->path, "state",
+			      r->ok ? "serving" : "refused");
+	if (!r->ok)
+		json_object_set_new(o, "error", json_string(r->error));
+	if (r->have_geom) {
+		json_object_set_new(o, "data_bytes", json_integer((json_int_t)r->geom.data_bytes));
+		json_object_set_new(o, "quota_bytes",
+				    json_integer((json_int_t)r->geom.quota_bytes));
+		json_object_set_new(o, "used_bytes", json_integer((json_int_t)r->used_bytes));
+		json_object_set_new(o, "need_bytes", json_integer((json_int_t)r->need_bytes));
+		json_object_set_new(o, "slots", json_integer(r->geom.slot_count));
+		json_object_set_new(o, "objects", json_integer(r->n_live));
+		json_object_set_new(o, "bad_slots", json_integer(r->n_bad));
+	}
+	struct memnet_jobs j;
+	if (memnet_reader_jobs(r, &j) == 0) {
+		json_object_set_new(o, "jobs_done", json_integer((json_int_t)j.jobs_done));
+		json_object_set_new(o, "job_service_us_sum",
+				    json_integer((json_int_t)j.service_us_sum));
+		json_object_set_new(o, "job_response_us_sum",
+				    json_integer((json_int_t)j.response_us_sum));
+	}
+	json_object_set_new(o, "releases", json_integer((json_int_t)r->releases));
+	json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
+	json_object_set_new(o, "punched_bytes", json_integer((json_int_t)r->punched_bytes));
+	json_object_set_new(o, "refusals", json_integer((json_int_t)r->refusals));
+	json_object_set_new(o, "quota_changes", json_integer((json_int_t)r->quota_changes));
+	return o;
+}
+
+json_t *memnet_sizing_json(const struct memnet_orch_vm *v)
+{
+	json_t *o = json_pack("{s:f,s:f,s:f,s:b,s:f,s:f,s:I,s:I}", "lambda_per_s",
+			      v->out.lambda_per_s, "mu_per_s", v->out.mu_per_s, "rho", v->out.rho,
+			      "saturated", v->out.saturated, "n_jobs", v->out.n_jobs, "factor",
+			      v->out.factor, "request_bytes", (json_int_t)v->out.request_bytes,
+			      "grant_bytes", (json_int_t)v->grant);
+	if (v->in.has_response)
+		json_object_set_new(o, "response_ms", json_real(v->in.response_ms));
+	return o;
 }

@@ -2,6 +2,7 @@
 #ifndef VS_MEMNET_ORCH_H
 #define VS_MEMNET_ORCH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,5 +40,10 @@ struct memnet_orch {
  * quotas changed (dry run: that would have changed). */
 unsigned memnet_orch_step(const struct memnet_orch *o, struct memnet_reader *const *r,
 			  struct memnet_orch_vm *vm, size_t n);
+
+/* A region's state and counters, and the last sizing of a VM, as JSON (the
+ * server's status page, vspaced's status). */
+json_t *memnet_region_json(const struct memnet_reader *r);
+json_t *memnet_sizing_json(const struct memnet_orch_vm *v);
 
 #endif

@@ -467,53 +467,14 @@ static void mn_reply_text(struct memnet_server *s, struct mn_conn *c, int status
 	mn_reply_body(s, c, status, "text/plain; charset=utf-8", body, head_only, extra);
 }
 
-static json_t *mn_region_json(const struct memnet_reader *r)
-{
-	json_t *o = json_pack("{s:s,s:s,s:s}", "name", r->name, "path", r->path, "state",
-			      r->ok ? "serving" : "refused");
-	if (!r->ok)
-		json_object_set_new(o, "error", json_string(r->error));
-	if (r->have_geom) {
-		json_object_set_new(o, "data_bytes", json_integer((json_int_t)r->geom.data_bytes));
-		json_object_set_new(o, "quota_bytes",
-				    json_integer((json_int_t)r->geom.quota_bytes));
-		json_object_set_new(o, "used_bytes", json_integer((json_int_t)r->used_bytes));
-		json_object_set_new(o, "need_bytes", json_integer((json_int_t)r->need_bytes));
-		json_object_set_new(o, "slots", json_integer(r->geom.slot_count));
-		json_object_set_new(o, "objects", json_integer(r->n_live));
-		json_object_set_new(o, "bad_slots", json_integer(r->n_bad));
-	}
-	struct memnet_jobs j;
-	if (memnet_reader_jobs(r, &j) == 0) {
-		json_object_set_new(o, "jobs_done", json_integer((json_int_t)j.jobs_done));
-		json_object_set_new(o, "job_service_us_sum",
-				    json_integer((json_int_t)j.service_us_sum));
-		json_object_set_new(o, "job_response_us_sum",
-				    json_integer((json_int_t)j.response_us_sum));
-	}
-	json_object_set_new(o, "releases", json_integer((json_int_t)r->releases));
-	json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
-	json_object_set_new(o, "punched_bytes", json_integer((json_int_t)r->punched_bytes));
-	json_object_set_new(o, "refusals", json_integer((json_int_t)r->refusals));
-	json_object_set_new(o, "quota_changes", json_integer((json_int_t)r->quota_changes));
-	return o;
-}
-
 static char *mn_status_json(const struct memnet_server *s)
 {
 	json_t *regions = json_array();
 	for (size_t i = 0; i < s->n_regions; i++) {
-		json_t *o = mn_region_json(s->regions[i]);
+		json_t *o = memnet_region_json(s->regions[i]);
 		const struct memnet_orch_vm *v = &s->orch_vm[i];
 		if (s->o.budget_bytes && v->active)
-			json_object_set_new(
-				o, "sizing",
-				json_pack("{s:f,s:f,s:f,s:b,s:f,s:f,s:I,s:I}", "lambda_per_s",
-					  v->out.lambda_per_s, "mu_per_s", v->out.mu_per_s, "rho",
-					  v->out.rho, "saturated", v->out.saturated, "n_jobs",
-					  v->out.n_jobs, "factor", v->out.factor, "request_bytes",
-					  (json_int_t)v->out.request_bytes, "grant_bytes",
-					  (json_int_t)v->grant));
+			json_object_set_new(o, "sizing", memnet_sizing_json(v));
 		json_array_append_new(regions, o);
 	}
 	json_t *root = json_pack(
@@ -555,7 +516,7 @@ static char *mn_listing_json(const struct memnet_reader *r)
 				  h->o.state == MEMNET_COMPLETE ? "complete" : "writing", "gen",
 				  (json_int_t)h->o.gen, "serves", (json_int_t)h->full_serves));
 	}
-	json_t *root = mn_region_json(r);
+	json_t *root = memnet_region_json(r);
 	json_object_set_new(root, "list", objs);
 	char *text = json_dumps(root, JSON_INDENT(1));
 	json_decref(root);
