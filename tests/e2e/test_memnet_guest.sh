@@ -82,6 +82,12 @@ grun() { # timeout_s, command line
 	return 124
 }
 console() { tr -d '\r' <"$dir/console.log" | grep -av '^\[' | tail -"${1:-5}"; }
+# what the last command printed: the console between its predecessor's "run:" line and its own
+# (the guest's init and kernel may print between them too)
+out_of_last() {
+	tr -d '\r' <"$dir/console.log" | awk -v s="$seq" '$1 == "run:" && $2 == s - 1 { on = 1; next }
+		$1 == "run:" && $2 == s { exit } on'
+}
 
 # the guest is up when its runner answers
 up=0
@@ -96,8 +102,8 @@ ok "the guest (TCG, kernel $(cat "$B/guest/kernel-version")) runs commands from 
 
 grun 20 'vspace-agent memnet ls'
 rc=$?
-check "guest: vspace-agent memnet finds the ivshmem device by its PCI ids and maps BAR 2 ($(console 3 | grep -o '/sys/bus/pci/devices/[^:]*:[^:]*:[^/]*' | head -1))" \
-	'[ $rc -eq 0 ] && console 4 | grep -q "^# /sys/bus/pci/devices/.*/resource2: quota 5242880"' "rc=$rc" "$(console 5)"
+check "guest: vspace-agent memnet finds the ivshmem device by its PCI ids and maps BAR 2 ($(out_of_last | grep -o '/sys/bus/pci/devices/[^:]*:[^:]*:[^/]*' | head -1))" \
+	'[ $rc -eq 0 ] && out_of_last | grep -q "^# /sys/bus/pci/devices/.*/resource2: quota 5242880"' "rc=$rc" "$(console 5)"
 
 grun 30 'vspace-agent memnet put agent /usr/sbin/vspace-agent && vspace-agent memnet put busybox /bin/busybox'
 rc=$?
@@ -143,7 +149,7 @@ fi
 grun 30 'head -c 3000000 /dev/zero | vspace-agent memnet put toobig -'
 rc=$?
 check "guest: a put over the quota fails with exit 3 and says so" \
-	'[ $rc -eq 3 ] && console 3 | grep -q "quota exceeded: \"toobig\" outgrew"' "rc=$rc" "$(console 3)"
+	'[ $rc -eq 3 ] && out_of_last | grep -q "quota exceeded: \"toobig\" outgrew"' "rc=$rc" "$(console 3)"
 # room for 1982464 more comes from evicting the least recently served objects (agent first)
 grun 30 'vspace-agent memnet put last /bin/busybox --wait 20'
 rc=$?
@@ -162,7 +168,7 @@ check "refused: 503 naming the reason; the host region still serves byte-exact" 
 grun 20 'vspace-agent memnet ls'
 rc=$?
 check "guest: its writer refuses the corrupt region too (exit 1, the reason)" \
-	'[ $rc -eq 1 ] && console 2 | grep -q "bad magic"' "rc=$rc" "$(console 2)"
+	'[ $rc -eq 1 ] && out_of_last | grep -q "resource2: header: bad magic"' "rc=$rc" "$(console 4)"
 dd if="$dir/head" of="$R" bs=4096 count=2 conv=notrunc 2>/dev/null
 printf '\xff\xff\xff\xff' | dd of="$R" bs=1 seek=32 conv=notrunc 2>/dev/null
 check "a huge slot count: refused" 'wait_log "refused: header: slot_count 4294967295 out of range"'
