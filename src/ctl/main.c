@@ -342,6 +342,36 @@ static void ctl_print_agent(json_t *a)
 	}
 }
 
+/* A workload's MemNet region: its state, what is in use of the quota, the sizing. */
+static void ctl_print_memnet(json_t *m)
+{
+	json_t *z = json_object_get(m, "sizing");
+
+	if (!m)
+		return;
+	if (strcmp(ctl_s(m, "state", "?"), "serving") != 0) {
+		printf("  memnet %s: %s: %s\n", ctl_s(m, "path", "?"), ctl_s(m, "state", "?"),
+		       ctl_s(m, "error", "-"));
+		return;
+	}
+	printf("  memnet %s: quota %.1f MiB of %.1f, in use %.1f MiB, %.0f objects, %.0f jobs",
+	       ctl_s(m, "path", "?"), ctl_num(m, "quota_bytes") / 1048576.0,
+	       ctl_num(m, "data_bytes") / 1048576.0, ctl_num(m, "used_bytes") / 1048576.0,
+	       ctl_num(m, "objects"), isnan(ctl_num(m, "jobs_done")) ? 0 : ctl_num(m, "jobs_done"));
+	if (!isnan(ctl_num(m, "bad_slots")) && ctl_num(m, "bad_slots") > 0)
+		printf(", %.0f bad slots", ctl_num(m, "bad_slots"));
+	printf("\n");
+	if (z)
+		printf("    sizing: lambda %.2f/s, mu %.2f/s, rho %.2f%s, %.0f results, factor "
+		       "%.2f, "
+		       "asked %.1f MiB, granted %.1f MiB\n",
+		       ctl_num(z, "lambda_per_s"), ctl_num(z, "mu_per_s"), ctl_num(z, "rho"),
+		       json_is_true(json_object_get(z, "saturated")) ? " (saturated)" : "",
+		       ctl_num(z, "n_jobs"), ctl_num(z, "factor"),
+		       ctl_num(z, "request_bytes") / 1048576.0,
+		       ctl_num(z, "grant_bytes") / 1048576.0);
+}
+
 /* What KVM halt polling did to the vCPU group's busy time (LC VMs). */
 static void ctl_print_halt_poll(json_t *h)
 {
@@ -465,6 +495,7 @@ static void ctl_print_status(json_t *r)
 		if (json_is_true(json_object_get(w, "present")))
 			ctl_print_halt_poll(json_object_get(w, "halt_poll"));
 		ctl_print_agent(json_object_get(w, "agent_link"));
+		ctl_print_memnet(json_object_get(w, "memnet"));
 	}
 	json_array_foreach(json_object_get(r, "nics"), i, n)
 	{

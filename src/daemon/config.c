@@ -26,7 +26,7 @@ struct config_parse {
 	char *buf;	  /* getline's buffer (a file) */
 	size_t buf_cap;
 	int read_errno;		     /* a read error ended the file early */
-	int hdr_host, hdr_threshold; /* line of the [host] / [threshold] header */
+	int hdr_host, hdr_threshold, hdr_memnet; /* line of each section's header */
 	int err_line;		     /* the first error (0 = none) */
 	char err[512];
 	/* lines of keys that later checks refer to */
@@ -34,11 +34,13 @@ struct config_parse {
 	int line_threshold, line_nic_netns, line_last;
 	char seen_host[32][24]; /* [host] keys seen, for duplicates */
 	int seen_host_line[32], n_seen_host;
-	int cur_wl; /* index of the workload section being read, -1 */
+	int cur_wl;	     /* index of the workload section being read, -1 */
 	int cap_keylines;
-	int *wl_src_line;   /* line of each workload's source key (0 = none) */
-	int *wl_agent_line; /* line of each workload's agent= (0 = none) */
+	int *wl_src_line;    /* line of each workload's source key (0 = none) */
+	int *wl_agent_line;  /* line of each workload's agent= (0 = none) */
+	int *wl_memnet_line; /* line of each workload's memnet= (0 = none) */
 	int cap_wl;
+	int line_memnet, line_memnet_budget, line_memnet_slo;
 };
 
 static void config_fail(struct config_parse *p, const char *fmt, ...)
@@ -125,8 +127,10 @@ static void config_header(struct config_parse *p, const char *line)
 		return; /* too long to be [host] or [threshold]: the handler names it */
 	memcpy(name, s + 1, n);
 	name[n] = '\0';
-	if (!strcmp(name, "host") || !strcmp(name, "threshold")) {
-		int *first = !strcmp(name, "host") ? &p->hdr_host : &p->hdr_threshold;
+	if (!strcmp(name, "host") || !strcmp(name, "threshold") || !strcmp(name, "memnet")) {
+		int *first = !strcmp(name, "host")	  ? &p->hdr_host
+			     : !strcmp(name, "threshold") ? &p->hdr_threshold
+							  : &p->hdr_memnet;
 		if (*first)
 			config_fail(p,
 				    "[%s]: section given twice (first at line %d); give each key "
@@ -547,6 +551,9 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 		int *nl = nw ? realloc(c->wl_line, sizeof(int) * (size_t)nc) : NULL;
 		int *ns = nl ? realloc(p->wl_src_line, sizeof(int) * (size_t)nc) : NULL;
 		int *na = ns ? realloc(p->wl_agent_line, sizeof(int) * (size_t)nc) : NULL;
+		int *nm = na ? realloc(p->wl_memnet_line, sizeof(int) * (size_t)nc) : NULL;
+		char(*mp)[PATH_MAX / 4] =
+			nm ? realloc(c->wl_memnet, sizeof(*c->wl_memnet) * (size_t)nc) : NULL;
 		if (nw)
 			c->wl = nw;
 		if (nl)
@@ -555,7 +562,11 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 			p->wl_src_line = ns;
 		if (na)
 			p->wl_agent_line = na;
-		if (!nw || !nl || !ns || !na) {
+		if (nm)
+			p->wl_memnet_line = nm;
+		if (mp)
+			c->wl_memnet = mp;
+		if (!nw || !nl || !ns || !na || !nm || !mp) {
 			config_fail(p, "out of memory");
 			return NULL;
 		}
@@ -570,6 +581,8 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 	c->wl_line[p->cur_wl] = p->lineno;
 	p->wl_src_line[p->cur_wl] = 0;
 	p->wl_agent_line[p->cur_wl] = 0;
+	p->wl_memnet_line[p->cur_wl] = 0;
+	c->wl_memnet[p->cur_wl][0] = '\0';
 	return w;
 }
 
@@ -645,10 +658,17 @@ static void config_workload(struct config_parse *p, const char *name, const char
 			config_fail(p, "[%s] agent: %s", sect, err);
 		else
 			p->wl_agent_line[p->cur_wl] = p->lineno;
+	} else if (!strcmp(key, "memnet")) {
+		if (p->wl_memnet_line[p->cur_wl])
+			config_fail(p, "[%s] memnet: set twice (first at line %d)", sect,
+				    p->wl_memnet_line[p->cur_wl]);
+		else if (config_abs_path(p, sect, key, value, p->c->wl_memnet[p->cur_wl],
+					 sizeof(p->c->wl_memnet[0])))
+			p->wl_memnet_line[p->cur_wl] = p->lineno;
 	} else {
 		config_fail(p,
 			    "[%s] %s: unknown key (known: role slo_p95_us pid pidfile qemu_pidfile "
-			    "cgroup libvirt qmp tap nic nic_netns guest_nic agent)",
+			    "cgroup libvirt qmp tap nic nic_netns guest_nic agent memnet)",
 			    sect, key);
 	}
 }
@@ -675,6 +695,33 @@ static void config_keyline(struct config_parse *p, int wl, const char *key)
 	k->line = p->lineno;
 }
 
+/* [memnet]: the orchestrator of the workloads' MemNet regions. */
+static void config_memnet(struct config_parse *p, const char *key, const char *value)
+{
+	struct vsd_config *c = p->c;
+	double v;
+
+	if (!p->line_memnet)
+		p->line_memnet = p->lineno;
+	if (!strcmp(key, "budget_mb")) {
+		p->line_memnet_budget = p->lineno;
+		if (config_double(p, "memnet", key, value, 1, 1048576.0 * 1024, &v))
+			c->memnet_budget_bytes = (uint64_t)(v * 1048576.0);
+	} else if (!strcmp(key, "slo_ms")) {
+		p->line_memnet_slo = p->lineno;
+		config_double(p, "memnet", key, value, 0.001, 1e9, &c->memnet_slo_ms);
+	} else if (!strcmp(key, "interval_s")) {
+		config_double(p, "memnet", key, value, 0.01, 86400, &c->memnet_interval_s);
+	} else if (!strcmp(key, "min_mb")) {
+		if (config_double(p, "memnet", key, value, 0, 1048576, &v))
+			c->memnet_min_bytes = (uint64_t)(v * 1048576.0);
+	} else {
+		config_fail(p,
+			    "[memnet] %s: unknown key (known: budget_mb slo_ms interval_s min_mb)",
+			    key);
+	}
+}
+
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_parse *p = user;
@@ -689,6 +736,9 @@ static int config_handler(void *user, const char *section, const char *name, con
 		p->cur_wl = -1;
 		config_keyline(p, -2, name);
 		config_threshold(p, name, value);
+	} else if (!strcmp(section, "memnet")) {
+		p->cur_wl = -1;
+		config_memnet(p, name, value);
 	} else if (config_wl_name(section, wl, sizeof(wl), &bad)) {
 		if (bad)
 			config_fail(p,
@@ -705,7 +755,8 @@ static int config_handler(void *user, const char *section, const char *name, con
 	} else {
 		config_fail(
 			p,
-			"[%s]: unknown section (expected [host], [threshold], [workload \"NAME\"])",
+			"[%s]: unknown section (expected [host], [threshold], [memnet], [workload "
+			"\"NAME\"])",
 			section);
 	}
 	return 1; /* errors are collected here, with better messages than inih's */
@@ -731,6 +782,8 @@ static void config_defaults(struct vsd_config *c)
 	c->halt_poll_qmp_wait_ms = VS_HP_QMP_WAIT_MS;
 	c->log_level = VS_LOG_INFO;
 	vs_params_defaults(&c->params);
+	c->memnet_interval_s = 1;
+	c->memnet_min_bytes = 1u << 20;
 }
 
 /* Checks across keys, after the whole file is read. */
@@ -859,6 +912,43 @@ static void config_check(struct config_parse *p)
 		if (w->lc)
 			c->n_lc++;
 	}
+	/* MemNet: regions need the orchestrator's budget, which needs regions */
+	c->n_memnet = 0;
+	for (int i = 0; i < c->n_wl; i++) {
+		if (!p->wl_memnet_line[i])
+			continue;
+		c->n_memnet++;
+		p->lineno = p->wl_memnet_line[i];
+		for (int j = 0; j < i; j++)
+			if (p->wl_memnet_line[j] && !strcmp(c->wl_memnet[i], c->wl_memnet[j])) {
+				config_fail(p,
+					    "[workload \"%s\"] memnet: %s is already the region of "
+					    "workload \"%s\" (line %d)",
+					    c->wl[i].name, c->wl_memnet[i], c->wl[j].name,
+					    p->wl_memnet_line[j]);
+				return;
+			}
+		if (!c->memnet_budget_bytes) {
+			config_fail(p,
+				    "[workload \"%s\"] memnet: a region needs the orchestrator: "
+				    "[memnet] budget_mb= and slo_ms=",
+				    c->wl[i].name);
+			return;
+		}
+	}
+	if (p->line_memnet && (!c->memnet_budget_bytes || c->memnet_slo_ms <= 0)) {
+		p->lineno = p->line_memnet;
+		config_fail(p, "[memnet]: %s",
+			    !c->memnet_budget_bytes ? "budget_mb= is missing"
+						    : "slo_ms= is missing (the job response-time "
+						      "target)");
+		return;
+	}
+	if (c->memnet_budget_bytes && c->n_memnet == 0) {
+		p->lineno = p->line_memnet_budget;
+		config_fail(p, "[memnet] budget_mb: no workload has memnet=PATH (its region)");
+		return;
+	}
 	if (2 * c->n_lc > T) {
 		p->lineno = p->line_cores;
 		config_fail(p, "[host] cores: %d LC workloads need at least %d cores, %d managed",
@@ -895,6 +985,7 @@ static int config_run(struct vsd_config *c, struct config_parse *p, const char *
 	config_check(p);
 	free(p->wl_src_line);
 	free(p->wl_agent_line);
+	free(p->wl_memnet_line);
 	if (p->err_line) {
 		snprintf(err, errlen, "%s:%d: %s", name, p->err_line, p->err);
 		config_free(c);
@@ -943,9 +1034,11 @@ void config_free(struct vsd_config *c)
 	free(c->wl);
 	free(c->wl_line);
 	free(c->keylines);
+	free(c->wl_memnet);
 	c->wl = NULL;
 	c->wl_line = NULL;
 	c->keylines = NULL;
+	c->wl_memnet = NULL;
 	c->n_wl = 0;
 	c->n_keylines = 0;
 }

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "daemon/ctlpath.h"
@@ -54,6 +55,12 @@ struct vsd_config {
 	enum vs_log_level log_level;	    /* info */
 	/* [threshold] */
 	struct vs_params params;
+	/* [memnet] (docs/MEMNET.md): size the workloads' MemNet regions from a budget */
+	uint64_t memnet_budget_bytes; /* budget_mb=; 0 = off */
+	double memnet_slo_ms;	      /* slo_ms=: target mean job response time */
+	double memnet_interval_s;     /* interval_s=; 1 (as vspace memnet serve) */
+	uint64_t memnet_min_bytes;    /* min_mb=; 1 MiB (src/policy/memnet.h) */
+	int n_memnet;		      /* workloads with memnet= */
 	/* [workload "NAME"] */
 	struct vs_wl_spec *wl;
 	int n_wl;
@@ -65,6 +72,7 @@ struct vsd_config {
 	} * keylines;
 	int n_keylines;
 	int *wl_line; /* line of each workload's first key */
+	char (*wl_memnet)[PATH_MAX / 4]; /* each workload's memnet= region file, "" = none */
 	int n_lc;
 };
 

@@ -122,6 +122,10 @@ json_t *vsd_status(struct vsd *d)
 				: NULL;
 		if (l)
 			json_object_set_new(w, "agent_link", agentlink_status(l, proto_now_ms()));
+		json_t *mn =
+			vsd_memnet_status(&d->mn, json_string_value(json_object_get(w, "name")));
+		if (mn)
+			json_object_set_new(w, "memnet", mn);
 	}
 	daemon = json_pack("{s:i,s:s,s:f,s:s,s:i,s:I,s:I,s:I,s:I,s:b,s:b,s:o,s:f,s:f}", "pid",
 			   (int)getpid(), "version", VSD_VERSION, "uptime_s",
@@ -441,6 +445,7 @@ void vsd_render(void *arg, struct metrics_buf *b)
 		       (unsigned long long)cnt.reports);
 	if (d->have_agents)
 		agentlinks_metrics(&d->agents, b);
+	vsd_memnet_metrics(&d->mn, b);
 	if (cnt.has_energy)
 		metrics_printf(b,
 			       "# HELP vspace_energy_joules_total Package energy (RAPL).\n"

@@ -134,6 +134,7 @@ void vsd_period(struct vsd *d, double now)
 			  d->ctl.last_error);
 	str_copy(d->last_error, rc < 0 ? d->ctl.last_error : "", sizeof(d->last_error));
 	vsd_log_changes(d);
+	vsd_memnet_tick(&d->mn, now);
 	dt = vsd_thread_cpu() - t0;
 	d->cost_last_s = dt;
 	d->cost_sum_s += dt;
@@ -457,9 +458,14 @@ int vsd_main(const struct vsd_opts *opts)
 		}
 		cpuset_format_list(&d->cfg.managed, cores, sizeof(cores));
 		printf("vspaced: configuration %s is valid: %d workload%s (%d LC), %d managed "
-		       "cores (%s), policy %s, period %d ms\n",
+		       "cores (%s), policy %s, period %d ms",
 		       opts->config, d->cfg.n_wl, d->cfg.n_wl == 1 ? "" : "s", d->cfg.n_lc,
 		       cpuset_count(&d->cfg.managed), cores, pol.spec, d->period_ms);
+		if (d->cfg.n_memnet)
+			printf(", %d MemNet region%s in a %.1f MiB budget", d->cfg.n_memnet,
+			       d->cfg.n_memnet == 1 ? "" : "s",
+			       (double)d->cfg.memnet_budget_bytes / 1048576.0);
+		printf("\n");
 		rc = 0;
 		goto out;
 	}
@@ -531,6 +537,11 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 	d->ctl_ready = true;
 	vsd_policy_changed(d);
+	if (vsd_memnet_init(&d->mn, &d->cfg, opts->dry_run, vsd_now(), err, sizeof(err)) < 0) {
+		log_errorx("%s: %s", opts->config, err);
+		rc = 2;
+		goto out;
+	}
 	if (opts->verbose) {
 		size_t n = linuxplat_describe(d->lx, NULL, 0);
 		char *text = malloc(n + 1);
@@ -636,6 +647,7 @@ out:
 	virtev_close(d->virt_loop); /* after the libvirt connection it served */
 	if (d->have_agents)
 		agentlinks_free(&d->agents);
+	vsd_memnet_free(&d->mn);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->tfd >= 0)

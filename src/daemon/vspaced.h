@@ -12,6 +12,7 @@
 #include "daemon/ctlsock.h"
 #include "daemon/hostlock.h"
 #include "daemon/metrics.h"
+#include "daemon/mnorch.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/virtevent.h"
 
@@ -59,6 +60,7 @@ struct vsd {
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
 	struct virtev *virt_loop; /* libvirt's events (libvirt= workloads), NULL */
+	struct vsd_memnet mn; /* the MemNet regions of workloads with memnet= */
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */
