@@ -14,6 +14,8 @@ int loadgen_main(int argc, char **argv);
 int irq_main(int argc, char **argv);
 int irqcal_main(int argc, char **argv);
 int irqsend_main(int argc, char **argv);
+/* `vspace memnet`: create, serve, ls, replay (src/cli/memnet.c). */
+int memnet_main(int argc, char **argv);
 /* `vspace sim` (src/cli/sim.c). */
 int sim_main(int argc, char **argv);
 /* `vspace sim irqrate` (src/cli/simirq.c): the interrupt-moderation model. */

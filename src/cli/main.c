@@ -1,4 +1,4 @@
-/* main.c - `vspace`: the researcher's tool; dispatches to its subcommands (replay, loadgen, policies, agent, sim, irq). */
+/* main.c - `vspace`: the researcher's tool; dispatches to its subcommands (replay, loadgen, policies, agent, sim, irq, memnet). */
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +56,8 @@ static const struct cli_command cli_commands[] = {
 	  sim_main },
 	{ "irq", "interrupt-rate control: replay fir/cgr/air, calibrate C_pkt and C_int, send",
 	  irq_main },
+	{ "memnet", "MemNet: shared-memory regions for VMs, their HTTP server and sizing",
+	  memnet_main },
 	{ NULL, NULL, NULL },
 };
 
