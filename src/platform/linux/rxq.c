@@ -72,8 +72,8 @@ static void rxq_probe(struct vs_linux *lx, struct lx_nic *n)
 	}
 	n->coal_mode = LX_COAL_DEVICE;
 	qs = malloc(sizeof(*qs));
-	if (qs && n->n_rx > 1 &&
-	    hostcall_get_coalesce_q(&lx->root, n->sock, n->name, 0, &co) == 0 &&
+	/* asked whatever the queue count now: the plan changes it later */
+	if (qs && hostcall_get_coalesce_q(&lx->root, n->sock, n->name, 0, &co) == 0 &&
 	    hostcall_queue_stats(&lx->root, n->sock, n->name, qs) == 0 && qs->n_rx >= n->n_rx)
 		n->coal_mode = LX_COAL_QUEUE;
 	free(qs);
