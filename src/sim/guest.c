@@ -18,9 +18,9 @@
  * vcpu % n_vnq.
  */
 
-static sim_ns guest_copy_ns(uint32_t bytes)
+static sim_ns guest_copy_ns(const struct sim_model *m, uint32_t bytes)
 {
-	return (sim_ns)bytes * SIM_COPY_NS_PER_KIB / 1024;
+	return (sim_ns)bytes * m->cost.copy_per_kib / 1024;
 }
 
 int guest_vcpu_of(const struct sim_model *m, uint32_t conn)
@@ -30,12 +30,10 @@ int guest_vcpu_of(const struct sim_model *m, uint32_t conn)
 	return worker % m->n_active;
 }
 
-static void guest_enter(struct sim_thread *t)
+static void guest_enter(struct sim_model *m, struct sim_thread *t)
 {
-	if (!t->in_guest) {
-		t->penalty_ns += SIM_VM_ENTRY_NS;
-		t->in_guest = true;
-	}
+	if (!t->in_guest)
+		host_vm_enter(m, t);
 }
 
 /* KVM's halt-polling stats (update_halt_poll_stats in virt/kvm/kvm_main.c):
@@ -84,12 +82,12 @@ static bool guest_app(struct sim_model *m, struct sim_vcpu *v, struct sim_thread
 		uint32_t id = ring_pop(&v->app);
 		struct sim_req *r = &m->req[id];
 		int worker = (int)(r->conn % (uint32_t)m->cfg.n_vcpus);
-		sim_ns w = r->app_ns + SIM_GUEST_TX_PKT_NS + guest_copy_ns(r->resp_bytes);
+		sim_ns w = r->app_ns + m->cost.guest_tx_pkt + guest_copy_ns(m, r->resp_bytes);
 
 		if (m->cfg.path == SIM_PATH_SRIOV)
-			w += SIM_GUEST_TX_CLEAN_NS;
+			w += m->cost.guest_tx_clean;
 		if (worker != v->last_worker)
-			w += SIM_GUEST_CTX_SWITCH_NS;
+			w += m->cost.guest_ctx_switch;
 		v->last_worker = worker;
 		v->app_req = id;
 		v->app_left = w;
@@ -98,7 +96,7 @@ static bool guest_app(struct sim_model *m, struct sim_vcpu *v, struct sim_thread
 	t->item = IT_G_APP;
 	t->work_ns = v->app_left;
 	v->app_started = m->eng.now;
-	guest_enter(t);
+	guest_enter(m, t);
 	return true;
 }
 
@@ -125,8 +123,8 @@ static bool guest_napi(struct sim_model *m, struct sim_vcpu *v, struct sim_threa
 			v->cur_q = q;
 			v->napi_done++;
 			t->item = IT_G_RX;
-			t->work_ns = SIM_GUEST_RX_PKT_NS + guest_copy_ns(m->req[id].req_bytes);
-			guest_enter(t);
+			t->work_ns = m->cost.guest_rx_pkt + guest_copy_ns(m, m->req[id].req_bytes);
+			guest_enter(m, t);
 			return true;
 		}
 		ring_pop(&v->napi);
@@ -162,22 +160,22 @@ bool guest_next(struct sim_model *m, struct sim_thread *t)
 		if (v->halted)
 			guest_unhalt(m, v);
 		t->item = IT_G_IRQ;
-		t->work_ns = SIM_GUEST_IRQ_NS;
-		guest_enter(t);
+		t->work_ns = m->cost.guest_irq;
+		guest_enter(m, t);
 		return true;
 	}
 	if (v->kick_q >= 0) {
 		/* virtqueue_kick in the reply's transmit path */
 		t->item = IT_G_KICK;
-		t->work_ns = SIM_VM_EXIT_NS + SIM_EXIT_HANDLER_NS + SIM_VM_ENTRY_NS;
-		guest_enter(t);
+		t->work_ns = m->cost.vm_exit + m->cost.exit_handler + m->cost.vm_entry;
+		guest_enter(m, t);
 		return true;
 	}
 	if (v->ipi_out.count > 0) {
 		/* wake-ups sent while delivering packets to sockets */
 		t->item = IT_G_IPI;
-		t->work_ns = SIM_VM_EXIT_NS + SIM_EXIT_HANDLER_NS + SIM_VM_ENTRY_NS;
-		guest_enter(t);
+		t->work_ns = m->cost.vm_exit + m->cost.exit_handler + m->cost.vm_entry;
+		guest_enter(m, t);
 		return true;
 	}
 	app_work = v->app_busy || v->app.count > 0;
@@ -193,7 +191,7 @@ bool guest_next(struct sim_model *m, struct sim_thread *t)
 	if (!v->halted) {
 		/* HLT: the exit starts now */
 		t->item = IT_G_HLT;
-		t->work_ns = SIM_VM_EXIT_NS + SIM_EXIT_HANDLER_NS;
+		t->work_ns = m->cost.vm_exit + m->cost.exit_handler;
 		t->in_guest = false;
 		return true;
 	}
@@ -234,9 +232,17 @@ static void guest_deliver(struct sim_model *m, struct sim_vcpu *v, bool posted)
 		if (c->curr != t || c->seg != SEG_THREAD || !t->in_guest ||
 		    (t->item != IT_G_IRQ && t->item != IT_G_RX && t->item != IT_G_APP))
 			break; /* out of guest code now: injected at the next entry */
-		if (!posted)
+		if (!posted) {
+			/* kvm_vcpu_kick(): a reschedule IPI to the vCPU's CPU forces
+			 * an external-interrupt exit; the interrupt is injected at the
+			 * re-entry (which the IPI makes flush L1D) */
 			m->cnt.vm_exits++;
-		host_interrupt(m, t, posted ? 0 : SIM_VM_EXIT_NS + SIM_VM_ENTRY_NS,
+			if (m->waker_core != c)
+				host_ipi(m, c, false);
+			else
+				c->l1tf_flush = true;
+		}
+		host_interrupt(m, t, posted ? 0 : m->cost.vm_exit + host_reentry_cost(m, t),
 			       t->item == IT_G_APP);
 		break;
 	}
@@ -306,6 +312,8 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 	}
 	case IT_G_RX: {
 		uint32_t id = v->cur;
+
+		host_touch(m, t->core, 2 * m->req[id].req_bytes);
 		int tv = guest_vcpu_of(m, m->req[id].conn);
 		struct sim_vcpu *target = &m->vcpu[tv];
 
@@ -343,6 +351,7 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 	case IT_G_APP: {
 		uint32_t id = v->app_req;
 
+		host_touch(m, t->core, 2 * m->req[id].resp_bytes + m->req[id].req_bytes);
 		if (v->app_credit > 0)
 			v->app_credit -= m->eng.now - v->app_started;
 		v->app_busy = false;

@@ -1,4 +1,5 @@
 /* model.c - build and tear down the simulated host, and run its event loop. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,84 @@ const char *const sim_stage_names[SIM_STAGES] = {
 	"worker (queue, service, TX stack)",
 	"TX (kick, vhost, xmit, wire)",
 };
+
+const char *const sim_knob_names[SIM_KNOBS] = {
+	"ctx-switch", "vcpu-load", "vm-exit",	"exit-handler", "irq-entry", "host-pkt",
+	"vhost-pkt",  "copy",	   "guest-pkt", "app",		"refill",    "working-set",
+	"ibpb",	      "l1d-flush", "vmclear",	"sis-scan",	"c1-power",
+};
+
+const char *const sim_knob_covers[SIM_KNOBS] = {
+	"SIM_CTX_SWITCH_NS, SIM_GUEST_CTX_SWITCH_NS",
+	"SIM_VCPU_LOAD_NS",
+	"SIM_VM_EXIT_NS, SIM_VM_ENTRY_NS",
+	"SIM_EXIT_HANDLER_NS",
+	"SIM_IRQ_ENTRY_NS",
+	"SIM_HOST_RX_PKT_NS, SIM_HOST_XMIT_PKT_NS, SIM_HOST_TX_CLEAN_NS",
+	"SIM_VHOST_RX_PKT_NS, SIM_VHOST_TX_PKT_NS, SIM_VHOST_SIGNAL_NS",
+	"SIM_COPY_NS_PER_KIB",
+	"SIM_GUEST_RX_PKT_NS, SIM_GUEST_TX_PKT_NS, SIM_GUEST_IRQ_NS, SIM_GUEST_TX_CLEAN_NS",
+	"SIM_MEMCACHED_APP_NS(_PER_KB), SIM_NGINX_APP_NS",
+	"SIM_REFILL_NS_PER_KIB, SIM_TLB_WALK_NS, SIM_TLB_WALK_GUEST_NS",
+	"SIM_WS_*_KIB, SIM_TLB_VCPU/VHOST/SOFTIRQ/BE",
+	"SIM_IBPB_NS",
+	"SIM_L1D_FLUSH_NS",
+	"SIM_VMCLEAR_IPI_NS, SIM_VMCLEAR_REMOTE_NS, SIM_VCPU_MIGRATE_NS",
+	"SIM_SIS_SCAN_NS_PER_CPU",
+	"SIM_CORE_C1_W",
+};
+
+/* The costs from costs.h, each scaled by its knob. */
+static void model_costs(struct sim_cost *k, const double *knob)
+{
+	double s[SIM_KNOBS];
+
+	for (int i = 0; i < SIM_KNOBS; i++)
+		s[i] = knob[i] > 0 ? knob[i] : 1.0;
+#define MODEL_K(x, i) ((sim_ns)llround((double)(x)*s[i]))
+	k->ctx_switch = MODEL_K(SIM_CTX_SWITCH_NS, SIM_K_CTX_SWITCH);
+	k->guest_ctx_switch = MODEL_K(SIM_GUEST_CTX_SWITCH_NS, SIM_K_CTX_SWITCH);
+	k->vcpu_load = MODEL_K(SIM_VCPU_LOAD_NS, SIM_K_VCPU_LOAD);
+	k->vm_exit = MODEL_K(SIM_VM_EXIT_NS, SIM_K_VM_EXIT);
+	k->vm_entry = MODEL_K(SIM_VM_ENTRY_NS, SIM_K_VM_EXIT);
+	k->exit_handler = MODEL_K(SIM_EXIT_HANDLER_NS, SIM_K_EXIT_HANDLER);
+	k->irq_entry = MODEL_K(SIM_IRQ_ENTRY_NS, SIM_K_IRQ_ENTRY);
+	k->host_rx_pkt = MODEL_K(SIM_HOST_RX_PKT_NS, SIM_K_HOST_PKT);
+	k->host_xmit_pkt = MODEL_K(SIM_HOST_XMIT_PKT_NS, SIM_K_HOST_PKT);
+	k->host_tx_clean = MODEL_K(SIM_HOST_TX_CLEAN_NS, SIM_K_HOST_PKT);
+	k->vhost_rx_pkt = MODEL_K(SIM_VHOST_RX_PKT_NS, SIM_K_VHOST_PKT);
+	k->vhost_tx_pkt = MODEL_K(SIM_VHOST_TX_PKT_NS, SIM_K_VHOST_PKT);
+	k->vhost_signal = MODEL_K(SIM_VHOST_SIGNAL_NS, SIM_K_VHOST_PKT);
+	k->copy_per_kib = MODEL_K(SIM_COPY_NS_PER_KIB, SIM_K_COPY);
+	k->guest_irq = MODEL_K(SIM_GUEST_IRQ_NS, SIM_K_GUEST_PKT);
+	k->guest_rx_pkt = MODEL_K(SIM_GUEST_RX_PKT_NS, SIM_K_GUEST_PKT);
+	k->guest_tx_pkt = MODEL_K(SIM_GUEST_TX_PKT_NS, SIM_K_GUEST_PKT);
+	k->guest_tx_clean = MODEL_K(SIM_GUEST_TX_CLEAN_NS, SIM_K_GUEST_PKT);
+	k->memcached_app = MODEL_K(SIM_MEMCACHED_APP_NS, SIM_K_APP);
+	k->memcached_app_per_kb = MODEL_K(SIM_MEMCACHED_APP_NS_PER_KB, SIM_K_APP);
+	k->nginx_app = MODEL_K(SIM_NGINX_APP_NS, SIM_K_APP);
+	k->refill_per_kib = (double)SIM_REFILL_NS_PER_KIB * s[SIM_K_REFILL];
+	k->tlb_walk = (double)SIM_TLB_WALK_NS * s[SIM_K_REFILL];
+	k->tlb_walk_guest = (double)SIM_TLB_WALK_GUEST_NS * s[SIM_K_REFILL];
+	k->ws_bytes[SIM_T_VCPU] = SIM_WS_VCPU_KIB * 1024.0 * s[SIM_K_WORKING_SET];
+	k->ws_bytes[SIM_T_VHOST] = SIM_WS_VHOST_KIB * 1024.0 * s[SIM_K_WORKING_SET];
+	k->ws_bytes[SIM_T_BE] = SIM_WS_BE_KIB * 1024.0 * s[SIM_K_WORKING_SET];
+	k->ws_bytes[SIM_T_KSOFTIRQD] = SIM_WS_SOFTIRQ_KIB * 1024.0 * s[SIM_K_WORKING_SET];
+	k->ws_bytes[SIM_T_KINDS] = SIM_WS_SOFTIRQ_KIB * 1024.0 * s[SIM_K_WORKING_SET];
+	k->tlb_entries[SIM_T_VCPU] = SIM_TLB_VCPU * s[SIM_K_WORKING_SET];
+	k->tlb_entries[SIM_T_VHOST] = SIM_TLB_VHOST * s[SIM_K_WORKING_SET];
+	k->tlb_entries[SIM_T_BE] = SIM_TLB_BE * s[SIM_K_WORKING_SET];
+	k->tlb_entries[SIM_T_KSOFTIRQD] = SIM_TLB_SOFTIRQ * s[SIM_K_WORKING_SET];
+	k->tlb_entries[SIM_T_KINDS] = SIM_TLB_SOFTIRQ * s[SIM_K_WORKING_SET];
+	k->ibpb = MODEL_K(SIM_IBPB_NS, SIM_K_IBPB);
+	k->l1d_flush = MODEL_K(SIM_L1D_FLUSH_NS, SIM_K_L1D_FLUSH);
+	k->vmclear_ipi = MODEL_K(SIM_VMCLEAR_IPI_NS, SIM_K_VMCLEAR);
+	k->vmclear_remote = MODEL_K(SIM_VMCLEAR_REMOTE_NS, SIM_K_VMCLEAR);
+	k->vcpu_migrate = MODEL_K(SIM_VCPU_MIGRATE_NS, SIM_K_VMCLEAR);
+	k->sis_scan_per_cpu = MODEL_K(SIM_SIS_SCAN_NS_PER_CPU, SIM_K_SIS_SCAN);
+	k->core_c1_w = SIM_CORE_C1_W * s[SIM_K_C1_POWER];
+#undef MODEL_K
+}
 
 /* Random-number streams (one per purpose, see rng_seed). */
 enum { MODEL_RNG_ARRIVAL = 1, MODEL_RNG_CONN, MODEL_RNG_SIZE };
@@ -39,6 +118,19 @@ static int model_check(const struct sim_model_config *cfg, char *err, size_t err
 			 SIM_MAX_CORES);
 		return -1;
 	}
+	for (int i = 0; i < SIM_KNOBS; i++) {
+		if (!(cfg->knob[i] >= 0 && cfg->knob[i] <= 100)) {
+			snprintf(err, errlen, "scale of %s = %g is out of range (0, 100]",
+				 sim_knob_names[i], cfg->knob[i]);
+			return -1;
+		}
+	}
+	if (cfg->fixed_pnq < 0 || cfg->fixed_pnq > cfg->n_queues || cfg->fixed_vnq < 0 ||
+	    cfg->fixed_vnq > cfg->n_queues) {
+		snprintf(err, errlen, "%d pNQs and %d vNQs: each must be in [1, queues = %d]",
+			 cfg->fixed_pnq, cfg->fixed_vnq, cfg->n_queues);
+		return -1;
+	}
 	if (cfg->n_conns < 1 || cfg->n_conns > 1000000) {
 		snprintf(err, errlen, "connections = %d is out of range [1, 1000000]",
 			 cfg->n_conns);
@@ -56,6 +148,7 @@ int model_init(struct sim_model *m, const struct sim_model_config *cfg, char *er
 	if (model_check(cfg, err, errlen) < 0)
 		return -1;
 	m->cfg = *cfg;
+	model_costs(&m->cost, cfg->knob);
 	n_vnq = cfg->path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : cfg->n_queues;
 	n_vh = cfg->path == SIM_PATH_SRIOV ? 0 : n_vnq;
 	n_irq = cfg->path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : cfg->n_queues;
@@ -81,12 +174,18 @@ int model_init(struct sim_model *m, const struct sim_model_config *cfg, char *er
 		oom |= !k->rq || ring_init(&k->napi, 0) < 0;
 		k->idle_start = 0;
 		k->softirq_since = -1;
-		k->avg_idle = 2 * SIM_SCHED_MIGRATION_COST_NS;
+		k->avg_idle = 2 * SIM_SCHED_MIGRATION_COST_NS; /* sched_init() */
+		k->idle_stamp = -1;
+		k->current_vmcs = -1;
+		k->idle_wk = (struct sim_wakee){ .last_wakee = -1, .recent_used_cpu = -1 };
 	}
 	for (int i = 0; i < m->n_threads; i++) {
 		struct sim_thread *t = &m->thr[i];
 		t->id = i;
 		t->core = -1;
+		t->ws_core = -1;
+		t->vmcs_core = -1;
+		t->wk = (struct sim_wakee){ .last_wakee = -1, .recent_used_cpu = -1 };
 		if (cfg->track_cores) {
 			t->run_on_ns = calloc((size_t)cfg->n_cores, sizeof(*t->run_on_ns));
 			oom |= !t->run_on_ns;

@@ -49,6 +49,44 @@ enum sim_tkind {
 	SIM_T_VHOST,	 /* a vhost-net worker of one vNQ */
 	SIM_T_BE,	 /* a BE VM vCPU thread (CPU-bound) */
 	SIM_T_KSOFTIRQD, /* a core's ksoftirqd (softirq work deferred to a thread) */
+	SIM_T_KINDS,
+};
+
+/* The uncertain constants `vspace sim sensitivity` scales (x0.5, x2), each
+ * with the costs.h names it covers (sim_knob_names in model.c). */
+enum sim_knob {
+	SIM_K_CTX_SWITCH = 0, /* SIM_CTX_SWITCH_NS, SIM_GUEST_CTX_SWITCH_NS */
+	SIM_K_VCPU_LOAD,      /* SIM_VCPU_LOAD_NS */
+	SIM_K_VM_EXIT,	      /* SIM_VM_EXIT_NS, SIM_VM_ENTRY_NS */
+	SIM_K_EXIT_HANDLER,   /* SIM_EXIT_HANDLER_NS */
+	SIM_K_IRQ_ENTRY,      /* SIM_IRQ_ENTRY_NS */
+	SIM_K_HOST_PKT,	      /* SIM_HOST_RX_PKT_NS, SIM_HOST_XMIT_PKT_NS, SIM_HOST_TX_CLEAN_NS */
+	SIM_K_VHOST_PKT,      /* SIM_VHOST_RX_PKT_NS, SIM_VHOST_TX_PKT_NS, SIM_VHOST_SIGNAL_NS */
+	SIM_K_COPY,	      /* SIM_COPY_NS_PER_KIB */
+	SIM_K_GUEST_PKT,      /* SIM_GUEST_RX_PKT_NS, SIM_GUEST_TX_PKT_NS, SIM_GUEST_IRQ_NS */
+	SIM_K_APP,	      /* SIM_MEMCACHED_APP_NS (+_PER_KB), SIM_NGINX_APP_NS */
+	SIM_K_REFILL,	      /* SIM_REFILL_NS_PER_KIB, SIM_TLB_WALK_NS, SIM_TLB_WALK_GUEST_NS */
+	SIM_K_WORKING_SET,    /* SIM_WS_*_KIB, SIM_TLB_VCPU/VHOST/SOFTIRQ/BE */
+	SIM_K_IBPB,	      /* SIM_IBPB_NS */
+	SIM_K_L1D_FLUSH,      /* SIM_L1D_FLUSH_NS */
+	SIM_K_VMCLEAR,	      /* SIM_VMCLEAR_IPI_NS, SIM_VMCLEAR_REMOTE_NS, SIM_VCPU_MIGRATE_NS */
+	SIM_K_SIS_SCAN,	      /* SIM_SIS_SCAN_NS_PER_CPU */
+	SIM_K_C1_POWER,	      /* SIM_CORE_C1_W */
+	SIM_KNOBS,
+};
+/* Short names (--knob NAME=SCALE, the sensitivity table) and what each covers. */
+extern const char *const sim_knob_names[SIM_KNOBS];
+extern const char *const sim_knob_covers[SIM_KNOBS];
+
+/* What record_wakee()/wake_wide() and select_idle_sibling() keep per task
+ * (kernel/sched/fair.c): the flip counter of whom it wakes and the CPU it
+ * last woke a task from. A core's idle task has one too (wake-ups from
+ * interrupts on an idle core are made by it). */
+struct sim_wakee {
+	int last_wakee;	     /* thread id of current->last_wakee, -1 none */
+	uint32_t flips;	     /* wakee_flips */
+	sim_ns decay_ts;     /* wakee_flip_decay_ts */
+	int recent_used_cpu; /* p->recent_used_cpu, -1 none */
 };
 
 enum sim_tstate {
@@ -91,6 +129,19 @@ struct sim_thread {
 	bool in_guest;	   /* vCPU: in guest mode, so taking it off the core costs a VM exit */
 	sim_ns run_ns;	   /* total time on a core */
 	sim_ns *run_on_ns; /* per-core run time (only when tracking, for tests) */
+
+	/* wake-up placement (host.c, after kernel/sched/fair.c) */
+	struct sim_wakee wk;	/* its wakee_flips and recent_used_cpu */
+	double load_avg;	/* PELT se.avg.load_avg, 0..1024 */
+	sim_ns load_upd;	/* when load_avg was last brought up to date */
+	uint64_t nr_migrations; /* se.nr_migrations */
+	/* working set in a core's private caches (host.c) */
+	int ws_core;	  /* core holding its lines, -1 none */
+	uint64_t ws_mark; /* that core's touched_bytes when it last ran there */
+	uint64_t tlb_mark;
+	/* KVM (vCPU threads) */
+	int vmcs_core;	/* CPU its VMCS is loaded on (VMPTRLD), -1 none */
+	bool l1d_flush; /* vcpu->arch.l1tf_flush_l1d: flush L1D at the next VM entry */
 };
 
 enum sim_seg {
@@ -135,11 +186,27 @@ struct sim_core {
 	struct sim_thread *ksoftirqd;
 	struct sim_nq_item ksi; /* ksoftirqd's item */
 
-	sim_ns busy_ns; /* non-idle time since the start */
-	sim_ns irq_ns;	/* of which IRQ/softirq */
-	sim_ns idle_start;
-	sim_ns avg_idle; /* as rq->avg_idle: gates newidle balancing */
-	bool allocated;	 /* in some group of the plan (C1 when idle) or not (C6) */
+	sim_ns busy_ns;	   /* non-idle time since the start */
+	sim_ns irq_ns;	   /* of which IRQ/softirq */
+	sim_ns ipi_ns;	   /* of that, handling IPIs that are not network interrupts (CAL) */
+	sim_ns idle_start; /* when the core last stopped executing anything (C-state), -1 busy */
+	sim_ns avg_idle;   /* rq->avg_idle: gates newidle balancing, sets SIS_PROP's scan depth */
+	sim_ns idle_stamp; /* rq->idle_stamp: when its run queue went idle, -1 not idle */
+	bool allocated;	   /* in some group of the plan (C1 when idle) or not (C6) */
+
+	struct sim_thread *rq_curr; /* what rq->curr is: a thread, or NULL for the idle
+				       task (nr_switches counts its changes) */
+	double load_avg;	    /* PELT cfs_rq load_avg */
+	sim_ns load_upd;
+	struct sim_wakee idle_wk; /* the idle task's wakee state */
+	/* private caches: bytes (entries) brought in by anything since the start */
+	uint64_t touched_bytes;
+	uint64_t tlb_touched;
+	uint64_t irq_ws_mark; /* touched_bytes when softirq work last ran here */
+	uint64_t irq_tlb_mark;
+	bool irq_ws_warm; /* softirq work ran here before */
+	int current_vmcs; /* thread id of the vCPU whose VMCS is loaded here, -1 */
+	bool l1tf_flush;  /* per-CPU kvm_cpu_l1tf_flush_l1d (an interrupt ran here) */
 };
 
 /* A request from the load generator and, later, its reply. */
@@ -224,19 +291,33 @@ struct sim_vcpu {
 
 /* Counters since the start (the driver takes per-period differences). */
 struct sim_counters {
-	uint64_t arrivals;     /* requests that reached the NIC (first tries) */
-	uint64_t completions;  /* replies delivered to the client */
-	uint64_t drops;	       /* packets dropped on a full ring (then retransmitted) */
-	uint64_t client_lost;  /* sends not made: SIM_MAX_IN_FLIGHT outstanding */
-	uint64_t pirqs;	       /* host NIC queue interrupts */
-	uint64_t virqs;	       /* device interrupts delivered to the LC guest */
-	uint64_t ipis;	       /* guest wake-up IPIs */
-	uint64_t kicks;	       /* guest TX kicks */
-	uint64_t ctx_switches; /* host context switches (any thread) */
-	uint64_t migrations;   /* host thread migrations between cores */
-	uint64_t vm_exits;     /* LC VM exits */
-	uint64_t virq_waits;   /* interrupts the guest took */
-	sim_ns virq_wait_ns;   /* summed time from posting to the guest handler */
+	uint64_t arrivals;	  /* requests that reached the NIC (first tries) */
+	uint64_t completions;	  /* replies delivered to the client */
+	uint64_t drops;		  /* packets dropped on a full ring (then retransmitted) */
+	uint64_t client_lost;	  /* sends not made: SIM_MAX_IN_FLIGHT outstanding */
+	uint64_t pirqs;		  /* host NIC queue interrupts */
+	uint64_t virqs;		  /* device interrupts delivered to the LC guest */
+	uint64_t ipis;		  /* guest wake-up IPIs */
+	uint64_t kicks;		  /* guest TX kicks */
+	uint64_t ctx_switches;	  /* host context switches as rq->nr_switches counts them:
+				  every change of rq->curr, to and from the idle task */
+	uint64_t migrations;	  /* host thread migrations: the sum of se.nr_migrations */
+	uint64_t vm_exits;	  /* LC VM exits, as KVM's exits statistic counts them */
+	uint64_t host_irqs;	  /* host interrupts as /proc/interrupts counts them: NIC
+				  queues (pirqs), reschedule (RES), function call (CAL) */
+	uint64_t res_ipis;	  /* reschedule IPIs (RES) */
+	uint64_t cal_ipis;	  /* function-call IPIs (CAL): VMCLEAR of a migrated vCPU */
+	uint64_t wakeups;	  /* wake-ups placed (select_task_rq) */
+	uint64_t wake_idle;	  /* ... onto a CPU that idle_cpu() calls idle */
+	uint64_t wake_scans;	  /* select_idle_cpu() scans */
+	uint64_t wake_scanned;	  /* CPUs they examined */
+	uint64_t ibpbs;		  /* IBPBs on a VMCS switch */
+	uint64_t l1d_flushes;	  /* L1D flushes on VM entry (KVM's l1d_flush statistic) */
+	uint64_t vcpu_migrations; /* LC vCPU loads on a CPU other than its VMCS's */
+	sim_ns refill_ns;	  /* CPU time refilling caches and TLB after sharing a core */
+	sim_ns mitigation_ns;	  /* CPU time in IBPB, L1D flushes, VMCLEAR */
+	uint64_t virq_waits;	  /* interrupts the guest took */
+	sim_ns virq_wait_ns;	  /* summed time from posting to the guest handler */
 	sim_ns virq_wait_max_ns;
 	sim_ns be_work_ns;	     /* CPU time the BE VM's vCPUs got for their work */
 	sim_ns halt_poll_success_ns; /* KVM's stats of the same names, summed over the LC */
@@ -256,11 +337,34 @@ struct sim_model_config {
 	uint64_t seed;
 	bool track_cores;	 /* keep per-thread per-core run time (tests) */
 	sim_ns halt_poll_max_ns; /* KVM halt_poll_ns (SIM_HALT_POLL_MAX_NS); 0 = no halt polling */
+	bool no_mitigations;	 /* mitigations=off: no IBPB, no L1D flush */
+	double knob[SIM_KNOBS];	 /* scale of each uncertain constant (0 = 1, as costs.h) */
+	int fixed_pnq;		 /* pNQs regardless of the plan (0 = the plan's count) */
+	int fixed_vnq;		 /* vNQs regardless of the plan (0 = the plan's count) */
+};
+
+/* The costs the model charges, from costs.h scaled by the configuration's
+ * knobs (model_init). */
+struct sim_cost {
+	sim_ns ctx_switch, guest_ctx_switch, vcpu_load;
+	sim_ns vm_exit, vm_entry, exit_handler, irq_entry;
+	sim_ns host_rx_pkt, host_xmit_pkt, host_tx_clean;
+	sim_ns vhost_rx_pkt, vhost_tx_pkt, vhost_signal, copy_per_kib;
+	sim_ns guest_irq, guest_rx_pkt, guest_tx_pkt, guest_tx_clean;
+	sim_ns memcached_app, memcached_app_per_kb, nginx_app;
+	double refill_per_kib;		  /* ns */
+	double tlb_walk, tlb_walk_guest;  /* ns */
+	double ws_bytes[SIM_T_KINDS + 1]; /* working set per thread kind; [SIM_T_KINDS] softirq */
+	double tlb_entries[SIM_T_KINDS + 1];
+	sim_ns ibpb, l1d_flush, vmclear_ipi, vmclear_remote, vcpu_migrate;
+	sim_ns sis_scan_per_cpu;
+	double core_c1_w;
 };
 
 struct sim_model {
 	struct sim_engine eng;
 	struct sim_model_config cfg;
+	struct sim_cost cost;
 	int n_threads;
 	struct sim_thread *thr;
 	struct sim_core *core;
@@ -295,6 +399,11 @@ struct sim_model {
 
 	struct vs_hist *hist; /* latency (ns) of replies completed in this period */
 	struct sim_counters cnt;
+
+	/* the scheduler's shared state */
+	sim_ns llc_avg_scan_cost;    /* sd_llc->avg_scan_cost (SIS_PROP) */
+	int distribute_prev;	     /* cpumask_any_and_distribute()'s last CPU */
+	struct sim_core *waker_core; /* the CPU a wake-up is made from (NULL: the wakee's) */
 };
 
 /* Timer slots. */
@@ -350,8 +459,33 @@ void host_set_allowed(struct sim_model *m, struct sim_thread *t, uint64_t allowe
 void host_set_frozen(struct sim_model *m, struct sim_thread *t, bool frozen);
 /* Account c's running segment up to now. */
 void host_flush(struct sim_model *m, struct sim_core *c);
-/* Nothing runs, waits or is pending on c. */
+/* Nothing runs, waits or is pending on c (not even IRQ work). */
 bool host_core_idle(const struct sim_core *c);
+/* idle_cpu() (kernel/sched/core.c): c's run queue runs its idle task and has
+ * nothing queued. IRQ and softirq work do not make a core busy; a thread that
+ * halt-polls does. */
+bool host_idle_cpu(const struct sim_core *c);
+/* select_task_rq_fair() for a wake-up of t made from CPU waker (the core
+ * whose work wakes it; NULL: an event with no CPU, taken as t's previous one).
+ * Pure apart from the scheduler statistics it updates as the kernel does
+ * (wakee flips, recent_used_cpu, avg_scan_cost). Returns the core. */
+int host_select_task_rq(struct sim_model *m, struct sim_thread *t, struct sim_core *waker);
+/* VM entry of vCPU (LC or BE) thread t on its core: the entry, and the L1D
+ * flush when due (vmentry_l1d_flush=cond). Adds the cost to t's penalty. */
+void host_vm_enter(struct sim_model *m, struct sim_thread *t);
+/* The cost of t re-entering the guest on its core (entry, L1D flush when
+ * due; clears the flush flags). */
+sim_ns host_reentry_cost(struct sim_model *m, struct sim_thread *t);
+/* The refill t pays to start a segment on c (all of its working set and TLB
+ * footprint on a core it has not run on since; else the share of it that what
+ * came into c's caches since evicted), charged by host_core_go; it also
+ * records that t's lines are on c now. */
+sim_ns host_refill_thread(struct sim_model *m, struct sim_core *c, struct sim_thread *t);
+/* Data streamed through core c's private cache (packet payloads). */
+void host_touch(struct sim_model *m, int c, uint32_t bytes);
+/* Send an IPI to core c: RES (resched) or CAL (function call); counts it in
+ * /proc/interrupts and marks the core for the L1D flush. */
+void host_ipi(struct sim_model *m, struct sim_core *c, bool call);
 
 /* ---- nic.c -------------------------------------------------------------------- */
 

@@ -174,14 +174,14 @@ bool nic_softirq_next(struct sim_model *m, struct sim_core *c, struct sim_nq_ite
 		if (p->tx_clean > 0) {
 			/* the driver cleans completed TX descriptors first */
 			it->kind = IRQ_CLEAN;
-			*cost = (sim_ns)p->tx_clean * SIM_HOST_TX_CLEAN_NS;
+			*cost = (sim_ns)p->tx_clean * m->cost.host_tx_clean;
 			p->tx_clean = 0;
 			return true;
 		}
 		if (p->rx.count > 0 && c->napi_done < SIM_NAPI_BUDGET) {
 			it->kind = IRQ_RX;
 			it->req = ring_pop(&p->rx);
-			*cost = SIM_HOST_RX_PKT_NS;
+			*cost = m->cost.host_rx_pkt;
 			c->napi_done++;
 			return true;
 		}
@@ -201,8 +201,10 @@ bool nic_softirq_next(struct sim_model *m, struct sim_core *c, struct sim_nq_ite
 
 void nic_softirq_done(struct sim_model *m, struct sim_core *c, const struct sim_nq_item *it)
 {
-	if (it->kind == IRQ_RX)
+	if (it->kind == IRQ_RX) {
+		host_touch(m, c->id, m->req[it->req].req_bytes);
 		vhost_tap_rx(m, nic_tap_queue(m->req[it->req].conn, m->n_vnq), it->req);
+	}
 }
 
 void nic_transmit(struct sim_model *m, uint32_t id, int core, int vf_q)

@@ -322,6 +322,24 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 		res->ctx_per_s = (double)(c1->ctx_switches - c0.ctx_switches) / s;
 		res->migrations_per_s = (double)(c1->migrations - c0.migrations) / s;
 		res->pirqs_per_s = (double)(c1->pirqs - c0.pirqs) / s;
+		res->host_irqs_per_s = (double)(c1->host_irqs - c0.host_irqs) / s;
+		res->res_per_s = (double)(c1->res_ipis - c0.res_ipis) / s;
+		res->cal_per_s = (double)(c1->cal_ipis - c0.cal_ipis) / s;
+		res->wakeups_per_s = (double)(c1->wakeups - c0.wakeups) / s;
+		res->wake_idle_share = c1->wakeups > c0.wakeups
+					       ? (double)(c1->wake_idle - c0.wake_idle) /
+							 (double)(c1->wakeups - c0.wakeups)
+					       : 0;
+		res->scans_per_s = (double)(c1->wake_scans - c0.wake_scans) / s;
+		res->scanned_per_scan = c1->wake_scans > c0.wake_scans
+						? (double)(c1->wake_scanned - c0.wake_scanned) /
+							  (double)(c1->wake_scans - c0.wake_scans)
+						: 0;
+		res->ibpb_per_s = (double)(c1->ibpbs - c0.ibpbs) / s;
+		res->l1d_flush_per_s = (double)(c1->l1d_flushes - c0.l1d_flushes) / s;
+		res->vcpu_migrations_per_s = (double)(c1->vcpu_migrations - c0.vcpu_migrations) / s;
+		res->refill_cores = (double)(c1->refill_ns - c0.refill_ns) * 1e-9 / s;
+		res->mitigation_cores = (double)(c1->mitigation_ns - c0.mitigation_ns) * 1e-9 / s;
 		res->virqs_per_s = (double)(c1->virqs - c0.virqs) / s;
 		for (int k = 0; k < SIM_STAGES; k++)
 			res->stage_us[k] = done ? (double)(c1->stage_ns[k] - c0.stage_ns[k]) /

@@ -73,13 +73,18 @@ struct sim_run_result {
 	double halt_poll_cores; /* mean KVM halt-polling time (the VM's counters), cores */
 	double drops_per_s, exits_per_req, ctx_per_s, migrations_per_s, virq_wait_us;
 	double pirqs_per_s, virqs_per_s;
-	double client_lost_per_s;    /* sends not made: too many requests outstanding */
-	double th_vcpu, th_nq;	     /* thresholds at the end */
-	double stage_us[SIM_STAGES]; /* mean time per request in each stage */
-	uint64_t events;	     /* engine events, whole run */
-	double sim_s;		     /* simulated seconds, whole run */
-	double wall_s;		     /* wall-clock seconds, whole run */
-	int plan_errors;	     /* periods whose decision could not be placed */
+	double host_irqs_per_s, res_per_s, cal_per_s; /* /proc/interrupts: all, RES, CAL */
+	double wakeups_per_s, wake_idle_share;	      /* placements; share onto an idle CPU */
+	double scans_per_s, scanned_per_scan;	      /* select_idle_cpu() scans, CPUs each */
+	double ibpb_per_s, l1d_flush_per_s, vcpu_migrations_per_s;
+	double refill_cores, mitigation_cores; /* CPU time on cache/TLB refill and mitigations */
+	double client_lost_per_s;	       /* sends not made: too many requests outstanding */
+	double th_vcpu, th_nq;		       /* thresholds at the end */
+	double stage_us[SIM_STAGES];	       /* mean time per request in each stage */
+	uint64_t events;		       /* engine events, whole run */
+	double sim_s;			       /* simulated seconds, whole run */
+	double wall_s;			       /* wall-clock seconds, whole run */
+	int plan_errors;		       /* periods whose decision could not be placed */
 	uint64_t anomalies; /* model self-check failures; always 0 unless the model has a bug */
 };
 

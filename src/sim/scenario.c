@@ -301,6 +301,17 @@ void sim_scen_print_run(FILE *f, const struct sim_run_config *cfg, const struct 
 		r->pirqs_per_s, r->virqs_per_s, r->ctx_per_s, r->migrations_per_s, r->drops_per_s);
 	fprintf(f, "VM exits per request %.2f; mean vIRQ wait %.1f us\n", r->exits_per_req,
 		r->virq_wait_us);
+	fprintf(f,
+		"host interrupts %.0f/s (NIC %.0f, RES %.0f, CAL %.0f); wake-ups %.0f/s, %.1f %% "
+		"onto "
+		"an idle CPU; %.0f idle-CPU scans/s of %.1f CPUs\n",
+		r->host_irqs_per_s, r->pirqs_per_s, r->res_per_s, r->cal_per_s, r->wakeups_per_s,
+		100 * r->wake_idle_share, r->scans_per_s, r->scanned_per_scan);
+	fprintf(f,
+		"sharing cores: cache/TLB refill %.2f cores; IBPB %.0f/s, L1D flush %.0f/s, vCPU "
+		"migrations %.0f/s: mitigations %.2f cores\n",
+		r->refill_cores, r->ibpb_per_s, r->l1d_flush_per_s, r->vcpu_migrations_per_s,
+		r->mitigation_cores);
 	if (r->client_lost_per_s > 0)
 		fprintf(f, "the client could not send %.0f requests/s: %d requests outstanding\n",
 			r->client_lost_per_s, SIM_MAX_IN_FLIGHT);

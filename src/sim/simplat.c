@@ -134,13 +134,17 @@ static int simplat_apply(struct vs_platform *base, const struct vs_plan *plan)
 	for (int c = 0; c < m->cfg.n_cores; c++)
 		if ((nmask >> c) & 1)
 			nq_cores[n_nq++] = c;
-	m->n_pnq = queues;
-	m->n_vnq = queues;
+	/* physical and virtio queue counts: the plan's, unless fixed (the
+	 * original's "1 pNQ + 20 vNQ" configurations) */
+	m->n_pnq =
+		m->cfg.fixed_pnq > 0 && m->cfg.path != SIM_PATH_SRIOV ? m->cfg.fixed_pnq : queues;
+	m->n_vnq =
+		m->cfg.fixed_vnq > 0 && m->cfg.path != SIM_PATH_SRIOV ? m->cfg.fixed_vnq : queues;
 	m->nq_mask = nmask;
 	for (int q = 0; q < qmax; q++)
 		m->pnq[q].core = nq_cores[q % n_nq];
 	for (int c = 0, r = 0; c < m->cfg.n_cores; c++)
-		m->xps_q[c] = ((nmask >> c) & 1) ? (r++) % queues : c % queues;
+		m->xps_q[c] = ((nmask >> c) & 1) ? (r++) % m->n_pnq : c % m->n_pnq;
 	for (int q = 0; q < qmax; q++)
 		m->vnq[q].vcpu = q % vcpus;
 	guest_set_active(m, vcpus);

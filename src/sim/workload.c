@@ -70,15 +70,15 @@ uint32_t wl_new_request(struct sim_model *m, sim_ns sent)
 	if (m->cfg.wl == SIM_WL_NGINX) {
 		r->req_bytes = SIM_NGINX_REQ_BYTES;
 		r->resp_bytes = SIM_NGINX_FILE_BYTES + SIM_NGINX_RESP_HDR_BYTES;
-		r->app_ns = (uint32_t)SIM_NGINX_APP_NS;
+		r->app_ns = (uint32_t)m->cost.nginx_app;
 	} else {
 		bool set = rng_below(&m->rng_size, SIM_ETC_GETS_PER_SET + 1) == 0;
 		uint32_t key = wl_etc_key(&m->rng_size), value = wl_etc_value(&m->rng_size);
 
 		r->req_bytes = SIM_MEMCACHED_HDR_BYTES + key + (set ? value : 0);
 		r->resp_bytes = set ? 8 : SIM_MEMCACHED_HDR_BYTES + key + value;
-		r->app_ns = (uint32_t)(SIM_MEMCACHED_APP_NS +
-				       (sim_ns)(key + value) * SIM_MEMCACHED_APP_NS_PER_KB / 1024);
+		r->app_ns = (uint32_t)(m->cost.memcached_app +
+				       (sim_ns)(key + value) * m->cost.memcached_app_per_kb / 1024);
 	}
 	return id;
 }

@@ -134,7 +134,9 @@ static void test_virq_waits_for_descheduled_vcpu(void **state)
 	print_message("# vIRQ posted at %lld, vCPU ran at %lld, handler at %lld\n",
 		      (long long)posted, (long long)t_run, (long long)v->irq_taken_at);
 	assert_true(v->irq_taken_at >= t_run);
-	assert_true(v->irq_taken_at - t_run < 20 * US);
+	/* after the switch-in costs: context switch, vcpu_load, IBPB, the refill
+	 * of the working set the BE vCPU evicted (~30 us) and the L1D flush */
+	assert_true(v->irq_taken_at - t_run < 60 * US);
 	assert_true(t_run - posted > 1 * MS); /* it waited for a CFS slice */
 
 	/* control: posted while the vCPU runs, the interrupt is taken at once */
@@ -313,8 +315,10 @@ static void test_isolation_keeps_groups_apart(void **state)
 			}
 		}
 		for (int c = 0; c < 8; c++) {
-			sim_ns d = m.core[c].irq_ns - prev_irq[c];
-			prev_irq[c] = m.core[c].irq_ns;
+			/* network IRQ and softirq time: all IRQ time but the
+			 * function-call IPIs of vCPU migrations (VMCLEAR) */
+			sim_ns d = m.core[c].irq_ns - m.core[c].ipi_ns - prev_irq[c];
+			prev_irq[c] = m.core[c].irq_ns - m.core[c].ipi_ns;
 			/* a core that just left the NQ group finishes the NAPI poll it
 			 * had taken (a new IRQ affinity applies to the next interrupt):
 			 * allow that drain, nothing more */
