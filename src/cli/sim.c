@@ -62,6 +62,13 @@ static void sim_usage(FILE *f)
 		"  --no-explore      keep the initial thresholds (0.8)\n"
 		"  --halt-poll-us US KVM's halt_poll_ns limit in us (default 200, KVM's x86\n"
 		"                    default); 0 turns halt polling off\n"
+		"  --pnqs N, --vnqs M  physical and virtio queue counts whatever the policy\n"
+		"                    sets (also policy static-ts:NV:NP:NVQ or "
+		"static-iso:NV:NP:NVQ)\n"
+		"  --mitigations on|off  CPU-bug mitigations of a Skylake-SP host (IBPB on a VMCS\n"
+		"                    switch, L1D flush on VM entry); default on, as Linux 5.13\n"
+		"  --knob NAME=SCALE multiply an uncertain constant (see docs/SIMULATOR.md and\n"
+		"                    vspace sim sensitivity); repeatable\n"
 		"  --halt-poll-accounting auto|off\n"
 		"                    auto (default, as vspaced's [host] halt_poll_accounting):\n"
 		"                    subtract the VM's KVM halt-polling time from the vCPU\n"
@@ -111,6 +118,38 @@ static int sim_parse_qps(const char *text, double *out)
 		return -1;
 	*out *= mul;
 	return *out <= 1e8 ? 0 : -1;
+}
+
+/* "NAME=SCALE": scale one uncertain constant (sim_knob_names). */
+static int sim_parse_knob(const char *text, double *knob)
+{
+	const char *eq = strchr(text, '=');
+	char name[32];
+	double v;
+
+	if (!eq || (size_t)(eq - text) >= sizeof(name)) {
+		fprintf(stderr, "vspace sim: --knob: \"%s\" is not NAME=SCALE\n", text);
+		return -1;
+	}
+	memcpy(name, text, (size_t)(eq - text));
+	name[eq - text] = '\0';
+	for (int i = 0; i < SIM_KNOBS; i++) {
+		if (strcmp(name, sim_knob_names[i]) != 0)
+			continue;
+		if (str_to_double(eq + 1, 0.01, 100, &v) < 0) {
+			fprintf(stderr,
+				"vspace sim: --knob %s: \"%s\" is not a scale in [0.01, 100]\n",
+				name, eq + 1);
+			return -1;
+		}
+		knob[i] = v;
+		return 0;
+	}
+	fprintf(stderr, "vspace sim: --knob: unknown constant \"%s\" (", name);
+	for (int i = 0; i < SIM_KNOBS; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "", sim_knob_names[i]);
+	fprintf(stderr, ")\n");
+	return -1;
 }
 
 static int sim_parse_list(const char *opt, const char *text, char *buf, size_t len, char **field,
@@ -181,6 +220,10 @@ enum {
 	OPT_OUT,
 	OPT_HALTPOLL,
 	OPT_HPACCT,
+	OPT_PNQS,
+	OPT_VNQS,
+	OPT_MITIG,
+	OPT_KNOB,
 };
 
 static const struct option sim_long_opts[] = {
@@ -206,6 +249,10 @@ static const struct option sim_long_opts[] = {
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "halt-poll-us", required_argument, NULL, OPT_HALTPOLL },
 	{ "halt-poll-accounting", required_argument, NULL, OPT_HPACCT },
+	{ "pnqs", required_argument, NULL, OPT_PNQS },
+	{ "vnqs", required_argument, NULL, OPT_VNQS },
+	{ "mitigations", required_argument, NULL, OPT_MITIG },
+	{ "knob", required_argument, NULL, OPT_KNOB },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -219,7 +266,8 @@ static const int sim_opts_dynamic[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JO
 static const int sim_opts_colocate[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, OPT_BE, 0 };
 static const int sim_opts_common[] = { OPT_WORKLOAD,  OPT_SLO,	    OPT_SEED,	OPT_CORES,
 				       OPT_VCPUS,     OPT_QUEUES,   OPT_PERIOD, OPT_WINDOW,
-				       OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT, 0 };
+				       OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT, OPT_PNQS,
+				       OPT_VNQS,      OPT_MITIG,    OPT_KNOB,	0 };
 
 static bool sim_opt_in(const int *list, int opt)
 {
@@ -412,6 +460,32 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 		case OPT_HALTPOLL:
 			if (sim_opt_double("--halt-poll-us", optarg, 0, 1000000,
 					   &o->base.halt_poll_us) < 0)
+				return -1;
+			break;
+		case OPT_PNQS:
+			if (sim_opt_long("--pnqs", optarg, 1, SIM_MAX_CORES, &v) < 0)
+				return -1;
+			o->base.n_pnq = (int)v;
+			break;
+		case OPT_VNQS:
+			if (sim_opt_long("--vnqs", optarg, 1, SIM_MAX_CORES, &v) < 0)
+				return -1;
+			o->base.n_vnq = (int)v;
+			break;
+		case OPT_MITIG:
+			if (strcmp(optarg, "on") == 0) {
+				o->base.no_mitigations = false;
+			} else if (strcmp(optarg, "off") == 0) {
+				o->base.no_mitigations = true;
+			} else {
+				fprintf(stderr,
+					"vspace sim: --mitigations: \"%s\" is not on or off\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_KNOB:
+			if (sim_parse_knob(optarg, o->base.knob) < 0)
 				return -1;
 			break;
 		case OPT_HPACCT: {

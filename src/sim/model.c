@@ -125,10 +125,14 @@ static int model_check(const struct sim_model_config *cfg, char *err, size_t err
 			return -1;
 		}
 	}
-	if (cfg->fixed_pnq < 0 || cfg->fixed_pnq > cfg->n_queues || cfg->fixed_vnq < 0 ||
-	    cfg->fixed_vnq > cfg->n_queues) {
-		snprintf(err, errlen, "%d pNQs and %d vNQs: each must be in [1, queues = %d]",
-			 cfg->fixed_pnq, cfg->fixed_vnq, cfg->n_queues);
+	if (cfg->fixed_pnq < 0 || cfg->fixed_pnq > cfg->n_queues) {
+		snprintf(err, errlen, "%d pNQs: more than the %d queues the host has (--queues)",
+			 cfg->fixed_pnq, cfg->n_queues);
+		return -1;
+	}
+	if (cfg->fixed_vnq < 0 || cfg->fixed_vnq > cfg->n_queues) {
+		snprintf(err, errlen, "%d vNQs: more than the %d queues the VM has (--queues)",
+			 cfg->fixed_vnq, cfg->n_queues);
 		return -1;
 	}
 	if (cfg->n_conns < 1 || cfg->n_conns > 1000000) {

@@ -47,12 +47,53 @@ const char *sim_workload_name(enum sim_wl_kind wl)
 	return wl == SIM_WL_NGINX ? "nginx" : "memcached";
 }
 
+/* "static-ts:NV:NP:NVQ" (or static-iso): the controller's spec with
+ * max(NP, NVQ) queues into spec, the two counts into *np and *nvq. Returns 1
+ * when name has that form, 0 when not, -1 (err) when it does but is wrong. */
+static int sim_split_queues(const char *name, char *spec, size_t len, int *np, int *nvq, char *err,
+			    size_t errlen)
+{
+	const char *kind = NULL;
+	long nv, p, v;
+	char *end;
+
+	if (str_starts_with(name, "static-ts:"))
+		kind = "static-ts";
+	else if (str_starts_with(name, "static-iso:"))
+		kind = "static-iso";
+	if (!kind || strchr(name, ':') == strrchr(name, ':') ||
+	    strchr(strchr(name, ':') + 1, ':') == strrchr(name, ':'))
+		return 0; /* fewer than three numbers: the controller's form */
+	nv = strtol(strchr(name, ':') + 1, &end, 10);
+	if (*end != ':')
+		goto bad;
+	p = strtol(end + 1, &end, 10);
+	if (*end != ':')
+		goto bad;
+	v = strtol(end + 1, &end, 10);
+	if (*end != '\0' || nv < 1 || p < 1 || v < 1 || nv > SIM_MAX_CORES || p > SIM_MAX_CORES ||
+	    v > SIM_MAX_CORES)
+		goto bad;
+	snprintf(spec, len, "%s:%ld:%ld", kind, nv, p > v ? p : v);
+	*np = (int)p;
+	*nvq = (int)v;
+	return 1;
+bad:
+	snprintf(err, errlen,
+		 "policy \"%.40s\": expected %s:NV:NP:NVQ with NV vCPUs, NP physical and NVQ "
+		 "virtio queues, each in [1, %d]",
+		 name, kind, SIM_MAX_CORES);
+	return -1;
+}
+
 int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path *path,
-		       struct vs_policy *pol, char *err, size_t errlen)
+		       struct vs_policy *pol, int *pnq, int *vnq, char *err, size_t errlen)
 {
 	char spec[64];
+	int split;
 
 	*path = SIM_PATH_VIRTIO;
+	*pnq = *vnq = 0;
 	if (strcmp(name, "es2") == 0) {
 		/* SPEC §3.6: single queue, its hybrid polling on one core of its own */
 		*path = SIM_PATH_ES2;
@@ -70,7 +111,11 @@ int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path
 			snprintf(err, errlen, "policy name \"%.40s...\" is too long", name);
 			return -1;
 		}
-		str_copy(spec, name, sizeof(spec));
+		split = sim_split_queues(name, spec, sizeof(spec), pnq, vnq, err, errlen);
+		if (split < 0)
+			return -1;
+		if (split == 0)
+			str_copy(spec, name, sizeof(spec));
 	}
 	if (policy_lookup(spec, n_cores, pol, err, errlen) < 0) {
 		size_t n = strlen(err);
@@ -79,7 +124,7 @@ int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path
 			snprintf(err + n - 1, errlen - (n - 1), ", es2, sriov)");
 		return -1;
 	}
-	if (*path != SIM_PATH_VIRTIO)
+	if (*path != SIM_PATH_VIRTIO || *pnq > 0)
 		str_copy(pol->spec, name, sizeof(pol->spec));
 	return 0;
 }
@@ -169,11 +214,18 @@ static void sim_csv_row(FILE *f, double t_s, double offered, const struct sim_pe
 		fprintf(f, "%.1f,%.1f,", per->p95_us, per->p99_us);
 	else
 		fprintf(f, ",,");
-	fprintf(f, "%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%llu,%llu,%llu,%llu,%llu,%.4f,%.4f\n",
+	fprintf(f, "%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%llu,%llu,%llu,%llu,%llu,%.4f,%.4f,",
 		al->n_vcpu, al->n_nq, al->n_be, u->u_vcpu, u->u_nq, th.vcpu, th.nq, per->energy_j,
 		(unsigned long long)per->d.pirqs, (unsigned long long)per->d.virqs,
 		(unsigned long long)per->d.ctx_switches, (unsigned long long)per->d.migrations,
 		(unsigned long long)per->d.vm_exits, per->busy_vcpu_raw, per->halt_poll_cores);
+	fprintf(f, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.4f,%.4f\n",
+		(unsigned long long)per->d.host_irqs, (unsigned long long)per->d.res_ipis,
+		(unsigned long long)per->d.cal_ipis, (unsigned long long)per->d.wakeups,
+		(unsigned long long)per->d.wake_idle, (unsigned long long)per->d.ibpbs,
+		(unsigned long long)per->d.l1d_flushes, (unsigned long long)per->d.vcpu_migrations,
+		(double)per->d.refill_ns * 1e-9 / per->period_s,
+		(double)per->d.mitigation_ns * 1e-9 / per->period_s);
 }
 
 static double sim_wall_s(void)
@@ -225,9 +277,21 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 	mc.n_conns = cfg->n_conns;
 	mc.seed = cfg->seed;
 	mc.halt_poll_max_ns = (sim_ns)llround(cfg->halt_poll_us * 1000);
-	if (sim_policy_resolve(cfg->policy, cfg->n_cores, cfg->n_vcpus, &mc.path, &pol, err,
-			       errlen) < 0)
+	mc.no_mitigations = cfg->no_mitigations;
+	memcpy(mc.knob, cfg->knob, sizeof(mc.knob));
+	if (sim_policy_resolve(cfg->policy, cfg->n_cores, cfg->n_vcpus, &mc.path, &pol,
+			       &mc.fixed_pnq, &mc.fixed_vnq, err, errlen) < 0)
 		return -1;
+	/* --pnqs/--vnqs set what the policy name does not */
+	if (cfg->n_pnq > 0)
+		mc.fixed_pnq = cfg->n_pnq;
+	if (cfg->n_vnq > 0)
+		mc.fixed_vnq = cfg->n_vnq;
+	if (mc.path == SIM_PATH_SRIOV && (mc.fixed_pnq || mc.fixed_vnq)) {
+		snprintf(err, errlen, "sriov has the VF's %d queues: --pnqs/--vnqs do not apply",
+			 SIM_SRIOV_QUEUES);
+		return -1;
+	}
 	if (model_init(&m, &mc, err, errlen) < 0)
 		return -1;
 	simplat_init(&plat, &m);

@@ -219,10 +219,11 @@ static int scen_check_policies(const struct sim_scen_opts *o, char pol[][64], in
 	for (int i = 0; i < n; i++) {
 		struct vs_policy p;
 		enum sim_path path;
+		int np, nvq;
 		char err[256];
 
-		if (sim_policy_resolve(pol[i], o->base.n_cores, o->base.n_vcpus, &path, &p, err,
-				       sizeof(err)) < 0) {
+		if (sim_policy_resolve(pol[i], o->base.n_cores, o->base.n_vcpus, &path, &p, &np,
+				       &nvq, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vspace sim %s: %s\n", cmd, err);
 			return -1;
 		}

@@ -81,6 +81,18 @@ static int simplat_sample(struct vs_platform *base, struct vs_host_sample *s)
 	per->d.virq_waits -= p->cnt_prev.virq_waits;
 	per->d.virq_wait_ns -= p->cnt_prev.virq_wait_ns;
 	per->d.be_work_ns -= p->cnt_prev.be_work_ns;
+	per->d.host_irqs -= p->cnt_prev.host_irqs;
+	per->d.res_ipis -= p->cnt_prev.res_ipis;
+	per->d.cal_ipis -= p->cnt_prev.cal_ipis;
+	per->d.wakeups -= p->cnt_prev.wakeups;
+	per->d.wake_idle -= p->cnt_prev.wake_idle;
+	per->d.wake_scans -= p->cnt_prev.wake_scans;
+	per->d.wake_scanned -= p->cnt_prev.wake_scanned;
+	per->d.ibpbs -= p->cnt_prev.ibpbs;
+	per->d.l1d_flushes -= p->cnt_prev.l1d_flushes;
+	per->d.vcpu_migrations -= p->cnt_prev.vcpu_migrations;
+	per->d.refill_ns -= p->cnt_prev.refill_ns;
+	per->d.mitigation_ns -= p->cnt_prev.mitigation_ns;
 	p->cnt_prev = m->cnt;
 	p->last_at = m->eng.now;
 
