@@ -1,4 +1,4 @@
-/* sim.c - `vspace sim`: run the host model under the real controller (run, sweep, dynamic, energy, colocate). */
+/* sim.c - `vspace sim`: run the host model under the real controller (run, sweep, dynamic, energy, colocate, sensitivity). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -43,6 +43,9 @@ static void sim_usage(FILE *f)
 		"  energy    power and energy per request at fixed loads: --policies --loads\n"
 		"  colocate  LC VM + a CPU-bound BE VM under vspace-r and demeter over the\n"
 		"            dynamic load: cores given to BE, SLO kept\n"
+		"  sensitivity  the highest load within the SLO per policy and the power at\n"
+		"            50k with each uncertain constant at x0.5 and x2; flags the\n"
+		"            variations that change an order between policies\n"
 		"\n"
 		"Policies: vspace-p, vspace-e, vspace-r, static-ts:NV:NQ, static-iso:NV:NQ,\n"
 		"  corenap, demeter:NQ (the controller's), and the simulator-only packet paths\n"
@@ -85,6 +88,11 @@ static void sim_usage(FILE *f)
 		"          [--phase-s S (default 2)] [--out DIR] [--jobs N]\n"
 		"colocate: [--policies LIST (default vspace-r,demeter:1)] [--be-vcpus N (20)]\n"
 		"          [--phase-s S (default 2)] [--out DIR] [--jobs N]\n"
+		"sensitivity: [--policies LIST (default vspace-p,vspace-e,static-ts:20:20,\n"
+		"          static-iso:16:4)] [--knobs LIST (default all)] [--factors LIST "
+		"(0.5,2)]\n"
+		"          [--step QPS (50k)] [--max-qps QPS (600k)] [--energy-qps QPS (50k)]\n"
+		"          [--duration S (2)] [--warmup S (0.5)] [--csv FILE] [--jobs N]\n"
 		"--jobs N: parallel runs, one process each (default: the number of CPUs).\n"
 		"Loads are requests per second; a k suffix multiplies by 1000 (250k).\n"
 		"Lists are comma-separated.\n"
@@ -118,6 +126,15 @@ static int sim_parse_qps(const char *text, double *out)
 		return -1;
 	*out *= mul;
 	return *out <= 1e8 ? 0 : -1;
+}
+
+/* Index of an uncertain constant's short name, or -1. */
+static int sim_knob_index(const char *name)
+{
+	for (int i = 0; i < SIM_KNOBS; i++)
+		if (strcmp(name, sim_knob_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 /* "NAME=SCALE": scale one uncertain constant (sim_knob_names). */
@@ -224,6 +241,11 @@ enum {
 	OPT_VNQS,
 	OPT_MITIG,
 	OPT_KNOB,
+	OPT_KNOBS,
+	OPT_FACTORS,
+	OPT_STEP,
+	OPT_MAXQPS,
+	OPT_ENERGYQPS,
 };
 
 static const struct option sim_long_opts[] = {
@@ -253,6 +275,11 @@ static const struct option sim_long_opts[] = {
 	{ "vnqs", required_argument, NULL, OPT_VNQS },
 	{ "mitigations", required_argument, NULL, OPT_MITIG },
 	{ "knob", required_argument, NULL, OPT_KNOB },
+	{ "knobs", required_argument, NULL, OPT_KNOBS },
+	{ "factors", required_argument, NULL, OPT_FACTORS },
+	{ "step", required_argument, NULL, OPT_STEP },
+	{ "max-qps", required_argument, NULL, OPT_MAXQPS },
+	{ "energy-qps", required_argument, NULL, OPT_ENERGYQPS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -264,6 +291,10 @@ static const int sim_opts_grid[] = { OPT_POLICIES, OPT_LOADS, OPT_DURATION, OPT_
 				     OPT_JOBS,	   0 };
 static const int sim_opts_dynamic[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, 0 };
 static const int sim_opts_colocate[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, OPT_BE, 0 };
+static const int sim_opts_sensitivity[] = { OPT_POLICIES, OPT_KNOBS,  OPT_FACTORS,
+					    OPT_STEP,	  OPT_MAXQPS, OPT_ENERGYQPS,
+					    OPT_DURATION, OPT_WARMUP, OPT_JOBS,
+					    OPT_CSV,	  0 };
 static const int sim_opts_common[] = { OPT_WORKLOAD,  OPT_SLO,	    OPT_SEED,	OPT_CORES,
 				       OPT_VCPUS,     OPT_QUEUES,   OPT_PERIOD, OPT_WINDOW,
 				       OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT, OPT_PNQS,
@@ -287,6 +318,8 @@ static bool sim_opt_allowed(const char *cmd, int opt)
 		return sim_opt_in(sim_opts_grid, opt);
 	if (strcmp(cmd, "dynamic") == 0)
 		return sim_opt_in(sim_opts_dynamic, opt);
+	if (strcmp(cmd, "sensitivity") == 0)
+		return sim_opt_in(sim_opts_sensitivity, opt);
 	return sim_opt_in(sim_opts_colocate, opt);
 }
 
@@ -488,6 +521,54 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 			if (sim_parse_knob(optarg, o->base.knob) < 0)
 				return -1;
 			break;
+		case OPT_KNOBS:
+			n = sim_parse_list("--knobs", optarg, buf, sizeof(buf), field, SIM_KNOBS);
+			if (n < 0)
+				return -1;
+			for (int i = 0; i < n; i++) {
+				int k = sim_knob_index(field[i]);
+				if (k < 0) {
+					fprintf(stderr,
+						"vspace sim: --knobs: unknown constant \"%s\"\n",
+						field[i]);
+					return -1;
+				}
+				o->knobs[i] = k;
+			}
+			o->n_knobs = n;
+			break;
+		case OPT_FACTORS:
+			n = sim_parse_list("--factors", optarg, buf, sizeof(buf), field, 8);
+			if (n < 0)
+				return -1;
+			for (int i = 0; i < n; i++)
+				if (sim_opt_double("--factors", field[i], 0.01, 100,
+						   &o->factors[i]) < 0)
+					return -1;
+			o->n_factors = n;
+			break;
+		case OPT_STEP:
+			if (sim_parse_qps(optarg, &o->step_qps) < 0 || o->step_qps <= 0) {
+				fprintf(stderr, "vspace sim: --step: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_MAXQPS:
+			if (sim_parse_qps(optarg, &o->max_qps) < 0 || o->max_qps <= 0) {
+				fprintf(stderr, "vspace sim: --max-qps: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_ENERGYQPS:
+			if (sim_parse_qps(optarg, &o->energy_qps) < 0 || o->energy_qps <= 0) {
+				fprintf(stderr,
+					"vspace sim: --energy-qps: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case OPT_HPACCT: {
 			int m = haltpoll_mode_parse(optarg);
 			if (m < 0) {
@@ -557,7 +638,7 @@ int sim_main(int argc, char **argv)
 	memset(&cl, 0, sizeof(cl));
 	if (argc < 2) {
 		fprintf(stderr, "vspace sim: missing COMMAND (run, sweep, dynamic, energy, "
-				"colocate; see vspace sim --help)\n");
+				"colocate, sensitivity; see vspace sim --help)\n");
 		return SIM_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -567,10 +648,11 @@ int sim_main(int argc, char **argv)
 	}
 	cl.cmd = argv[1];
 	if (strcmp(cl.cmd, "run") && strcmp(cl.cmd, "sweep") && strcmp(cl.cmd, "dynamic") &&
-	    strcmp(cl.cmd, "energy") && strcmp(cl.cmd, "colocate")) {
+	    strcmp(cl.cmd, "energy") && strcmp(cl.cmd, "colocate") &&
+	    strcmp(cl.cmd, "sensitivity")) {
 		fprintf(stderr,
 			"vspace sim: unknown command \"%s\" (run, sweep, dynamic, energy, "
-			"colocate)\n",
+			"colocate, sensitivity)\n",
 			cl.cmd);
 		return SIM_EXIT_USAGE;
 	}
@@ -586,5 +668,7 @@ int sim_main(int argc, char **argv)
 		return sim_scen_energy(&cl.o, stdout);
 	if (strcmp(cl.cmd, "dynamic") == 0)
 		return sim_scen_dynamic(&cl.o, stdout);
+	if (strcmp(cl.cmd, "sensitivity") == 0)
+		return sim_scen_sensitivity(&cl.o, stdout);
 	return sim_scen_colocate(&cl.o, stdout);
 }

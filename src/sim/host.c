@@ -274,8 +274,10 @@ static void host_account(struct sim_model *m, struct sim_core *c)
 		t->run_ns += d;
 		if (t->run_on_ns)
 			t->run_on_ns[c->id] += d;
-		if (t->kind == SIM_T_BE)
+		if (t->kind == SIM_T_BE) {
 			m->cnt.be_work_ns += d;
+			c->touched_bytes += (uint64_t)llround((double)d * m->cost.be_stream_per_ns);
+		}
 	}
 }
 

@@ -83,6 +83,7 @@ static void model_costs(struct sim_cost *k, const double *knob)
 	k->tlb_entries[SIM_T_BE] = SIM_TLB_BE * s[SIM_K_WORKING_SET];
 	k->tlb_entries[SIM_T_KSOFTIRQD] = SIM_TLB_SOFTIRQ * s[SIM_K_WORKING_SET];
 	k->tlb_entries[SIM_T_KINDS] = SIM_TLB_SOFTIRQ * s[SIM_K_WORKING_SET];
+	k->be_stream_per_ns = SIM_BE_STREAM_BYTES_PER_NS * s[SIM_K_WORKING_SET];
 	k->ibpb = MODEL_K(SIM_IBPB_NS, SIM_K_IBPB);
 	k->l1d_flush = MODEL_K(SIM_L1D_FLUSH_NS, SIM_K_L1D_FLUSH);
 	k->vmclear_ipi = MODEL_K(SIM_VMCLEAR_IPI_NS, SIM_K_VMCLEAR);

@@ -356,6 +356,7 @@ struct sim_cost {
 	double tlb_walk, tlb_walk_guest;  /* ns */
 	double ws_bytes[SIM_T_KINDS + 1]; /* working set per thread kind; [SIM_T_KINDS] softirq */
 	double tlb_entries[SIM_T_KINDS + 1];
+	double be_stream_per_ns; /* bytes a BE vCPU streams through the L2 per ns it runs */
 	sim_ns ibpb, l1d_flush, vmclear_ipi, vmclear_remote, vcpu_migrate;
 	sim_ns sis_scan_per_cpu;
 	double core_c1_w;

@@ -38,13 +38,6 @@ static void scen_halt_poll_text(const struct sim_run_config *c, char *buf, size_
 			 haltpoll_mode_name(c->halt_poll_accounting));
 }
 
-/* What a child sends back through its pipe. */
-struct scen_msg {
-	int ok;
-	char err[256];
-	struct sim_run_result res;
-};
-
 static int scen_run_one(const struct sim_run_config *cfg, const char *csv_path,
 			struct sim_run_result *res, char *err, size_t errlen)
 {
@@ -100,12 +93,20 @@ static int scen_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_paths, int n,
-		      int jobs, struct sim_run_result *res, char *err, size_t errlen)
+/* What a child sends back through its pipe: a status, an error and the job's
+ * result (out_size bytes). */
+struct scen_msg_head {
+	int ok;
+	char err[256];
+};
+
+int sim_scen_pool(int n, int jobs, size_t out_size, sim_scen_job_fn fn, const void *arg, void *outs,
+		  const char *const *names, char *err, size_t errlen)
 {
 	pid_t *pid;
 	int *fd, next = 0, running = 0, failed = -1;
-	struct scen_msg *msg;
+	char *msg;
+	size_t msg_len = sizeof(struct scen_msg_head) + out_size;
 
 	if (jobs <= 0) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -114,9 +115,8 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 	if (jobs == 1 || n == 1) {
 		for (int i = 0; i < n; i++) {
 			char e[256];
-			if (scen_run_one(&cfgs[i], csv_paths ? csv_paths[i] : NULL, &res[i], e,
-					 sizeof(e)) < 0) {
-				snprintf(err, errlen, "%s: %s", cfgs[i].policy, e);
+			if (fn(i, arg, (char *)outs + (size_t)i * out_size, e, sizeof(e)) < 0) {
+				snprintf(err, errlen, "%s: %s", names[i], e);
 				return -1;
 			}
 		}
@@ -124,7 +124,7 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 	}
 	pid = calloc((size_t)n, sizeof(*pid));
 	fd = calloc((size_t)n, sizeof(*fd));
-	msg = malloc(sizeof(*msg));
+	msg = malloc(msg_len);
 	if (!pid || !fd || !msg) {
 		free(pid);
 		free(fd);
@@ -152,12 +152,12 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 				break;
 			}
 			if (pid[next] == 0) {
+				struct scen_msg_head *h = (struct scen_msg_head *)msg;
 				close(p[0]);
-				memset(msg, 0, sizeof(*msg));
-				msg->ok = scen_run_one(&cfgs[next],
-						       csv_paths ? csv_paths[next] : NULL,
-						       &msg->res, msg->err, sizeof(msg->err)) == 0;
-				_exit(scen_write_all(p[1], msg, sizeof(*msg)) == 0 ? 0 : 1);
+				memset(msg, 0, msg_len);
+				h->ok = fn(next, arg, msg + sizeof(*h), h->err, sizeof(h->err)) ==
+					0;
+				_exit(scen_write_all(p[1], msg, msg_len) == 0 ? 0 : 1);
 			}
 			close(p[1]);
 			fd[next] = p[0];
@@ -177,21 +177,24 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 			break;
 		}
 		for (int i = 0; i < next; i++) {
+			struct scen_msg_head *h = (struct scen_msg_head *)msg;
+
 			if (pid[i] != done)
 				continue;
 			running--;
 			pid[i] = 0;
-			bool got = scen_read_all(fd[i], msg, sizeof(*msg)) == 0;
+			bool got = scen_read_all(fd[i], msg, msg_len) == 0;
 
-			if (got && msg->ok) {
-				res[i] = msg->res;
+			if (got && h->ok) {
+				memcpy((char *)outs + (size_t)i * out_size, msg + sizeof(*h),
+				       out_size);
 			} else if (failed < 0) {
 				if (got)
-					snprintf(err, errlen, "%s: %s", cfgs[i].policy, msg->err);
+					snprintf(err, errlen, "%s: %s", names[i], h->err);
 				else
 					snprintf(err, errlen,
-						 "%s: the run's process died (status %d)",
-						 cfgs[i].policy, status);
+						 "%s: the run's process died (status %d)", names[i],
+						 status);
 				failed = i;
 			}
 			close(fd[i]);
@@ -209,6 +212,37 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 	free(fd);
 	free(msg);
 	return failed < 0 ? 0 : -1;
+}
+
+/* sim_scen_parallel's jobs: configuration i with its CSV path. */
+struct scen_runs {
+	const struct sim_run_config *cfgs;
+	const char *const *csv_paths;
+};
+
+static int scen_run_job(int i, const void *arg, void *out, char *err, size_t errlen)
+{
+	const struct scen_runs *r = arg;
+
+	return scen_run_one(&r->cfgs[i], r->csv_paths ? r->csv_paths[i] : NULL, out, err, errlen);
+}
+
+int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_paths, int n,
+		      int jobs, struct sim_run_result *res, char *err, size_t errlen)
+{
+	struct scen_runs r = { .cfgs = cfgs, .csv_paths = csv_paths };
+	const char **names = calloc((size_t)n, sizeof(*names));
+	int rc;
+
+	if (!names) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		names[i] = cfgs[i].policy;
+	rc = sim_scen_pool(n, jobs, sizeof(*res), scen_run_job, &r, res, names, err, errlen);
+	free(names);
+	return rc;
 }
 
 /* ---- helpers --------------------------------------------------------------------- */

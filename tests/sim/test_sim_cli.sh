@@ -148,6 +148,19 @@ e_ts=$(awk '/^static-ts/ { sub(/\(.*/, "", $2); print $2; exit }' "$tmp/en.out")
 	ok "energy: vspace-e draws less power than static-ts at 50k ($e_vs W < $e_ts W)" ||
 	notok "energy table" "rc=$rc" "$(cat "$tmp/en.out")"
 
+# --- sensitivity: a short version (the full one is a documented command) -------------------------
+"$VS" sim sensitivity --policies vspace-p,static-ts:20:1 --knobs host-pkt --factors 0.5,4 --step 100k --max-qps 300k \
+	--duration 0.5 --warmup 0.2 --energy-qps 100k --jobs 2 --csv "$tmp/sens.csv" >"$tmp/sens.out" 2>&1
+rc=$?
+rows=$(tail -n +2 "$tmp/sens.csv" 2>/dev/null | wc -l)
+[ $rc -eq 0 ] && [ "$rows" -eq 6 ] && grep -q '^(costs.h)' "$tmp/sens.out" && grep -q '^host-pkt' "$tmp/sens.out" &&
+	ok "sensitivity: a reference row and one per scale, CSV per policy" || notok "sensitivity" "rc=$rc rows=$rows" "$(cat "$tmp/sens.out")"
+# one queue: the single core doing softirq and vhost saturates sooner when packets cost 4x
+q_ref=$(awk -F, '$1 == "none" && $3 == "static-ts:20:1" { print $4 }' "$tmp/sens.csv")
+q_x4=$(awk -F, '$1 == "host-pkt" && $2 == 4 && $3 == "static-ts:20:1" { print $4 }' "$tmp/sens.csv")
+awk -v a="$q_ref" -v b="$q_x4" 'BEGIN { exit !(b < a) }' && ok "sensitivity moves the knee with the constant ($q_ref -> $q_x4)" ||
+	notok "sensitivity moves the knee" "ref $q_ref x4 $q_x4"
+
 # --- bad input: exit 2 and name what was wrong -----------------------------------------------------
 bad() { # name, expected fragment, args...
 	local name=$1 frag=$2 out rc
@@ -172,6 +185,8 @@ bad "bad NV:NP:NVQ form" 'expected static-ts:NV:NP:NVQ' run --policy static-ts:2
 bad "unknown knob" 'unknown constant "foo"' run --policy vspace-e --knob foo=2 --qps 1k --duration 1
 bad "bad knob scale" '--knob ibpb: "0"' run --policy vspace-e --knob ibpb=0 --qps 1k --duration 1
 bad "bad mitigations" '--mitigations: "maybe"' run --policy vspace-e --mitigations maybe --qps 1k --duration 1
+bad "sensitivity: unknown constant" '--knobs: unknown constant "nope"' sensitivity --knobs nope
+bad "sensitivity: max below step" 'is below --step' sensitivity --step 100k --max-qps 50k
 out=$("$VS" sim run --policy vspace-e --qps 1k --duration 0.2 --csv /nonexistent/dir/x.csv 2>&1)
 rc=$?
 [ $rc -eq 1 ] && grep -q 'cannot write /nonexistent/dir/x.csv' <<<"$out" && ok "unwritable CSV: exit 1 naming the file" ||
