@@ -83,6 +83,7 @@ static void sim_usage(FILE *f)
 		"          [--warmup S (default 1 when the run is longer than 2 s, else 0)]\n"
 		"sweep:    --policies LIST --loads LIST [--duration S (default 3)]\n"
 		"          [--warmup S (default 1)] [--csv FILE] [--jobs N]\n"
+		"          [--refine QPS: then locate each knee between two loads in these steps]\n"
 		"energy:   the same options as sweep\n"
 		"dynamic:  [--policies LIST (default vspace-p,vspace-e,static-ts:20:20)]\n"
 		"          [--phase-s S (default 2)] [--out DIR] [--jobs N]\n"
@@ -246,6 +247,7 @@ enum {
 	OPT_STEP,
 	OPT_MAXQPS,
 	OPT_ENERGYQPS,
+	OPT_REFINE,
 };
 
 static const struct option sim_long_opts[] = {
@@ -280,6 +282,7 @@ static const struct option sim_long_opts[] = {
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "max-qps", required_argument, NULL, OPT_MAXQPS },
 	{ "energy-qps", required_argument, NULL, OPT_ENERGYQPS },
+	{ "refine", required_argument, NULL, OPT_REFINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -314,6 +317,8 @@ static bool sim_opt_allowed(const char *cmd, int opt)
 		return true;
 	if (strcmp(cmd, "run") == 0)
 		return sim_opt_in(sim_opts_run, opt);
+	if (strcmp(cmd, "sweep") == 0 && opt == OPT_REFINE)
+		return true;
 	if (strcmp(cmd, "sweep") == 0 || strcmp(cmd, "energy") == 0)
 		return sim_opt_in(sim_opts_grid, opt);
 	if (strcmp(cmd, "dynamic") == 0)
@@ -557,6 +562,13 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 		case OPT_MAXQPS:
 			if (sim_parse_qps(optarg, &o->max_qps) < 0 || o->max_qps <= 0) {
 				fprintf(stderr, "vspace sim: --max-qps: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_REFINE:
+			if (sim_parse_qps(optarg, &o->refine_qps) < 0 || o->refine_qps <= 0) {
+				fprintf(stderr, "vspace sim: --refine: \"%s\" is not a load > 0\n",
 					optarg);
 				return -1;
 			}

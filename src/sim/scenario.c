@@ -453,17 +453,115 @@ static void scen_grid_header(const struct sim_scen_opts *o, FILE *out, const cha
 		fprintf(out, " %7.0fk", o->loads[l] / 1000);
 }
 
+/* Width of the policy column: the longest name, at least 16. */
+static int scen_pol_width(const struct sim_scen_opts *o)
+{
+	int w = 16;
+
+	for (int p = 0; p < o->n_policies; p++)
+		if ((int)strlen(o->policies[p]) > w)
+			w = (int)strlen(o->policies[p]);
+	return w;
+}
+
+static bool scen_over(const struct sim_run_result *r, double slo_us)
+{
+	return isnan(r->p95_us) || r->p95_us > slo_us;
+}
+
+/* --refine: for each policy whose grid has a knee (a load within the SLO, the
+ * next one over it), run the loads between them in steps of refine_qps and
+ * set best[p] to the highest before the first violation. The runs are
+ * appended to cfgs and res (n grows). Returns 0 or a process exit status. */
+static int scen_refine(const struct sim_scen_opts *o, const double *first_bad, double *best,
+		       struct sim_run_config **cfgs, struct sim_run_result **res, int *n)
+{
+	int extra = 0, at = *n;
+	struct sim_run_config *c;
+	struct sim_run_result *r;
+	char err[512];
+
+	for (int p = 0; p < o->n_policies; p++)
+		if (best[p] >= 0 && first_bad[p] > 0)
+			for (double q = best[p] + o->refine_qps; q < first_bad[p] - 1e-6;
+			     q += o->refine_qps)
+				extra++;
+	if (extra == 0)
+		return 0;
+	c = realloc(*cfgs, sizeof(*c) * (size_t)(*n + extra));
+	if (c)
+		*cfgs = c;
+	r = c ? realloc(*res, sizeof(*r) * (size_t)(*n + extra)) : NULL;
+	if (r)
+		*res = r;
+	if (!c || !r) {
+		fprintf(stderr, "vspace sim sweep: out of memory\n");
+		return 1;
+	}
+	for (int p = 0; p < o->n_policies; p++) {
+		if (!(best[p] >= 0 && first_bad[p] > 0))
+			continue;
+		for (double q = best[p] + o->refine_qps; q < first_bad[p] - 1e-6;
+		     q += o->refine_qps) {
+			c[at] = c[p * o->n_loads];
+			c[at].phase[0].qps = q;
+			at++;
+		}
+	}
+	if (sim_scen_parallel(c + *n, NULL, extra, o->jobs, r + *n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vspace sim sweep: %s\n", err);
+		return 1;
+	}
+	/* each policy's points are in load order: the knee is before the first violation */
+	at = *n;
+	for (int p = 0; p < o->n_policies; p++) {
+		bool broken = false;
+
+		if (!(best[p] >= 0 && first_bad[p] > 0))
+			continue;
+		for (double q = best[p] + o->refine_qps; q < first_bad[p] - 1e-6;
+		     q += o->refine_qps, at++) {
+			if (scen_over(&r[at], o->base.slo_us))
+				broken = true;
+			if (!broken)
+				best[p] = q;
+		}
+	}
+	*n += extra;
+	return 0;
+}
+
 int sim_scen_sweep(const struct sim_scen_opts *o, FILE *out)
 {
 	struct sim_run_config *cfgs = NULL;
 	struct sim_run_result *res = NULL;
-	int rc = scen_grid(o, "sweep", &cfgs, &res);
-	double total_wall = 0;
+	int rc = scen_grid(o, "sweep", &cfgs, &res), n = o->n_policies * o->n_loads;
+	int w = scen_pol_width(o);
+	double total_wall = 0, best[SIM_SCEN_MAX_POLICIES], first_bad[SIM_SCEN_MAX_POLICIES];
 	uint64_t events = 0;
 	char hp[128];
 
 	if (rc)
 		return rc;
+	/* loads in the order given: the highest before the first violation */
+	for (int p = 0; p < o->n_policies; p++) {
+		best[p] = -1;
+		first_bad[p] = 0;
+		for (int l = 0; l < o->n_loads; l++) {
+			if (scen_over(&res[p * o->n_loads + l], o->base.slo_us)) {
+				first_bad[p] = o->loads[l];
+				break;
+			}
+			if (o->loads[l] > best[p])
+				best[p] = o->loads[l];
+		}
+	}
+	if (o->refine_qps > 0 && (rc = scen_refine(o, first_bad, best, &cfgs, &res, &n)) != 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		total_wall += res[i].wall_s;
+		events += res[i].events;
+	}
 	scen_halt_poll_text(&o->base, hp, sizeof(hp));
 	fprintf(out,
 		"sweep: %s, SLO p95 <= %.0f us; %.1f s per point, the first %.1f s not measured; "
@@ -472,46 +570,43 @@ int sim_scen_sweep(const struct sim_scen_opts *o, FILE *out)
 		cfgs[0].warmup_s, (unsigned long long)o->base.seed, hp);
 	fprintf(out,
 		"p95 latency in us by offered load (\"ms\": milliseconds; * = over the SLO)\n\n");
-	scen_grid_header(o, out, "policy");
-	fprintf(out, " | max load within SLO\n");
-	for (int p = 0; p < o->n_policies; p++) {
-		double best = -1;
-		bool broken = false;
-
-		fprintf(out, "%-16s", o->policies[p]);
-		for (int l = 0; l < o->n_loads; l++) {
-			const struct sim_run_result *r = &res[p * o->n_loads + l];
-			bool over = isnan(r->p95_us) || r->p95_us > o->base.slo_us;
-
-			scen_print_us(out, 7, r->p95_us);
-			fputc(over ? '*' : ' ', out);
-			total_wall += r->wall_s;
-			events += r->events;
-			/* loads in the order given: the highest before the first violation */
-			if (!over && !broken && o->loads[l] > best)
-				best = o->loads[l];
-			if (over)
-				broken = true;
-		}
-		if (best < 0)
-			fprintf(out, " | below %.0fk\n", o->loads[0] / 1000);
-		else if (!broken)
-			fprintf(out, " | >= %.0fk (all tested)\n", best / 1000);
-		else
-			fprintf(out, " | %.0fk\n", best / 1000);
-	}
-	fprintf(out, "\nmean LC cores (vCPU group + NQ group; a time-shared group once)\n\n");
-	scen_grid_header(o, out, "policy");
+	fprintf(out, "%-*s", w, "policy");
+	for (int l = 0; l < o->n_loads; l++)
+		fprintf(out, " %7.0fk", o->loads[l] / 1000);
+	fprintf(out, " | max load within SLO");
+	if (o->refine_qps > 0)
+		fprintf(out, " (knee in %.0fk steps)", o->refine_qps / 1000);
 	fprintf(out, "\n");
 	for (int p = 0; p < o->n_policies; p++) {
-		fprintf(out, "%-16s", o->policies[p]);
+		fprintf(out, "%-*s", w, o->policies[p]);
+		for (int l = 0; l < o->n_loads; l++) {
+			const struct sim_run_result *r = &res[p * o->n_loads + l];
+
+			scen_print_us(out, 7, r->p95_us);
+			fputc(scen_over(r, o->base.slo_us) ? '*' : ' ', out);
+		}
+		if (best[p] < 0)
+			fprintf(out, " | below %.0fk\n", o->loads[0] / 1000);
+		else if (first_bad[p] <= 0)
+			fprintf(out, " | >= %.0fk (all tested)\n", best[p] / 1000);
+		else
+			fprintf(out, " | %.0fk\n", best[p] / 1000);
+	}
+	fprintf(out, "\nmean LC cores (vCPU group + NQ group; a time-shared group once)\n\n");
+	fprintf(out, "%-*s", w, "policy");
+	for (int l = 0; l < o->n_loads; l++)
+		fprintf(out, " %7.0fk", o->loads[l] / 1000);
+	fprintf(out, "\n");
+	for (int p = 0; p < o->n_policies; p++) {
+		fprintf(out, "%-*s", w, o->policies[p]);
 		for (int l = 0; l < o->n_loads; l++)
 			fprintf(out, " %8.1f", res[p * o->n_loads + l].mean_lc_cores);
 		fprintf(out, "\n");
 	}
-	fprintf(out, "\n%d runs, %.1f M events, %.1f s of run time summed over processes\n",
-		o->n_policies * o->n_loads, (double)events / 1e6, total_wall);
-	rc = scen_write_grid_csv(o, cfgs, res, o->n_policies * o->n_loads) < 0 ? 1 : 0;
+	fprintf(out, "\n%d runs, %.1f M events, %.1f s of run time summed over processes\n", n,
+		(double)events / 1e6, total_wall);
+	rc = scen_write_grid_csv(o, cfgs, res, n) < 0 ? 1 : 0;
+out:
 	free(cfgs);
 	free(res);
 	return rc;

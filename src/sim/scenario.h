@@ -31,6 +31,7 @@ struct sim_scen_opts {
 	double step_qps;   /* load grid of the max-load search: step (0: 50k) */
 	double max_qps;	   /* ... up to (0: 600k) */
 	double energy_qps; /* load of the power comparison (0: 50k) */
+	double refine_qps; /* sweep: after the grid, locate each knee in steps of this (0: no) */
 };
 
 /* One job of sim_scen_pool: compute job i into out (the pool's out_size
