@@ -741,7 +741,7 @@ static void host_put_prev(struct sim_model *m, struct sim_core *c)
 		t->in_guest = false;
 		t->penalty_ns += m->cost.vm_exit;
 		if (t->kind == SIM_T_VCPU)
-			m->cnt.vm_exits++;
+			SIM_COUNT(m, sim_vm_of(m, t), vm_exits, 1);
 	}
 	t->state = SIM_TS_RUNNABLE;
 	c->rq[c->nr_rq++] = t;
@@ -975,15 +975,15 @@ static void host_irq_arrive(struct sim_model *m, struct sim_core *c, sim_ns cost
 				c->ipi_ns += m->cost.vm_exit;
 			t->penalty_ns += host_reentry_cost(m, t);
 			if (t->kind == SIM_T_VCPU)
-				m->cnt.vm_exits++;
+				SIM_COUNT(m, sim_vm_of(m, t), vm_exits, 1);
 		}
 	}
 	host_core_go(m, c);
 }
 
-void host_irq(struct sim_model *m, struct sim_core *c, int q)
+void host_irq(struct sim_model *m, struct sim_core *c, int gq)
 {
-	ring_push(&c->napi, (uint32_t)q);
+	ring_push(&c->napi, (uint32_t)gq);
 	m->cnt.host_irqs++;
 	host_irq_arrive(m, c, m->cost.irq_entry, false);
 }

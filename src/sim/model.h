@@ -13,7 +13,8 @@
 #include "sim/rng.h"
 
 /*
- * One host, one LC VM, optionally one BE VM. Who does what:
+ * One host, one or more LC VMs (each with its own NIC port, vhost workers and
+ * load generator), optionally one BE VM. Who does what:
  *   host.c     cores, run queues, CFS-like scheduling, IRQs preempting threads
  *   nic.c      the pNIC: arrivals, RSS, rings, interrupt moderation, host
  *              softirq (NAPI), transmit, retransmission of dropped requests
@@ -29,6 +30,8 @@
  */
 
 #define SIM_MAX_CORES 64
+/* Most LC VMs one model hosts. */
+#define SIM_MAX_VMS 8
 
 /* The packet path (SPEC §9, §3.6). */
 enum sim_path {
@@ -116,7 +119,8 @@ enum sim_item {
 struct sim_thread {
 	int id;
 	enum sim_tkind kind;
-	int idx; /* vCPU, vNQ or BE vCPU index */
+	int idx; /* vCPU, vNQ or BE vCPU index (within its VM), or core (ksoftirqd) */
+	int vm;	 /* the LC VM of a vCPU or vhost thread, -1 for the others */
 	enum sim_tstate state;
 	int core;	   /* core it runs on or waits at; last core when blocked; -1 never ran */
 	uint64_t allowed;  /* cores its cpuset allows */
@@ -218,6 +222,7 @@ struct sim_req {
 	uint32_t resp_bytes;
 	uint32_t app_ns; /* user-space service time in the guest */
 	uint32_t next_free;
+	uint16_t vm;  /* the LC VM it is for */
 	bool live;    /* allocated (a self-check: completing a dead request is an anomaly) */
 	sim_ns at[4]; /* when it reached: the NIC, the tap (or VF ring), the guest
 			 worker's queue, the TX path (see enum sim_stage) */
@@ -240,10 +245,13 @@ struct sim_pnq {
 	bool masked;	    /* interrupt disabled: NAPI scheduled */
 	sim_ns last_irq;
 	int core; /* IRQ affinity */
+	int vm;	  /* the LC VM whose NIC port it is */
+	int idx;  /* queue index on that port */
 };
 
 struct sim_vnq {
 	int id;
+	int vm;
 	struct sim_thread *vh; /* vhost worker (NULL under SR-IOV) */
 	struct sim_ring tap;   /* from the host stack, for vhost (SIM_TAP_QUEUE) */
 	struct sim_ring grx;   /* guest RX virtqueue: packets the guest can read */
@@ -261,6 +269,7 @@ struct sim_vnq {
 
 struct sim_vcpu {
 	int id;
+	int vm;
 	struct sim_thread *t;
 	uint64_t virq;		 /* vNQs with an interrupt pending */
 	bool ipi;		 /* wake-up IPI pending */
@@ -338,6 +347,7 @@ struct sim_model_config {
 	bool track_cores;	 /* keep per-thread per-core run time (tests) */
 	sim_ns halt_poll_max_ns; /* KVM halt_poll_ns (SIM_HALT_POLL_MAX_NS); 0 = no halt polling */
 	bool no_mitigations;	 /* mitigations=off: no IBPB, no L1D flush */
+	int n_vms;		 /* LC VMs, each as n_vcpus, n_queues, wl, n_conns say; 0 = 1 */
 	double knob[SIM_KNOBS];	 /* scale of each uncertain constant (0 = 1, as costs.h) */
 	int fixed_pnq;		 /* pNQs regardless of the plan (0 = the plan's count) */
 	int fixed_vnq;		 /* vNQs regardless of the plan (0 = the plan's count) */
@@ -362,6 +372,38 @@ struct sim_cost {
 	double core_c1_w;
 };
 
+/* One LC VM: its vCPUs and virtio queues, the NIC port that carries its
+ * traffic (its pNQs), the load generator that drives it and what its clients
+ * measured. */
+struct sim_vm {
+	int id;
+	struct sim_vcpu *vcpu; /* cfg.n_vcpus */
+	struct sim_vnq *vnq;   /* cfg.n_queues (SR-IOV: the VF's queues) */
+	struct sim_pnq *pnq;   /* its port's queues, inside sim_model.pnq */
+	int pnq_base;	       /* index of pnq[0] in sim_model.pnq */
+
+	/* the configuration in force (set by simplat apply) */
+	int n_pnq;    /* active pNQs (VF queues under SR-IOV) */
+	int n_vnq;    /* active vNQs */
+	int n_active; /* vCPUs the guest runs its workers on */
+	uint64_t nq_mask;
+	int xps_q[SIM_MAX_CORES]; /* XPS: the pNQ a core transmits on */
+
+	/* load generator and wire */
+	struct sim_rng rng_arrival, rng_conn, rng_size;
+	double qps;	      /* offered load */
+	sim_ns next_send;     /* client send time of the next request */
+	sim_ns rx_wire_free;  /* the RX link is busy until */
+	sim_ns tx_wire_free;  /* the TX link is busy until */
+	struct sim_ring retx; /* dropped requests awaiting retransmission (FIFO by due) */
+	uint32_t arriving;    /* the request whose arrival is scheduled, UINT32_MAX none */
+	uint32_t in_flight;   /* requests sent and not answered */
+
+	struct vs_hist *hist;	 /* latency (ns) of replies completed in this period */
+	struct sim_counters cnt; /* what concerns this VM (its requests, its NIC port's
+				    interrupts, its exits, its halt polling) */
+};
+
 struct sim_model {
 	struct sim_engine eng;
 	struct sim_model_config cfg;
@@ -369,37 +411,21 @@ struct sim_model {
 	int n_threads;
 	struct sim_thread *thr;
 	struct sim_core *core;
-	struct sim_vcpu *vcpu;
-	struct sim_vnq *vnq;
-	struct sim_pnq *pnq;
+	int n_vms;
+	struct sim_vm *vm;
+	struct sim_pnq *pnq;	 /* every VM's pNQs, n_vms x n_irq */
+	int n_irq;		 /* pNQs (VF queues) per VM */
 	struct sim_thread *be;	 /* the BE threads inside thr */
 	struct sim_core *active; /* core whose completion is being handled */
 
-	/* the configuration in force (set by simplat apply) */
-	int n_pnq;	     /* active pNQs (VF queues under SR-IOV) */
-	int n_vnq;	     /* active vNQs */
-	int n_active;	     /* vCPUs the guest runs its workers on */
-	uint64_t nq_mask;    /* cores for packet processing */
 	uint64_t alloc_mask; /* cores in some group (power) */
 
 	/* requests */
 	struct sim_req *req;
 	uint32_t n_req_cap;
 	uint32_t free_req; /* head of the free list, UINT32_MAX when empty */
-	uint32_t in_flight;
 
-	/* load generator and wire */
-	struct sim_rng rng_arrival, rng_conn, rng_size;
-	double qps;		  /* offered load */
-	sim_ns next_send;	  /* client send time of the next request */
-	sim_ns rx_wire_free;	  /* the RX link is busy until */
-	sim_ns tx_wire_free;	  /* the TX link is busy until */
-	struct sim_ring retx;	  /* dropped requests awaiting retransmission (FIFO by due) */
-	uint32_t arriving;	  /* the request whose arrival is scheduled, UINT32_MAX none */
-	int xps_q[SIM_MAX_CORES]; /* XPS: the pNQ a core transmits on */
-
-	struct vs_hist *hist; /* latency (ns) of replies completed in this period */
-	struct sim_counters cnt;
+	struct sim_counters cnt; /* the host's, all VMs' included */
 
 	/* the scheduler's shared state */
 	sim_ns llc_avg_scan_cost;    /* sd_llc->avg_scan_cost (SIS_PROP) */
@@ -407,24 +433,44 @@ struct sim_model {
 	struct sim_core *waker_core; /* the CPU a wake-up is made from (NULL: the wakee's) */
 };
 
-/* Timer slots. */
+/* Count in the host's counters and VM vm's. */
+#define SIM_COUNT(m, vm, field, v)                                                                 \
+	do {                                                                                       \
+		(m)->cnt.field += (v);                                                             \
+		(vm)->cnt.field += (v);                                                            \
+	} while (0)
+
+/* Timer slots: the balancing tick, each VM's arrival and retransmission,
+ * each core's segment end and time slice, each pNQ's interrupt. */
 enum {
-	SIM_SLOT_ARRIVAL = 0,
-	SIM_SLOT_RETX,
-	SIM_SLOT_LB,
+	SIM_SLOT_LB = 0,
 	SIM_SLOT_FIXED,
 };
+static inline int sim_slot_arrival(const struct sim_model *m, int vm)
+{
+	return SIM_SLOT_FIXED + 2 * vm;
+}
+static inline int sim_slot_retx(const struct sim_model *m, int vm)
+{
+	return SIM_SLOT_FIXED + 2 * vm + 1;
+}
 static inline int sim_slot_done(const struct sim_model *m, int c)
 {
-	return SIM_SLOT_FIXED + c;
+	return SIM_SLOT_FIXED + 2 * m->n_vms + c;
 }
 static inline int sim_slot_slice(const struct sim_model *m, int c)
 {
-	return SIM_SLOT_FIXED + m->cfg.n_cores + c;
+	return SIM_SLOT_FIXED + 2 * m->n_vms + m->cfg.n_cores + c;
 }
-static inline int sim_slot_irq(const struct sim_model *m, int q)
+/* gq: the pNQ's index in sim_model.pnq */
+static inline int sim_slot_irq(const struct sim_model *m, int gq)
 {
-	return SIM_SLOT_FIXED + 2 * m->cfg.n_cores + q;
+	return SIM_SLOT_FIXED + 2 * m->n_vms + 2 * m->cfg.n_cores + gq;
+}
+/* The VM of an LC thread (vCPU or vhost). */
+static inline struct sim_vm *sim_vm_of(struct sim_model *m, const struct sim_thread *t)
+{
+	return &m->vm[t->vm];
 }
 
 /* ---- model.c: life cycle and the event loop --------------------------------- */
@@ -451,8 +497,8 @@ void host_wake(struct sim_model *m, struct sim_thread *t);
 /* End t's current item early (a poll that saw work, an app item taken over by
  * an interrupt): the owner keeps what is left. */
 void host_cut(struct sim_model *m, struct sim_thread *t);
-/* NIC queue q's interrupt arrives at core c. */
-void host_irq(struct sim_model *m, struct sim_core *c, int q);
+/* pNQ gq's interrupt (gq: index in sim_model.pnq) arrives at core c. */
+void host_irq(struct sim_model *m, struct sim_core *c, int gq);
 /* Interrupt t's running item: charge extra_ns (a VM exit and entry) and, with
  * cut, end the item early as host_cut does. */
 void host_interrupt(struct sim_model *m, struct sim_thread *t, sim_ns extra_ns, bool cut);
@@ -490,11 +536,12 @@ void host_ipi(struct sim_model *m, struct sim_core *c, bool call);
 
 /* ---- nic.c -------------------------------------------------------------------- */
 
-/* Set the offered load (requests/s); 0 stops the load generator. */
-void nic_set_qps(struct sim_model *m, double qps);
-void nic_arrival(struct sim_model *m);
-void nic_retransmit(struct sim_model *m);
-void nic_irq_fire(struct sim_model *m, int q);
+/* Set the load offered to vm (requests/s); 0 stops its load generator. */
+void nic_set_qps(struct sim_model *m, struct sim_vm *vm, double qps);
+void nic_arrival(struct sim_model *m, struct sim_vm *vm);
+void nic_retransmit(struct sim_model *m, struct sim_vm *vm);
+/* pNQ gq's (moderated) interrupt fires. */
+void nic_irq_fire(struct sim_model *m, int gq);
 /* Next NAPI item of core c's poll list into *it with its cost; false when
  * the list is done. */
 bool nic_softirq_next(struct sim_model *m, struct sim_core *c, struct sim_nq_item *it,
@@ -502,8 +549,8 @@ bool nic_softirq_next(struct sim_model *m, struct sim_core *c, struct sim_nq_ite
 void nic_softirq_done(struct sim_model *m, struct sim_core *c, const struct sim_nq_item *it);
 /* A reply leaves: from a vhost thread on core (virtio) or the guest (VF queue q). */
 void nic_transmit(struct sim_model *m, uint32_t id, int core, int vf_q);
-/* Re-evaluate queue q's interrupt (after NAPI re-enabled it, or new work). */
-void nic_raise(struct sim_model *m, int q);
+/* Re-evaluate pNQ gq's interrupt (after NAPI re-enabled it, or new work). */
+void nic_raise(struct sim_model *m, int gq);
 /* A packet was dropped: retransmit after the TCP RTO. */
 void nic_drop(struct sim_model *m, uint32_t id);
 
@@ -512,30 +559,30 @@ void nic_drop(struct sim_model *m, uint32_t id);
 bool vhost_next(struct sim_model *m, struct sim_thread *t);
 void vhost_done(struct sim_model *m, struct sim_thread *t);
 void vhost_cut(struct sim_model *m, struct sim_thread *t);
-/* The host stack hands a packet to vNQ q's tap queue. */
-void vhost_tap_rx(struct sim_model *m, int q, uint32_t id);
+/* The host stack hands a packet to vm's vNQ q's tap queue. */
+void vhost_tap_rx(struct sim_model *m, struct sim_vm *vm, int q, uint32_t id);
 /* Guest notification (kick) of vNQ q, or ES2's polling thread noticing work. */
-void vhost_notify(struct sim_model *m, int q);
+void vhost_notify(struct sim_model *m, struct sim_vm *vm, int q);
 /* The guest freed RX descriptors on vNQ q. */
-void vhost_rx_space(struct sim_model *m, int q);
+void vhost_rx_space(struct sim_model *m, struct sim_vm *vm, int q);
 
 /* ---- guest.c -------------------------------------------------------------------- */
 
 bool guest_next(struct sim_model *m, struct sim_thread *t);
 void guest_done(struct sim_model *m, struct sim_thread *t);
 void guest_cut(struct sim_model *m, struct sim_thread *t);
-/* Device interrupt of vNQ (or VF queue) q for the guest. */
-void guest_virq(struct sim_model *m, int q);
-/* The guest moves its workers to vCPUs 0..n-1 (agent set_vcpus). */
-void guest_set_active(struct sim_model *m, int n);
+/* Device interrupt of vm's vNQ (or VF queue) q for the guest. */
+void guest_virq(struct sim_model *m, struct sim_vm *vm, int q);
+/* vm's guest moves its workers to vCPUs 0..n-1 (agent set_vcpus). */
+void guest_set_active(struct sim_model *m, struct sim_vm *vm, int n);
 /* Worker threads serve requests of conn on this vCPU. */
-int guest_vcpu_of(const struct sim_model *m, uint32_t conn);
+int guest_vcpu_of(const struct sim_model *m, const struct sim_vm *vm, uint32_t conn);
 
 /* ---- workload.c ---------------------------------------------------------------- */
 
-/* A new request (sizes, service time) for a client send at time sent; returns
- * its id, or UINT32_MAX when out of memory. */
-uint32_t wl_new_request(struct sim_model *m, sim_ns sent);
+/* A new request to vm (sizes, service time) for a client send at time sent;
+ * returns its id, or UINT32_MAX when out of memory. */
+uint32_t wl_new_request(struct sim_model *m, struct sim_vm *vm, sim_ns sent);
 void wl_free_request(struct sim_model *m, uint32_t id);
 /* Time on the wire of a packet carrying bytes of payload (MSS segments). */
 sim_ns wl_wire_ns(uint32_t bytes);

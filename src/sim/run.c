@@ -326,7 +326,7 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 		struct sim_acc pacc = { 0 };
 
 		hist_init(ph);
-		nic_set_qps(&m, phase->qps);
+		nic_set_qps(&m, &m.vm[0], phase->qps);
 		for (long k = 0; k < n; k++) {
 			struct vs_thresholds th = ctl.wl[0].ex.th;
 			struct sim_counters before = m.cnt;
@@ -339,17 +339,17 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 			if (cfg->csv)
 				sim_csv_row(cfg->csv, (double)t * 1e-9, phase->qps, per,
 					    &ctl.wl[0].last_u, th);
-			hist_merge(ph, m.hist);
+			hist_merge(ph, m.vm[0].hist);
 			sim_acc_add(&pacc, per, cfg->slo_us, phase->qps);
 			if (t > warm_ns) {
 				if (acc.periods == 0)
 					c0 = before;
-				hist_merge(all, m.hist);
+				hist_merge(all, m.vm[0].hist);
 				sim_acc_add(&acc, per, cfg->slo_us, phase->qps);
 				offered_sum += phase->qps * per->period_s;
 				measured_s += per->period_s;
 			}
-			hist_init(m.hist);
+			hist_init(m.vm[0].hist);
 		}
 		sim_phase_finish(&res->phase[i], &pacc, ph, (double)n * cfg->period_s, phase->qps);
 	}

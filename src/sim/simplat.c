@@ -32,7 +32,7 @@ static int simplat_sample(struct vs_platform *base, struct vs_host_sample *s)
 			bn += (double)d[c];
 	}
 	for (int i = 0; i < m->cfg.n_vcpus; i++)
-		run += m->vcpu[i].t->run_ns;
+		run += m->vm[0].vcpu[i].t->run_ns;
 	memset(per, 0, sizeof(*per));
 	per->period_s = sec;
 	per->alloc = p->alloc;
@@ -62,10 +62,10 @@ static int simplat_sample(struct vs_platform *base, struct vs_host_sample *s)
 		per->busy_vcpu_raw = per->busy_vcpu;
 	}
 	per->energy_j = power_energy_j(m, d, period);
-	per->has_p95 = m->hist->total > 0;
+	per->has_p95 = m->vm[0].hist->total > 0;
 	if (per->has_p95) {
-		per->p95_us = (double)hist_quantile(m->hist, 0.95) / 1000.0;
-		per->p99_us = (double)hist_quantile(m->hist, 0.99) / 1000.0;
+		per->p95_us = (double)hist_quantile(m->vm[0].hist, 0.95) / 1000.0;
+		per->p99_us = (double)hist_quantile(m->vm[0].hist, 0.99) / 1000.0;
 	}
 	per->d = m->cnt;
 	per->d.arrivals -= p->cnt_prev.arrivals;
@@ -121,6 +121,7 @@ static int simplat_apply(struct vs_platform *base, const struct vs_plan *plan)
 {
 	struct sim_platform *p = vs_container_of(base, struct sim_platform, base);
 	struct sim_model *m = p->m;
+	struct sim_vm *vm = &m->vm[0]; /* one LC workload: the model's first VM */
 	const struct vs_wl_plan *w;
 	int nq_cores[SIM_MAX_CORES], n_nq = 0, queues, vcpus, qmax;
 	uint64_t vmask, nmask, bmask;
@@ -148,28 +149,28 @@ static int simplat_apply(struct vs_platform *base, const struct vs_plan *plan)
 			nq_cores[n_nq++] = c;
 	/* physical and virtio queue counts: the plan's, unless fixed (the
 	 * original's "1 pNQ + 20 vNQ" configurations) */
-	m->n_pnq =
+	vm->n_pnq =
 		m->cfg.fixed_pnq > 0 && m->cfg.path != SIM_PATH_SRIOV ? m->cfg.fixed_pnq : queues;
-	m->n_vnq =
+	vm->n_vnq =
 		m->cfg.fixed_vnq > 0 && m->cfg.path != SIM_PATH_SRIOV ? m->cfg.fixed_vnq : queues;
-	m->nq_mask = nmask;
+	vm->nq_mask = nmask;
 	for (int q = 0; q < qmax; q++)
-		m->pnq[q].core = nq_cores[q % n_nq];
+		vm->pnq[q].core = nq_cores[q % n_nq];
 	for (int c = 0, r = 0; c < m->cfg.n_cores; c++)
-		m->xps_q[c] = ((nmask >> c) & 1) ? (r++) % m->n_pnq : c % m->n_pnq;
+		vm->xps_q[c] = ((nmask >> c) & 1) ? (r++) % vm->n_pnq : c % vm->n_pnq;
 	for (int q = 0; q < qmax; q++)
-		m->vnq[q].vcpu = q % vcpus;
-	guest_set_active(m, vcpus);
+		vm->vnq[q].vcpu = q % vcpus;
+	guest_set_active(m, vm, vcpus);
 
 	/* cpusets */
 	if (paused)
 		for (int i = 0; i < m->cfg.n_be_vcpus; i++)
 			host_set_frozen(m, &m->be[i], true);
 	for (int i = 0; i < m->cfg.n_vcpus; i++)
-		host_set_allowed(m, m->vcpu[i].t, vmask);
+		host_set_allowed(m, vm->vcpu[i].t, vmask);
 	for (int q = 0; q < qmax; q++)
-		if (m->vnq[q].vh)
-			host_set_allowed(m, m->vnq[q].vh, nmask);
+		if (vm->vnq[q].vh)
+			host_set_allowed(m, vm->vnq[q].vh, nmask);
 	for (int i = 0; i < m->cfg.n_be_vcpus; i++)
 		host_set_allowed(m, &m->be[i], bmask);
 	if (!paused)

@@ -18,7 +18,7 @@ static sim_ns vhost_copy_ns(const struct sim_model *m, uint32_t bytes)
  */
 bool vhost_next(struct sim_model *m, struct sim_thread *t)
 {
-	struct sim_vnq *vq = &m->vnq[t->idx];
+	struct sim_vnq *vq = &sim_vm_of(m, t)->vnq[t->idx];
 	bool can_rx = vq->tap.count > 0 && !ring_full(&vq->grx);
 	bool can_tx = vq->gtx.count > 0;
 
@@ -69,7 +69,8 @@ bool vhost_next(struct sim_model *m, struct sim_thread *t)
 
 void vhost_done(struct sim_model *m, struct sim_thread *t)
 {
-	struct sim_vnq *vq = &m->vnq[t->idx];
+	struct sim_vm *vm = sim_vm_of(m, t);
+	struct sim_vnq *vq = &vm->vnq[t->idx];
 	enum sim_item it = t->item;
 
 	t->item = IT_NONE;
@@ -85,7 +86,7 @@ void vhost_done(struct sim_model *m, struct sim_thread *t)
 		break;
 	case IT_VH_SIGNAL:
 		vq->unsignalled = 0;
-		guest_virq(m, vq->id);
+		guest_virq(m, vm, vq->id);
 		break;
 	default:
 		break;
@@ -100,9 +101,9 @@ void vhost_cut(struct sim_model *m, struct sim_thread *t)
 	}
 }
 
-void vhost_notify(struct sim_model *m, int q)
+void vhost_notify(struct sim_model *m, struct sim_vm *vm, int q)
 {
-	struct sim_thread *t = m->vnq[q].vh;
+	struct sim_thread *t = vm->vnq[q].vh;
 
 	if (!t)
 		return;
@@ -112,22 +113,22 @@ void vhost_notify(struct sim_model *m, int q)
 		host_cut(m, t); /* the polling worker sees the work at once */
 }
 
-void vhost_tap_rx(struct sim_model *m, int q, uint32_t id)
+void vhost_tap_rx(struct sim_model *m, struct sim_vm *vm, int q, uint32_t id)
 {
-	if (ring_push(&m->vnq[q].tap, id) < 0) {
+	if (ring_push(&vm->vnq[q].tap, id) < 0) {
 		nic_drop(m, id);
 		return;
 	}
 	m->req[id].at[1] = m->eng.now;
-	vhost_notify(m, q);
+	vhost_notify(m, vm, q);
 }
 
-void vhost_rx_space(struct sim_model *m, int q)
+void vhost_rx_space(struct sim_model *m, struct sim_vm *vm, int q)
 {
-	struct sim_vnq *vq = &m->vnq[q];
+	struct sim_vnq *vq = &vm->vnq[q];
 
 	if (vq->rx_stalled) {
 		vq->rx_stalled = false;
-		vhost_notify(m, q);
+		vhost_notify(m, vm, q);
 	}
 }

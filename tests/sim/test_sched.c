@@ -55,7 +55,7 @@ static void slept_on(struct sim_thread *t, int c, uint64_t allowed)
 
 static struct sim_thread *vhost(struct sim_model *m, int q)
 {
-	return m->vnq[q].vh;
+	return m->vm[0].vnq[q].vh;
 }
 
 /* idle_cpu(): IRQ and softirq work leave a core idle; a current thread,
@@ -72,11 +72,11 @@ static void test_idle_cpu_semantics(void **state)
 	assert_true(host_idle_cpu(&m.core[0]));
 	assert_false(host_core_idle(&m.core[0])); /* what the model used to ask */
 	/* core 1: a vCPU thread polling after HLT */
-	run_on(&m, m.vcpu[0].t, 1);
-	m.vcpu[0].t->item = IT_G_POLL;
+	run_on(&m, m.vm[0].vcpu[0].t, 1);
+	m.vm[0].vcpu[0].t->item = IT_G_POLL;
 	assert_false(host_idle_cpu(&m.core[1]));
 	/* core 2: a thread waiting in the run queue */
-	m.core[2].rq[m.core[2].nr_rq++] = m.vcpu[1].t;
+	m.core[2].rq[m.core[2].nr_rq++] = m.vm[0].vcpu[1].t;
 	assert_false(host_idle_cpu(&m.core[2]));
 	assert_true(host_idle_cpu(&m.core[3]));
 	ring_pop(&m.core[0].napi);
@@ -100,7 +100,7 @@ static void test_wake_affine_idle_stacks_on_irq_core(void **state)
 	w = vhost(&m, 0);
 	slept_on(w, 3, all_cores(&m));
 	assert_int_equal(host_select_task_rq(&m, w, &m.core[0]), 3); /* prev idle */
-	run_on(&m, m.vcpu[0].t, 3);				     /* prev busy */
+	run_on(&m, m.vm[0].vcpu[0].t, 3);			     /* prev busy */
 	assert_int_equal(host_select_task_rq(&m, w, &m.core[0]), 0);
 	/* an affine wake-up: the waker (core 0's idle task, in the interrupt)
 	 * notes its CPU as its recent_used_cpu (select_task_rq_fair) */
@@ -123,7 +123,7 @@ static void test_percpu_kthread_stacks(void **state)
 	run_on(&m, m.core[0].ksoftirqd, 0);
 	assert_int_equal(host_select_task_rq(&m, w, &m.core[0]), 0);
 	/* the same wake-up from a vCPU thread (not a kthread) goes to an idle core */
-	run_on(&m, m.vcpu[0].t, 0);
+	run_on(&m, m.vm[0].vcpu[0].t, 0);
 	assert_int_not_equal(host_select_task_rq(&m, w, &m.core[0]), 0);
 	model_free(&m);
 }
@@ -138,8 +138,8 @@ static void test_recent_used_cpu(void **state)
 	build(&m, 8, 3, 1, 0);
 	w = vhost(&m, 0);
 	slept_on(w, 2, all_cores(&m) & ~UINT64_C(1)); /* not on core 0: no affine wake */
-	run_on(&m, m.vcpu[0].t, 0);		      /* the waker */
-	run_on(&m, m.vcpu[1].t, 2);		      /* prev busy */
+	run_on(&m, m.vm[0].vcpu[0].t, 0);	      /* the waker */
+	run_on(&m, m.vm[0].vcpu[1].t, 2);	      /* prev busy */
 	w->wk.recent_used_cpu = 6;
 	assert_int_equal(host_select_task_rq(&m, w, &m.core[0]), 6);
 	assert_int_equal(w->wk.recent_used_cpu, 2);
@@ -163,7 +163,7 @@ static void test_sis_prop_limits_the_scan(void **state)
 	slept_on(w, 0, all_cores(&m));
 	for (int c = 0; c < 8; c++)
 		if (c != 4)
-			run_on(&m, m.vcpu[c].t, c); /* only core 4 is idle */
+			run_on(&m, m.vm[0].vcpu[c].t, c); /* only core 4 is idle */
 	m.llc_avg_scan_cost = 1000;
 	m.core[0].avg_idle = 10 * US;
 	scanned = m.cnt.wake_scanned;
@@ -192,7 +192,7 @@ static void test_fallback_to_first_allowed(void **state)
 	build(&m, 8, 1, 1, 0);
 	w = vhost(&m, 0);
 	slept_on(w, 5, (UINT64_C(1) << 2) | (UINT64_C(1) << 3));
-	run_on(&m, m.vcpu[0].t, 2); /* 2 busy, 3 idle */
+	run_on(&m, m.vm[0].vcpu[0].t, 2); /* 2 busy, 3 idle */
 	assert_int_equal(host_select_task_rq(&m, w, NULL), 2);
 	/* a thread allowed on one CPU goes there (select_task_rq) */
 	w->allowed = UINT64_C(1) << 6;
@@ -210,10 +210,10 @@ static void test_wake_wide(void **state)
 
 	build(&m, 8, 2, 1, 0);
 	w = vhost(&m, 0);
-	waker = m.vcpu[0].t;
+	waker = m.vm[0].vcpu[0].t;
 	slept_on(w, 5, all_cores(&m));
 	run_on(&m, waker, 0);
-	run_on(&m, m.vcpu[1].t, 5); /* prev busy */
+	run_on(&m, m.vm[0].vcpu[1].t, 5); /* prev busy */
 	/* factor = 8 cores: slave >= 8 and master >= 8 * slave */
 	w->wk.flips = 8;
 	waker->wk.flips = 200;
@@ -246,7 +246,7 @@ static void test_wake_affine_weight(void **state)
 	slept_on(w, 5, all_cores(&m));
 	for (int c = 0; c < 8; c++)
 		if (c != 2)
-			run_on(&m, m.vcpu[c].t, c); /* idle: 2 only */
+			run_on(&m, m.vm[0].vcpu[c].t, c); /* idle: 2 only */
 	m.core[0].load_avg = 100;
 	m.core[5].load_avg = 3000;
 	m.llc_avg_scan_cost = 0;
@@ -281,7 +281,7 @@ static void test_refill_after_switch(void **state)
 	sim_ns cold, r[3];
 
 	build(&m, 2, 1, 1, 0);
-	v = m.vcpu[0].t;
+	v = m.vm[0].vcpu[0].t;
 	c = &m.core[0];
 	cold = host_refill_thread(&m, c, v);
 	assert_true(llabs(cold - (sim_ns)llround(ws + SIM_TLB_VCPU * SIM_TLB_WALK_GUEST_NS)) <= 1);
@@ -304,15 +304,16 @@ static void test_refill_after_switch(void **state)
 /* Give vCPU v one CPU-bound request of app_ns on worker v. */
 static void give_app_work(struct sim_model *m, int v, uint32_t app_ns)
 {
-	uint32_t id = wl_new_request(m, m->eng.now);
+	struct sim_vm *vm = &m->vm[0];
+	uint32_t id = wl_new_request(m, vm, m->eng.now);
 
 	assert_true(id != UINT32_MAX);
 	m->req[id].conn = (uint32_t)v;
 	m->req[id].app_ns = app_ns;
 	m->req[id].resp_bytes = 100;
-	assert_int_equal(ring_push(&m->vcpu[v].app, id), 0);
-	m->vcpu[v].halted = false;
-	host_wake(m, m->vcpu[v].t);
+	assert_int_equal(ring_push(&vm->vcpu[v].app, id), 0);
+	vm->vcpu[v].halted = false;
+	host_wake(m, vm->vcpu[v].t);
 }
 
 /*
@@ -326,9 +327,9 @@ static void mitigations_on_one_core(bool off, uint64_t *ibpb, uint64_t *flush, u
 
 	build(&m, 1, 2, 1, 0);
 	m.cfg.no_mitigations = off;
-	m.vnq[0].vcpu = 0;
+	m.vm[0].vnq[0].vcpu = 0;
 	for (int v = 0; v < 2; v++) {
-		host_set_allowed(&m, m.vcpu[v].t, 1);
+		host_set_allowed(&m, m.vm[0].vcpu[v].t, 1);
 		give_app_work(&m, v, 500 * MS);
 	}
 	model_run_until(&m, 200 * MS);
@@ -368,8 +369,8 @@ static void test_counters_on_a_script(void **state)
 
 	build(&m, 2, 1, 1, 1);
 	be = &m.be[0];
-	v = m.vcpu[0].t;
-	m.vnq[0].vcpu = 0;
+	v = m.vm[0].vcpu[0].t;
+	m.vm[0].vnq[0].vcpu = 0;
 
 	/* a BE vCPU starts on core 0 (idle -> BE: 1 switch), is frozen
 	 * (BE -> idle: 2), then thawed on core 1 only (a migration; idle -> BE: 3) */
@@ -394,7 +395,7 @@ static void test_counters_on_a_script(void **state)
 	assert_int_equal(m.cnt.host_irqs, 1);
 
 	/* a NIC interrupt on core 0 is one line of /proc/interrupts */
-	m.pnq[0].core = 0;
+	m.vm[0].pnq[0].core = 0;
 	host_irq(&m, &m.core[0], 0);
 	model_run_until(&m, 4 * MS);
 	assert_int_equal(m.cnt.host_irqs, 2);
@@ -428,6 +429,94 @@ static void test_counters_on_a_script(void **state)
 	model_free(&m);
 }
 
+/* Give VM vm cores as simplat_apply does for an isolated plan: vCPUs on
+ * vmask, packet processing on nmask, n queues, n_active vCPUs. */
+static void split(struct sim_model *m, struct sim_vm *vm, uint64_t vmask, uint64_t nmask, int n,
+		  int n_active)
+{
+	int nq[SIM_MAX_CORES], k = 0;
+
+	for (int c = 0; c < m->cfg.n_cores; c++)
+		if ((nmask >> c) & 1)
+			nq[k++] = c;
+	vm->n_pnq = vm->n_vnq = n;
+	vm->nq_mask = nmask;
+	for (int q = 0; q < m->n_irq; q++) {
+		vm->pnq[q].core = nq[q % k];
+		vm->vnq[q].vcpu = q % n_active;
+	}
+	for (int c = 0, r = 0; c < m->cfg.n_cores; c++)
+		vm->xps_q[c] = ((nmask >> c) & 1) ? (r++) % n : c % n;
+	guest_set_active(m, vm, n_active);
+	for (int i = 0; i < m->cfg.n_vcpus; i++)
+		host_set_allowed(m, vm->vcpu[i].t, vmask);
+	for (int q = 0; q < m->n_irq; q++)
+		host_set_allowed(m, vm->vnq[q].vh, nmask);
+}
+
+/*
+ * Two LC VMs on one host, each with its own NIC port, vhost workers and load
+ * generator, on disjoint cores: each serves its own load, its requests stay
+ * on its cores, and the host's counters are the sum of the VMs'.
+ */
+static void test_two_lc_vms(void **state)
+{
+	struct sim_model_config cfg = {
+		.n_cores = 8,
+		.n_vcpus = 4,
+		.n_queues = 2,
+		.n_vms = 2,
+		.path = SIM_PATH_VIRTIO,
+		.wl = SIM_WL_MEMCACHED,
+		.n_conns = 64,
+		.seed = 5,
+		.track_cores = true,
+		.halt_poll_max_ns = SIM_HALT_POLL_MAX_NS,
+	};
+	struct sim_model m;
+	char err[128];
+	uint64_t done = 0;
+
+	assert_int_equal(model_init(&m, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(m.n_vms, 2);
+	split(&m, &m.vm[0], 0x03, 0x0c, 2, 2); /* VM 0: vCPUs 0-1, NQ 2-3 */
+	split(&m, &m.vm[1], 0x30, 0xc0, 2, 2); /* VM 1: vCPUs 4-5, NQ 6-7 */
+	nic_set_qps(&m, &m.vm[0], 20000);
+	nic_set_qps(&m, &m.vm[1], 60000);
+	model_run_until(&m, 500 * MS);
+	model_flush(&m);
+	for (int v = 0; v < 2; v++) {
+		struct sim_vm *vm = &m.vm[v];
+		uint64_t want = v ? 30000 : 10000;
+
+		print_message("# VM %d: %llu requests, %llu replies, p95 %.1f us, %llu exits\n", v,
+			      (unsigned long long)vm->cnt.arrivals,
+			      (unsigned long long)vm->cnt.completions,
+			      (double)hist_quantile(vm->hist, 0.95) / 1000.0,
+			      (unsigned long long)vm->cnt.vm_exits);
+		assert_true(vm->cnt.completions > want * 9 / 10 &&
+			    vm->cnt.completions < want * 11 / 10);
+		assert_int_equal(vm->hist->total, vm->cnt.completions);
+		assert_true(hist_quantile(vm->hist, 0.95) < 1000 * US);
+		done += vm->cnt.completions;
+	}
+	assert_int_equal(m.cnt.completions, done);
+	assert_int_equal(m.cnt.vm_exits, m.vm[0].cnt.vm_exits + m.vm[1].cnt.vm_exits);
+	assert_int_equal(m.cnt.pirqs, m.vm[0].cnt.pirqs + m.vm[1].cnt.pirqs);
+	/* every VM's threads ran only on its own cores */
+	for (int i = 0; i < m.n_threads; i++) {
+		const struct sim_thread *t = &m.thr[i];
+		uint64_t mine = t->vm == 0 ? 0x0f : 0xf0;
+
+		if (t->vm < 0)
+			continue;
+		for (int c = 0; c < 8; c++)
+			if (!((mine >> c) & 1))
+				assert_int_equal(t->run_on_ns[c], 0);
+	}
+	model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_refill_after_switch),
 		cmocka_unit_test(test_mitigations_on_vcpu_switches),
 		cmocka_unit_test(test_counters_on_a_script),
+		cmocka_unit_test(test_two_lc_vms),
 	};
 	return VS_RUN_TESTS(tests);
 }
