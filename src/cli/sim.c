@@ -92,7 +92,7 @@ static void sim_usage(FILE *f)
 		"sensitivity: [--policies LIST (default vspace-p,vspace-e,static-ts:20:20,\n"
 		"          static-iso:16:4)] [--knobs LIST (default all)] [--factors LIST "
 		"(0.5,2)]\n"
-		"          [--step QPS (50k)] [--max-qps QPS (600k)] [--energy-qps QPS (50k)]\n"
+		"          [--step QPS (50k)] [--max-qps QPS (1000k)] [--energy-qps QPS (50k)]\n"
 		"          [--duration S (2)] [--warmup S (0.5)] [--csv FILE] [--jobs N]\n"
 		"--jobs N: parallel runs, one process each (default: the number of CPUs).\n"
 		"Loads are requests per second; a k suffix multiplies by 1000 (250k).\n"

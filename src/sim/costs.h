@@ -163,13 +163,13 @@
  * flush (write-back of dirty lines to L2) and the guest's refill of its 32 KiB
  * L1d from L2 (512 lines at ~1 ns with MLP): ~1 us. Estimate; uncertain. */
 #define SIM_L1D_FLUSH_NS 1000LL
-/* MDS (mds=full): on VM entry KVM calls mds_clear_cpu_buffers() (VERW) only
- * when the L1D flush static branch is off; with vmentry_l1d_flush=cond it is
- * on and a conditional flush that is skipped skips VERW too (5.13
- * vmx_vcpu_enter_exit). The L1D flush clears the buffers (MD_CLEAR microcode).
- * So on this host MDS adds no separate VM-entry cost; the guest's own VERW on
- * its returns to user mode is part of the measured service times. */
-#define SIM_MDS_VERW_NS 0LL
+/* MDS (mds=full) has no constant: on VM entry KVM calls
+ * mds_clear_cpu_buffers() (VERW) only when the L1D flush static branch is off;
+ * with vmentry_l1d_flush=cond it is on, and a conditional flush that is
+ * skipped skips VERW too (5.13 vmx_vcpu_enter_exit()). The L1D flush clears the
+ * buffers (MD_CLEAR microcode). So on this host MDS adds no VM-entry cost of its
+ * own; the guest's VERW on its returns to user mode is inside the measured
+ * service times, and idle-time clearing applies only with SMT on. */
 /* vCPU migration to another CPU: vmx_vcpu_load_vmcs() sees the VMCS loaded
  * elsewhere and calls loaded_vmcs_clear(): a synchronous function-call IPI to
  * the old CPU, which VMCLEARs it; then VMPTRLD here and KVM_REQ_TLB_FLUSH
@@ -331,9 +331,9 @@
  * workload. */
 #define SIM_NGINX_REQ_BYTES  150
 #define SIM_NGINX_FILE_BYTES 1024
-/* Distinct files the nginx workload requests (uniformly): page cache, not
- * disk; they enter the model only through the vCPU's working set (below). */
-#define SIM_NGINX_FILES 100000
+/* (The 100,000 files are too many to stay in a core's private cache: each
+ * reply's file is streamed through it, counted with the reply's bytes in the
+ * working-set model below.) */
 /* HTTP/1.1 response status line and headers nginx sends with it. */
 #define SIM_NGINX_RESP_HDR_BYTES 250
 

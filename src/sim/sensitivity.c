@@ -19,7 +19,7 @@
  */
 
 #define SENS_STEP_QPS	50000.0
-#define SENS_MAX_QPS	600000.0
+#define SENS_MAX_QPS	1000000.0
 #define SENS_ENERGY_QPS 50000.0
 #define SENS_POINT_S	2.0
 #define SENS_WARMUP_S	0.5
