@@ -9,8 +9,8 @@
 #include "cli/cli.h"
 #include "lib/cliopt.h"
 #include "lib/strutil.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "simrun/run.h"
+#include "simrun/scenario.h"
 
 /* Exit statuses (cli.h). */
 #define SIM_EXIT_FAIL  1
@@ -72,6 +72,10 @@ static void sim_usage(FILE *f)
 		"                    switch, L1D flush on VM entry); default on, as Linux 5.13\n"
 		"  --knob NAME=SCALE multiply an uncertain constant (see docs/SIMULATOR.md and\n"
 		"                    vspace sim sensitivity); repeatable\n"
+		"  --lc N            N LC workloads, each its own VM as above, sharing the host\n"
+		"                    under one controller (SPEC 3.5 arbitration; default 1)\n"
+		"  --lc-scales LIST  workload i is offered the load x the i-th scale (default 1);\n"
+		"                    tables and CSV show the first workload, run's summary all\n"
 		"  --halt-poll-accounting auto|off\n"
 		"                    auto (default, as vspaced's [host] halt_poll_accounting):\n"
 		"                    subtract the VM's KVM halt-polling time from the vCPU\n"
@@ -248,6 +252,8 @@ enum {
 	OPT_MAXQPS,
 	OPT_ENERGYQPS,
 	OPT_REFINE,
+	OPT_LC,
+	OPT_LCSCALES,
 };
 
 static const struct option sim_long_opts[] = {
@@ -283,6 +289,8 @@ static const struct option sim_long_opts[] = {
 	{ "max-qps", required_argument, NULL, OPT_MAXQPS },
 	{ "energy-qps", required_argument, NULL, OPT_ENERGYQPS },
 	{ "refine", required_argument, NULL, OPT_REFINE },
+	{ "lc", required_argument, NULL, OPT_LC },
+	{ "lc-scales", required_argument, NULL, OPT_LCSCALES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -298,10 +306,11 @@ static const int sim_opts_sensitivity[] = { OPT_POLICIES, OPT_KNOBS,  OPT_FACTOR
 					    OPT_STEP,	  OPT_MAXQPS, OPT_ENERGYQPS,
 					    OPT_DURATION, OPT_WARMUP, OPT_JOBS,
 					    OPT_CSV,	  0 };
-static const int sim_opts_common[] = { OPT_WORKLOAD,  OPT_SLO,	    OPT_SEED,	OPT_CORES,
-				       OPT_VCPUS,     OPT_QUEUES,   OPT_PERIOD, OPT_WINDOW,
-				       OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT, OPT_PNQS,
-				       OPT_VNQS,      OPT_MITIG,    OPT_KNOB,	0 };
+static const int sim_opts_common[] = {
+	OPT_WORKLOAD, OPT_SLO,	  OPT_SEED,	 OPT_CORES,    OPT_VCPUS,    OPT_QUEUES,
+	OPT_PERIOD,   OPT_WINDOW, OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT,   OPT_PNQS,
+	OPT_VNQS,     OPT_MITIG,  OPT_KNOB,	 OPT_LC,       OPT_LCSCALES, 0
+};
 
 static bool sim_opt_in(const int *list, int opt)
 {
@@ -565,6 +574,21 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 					optarg);
 				return -1;
 			}
+			break;
+		case OPT_LC:
+			if (sim_opt_long("--lc", optarg, 1, SIM_MAX_VMS, &v) < 0)
+				return -1;
+			o->base.n_lc = (int)v;
+			break;
+		case OPT_LCSCALES:
+			n = sim_parse_list("--lc-scales", optarg, buf, sizeof(buf), field,
+					   SIM_MAX_VMS);
+			if (n < 0)
+				return -1;
+			for (int i = 0; i < n; i++)
+				if (sim_opt_double("--lc-scales", field[i], 0, 100,
+						   &o->base.lc_scale[i]) < 0)
+					return -1;
 			break;
 		case OPT_REFINE:
 			if (sim_parse_qps(optarg, &o->refine_qps) < 0 || o->refine_qps <= 0) {

@@ -1,5 +1,5 @@
 /* scenario.c - the simulator's scenarios: sweep, dynamic, energy, colocate; runs in parallel processes. */
-#include "sim/scenario.h"
+#include "simrun/scenario.h"
 
 #include <errno.h>
 #include <math.h>
@@ -350,6 +350,22 @@ void sim_scen_print_run(FILE *f, const struct sim_run_config *cfg, const struct 
 	if (r->client_lost_per_s > 0)
 		fprintf(f, "the client could not send %.0f requests/s: %d requests outstanding\n",
 			r->client_lost_per_s, SIM_MAX_IN_FLIGHT);
+	for (int i = 0; r->n_lc > 1 && i < r->n_lc; i++) {
+		const struct sim_lc_result *l = &r->lc[i];
+		char name[16];
+
+		if (i == 0)
+			snprintf(name, sizeof(name), "lc");
+		else
+			snprintf(name, sizeof(name), "lc%d", i + 1);
+		fprintf(f,
+			"LC workload %s: %.0f QPS offered, %.0f achieved, p95 %.1f us, p99 %.1f "
+			"us, "
+			"%d of %d periods over the SLO, cores %.2f + %.2f, %.2f exits per "
+			"request\n",
+			name, l->offered_qps, l->achieved_qps, l->p95_us, l->p99_us, l->violations,
+			l->periods, l->mean_vcpu_cores, l->mean_nq_cores, l->exits_per_req);
+	}
 	fprintf(f, "mean time per request by stage (us):");
 	for (int k = 0; k < SIM_STAGES; k++)
 		fprintf(f, "%s %s %.1f", k ? ";" : "", sim_stage_names[k], r->stage_us[k]);

@@ -1,6 +1,6 @@
 /* run.h - run the model under the real controller: one configuration, per-period CSV, summary. */
-#ifndef VS_SIM_RUN_H
-#define VS_SIM_RUN_H
+#ifndef VS_SIMRUN_RUN_H
+#define VS_SIMRUN_RUN_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,19 +21,21 @@ struct sim_phase {
 };
 
 struct sim_run_config {
-	char policy[64];	/* a controller policy, or "es2" / "sriov" */
-	enum sim_wl_kind wl;	/* memcached or nginx */
-	double slo_us;		/* p95 SLO (memcached 1000, nginx 10000) */
-	int n_cores;		/* T, host cores managed (20) */
-	int n_vcpus;		/* LC VM vCPUs and worker threads (20) */
-	int n_queues;		/* most NIC/virtio queues (20) */
-	int n_be_vcpus;		/* BE VM vCPUs, 0 = no BE VM */
-	int n_conns;		/* client connections */
-	int n_pnq;		/* pNQs whatever the plan says; 0 = the plan's */
-	int n_vnq;		/* vNQs whatever the plan says; 0 = the plan's */
-	bool no_mitigations;	/* mitigations=off: no IBPB, no L1D flush */
-	double knob[SIM_KNOBS]; /* scale of each uncertain constant (0 = 1) */
-	double halt_poll_us;	/* KVM halt_poll_ns in us (200); 0 = off */
+	char policy[64];	      /* a controller policy, or "es2" / "sriov" */
+	enum sim_wl_kind wl;	      /* memcached or nginx */
+	double slo_us;		      /* p95 SLO (memcached 1000, nginx 10000) */
+	int n_cores;		      /* T, host cores managed (20) */
+	int n_vcpus;		      /* LC VM vCPUs and worker threads (20) */
+	int n_queues;		      /* most NIC/virtio queues (20) */
+	int n_be_vcpus;		      /* BE VM vCPUs, 0 = no BE VM */
+	int n_lc;		      /* LC workloads, each its own VM as above; 0 = 1 */
+	double lc_scale[SIM_MAX_VMS]; /* LC workload i is offered the phases' load x this (0 = 1) */
+	int n_conns;		      /* client connections */
+	int n_pnq;		      /* pNQs whatever the plan says; 0 = the plan's */
+	int n_vnq;		      /* vNQs whatever the plan says; 0 = the plan's */
+	bool no_mitigations;	      /* mitigations=off: no IBPB, no L1D flush */
+	double knob[SIM_KNOBS];	      /* scale of each uncertain constant (0 = 1) */
+	double halt_poll_us;	      /* KVM halt_poll_ns in us (200); 0 = off */
 	enum vs_haltpoll_mode halt_poll_accounting; /* subtract KVM's polling time from U_v
 						       as vspaced does (auto, its default) */
 	uint64_t seed;				    /* everything random derives from it */
@@ -61,6 +63,15 @@ struct sim_phase_result {
 	int violations; /* periods whose p95 exceeded the SLO (or had no reply) */
 	double mean_vcpu_cores, mean_nq_cores, mean_be_cores;
 	double energy_j;
+};
+
+/* One LC workload of a run with several (after warm-up). */
+struct sim_lc_result {
+	double offered_qps, achieved_qps;
+	double p95_us, p99_us;
+	int periods, violations;
+	double mean_vcpu_cores, mean_nq_cores;
+	double exits_per_req;
 };
 
 struct sim_run_result {
@@ -92,6 +103,8 @@ struct sim_run_result {
 	double sim_s;			       /* simulated seconds, whole run */
 	double wall_s;			       /* wall-clock seconds, whole run */
 	int plan_errors;		       /* periods whose decision could not be placed */
+	int n_lc;			       /* LC workloads; the fields above are the first\'s */
+	struct sim_lc_result lc[SIM_MAX_VMS];
 	uint64_t anomalies; /* model self-check failures; always 0 unless the model has a bug */
 };
 

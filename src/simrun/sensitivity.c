@@ -6,7 +6,7 @@
 
 #include "lib/strutil.h"
 #include "sim/costs.h"
-#include "sim/scenario.h"
+#include "simrun/scenario.h"
 
 /*
  * For every variation (the constants as costs.h has them, then each chosen
