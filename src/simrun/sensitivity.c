@@ -285,8 +285,7 @@ int sim_scen_sensitivity(const struct sim_scen_opts *o, FILE *out)
 			width[p] = 8;
 		wq += width[p] + 1;
 	}
-	fprintf(out, "%-18s | %-*s | %-*s |\n", "", wq - 1, "max kQPS in SLO", wq - 1,
-		"power W");
+	fprintf(out, "%-18s | %-*s | %-*s |\n", "", wq - 1, "max kQPS in SLO", wq - 1, "power W");
 	fprintf(out, "%-12s %5s |", "constant", "scale");
 	for (int p = 0; p < n_pol; p++)
 		fprintf(out, " %*s", width[p], pol[p]);
