@@ -429,6 +429,58 @@ static void test_counters_on_a_script(void **state)
 	model_free(&m);
 }
 
+/*
+ * Two vCPUs trade cores: A's VMCS is loaded on core 1, B's on core 0. A is
+ * woken on core 0: its switch-in sends the VMCLEAR IPI to core 1, which takes
+ * the interrupt before it runs B (queued there); B's switch-in then sends a
+ * VMCLEAR IPI to core 0, which interrupts A in guest mode (an exit). Each
+ * migration is one CAL IPI and one IBPB on the new CPU.
+ */
+static void test_vmclear_ipis_cross(void **state)
+{
+	struct sim_model m;
+	struct sim_thread *a, *b;
+
+	build(&m, 2, 2, 1, 0);
+	a = m.vm[0].vcpu[0].t;
+	b = m.vm[0].vcpu[1].t;
+	a->vmcs_core = 1;
+	m.core[1].current_vmcs = a->id;
+	b->vmcs_core = 0;
+	m.core[0].current_vmcs = b->id;
+	/* B waits in core 1's run queue, put there by hand (on an idle core it
+	 * would run at once) */
+	b->allowed = 2;
+	b->core = 1;
+	b->state = SIM_TS_RUNNABLE;
+	m.core[1].rq[m.core[1].nr_rq++] = b;
+	m.vm[0].vcpu[1].halted = false;
+	host_set_allowed(&m, a, 1);
+	give_app_work(&m, 0, 500 * US);
+	/* now: A switched in on core 0, core 1 in the VMCLEAR handler */
+	assert_int_equal(a->state, SIM_TS_RUNNING);
+	assert_int_equal(a->core, 0);
+	assert_int_equal(m.core[1].seg, SEG_IRQ);
+	assert_int_equal(b->state, SIM_TS_RUNNABLE);
+	assert_int_equal(m.cnt.cal_ipis, 1);
+	assert_int_equal(m.core[1].current_vmcs, -1); /* VMCLEARed */
+	model_run_until(&m, 20 * US);
+	/* core 1 runs B (until it halts, having nothing to do): its VMCLEAR
+	 * interrupted A */
+	assert_int_equal(b->state, SIM_TS_RUNNING);
+	assert_int_equal(b->core, 1);
+	model_run_until(&m, 100 * US);
+	assert_int_equal(m.cnt.cal_ipis, 2);
+	assert_int_equal(m.cnt.vcpu_migrations, 2);
+	assert_int_equal(m.cnt.ibpbs, 2);
+	assert_true(m.vm[0].cnt.vm_exits >= 1);
+	assert_int_equal(a->vmcs_core, 0);
+	assert_int_equal(b->vmcs_core, 1);
+	assert_int_equal(m.core[0].current_vmcs, a->id);
+	assert_int_equal(m.core[1].current_vmcs, b->id);
+	model_free(&m);
+}
+
 /* Give VM vm cores as simplat_apply does for an isolated plan: vCPUs on
  * vmask, packet processing on nmask, n queues, n_active vCPUs. */
 static void split(struct sim_model *m, struct sim_vm *vm, uint64_t vmask, uint64_t nmask, int n,
@@ -531,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_refill_after_switch),
 		cmocka_unit_test(test_mitigations_on_vcpu_switches),
 		cmocka_unit_test(test_counters_on_a_script),
+		cmocka_unit_test(test_vmclear_ipis_cross),
 		cmocka_unit_test(test_two_lc_vms),
 	};
 	return VS_RUN_TESTS(tests);
