@@ -2,6 +2,7 @@
 #include "simrun/scenario.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -94,11 +95,15 @@ static int scen_write_all(int fd, const void *buf, size_t len)
 }
 
 /* What a child sends back through its pipe: a status, an error and the job's
- * result (out_size bytes). */
+ * result (out_size bytes), which starts at an offset aligned for any type (the
+ * job writes its result there in place). */
 struct scen_msg_head {
 	int ok;
 	char err[256];
 };
+#define SCEN_MSG_BODY                                                                              \
+	((sizeof(struct scen_msg_head) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *      \
+	 _Alignof(max_align_t))
 
 int sim_scen_pool(int n, int jobs, size_t out_size, sim_scen_job_fn fn, const void *arg, void *outs,
 		  const char *const *names, char *err, size_t errlen)
@@ -106,7 +111,7 @@ int sim_scen_pool(int n, int jobs, size_t out_size, sim_scen_job_fn fn, const vo
 	pid_t *pid;
 	int *fd, next = 0, running = 0, failed = -1;
 	char *msg;
-	size_t msg_len = sizeof(struct scen_msg_head) + out_size;
+	size_t msg_len = SCEN_MSG_BODY + out_size;
 
 	if (jobs <= 0) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -155,8 +160,8 @@ int sim_scen_pool(int n, int jobs, size_t out_size, sim_scen_job_fn fn, const vo
 				struct scen_msg_head *h = (struct scen_msg_head *)msg;
 				close(p[0]);
 				memset(msg, 0, msg_len);
-				h->ok = fn(next, arg, msg + sizeof(*h), h->err, sizeof(h->err)) ==
-					0;
+				h->ok = fn(next, arg, msg + SCEN_MSG_BODY, h->err,
+					   sizeof(h->err)) == 0;
 				_exit(scen_write_all(p[1], msg, msg_len) == 0 ? 0 : 1);
 			}
 			close(p[1]);
@@ -186,7 +191,7 @@ int sim_scen_pool(int n, int jobs, size_t out_size, sim_scen_job_fn fn, const vo
 			bool got = scen_read_all(fd[i], msg, msg_len) == 0;
 
 			if (got && h->ok) {
-				memcpy((char *)outs + (size_t)i * out_size, msg + sizeof(*h),
+				memcpy((char *)outs + (size_t)i * out_size, msg + SCEN_MSG_BODY,
 				       out_size);
 			} else if (failed < 0) {
 				if (got)
