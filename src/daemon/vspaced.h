@@ -60,7 +60,7 @@ struct vsd {
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
 	struct virtev *virt_loop; /* libvirt's events (libvirt= workloads), NULL */
-	struct vsd_memnet mn; /* the MemNet regions of workloads with memnet= */
+	struct vsd_memnet mn;	  /* the MemNet regions of workloads with memnet= */
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */
