@@ -176,6 +176,17 @@ int guest_nic_list(struct agent *a, char names[][PROTO_IFNAME_MAX], int max);
 /* Queue IRQs of a NIC: irq[i] and queue[i], from /proc/interrupts (virtio
  * "virtioN-input.Q"/"-output.Q" names, or "IF-...-Q"). Returns the count. */
 int guest_nic_irqs(struct agent *a, const char *ifname, int *irq, int *queue, int max);
+/* What the guest's kernel says of a NIC (sys/class/net/IF): its packet
+ * counters (any driver), operstate, MAC and master (a failover or bond
+ * master: the NIC is its slave). */
+struct agent_nic_info {
+	uint64_t rx_packets, tx_packets;
+	char oper[16];		       /* "up", "down", "unknown", ... */
+	char mac[18];		       /* "" when unreadable */
+	char master[PROTO_IFNAME_MAX]; /* "" when none */
+};
+/* Returns 0, or -1 when the NIC or its counters cannot be read. */
+int guest_nic_info(struct agent *a, const char *ifname, struct agent_nic_info *out);
 /* Number of tx-N directories under sys/class/net/IF/queues. */
 int guest_nic_tx_queues(struct agent *a, const char *ifname);
 /* Per-vCPU busy and total time in ms from /proc/stat (-1 for a vCPU not

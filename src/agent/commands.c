@@ -541,6 +541,16 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 		agent_nic_queues(a, names[i], &cur, &max);
 		json_t *nic = json_pack("{s:s,s:i,s:i}", "name", names[i], "queues", cur,
 					"max_queues", max);
+		struct agent_nic_info info;
+		if (nic && guest_nic_info(a, names[i], &info) == 0) {
+			/* totals of any driver, the state, the failover/bond master */
+			json_object_set_new(nic, "packets",
+					    json_pack("[I,I]", (json_int_t)info.rx_packets,
+						      (json_int_t)info.tx_packets));
+			json_object_set_new(nic, "oper", json_string(info.oper));
+			if (info.master[0])
+				json_object_set_new(nic, "master", json_string(info.master));
+		}
 		if (a->ops->queue_stats(a->ops_arg, names[i], qs) == 0) {
 			/* counters of the queues in use (drivers keep the rest) */
 			int nr = qs->n_rx < cur ? qs->n_rx : cur;

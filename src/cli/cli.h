@@ -33,6 +33,10 @@ struct vfreplay_opts {
 	bool explain; /* add the why column */
 };
 int vfreplay_main(int argc, char **argv);
+/* `vspace vf pool|plug|unplug` (src/cli/vftool.c). */
+int vftool_pool_main(int argc, char **argv);
+int vftool_plug_main(int argc, char **argv);
+int vftool_unplug_main(int argc, char **argv);
 void vfreplay_usage(FILE *f);
 /* Replay CSV (interval,vm,pps) from in to out. Returns the exit status. */
 int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name, FILE *out);
