@@ -96,14 +96,19 @@ $(BUILD)/vspace-agent: $(BUILD)/obj/src/agent/main.o $(LIBVS)
 # Saved corpora are replayed in every make check by gcc-built drivers calling the
 # same entry points: tests/fuzz/test_fuzz_replay.c (tests/fuzz/proto/) and
 # tests/loadgen/test_corpus.c (tests/loadgen/corpus/), tests/daemon/test_corpus.c
-# (tests/fixtures/corpus/). Run a fuzzer on a scratch copy of its corpus: libFuzzer
-# adds new inputs to the first directory it is given.
+# (tests/fixtures/corpus/), tests/cli/test_vf_corpus.c (tests/fuzz/vf/). Run a fuzzer on
+# a scratch copy of its corpus: libFuzzer adds new inputs to the first directory it is given.
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := $(CSTD) -Isrc $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply $(BUILD)/fuzz/fuzz_parsers
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_loadgen_reply $(BUILD)/fuzz/fuzz_parsers \
+	$(BUILD)/fuzz/fuzz_vf
 # the daemon's parsers span the library: build all of it instrumented
 $(BUILD)/fuzz/fuzz_parsers: src/fuzz/fuzz_parsers.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter -D%,$(CPPFLAGS)) -o $@ $^ $(LIBS)
+# FlexVF's parsers (src/cli/vffuzz.h) span the library too; corpus tests/fuzz/vf/
+$(BUILD)/fuzz/fuzz_vf: src/fuzz/fuzz_vf.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter -D%,$(CPPFLAGS)) -o $@ $^ $(LIBS)
 $(BUILD)/fuzz/fuzz_proto: src/fuzz/fuzz_proto.c src/proto/proto.c $(wildcard src/proto/*.h)

@@ -44,6 +44,13 @@ int vfplug_dev_check(const struct vfplug_dev *d, bool libvirt, bool unplug, char
 			 "device id \"%s\": letters, digits, - _ . (not first a digit)", d->id);
 		return -1;
 	}
+	if (unplug && !libvirt)
+		return vfplug_id_ok(d->standby_nic, true)
+			       ? 0
+			       : (snprintf(err, errlen,
+					   "standby NIC name \"%s\": letters, digits, - _ .",
+					   d->standby_nic),
+				  -1);
 	if (!vfplug_id_ok(d->driver, false)) {
 		snprintf(err, errlen, "device driver \"%s\" is not a QEMU device name", d->driver);
 		return -1;
@@ -53,8 +60,6 @@ int vfplug_dev_check(const struct vfplug_dev *d, bool libvirt, bool unplug, char
 		snprintf(err, errlen, "standby, bus and netdev names: letters, digits, - _ .");
 		return -1;
 	}
-	if (unplug && !libvirt)
-		return 0; /* device_del names the id only */
 	if (vfpool_parse_mac(d->mac, mac) < 0) {
 		snprintf(err, errlen, "MAC \"%s\" is not aa:bb:cc:dd:ee:ff", d->mac);
 		return -1;
@@ -257,8 +262,9 @@ enum vfplug_state vfplug_qmp_step(struct vfplug_qmp *op, struct qmpconn *c, uint
 			json_decref(reply);
 			continue;
 		}
-		if (op->state == VFPLUG_WAIT_DELETED && op->deleted)
-			continue; /* the event came with what was read */
+		if ((op->state == VFPLUG_WAIT_DELETED && op->deleted) ||
+		    (op->state == VFPLUG_IDLE && qmpconn_can_send(c)))
+			continue; /* the event came, or the handshake finished */
 		if (now_us < op->deadline_us)
 			return op->state;
 		switch (op->state) {
