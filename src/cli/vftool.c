@@ -103,7 +103,7 @@ static int vftool_pool(int argc, char **argv)
 	printf("PF %s (%s): %d of %d VFs enabled\n", p->pf, p->pf_pci, p->num_vfs, p->total_vfs);
 	if (n_nl < 0)
 		printf("  (no netlink VF information: %s)\n", nlerr);
-	printf("%-3s %-13s %-8s %-10s %-12s %-17s %12s %12s\n", "vf", "pci", "binding", "driver",
+	printf("%-3s %-13s %-8s %-10s %-16s %-17s %12s %12s\n", "vf", "pci", "binding", "driver",
 	       "netdev", "mac", "rx_packets", "tx_packets");
 	for (int i = 0; i < p->n; i++) {
 		const struct vfpool_vf *vf = &p->vf[i];
@@ -114,7 +114,7 @@ static int vftool_pool(int argc, char **argv)
 				x = &nl[k];
 		snprintf(netdev, sizeof(netdev), "%s%s", vf->netdev[0] ? vf->netdev : "-",
 			 vf->host_up ? " (up)" : "");
-		printf("%-3d %-13s %-8s %-10s %-12s %-17s", vf->index, vf->pci,
+		printf("%-3d %-13s %-8s %-10s %-16s %-17s", vf->index, vf->pci,
 		       vfpool_binding_name(vf->binding), vf->driver[0] ? vf->driver : "-", netdev,
 		       vf->mac[0] ? vf->mac : (x && x->mac[0] ? x->mac : "-"));
 		if (x && x->has_stats)
@@ -244,7 +244,8 @@ static int vftool_plug(int argc, char **argv, bool unplug)
 	str_copy(d.driver, "vfio-pci", sizeof(d.driver));
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	int li = 0;
+	while ((ch = getopt_long(argc, argv, ":h", longopts, &li)) != -1) {
 		char *dst = NULL;
 		size_t len = 0;
 		switch (ch) {
@@ -297,9 +298,8 @@ static int vftool_plug(int argc, char **argv, bool unplug)
 			return cliopt_error(prog, ch, argv);
 		}
 		if (dst && str_copy(dst, optarg, len) >= len) {
-			fprintf(stderr, "%s: %s: \"%.40s\" is too long (at most %zu bytes)\n", prog,
-				argv[optind - 1][0] == '-' ? argv[optind - 1] : "value", optarg,
-				len - 1);
+			fprintf(stderr, "%s: --%s: \"%.40s\" is too long (at most %zu bytes)\n",
+				prog, longopts[li].name, optarg, len - 1);
 			return 2;
 		}
 	}
