@@ -2,10 +2,7 @@
 #ifndef VS_CLI_CLI_H
 #define VS_CLI_CLI_H
 
-#include <stdbool.h>
 #include <stdio.h>
-
-#include "policy/vf.h"
 
 /* Each returns the process exit status: 0 success, 1 failure at run time,
  * 2 bad arguments or bad input. */
@@ -26,19 +23,12 @@ int vf_main(int argc, char **argv);
 /* `vspace sim vf` (src/cli/simvf.c): the FlexVF model. */
 int simvf_main(int argc, char **argv);
 
-/* `vspace vf replay` (src/cli/vfreplay.c). */
-struct vfreplay_opts {
-	const struct vf_policy_ops *ops; /* the strategy */
-	struct vf_params params;
-	bool explain; /* add the why column */
-};
+/* `vspace vf replay` (src/cli/vfreplay.c; its heart: src/control/vfreplay.c). */
 int vfreplay_main(int argc, char **argv);
 /* `vspace vf pool|plug|unplug` (src/cli/vftool.c). */
 int vftool_pool_main(int argc, char **argv);
 int vftool_plug_main(int argc, char **argv);
 int vftool_unplug_main(int argc, char **argv);
 void vfreplay_usage(FILE *f);
-/* Replay CSV (interval,vm,pps) from in to out. Returns the exit status. */
-int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name, FILE *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* simvf.c - `vspace sim vf`: run the FlexVF model (src/sim/vf.c) per strategy; per-group latency table, an SVG boxplot, the bulk-transfer neighbour under fair and activity. */
+/* simvf.c - `vspace sim vf`: run the FlexVF model (src/sim/vf.c, src/simrun/vf.c) per strategy; per-group latency table, an SVG boxplot, the bulk-transfer neighbour under fair and activity. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "lib/cliopt.h"
 #include "lib/strutil.h"
-#include "sim/vf.h"
+#include "simrun/vf.h"
 
 /* The bulk-transfer neighbour's default rate: an FTP-like stream filling a
  * 10 GbE link with 1,472 B packets (10e9 / (1,538 * 8) = 812,744/s). */

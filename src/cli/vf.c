@@ -13,7 +13,8 @@ struct vf_command {
 static const struct vf_command vf_commands[] = {
 	{ "replay", "feed per-VM packet rates (CSV) through a strategy; print the grants",
 	  vfreplay_main },
-	{ "pool", "list a PF's VFs: address, binding, host netdev, MAC, counters", vftool_pool_main },
+	{ "pool", "list a PF's VFs: address, binding, host netdev, MAC, counters",
+	  vftool_pool_main },
 	{ "plug", "hot-plug a VF (or a stand-in NIC) into a running VM (QMP or libvirt)",
 	  vftool_plug_main },
 	{ "unplug", "take it out again and wait until the guest released it", vftool_unplug_main },

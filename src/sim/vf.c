@@ -1,12 +1,10 @@
-/* vf.c - `vspace sim vf`: VMs sharing a few SR-IOV VFs; PV packets queue on the host's packet cores, VF packets go straight to the guest; the real VF strategies decide. */
+/* vf.c - the FlexVF model's packets: VMs sharing a few SR-IOV VFs; PV packets queue on the host's packet cores, VF packets go straight to the guest (src/simrun/vf.c runs the intervals). */
 #include "sim/vf.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "control/vfsched.h"
 
 /* ---- Constants (each with its source or rationale; docs/SIMULATOR.md) ------ */
 
@@ -64,10 +62,6 @@
 
 /* ---- a small seeded generator (splitmix64: Steele, Lea, Flood 2014) ------- */
 
-struct simvf_rng {
-	uint64_t s;
-};
-
 static uint64_t simvf_next(struct simvf_rng *r)
 {
 	uint64_t z = (r->s += 0x9e3779b97f4a7c15u);
@@ -77,7 +71,7 @@ static uint64_t simvf_next(struct simvf_rng *r)
 }
 
 /* Uniform in (0, 1). */
-static double simvf_unit(struct simvf_rng *r)
+double simvf_unit(struct simvf_rng *r)
 {
 	return ((double)(simvf_next(r) >> 11) + 0.5) / 9007199254740992.0;
 }
@@ -132,21 +126,6 @@ int simvf_check(const struct simvf_cfg *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* One VM in the model. */
-struct simvf_vm {
-	int group;	   /* its group (n_groups: the bulk VM) */
-	double pps;	   /* this interval's rate */
-	bool vf;	   /* holds a VF this interval */
-	double guest_free; /* when its vCPU is free (ns, window time) */
-	double vhost_done; /* when its vhost worker finished its last packet */
-	/* start times of its packets waiting for its vCPU (a ring) */
-	double *gwait;
-	int gwait_head, gwait_n;
-	/* start times of its packets waiting in the host stage (a ring) */
-	double *wait;
-	int wait_head, wait_n;
-};
-
 /* How much of [a, b) lies in [lo, hi). */
 static double simvf_overlap(double a, double b, double lo, double hi)
 {
@@ -175,10 +154,12 @@ static void simvf_heap_down(double *h, int n, int i)
 /* Simulate one interval's window: Poisson arrivals of every VM merged,
  * the PV ones through the host's cores (FCFS), all through their guest's
  * vCPU. Returns the host cores' busy share over the window. */
-static double simvf_window(const struct simvf_cfg *c, struct simvf_vm *vm, int n_vm,
-			   struct simvf_rng *rng, double *cores, double *cum, double *ring,
-			   struct simvf_result *r)
+double simvf_window(struct simvf_model *m, const struct simvf_cfg *c, struct simvf_result *r)
 {
+	struct simvf_vm *vm = m->vm;
+	int n_vm = m->n_vm;
+	struct simvf_rng *rng = &m->rng;
+	double *cores = m->cores, *cum = m->cum, *ring = m->ring;
 	/* start times of the packets waiting in the NIC's rings for a core (FCFS:
 	 * they start in order), at most host_cores * SIMVF_NIC_RING */
 	const int ring_cap = c->host_cores * SIMVF_NIC_RING;
@@ -283,102 +264,57 @@ static double simvf_window(const struct simvf_cfg *c, struct simvf_vm *vm, int n
 	return busy / ((end_ns - warm_ns) * c->host_cores);
 }
 
-int simvf_run(const struct simvf_cfg *c, struct simvf_result *r, char *err, size_t errlen)
+int simvf_model_init(struct simvf_model *m, const struct simvf_cfg *c, int n_vm, char *err,
+		     size_t errlen)
 {
-	int n_vm = c->vms + (c->bulk_pps > 0 ? 1 : 0), rc = -1;
-	struct simvf_vm *vm = calloc((size_t)n_vm, sizeof(*vm));
-	double *cores = calloc((size_t)c->host_cores, sizeof(double));
-	double *cum = calloc((size_t)n_vm, sizeof(double));
-	double *waits = calloc((size_t)n_vm * SIMVF_TAP_QUEUE, sizeof(double));
-	double *ring = calloc((size_t)c->host_cores * SIMVF_NIC_RING, sizeof(double));
-	double *gwaits = calloc((size_t)n_vm * SIMVF_VF_RING, sizeof(double));
-	struct simvf_rng rng = { c->seed * 0x9e3779b97f4a7c15u + 1 };
-	struct vf_sched s = { 0 };
-	struct vf_params p;
-	char name[32];
-
-	memset(r, 0, sizeof(*r));
-	if (simvf_check(c, err, errlen) < 0)
-		goto out;
-	if (!vm || !cores || !cum || !waits || !ring || !gwaits) {
+	memset(m, 0, sizeof(*m));
+	m->n_vm = n_vm;
+	m->rng.s = c->seed * 0x9e3779b97f4a7c15u + 1;
+	m->vm = calloc((size_t)n_vm, sizeof(*m->vm));
+	m->cores = calloc((size_t)c->host_cores, sizeof(double));
+	m->cum = calloc((size_t)n_vm, sizeof(double));
+	m->ring = calloc((size_t)c->host_cores * SIMVF_NIC_RING, sizeof(double));
+	m->waits = calloc((size_t)n_vm * SIMVF_TAP_QUEUE, sizeof(double));
+	m->gwaits = calloc((size_t)n_vm * SIMVF_VF_RING, sizeof(double));
+	if (!m->vm || !m->cores || !m->cum || !m->ring || !m->waits || !m->gwaits) {
+		simvf_model_free(m);
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return -1;
 	}
-	vf_params_defaults(&p);
-	p.n_vfs = c->strategy ? c->vfs : 0;
-	p.hysteresis = c->hysteresis;
-	p.min_hold = c->min_hold;
-	p.seed = c->seed;
-	if (vf_sched_init(&s, c->strategy ? c->strategy : &vf_policy_fair, &p, err, errlen) < 0)
-		goto out;
-	r->n_groups = c->n_groups;
-	r->has_bulk = c->bulk_pps > 0;
-	for (int g = 0; g <= c->n_groups; g++)
-		hist_init(&r->group[g].lat_ns);
 	for (int i = 0; i < n_vm; i++) {
-		vm[i].group = i < c->vms ? i * c->n_groups / c->vms : c->n_groups;
-		vm[i].wait = waits + (size_t)i * SIMVF_TAP_QUEUE;
-		vm[i].gwait = gwaits + (size_t)i * SIMVF_VF_RING;
-		if (i < c->vms)
-			snprintf(name, sizeof(name), "g%d-vm%03d", vm[i].group + 1, i);
-		else
-			snprintf(name, sizeof(name), "bulk");
-		if (vf_sched_add(&s, name, err, errlen) != i)
-			goto out;
+		m->vm[i].group = i < c->vms ? i * c->n_groups / c->vms : c->n_groups;
+		m->vm[i].wait = m->waits + (size_t)i * SIMVF_TAP_QUEUE;
+		m->vm[i].gwait = m->gwaits + (size_t)i * SIMVF_VF_RING;
 	}
-	/* interval 0 only gives the strategy its first rates; intervals 1..N run
-	 * on the grants decided at the end of the one before */
-	for (int k = 0; k <= c->intervals; k++) {
-		for (int i = 0; i < n_vm; i++) {
-			if (vm[i].group < c->n_groups) {
-				vm[i].pps = c->group_pps[vm[i].group] *
-					    (1 + c->jitter * (2 * simvf_unit(&rng) - 1));
-				continue;
-			}
-			/* the bulk stream is TCP: ack-clocked, it settles at its path's
-			 * bottleneck (its one vCPU, or on the PV path also its one vhost
-			 * worker), below the rate its sender could offer */
-			double cap =
-				vm[i].vf ? 1e9 / c->guest_vf_ns
-					 : 1e9 / fmax(c->guest_pv_ns,
-						      c->host_pkt_ns * (1 - SIMVF_SOFTIRQ_SHARE));
-			vm[i].pps = fmin(c->bulk_pps, SIMVF_TCP_FILL * cap);
+	return 0;
+}
+
+void simvf_model_free(struct simvf_model *m)
+{
+	free(m->vm);
+	free(m->cores);
+	free(m->cum);
+	free(m->ring);
+	free(m->waits);
+	free(m->gwaits);
+	memset(m, 0, sizeof(*m));
+}
+
+void simvf_draw_rates(struct simvf_model *m, const struct simvf_cfg *c)
+{
+	for (int i = 0; i < m->n_vm; i++) {
+		struct simvf_vm *v = &m->vm[i];
+		if (v->group < c->n_groups) {
+			v->pps = c->group_pps[v->group] *
+				 (1 + c->jitter * (2 * simvf_unit(&m->rng) - 1));
+			continue;
 		}
-		if (k > 0) {
-			double util = simvf_window(c, vm, n_vm, &rng, cores, cum, ring, r);
-			r->host_util_mean += util / c->intervals;
-			if (util > r->host_util_max)
-				r->host_util_max = util;
-			for (int i = 0; i < n_vm; i++) {
-				r->group[vm[i].group].vm_intervals++;
-				r->group[vm[i].group].vf_intervals += vm[i].vf;
-			}
-		}
-		if (k == c->intervals)
-			break;
-		vf_sched_begin(&s);
-		for (int i = 0; i < n_vm; i++)
-			if (vf_sched_report(&s, s.vm[i].name, vm[i].pps, err, errlen) < 0)
-				goto out;
-		if (vf_sched_decide(&s) < 0) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		for (int i = 0; i < n_vm; i++) {
-			bool now = s.vm[i].v.grant;
-			r->plugs += now && !vm[i].vf;
-			r->unplugs += !now && vm[i].vf;
-			vm[i].vf = now;
-		}
+		/* the bulk stream is TCP: ack-clocked, it settles at its path's
+		 * bottleneck (its one vCPU, or on the PV path also its one vhost
+		 * worker), below the rate its sender could offer */
+		double cap = v->vf ? 1e9 / c->guest_vf_ns
+				   : 1e9 / fmax(c->guest_pv_ns,
+						c->host_pkt_ns * (1 - SIMVF_SOFTIRQ_SHARE));
+		v->pps = fmin(c->bulk_pps, SIMVF_TCP_FILL * cap);
 	}
-	rc = 0;
-out:
-	vf_sched_free(&s);
-	free(vm);
-	free(cores);
-	free(cum);
-	free(waits);
-	free(ring);
-	free(gwaits);
-	return rc;
 }

@@ -1,4 +1,4 @@
-/* vf.h - `vspace sim vf`: a model of one host whose VMs share a few SR-IOV VFs (FlexVF, SPEC §7.2), driven by the real VF strategies (src/policy/vf.c through src/control/vfsched.c). */
+/* vf.h - the FlexVF model: one host whose VMs share a few SR-IOV VFs (SPEC §7.2), packet by packet over a window of each interval; src/simrun/vf.c runs it under the real VF strategies. */
 #ifndef VS_SIM_VF_H
 #define VS_SIM_VF_H
 
@@ -74,8 +74,46 @@ struct simvf_result {
 	double host_util_max;	 /* the busiest interval's */
 };
 
-/* Run the model. Returns 0, or -1 with err (bad configuration, no memory).
- * Deterministic for a configuration and seed. */
-int simvf_run(const struct simvf_cfg *c, struct simvf_result *r, char *err, size_t errlen);
+/* ---- the model (API for its driver, src/simrun/vf.c) ------------------------ */
+
+struct simvf_rng {
+	uint64_t s;
+};
+/* Uniform in (0, 1). */
+double simvf_unit(struct simvf_rng *r);
+
+/* One VM in the model: its group, this interval's rate and path, its queues. */
+struct simvf_vm {
+	int group;	   /* its group (n_groups: the bulk VM) */
+	double pps;	   /* this interval's rate */
+	bool vf;	   /* holds a VF this interval */
+	double guest_free; /* when its vCPU is free (ns, window time) */
+	double vhost_done; /* when its vhost worker finished its last packet */
+	/* start times of its packets waiting for its vCPU (a ring) */
+	double *gwait;
+	int gwait_head, gwait_n;
+	/* start times of its packets waiting in the host stage (a ring) */
+	double *wait;
+	int wait_head, wait_n;
+};
+
+struct simvf_model {
+	struct simvf_vm *vm; /* n_vm: the groups' VMs, then the bulk VM */
+	int n_vm;
+	struct simvf_rng rng;
+	double *cores, *cum, *ring, *waits, *gwaits; /* scratch */
+};
+
+/* VMs spread over the groups (and the bulk VM last). Returns 0 or -1 with err. */
+int simvf_model_init(struct simvf_model *m, const struct simvf_cfg *c, int n_vm, char *err,
+		     size_t errlen);
+void simvf_model_free(struct simvf_model *m);
+/* Each VM's rate for the next interval: its group's, varied by jitter; the
+ * bulk VM's, its path's bottleneck (TCP-like). */
+void simvf_draw_rates(struct simvf_model *m, const struct simvf_cfg *c);
+/* Simulate one interval's window with each VM's rate and path (vm[i].vf);
+ * latencies and drops go to r's groups. Returns the host packet cores' busy
+ * share over the measured part. */
+double simvf_window(struct simvf_model *m, const struct simvf_cfg *c, struct simvf_result *r);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/vf.h"
+#include "simrun/vf.h"
 #include "testutil.h"
 
 /* A small host: 20 VMs in 4 groups, short windows. */
