@@ -20,7 +20,9 @@
  * The first slave gives the bond its MAC: the standby goes first, so the
  * guest's MAC does not change; the VF carries the same MAC (the host plugs
  * it so). Addresses and routes stay with the IP configuration: they move
- * from the standby to the bond and back.
+ * from the standby to the bond and back. The bond gets arp_notify and
+ * ndisc_notify, so that each change of its active slave is announced to the
+ * switches (bonding notifies its peers then).
  */
 
 /* Link monitoring interval, ms (bonding.rst suggests 100). */
@@ -118,6 +120,17 @@ static int vfbond_build(struct agent *a, const char *vf)
 	snprintf(cmd, sizeof(cmd), "+%.16s", sb);
 	if ((rc = vfbond_sysfs(a, "slaves", cmd)) < 0)
 		return vfbond_fail(a, "enslaving the standby", rc);
+	/* announce the bond's addresses at each change of the active slave, so that
+	 * switches learn the new path at once (ip-sysctl.rst: arp_notify, ndisc_notify;
+	 * bonding notifies its peers on failover); best effort */
+	if (!a->dry_run) {
+		if (guest_write_raw(a, "proc/sys/net/ipv4/conf/" AGENT_BOND_NAME "/arp_notify",
+				    "1") < 0)
+			log_debug("vf bond: arp_notify: %s", strerror(errno));
+		if (guest_write_raw(a, "proc/sys/net/ipv6/conf/" AGENT_BOND_NAME "/ndisc_notify",
+				    "1") < 0)
+			log_debug("vf bond: ndisc_notify: %s", strerror(errno));
+	}
 	if (!a->dry_run && (rc = a->ops->link_up(a->ops_arg, AGENT_BOND_NAME, true)) < 0)
 		return vfbond_fail(a, "bringing " AGENT_BOND_NAME " up", rc);
 	if ((rc = vfbond_move(a, sb, AGENT_BOND_NAME)) < 0)

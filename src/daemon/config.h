@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "daemon/ctlpath.h"
+#include "daemon/vfmgr.h"
 #include "lib/cpuset.h"
 #include "lib/log.h"
 #include "platform/linux/linux.h"
@@ -58,6 +59,9 @@ struct vsd_config {
 	int n_wl;
 	int *wl_line; /* line of each workload's first key */
 	int n_lc;
+	/* [vf] and each workload's vf keys (FlexVF, src/daemon/vfmgr.c) */
+	struct vsd_vf_config vf;
+	struct vsd_vf_wl *vfwl; /* n_wl of them, by workload */
 };
 
 /* Read and check path. Returns 0, or -1 with err as "FILE:LINE: [section]

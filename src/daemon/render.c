@@ -57,6 +57,21 @@ char *vsd_explain(const struct vsd *d)
 				(unsigned long long)h.qmp_bad, h.qmp_rtt_last_s * 1e6,
 				h.qmp_rtt_p50_s * 1e6, h.qmp_rtt_max_s * 1e6);
 	}
+	if (d->have_vf) {
+		/* the VF manager's lines, in a buffer of their own */
+		size_t vn = 0, vcap = 512 + 512 * (size_t)d->vf.n_vm;
+		char *vt = malloc(vcap), *t2;
+		if (vt) {
+			vt[0] = '\0';
+			vfm_explain(&d->vf, vt, vcap, &vn);
+			t2 = realloc(text, k + strlen(vt) + 1);
+			if (t2) {
+				text = t2;
+				memcpy(text + k, vt, strlen(vt) + 1);
+			}
+			free(vt);
+		}
+	}
 	return text;
 }
 
@@ -125,6 +140,8 @@ json_t *vsd_status(struct vsd *d)
 	json_object_set_new(plat, "best_effort",
 			    json_pack("{s:o,s:b}", "cores", vsd_cpus_json(&c->plan.be_cores),
 				      "paused", c->plan.be_paused));
+	if (d->have_vf)
+		json_object_set_new(plat, "vf", vfm_status(&d->vf, vsd_now()));
 	return plat;
 }
 
@@ -362,6 +379,8 @@ void vsd_render(void *arg, struct metrics_buf *b)
 		       (unsigned long long)cnt.reports);
 	if (d->have_agents)
 		agentlinks_metrics(&d->agents, b);
+	if (d->have_vf)
+		vfm_metrics(&d->vf, b);
 	if (cnt.has_energy)
 		metrics_printf(b,
 			       "# HELP vspace_energy_joules_total Package energy (RAPL).\n"

@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
 #include "daemon/metrics.h"
+#include "daemon/vfmgr.h"
 #include "platform/linux/linux.h"
 
 /* epoll tags (the high 32 bits of epoll_event.data.u64) */
@@ -48,6 +49,8 @@ struct vsd {
 	bool have_met;
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
+	struct vfm vf; /* FlexVF: who holds the host's VFs ([vf]) */
+	bool have_vf;
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */
