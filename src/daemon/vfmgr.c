@@ -330,8 +330,9 @@ static int vfm_start(struct vfm *m, struct vfm_vm *v, int k, bool unplug, double
 		str_copy(v->last_error, err, sizeof(v->last_error));
 		return -1;
 	}
+	/* now: the loop's monotonic clock (CLOCK_MONOTONIC, as qmpconn_now_us) */
 	vfplug_qmp_start(&v->qop, &d, unplug, m->cfg->plug_timeout_ms, unplug && d.standby_nic[0],
-			 qmpconn_now_us());
+			 (uint64_t)(now * 1e6));
 	v->conn.on_event = vfm_on_event;
 	v->conn.event_arg = &v->qop;
 	return 0;
@@ -407,7 +408,7 @@ static void vfm_drive(struct vfm *m, struct vfm_vm *v, double now)
 		vfm_finish(m, v, v->job.rc == 0, v->job.err, now);
 		return;
 	}
-	enum vfplug_state st = vfplug_qmp_step(&v->qop, &v->conn, qmpconn_now_us());
+	enum vfplug_state st = vfplug_qmp_step(&v->qop, &v->conn, (uint64_t)(now * 1e6));
 	if (st == VFPLUG_DONE || st == VFPLUG_FAILED)
 		vfm_finish(m, v, st == VFPLUG_DONE, v->qop.err, now);
 }
