@@ -137,6 +137,8 @@ bad "vspaced: unknown option" 'vspaced: unknown option "--frob" (see vspaced --h
 bad "vspacectl: no command" "vspacectl: missing COMMAND" "$B/vspacectl"
 bad "vspacectl: unknown option" 'vspacectl: unknown option "-x"' "$B/vspacectl" -s /x.sock -xy status
 bad "vspacectl: set what" 'vspacectl: set: unknown setting "frob" (mode, threshold, slo)' "$B/vspacectl" set frob 1
+bad "vspacectl: vf grant without a workload" "vspacectl: usage: vf | vf grant|deny|auto WORKLOAD | vf decide" "$B/vspacectl" vf grant
+bad "vspacectl: vf unknown" "vspacectl: usage: vf" "$B/vspacectl" vf steal web
 bad "vspacectl: set threshold without a value" "set threshold WORKLOAD [vcpu=X] [nq=Y] (at least one of them)" \
 	"$B/vspacectl" set threshold web
 # -c: the control socket from vspaced's configuration (read alone: [host] control_socket)

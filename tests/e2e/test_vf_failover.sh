@@ -218,8 +218,8 @@ t_up=$(wait_state 15 "${P:-none}" "^up:eth0$") &&
 	ok "the primary's link is up $(since "$t_plug" "$t_up") s after vspaced started" ||
 	{ nok "$P link not up: $(netline)"; t_up=$(now); }
 v=$(vfj '')
-check "vspacectl status: vm holds VF 0, ranked by its rate ($v)" \
-	'[[ $v == *"\"holds\":true"* && $v == *"\"vf\":0"* && $v == *"rank 1 of 1 by packet rate"* ]]'
+check "vspacectl status: vm holds VF 0, by its rate or its minimum hold ($v)" \
+	'[[ $v == *"\"holds\":true"* && $v == *"\"vf\":0"* && ($v == *"rank 1 of 1 by packet rate"* || $v == *"of the minimum 3 intervals"*) ]]'
 sleep 0.8
 c1=$(counters)
 sleep 1
@@ -347,13 +347,14 @@ sby=$(($(tx_of eth2 "$c4") - $(tx_of eth2 "$c3")))
 check "eth2 carries the stream again: in 1 s it sent $sby packets" '[ "$sby" -ge 50 ]'
 wait "$ping_pid"
 ping_pid=
-read -r lost_plug2 lost_unplug2 lost_other2 <<<"$(losses "$dir/ping2.log" $count "$t_plug" "$t_up" "$t_unplug" "$t_rel" 0.3)"
+read -r lost_plug2 lost_unplug2 lost_other2 <<<"$(losses "$dir/ping2.log" $count "$t_plug" "$t_up" "$t_unplug" "$t_rel" 2)"
 sent=$(sent_of "$dir/ping2.log")
 check "the second stream ran: ${sent:-0} of $count pings sent" '[ "${sent:-0}" -eq $count ]'
 # The bond's switches: eth2 goes down and into the bond and its address moves, then the bond makes the
-# e1000e active at its link-up (plug: the pings of device_add -> bond built, plus 1 s), the bond fails over
-# to eth2 and the agent gives eth2 its address back (unplug: those of device_del -> bond released, plus
-# 0.5 s).
+# e1000e active once its link monitor sees the link up (miimon 100 ms; on a loaded TCG guest later) and
+# announces it (arp_notify): the window is device_add -> link-up + 2 s, the bound the pings of device_add
+# -> bond built, plus 1 s. Unplug: the bond fails over to eth2 and the agent gives eth2 its address back
+# (the pings of device_del -> bond released, plus 0.5 s).
 plug_bound=$(awk -v a="$t_plug" -v b="$t_bond" -v r=$RATE 'BEGIN { printf "%d", (b - a + 1.0) * r }')
 check "bond plug: $lost_plug2 pings lost (bound: device_add -> bond built + 1 s = $plug_bound)" \
 	'[ "$lost_plug2" -le "$plug_bound" ]'
