@@ -54,23 +54,32 @@ int netcfg_link_up(void *arg, const char *ifname, bool up)
 	return netcfg_talk(h, NULL, NULL);
 }
 
-int netcfg_addrs(void *arg, const char *ifname, struct agent_ipaddr *out, int max)
+/* A dump (type, the family header fam of famlen bytes) for the NIC ifname:
+ * its index, with the answers in *ans (*len bytes; free them), or -errno. */
+static int netcfg_dump(const char *ifname, uint16_t type, const void *fam, size_t famlen,
+		       void **ans, size_t *len)
 {
 	char buf[64];
-	struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
-	struct nlmsghdr *h =
-		nlmsg_init(buf, sizeof(buf), RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 0);
-	const struct nlmsghdr *m;
-	void *ans = NULL;
-	size_t len = 0, off = 0;
-	int idx = netcfg_index(ifname), n = 0, rc;
+	struct nlmsghdr *h = nlmsg_init(buf, sizeof(buf), type, NLM_F_REQUEST | NLM_F_DUMP, 0);
+	int idx = netcfg_index(ifname), rc;
 
 	if (idx < 0)
 		return idx;
-	nlmsg_put(h, sizeof(buf), &ifa, sizeof(ifa));
-	rc = netcfg_talk(h, &ans, &len);
-	if (rc < 0)
-		return rc;
+	nlmsg_put(h, sizeof(buf), fam, famlen);
+	rc = netcfg_talk(h, ans, len);
+	return rc < 0 ? rc : idx;
+}
+
+int netcfg_addrs(void *arg, const char *ifname, struct agent_ipaddr *out, int max)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
+	const struct nlmsghdr *m;
+	void *ans = NULL;
+	size_t len = 0, off = 0;
+	int n = 0, idx = netcfg_dump(ifname, RTM_GETADDR, &ifa, sizeof(ifa), &ans, &len);
+
+	if (idx < 0)
+		return idx;
 	while ((m = nlmsg_next(ans, len, &off)) != NULL && n < max) {
 		const struct ifaddrmsg *am = NLMSG_DATA(m);
 		const void *attrs;
@@ -130,21 +139,14 @@ int netcfg_addr(void *arg, const char *ifname, const struct agent_ipaddr *x, boo
 
 int netcfg_routes(void *arg, const char *ifname, struct agent_route *out, int max)
 {
-	char buf[64];
 	struct rtmsg rt = { .rtm_family = AF_UNSPEC };
-	struct nlmsghdr *h =
-		nlmsg_init(buf, sizeof(buf), RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 0);
 	const struct nlmsghdr *m;
 	void *ans = NULL;
 	size_t len = 0, off = 0;
-	int idx = netcfg_index(ifname), n = 0, rc;
+	int n = 0, idx = netcfg_dump(ifname, RTM_GETROUTE, &rt, sizeof(rt), &ans, &len);
 
 	if (idx < 0)
 		return idx;
-	nlmsg_put(h, sizeof(buf), &rt, sizeof(rt));
-	rc = netcfg_talk(h, &ans, &len);
-	if (rc < 0)
-		return rc;
 	while ((m = nlmsg_next(ans, len, &off)) != NULL && n < max) {
 		const struct rtmsg *r = NLMSG_DATA(m);
 		const void *attrs;

@@ -637,6 +637,18 @@ int vfm_timeout_ms(const struct vfm *m)
 	return -1;
 }
 
+/* At exit: drive v's op until it ends or the clock passes end. */
+static double vfm_finish_op(struct vfm *m, struct vfm_vm *v, double now, double end)
+{
+	while (v->op != VFM_OP_NONE && now < end) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		vfm_drive(m, v, now);
+		nanosleep(&ts, NULL);
+		now = (double)qmpconn_now_us() / 1e6;
+	}
+	return now;
+}
+
 void vfm_close(struct vfm *m)
 {
 	if (m->cfg && m->cfg->on_exit_unplug && !m->dry_run) {
@@ -645,25 +657,13 @@ void vfm_close(struct vfm *m)
 		/* finish what is in flight, then take every VF out */
 		for (int i = 0; i < m->n_vm; i++) {
 			struct vfm_vm *v = &m->vm[i];
-			while (v->op != VFM_OP_NONE && now < end) {
-				struct timespec ts = { 0, 10 * 1000000L };
-				vfm_drive(m, v, now);
-				nanosleep(&ts, NULL);
-				now = (double)qmpconn_now_us() / 1e6;
-			}
+			now = vfm_finish_op(m, v, now, end);
 			if (v->slot >= 0 && v->op == VFM_OP_NONE &&
 			    vfm_start(m, v, v->slot, true, now) < 0)
 				vfm_finish(m, v, false, v->last_error, now);
 		}
-		for (int i = 0; i < m->n_vm; i++) {
-			struct vfm_vm *v = &m->vm[i];
-			while (v->op != VFM_OP_NONE && now < end) {
-				struct timespec ts = { 0, 10 * 1000000L };
-				vfm_drive(m, v, now);
-				nanosleep(&ts, NULL);
-				now = (double)qmpconn_now_us() / 1e6;
-			}
-		}
+		for (int i = 0; i < m->n_vm; i++)
+			now = vfm_finish_op(m, &m->vm[i], now, end);
 	} else if (m->cfg && m->n_vm) {
 		int held = 0;
 		for (int i = 0; i < m->n_vm; i++)

@@ -344,18 +344,27 @@ int vfplug_libvirt_xml(const struct vfplug_dev *d, char *buf, size_t len)
 	return n < len ? (int)n : -1;
 }
 
+/* What attach and detach start with: d checked, its XML into xml. */
+static int vfplug_libvirt_prologue(const struct vfplug_dev *d, char *xml, size_t len, char *err,
+				   size_t errlen)
+{
+	if (vfplug_dev_check(d, true, false, err, errlen) < 0)
+		return -EINVAL;
+	if (vfplug_libvirt_xml(d, xml, len) < 0) {
+		snprintf(err, errlen, "interface XML does not fit");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vfplug_libvirt_attach(struct vs_virt *v, const char *dom, const struct vfplug_dev *d, char *err,
 			  size_t errlen)
 {
 	char xml[1024];
-	int rc;
+	int rc = vfplug_libvirt_prologue(d, xml, sizeof(xml), err, errlen);
 
-	if (vfplug_dev_check(d, true, false, err, errlen) < 0)
-		return -EINVAL;
-	if (vfplug_libvirt_xml(d, xml, sizeof(xml)) < 0) {
-		snprintf(err, errlen, "interface XML does not fit");
-		return -EINVAL;
-	}
+	if (rc < 0)
+		return rc;
 	rc = virt_attach_device(v, dom, xml);
 	if (rc < 0)
 		snprintf(err, errlen, "domain %s: attaching VF %s: %s", dom, d->host_pci,
@@ -368,14 +377,10 @@ int vfplug_libvirt_detach(struct vs_virt *v, const char *dom, const struct vfplu
 {
 	char xml[1024], alias[48];
 	struct timespec pause = { 0, 50 * 1000000L };
-	int rc;
+	int rc = vfplug_libvirt_prologue(d, xml, sizeof(xml), err, errlen);
 
-	if (vfplug_dev_check(d, true, false, err, errlen) < 0)
-		return -EINVAL;
-	if (vfplug_libvirt_xml(d, xml, sizeof(xml)) < 0) {
-		snprintf(err, errlen, "interface XML does not fit");
-		return -EINVAL;
-	}
+	if (rc < 0)
+		return rc;
 	snprintf(alias, sizeof(alias), "ua-%s", d->id);
 	rc = virt_device_present(v, dom, alias);
 	if (rc == 0)
