@@ -46,7 +46,7 @@ static void test_pool_fixture(void **state)
 	assert_int_equal(p->total_vfs, 64);
 	assert_int_equal(p->num_vfs, 4);
 	for (int i = 0; i < 4; i++) {
-		char pci[16];
+		char pci[32];
 		snprintf(pci, sizeof(pci), "0000:3b:02.%d", i);
 		assert_int_equal(p->vf[i].index, i);
 		assert_string_equal(p->vf[i].pci, pci);

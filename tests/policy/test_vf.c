@@ -9,7 +9,7 @@
 
 #define MAXN 64
 
-static char names[MAXN][8];
+static char names[MAXN][16];
 
 static void set_names(struct vf_cand *c, int n)
 {
