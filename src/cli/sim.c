@@ -682,6 +682,8 @@ int sim_main(int argc, char **argv)
 		sim_usage(stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "vf") == 0) /* FlexVF's own model (src/sim/vf.c) */
+		return simvf_main(argc - 1, argv + 1);
 	cl.cmd = argv[1];
 	if (strcmp(cl.cmd, "run") && strcmp(cl.cmd, "sweep") && strcmp(cl.cmd, "dynamic") &&
 	    strcmp(cl.cmd, "energy") && strcmp(cl.cmd, "colocate") &&
