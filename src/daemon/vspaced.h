@@ -14,6 +14,7 @@
 #include "daemon/hostlock.h"
 #include "daemon/metrics.h"
 #include "daemon/mnorch.h"
+#include "daemon/vfmgr.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/virtevent.h"
 
@@ -62,6 +63,8 @@ struct vsd {
 	bool have_agents;
 	struct virtev *virt_loop; /* libvirt's events (libvirt= workloads), NULL */
 	struct vsd_memnet mn;	  /* the MemNet regions of workloads with memnet= */
+	struct vfm vf;		  /* FlexVF: who holds the host's VFs ([vf]) */
+	bool have_vf;
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */
