@@ -19,8 +19,9 @@ static int teardown(void **state)
 	return scratch_remove();
 }
 
-/* synth-b's NIC ens1f0: 20 queues, IRQs ens1f0-TxRx-N (101..120), coalescing
- * "50 0 50 0 1 1" (rx-usecs 50, adaptive-rx on) as ethtool -c showed it. */
+/* synth-b's NIC ens1f0 (synthetic, tests/fixtures/gen-synthetic): 20 queues, IRQs
+ * ens1f0-TxRx-N (101..120), coalescing "50 0 50 0 1 1" (rx-usecs 50, adaptive-rx on:
+ * the emulation file as scripts/capture-fixture writes ethtool -c). */
 struct bed {
 	char tmp[64], root[128], state[160];
 	struct vsd_config cfg;
