@@ -48,6 +48,8 @@ struct vsd {
 	bool have_met;
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
+	struct vs_unit_mgr *units; /* systemd's unit manager over D-Bus, NULL (units_why) */
+	char units_why[160];
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */

@@ -51,8 +51,16 @@ static void apply_thread_what(const struct lx_wl *w, const struct lx_thread *t, 
 	snprintf(buf, len, "%s: %s", w->spec.name, t->comm);
 }
 
+/* Placements on cgroup v2 that keep the process where its owner put it: a
+ * thread born after vspace placed its process inherits what vspace set, so
+ * its original is the process's first recorded one. */
+static bool apply_keeps_domain(const struct lx_wl *w)
+{
+	return w->place == VS_PLACE_UNIT || w->place == VS_PLACE_SYSTEMD;
+}
+
 /* Learn a thread's affinity and remember it as the original. false: gone. */
-static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_thread *t)
+static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t)
 {
 	struct vs_linux *lx = a->lx;
 
@@ -66,18 +74,28 @@ static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_thread *t
 			    .tid = t->tid,
 			    .start = t->start,
 			    .cpus = t->aff.cpus };
+	if (!t->aff.remembered && apply_keeps_domain(w)) {
+		if (w->placed_once && w->has_base_aff)
+			r.cpus = w->base_aff;
+		else if (!w->has_base_aff) {
+			w->base_aff = t->aff.cpus;
+			w->has_base_aff = true;
+		}
+	}
 	apply_remember(a, &t->aff, &r);
 	return true;
 }
 
+/* Plan thread t's affinity to cores when it differs (force: even when it
+ * seems not to: something reset it). */
 static void apply_affinity(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t,
-			   const struct vs_cpuset *cores)
+			   const struct vs_cpuset *cores, bool force)
 {
 	struct act_op *op;
 
-	if (t->aff.broken || !apply_thread_affinity_known(a, t))
+	if (t->aff.broken || !apply_thread_affinity_known(a, w, t))
 		return;
-	if (cpuset_equal(&t->aff.cpus, cores))
+	if (cpuset_equal(&t->aff.cpus, cores) && !force)
 		return;
 	op = apply_op(a, ACT_AFFINITY, VS_W_AFFINITY);
 	if (!op)
@@ -267,6 +285,8 @@ static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
 		str_copy(r.file, "cgroup.procs", sizeof(r.file));
 		apply_remember(a, &w->proc_cg, &r);
 	}
+	if (w->place == VS_PLACE_UNIT)
+		return dep; /* the process stays in its unit's cgroup: only put it back whole */
 	op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
 	if (!op)
 		return dep;
@@ -297,7 +317,7 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 			.kind = ACT_CG_MOVE, .pid = t->pid, .tid = t->tid, .start = t->start
 		};
 		/* joining a cpuset resets the affinity: remember that too */
-		if (!apply_thread_affinity_known(a, t))
+		if (!apply_thread_affinity_known(a, w, t))
 			return;
 		if (h == LX_HIER_CPUSET1) {
 			if (task_read_cgroup(lx->root.proc_fd, t->pid, t->tid, "cpuset", r.path,
@@ -324,6 +344,80 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 	str_copy(op->path, w->cg[g].path, sizeof(op->path));
 	str_copy(op->file, h == LX_HIER_CPUSET1 ? "tasks" : "cgroup.threads", sizeof(op->file));
 	apply_thread_what(w, t, op->what, sizeof(op->what));
+}
+
+/* ---- Workloads in a systemd unit (owner.c chose) ---------------------------------------------- */
+
+/* VS_PLACE_UNIT: vcpu and nq as threaded children of the delegated unit's
+ * cgroup, then +cpuset in the unit's subtree_control (allowed with the
+ * unit's processes inside once its children are threaded: cgroup-v2.rst,
+ * "Threads"), then their cpus. The unit's own cpuset.cpus is systemd's and
+ * left alone. ready[g]: the op group g's thread moves wait for. */
+static void apply_unit_groups(struct apply_ctx *a, struct lx_wl *w, const struct vs_cpuset *vcpu,
+			      const struct vs_cpuset *nq, int ready[LX_G_N])
+{
+	struct vs_linux *lx = a->lx;
+	const char *unit = w->cg[LX_G_ENV].path;
+	int dep = -1, d;
+
+	for (int g = LX_G_VCPU; g <= LX_G_NQ; g++) {
+		d = apply_mkdir(a, LX_HIER_V2, &w->cg[g], true, dep);
+		dep = d >= 0 ? d : dep;
+	}
+	if (!w->unit_subtree.known) {
+		char path[240], buf[256];
+		w->unit_subtree.known = true;
+		if (sysroot_path(path, sizeof(path), "%s/cgroup.subtree_control", unit) &&
+		    (sysroot_read(lx->cg.fd[LX_HIER_V2], path, buf, sizeof(buf)) < 0 ||
+		     !strstr(buf, "cpuset"))) {
+			struct st_rec r = { .kind = ACT_CG_WRITE,
+					    .file = "cgroup.subtree_control" };
+			str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
+			str_copy(r.path, unit, sizeof(r.path));
+			str_copy(r.text, "-cpuset", sizeof(r.text));
+			if (a->keep_state && state_add(&lx->state, &r) < 0)
+				a->oom = true;
+			dep = apply_subtree(a, unit, dep);
+		}
+	}
+	ready[LX_G_ENV] = dep;
+	for (int g = LX_G_VCPU; g <= LX_G_NQ; g++)
+		ready[g] = apply_cpus(a, LX_HIER_V2, &w->cg[g], g == LX_G_VCPU ? vcpu : nq, dep);
+}
+
+/* VS_PLACE_SYSTEMD: the unit's AllowedCPUs= to the managed cores, through
+ * systemd (once: the envelope does not change). Returns true when that
+ * write is planned now: the kernel resets the affinity of every thread in
+ * the unit's cgroup to the new cpuset, so they are all set again after it. */
+static bool apply_unit_cpus(struct apply_ctx *a, struct lx_wl *w)
+{
+	struct vs_linux *lx = a->lx;
+	struct act_op *op;
+
+	if (w->unit_cpus.broken)
+		return false;
+	if (!w->unit_cpus.known) {
+		w->unit_cpus.cpus = w->unit.allowed; /* what systemd said at discovery */
+		w->unit_cpus.known = true;
+	}
+	if (!w->unit_cpus.remembered) {
+		/* once per unit (state_add keeps the first: a unit's process may
+		 * come back, after vspace set the property) */
+		struct st_rec r = { .kind = ACT_UNIT_CPUS, .cpus = w->unit.allowed };
+		str_copy(r.unit, w->own.unit, sizeof(r.unit));
+		apply_remember(a, &w->unit_cpus, &r);
+	}
+	if (cpuset_equal(&w->unit_cpus.cpus, &lx->cfg.managed))
+		return false;
+	op = apply_op(a, ACT_UNIT_CPUS, VS_W_UNIT);
+	if (!op)
+		return false;
+	op->cpus = lx->cfg.managed;
+	op->obj = &w->unit_cpus;
+	op->wl = (int)(w - lx->wl);
+	op->enoent_gone = true; /* the unit went away meanwhile: rediscovery's business */
+	str_copy(op->unit, w->own.unit, sizeof(op->unit));
+	return true;
 }
 
 /* ---- libvirt --------------------------------------------------------------------------------- */
@@ -442,7 +536,9 @@ static void apply_lc(struct apply_ctx *a, struct lx_wl *w, const struct vs_wl_pl
 {
 	struct vs_linux *lx = a->lx;
 	const struct vs_cpuset *vcpu = &wp->vcpu_cores, *nq = &wp->nq_cores;
-	bool cgroup = w->place == VS_PLACE_CGROUP1 || w->place == VS_PLACE_CGROUP2;
+	bool cgroup = w->place == VS_PLACE_CGROUP1 || w->place == VS_PLACE_CGROUP2 ||
+		      w->place == VS_PLACE_UNIT;
+	bool reset = false; /* AllowedCPUs= changes now: every affinity is set again */
 	int ready[LX_G_N] = { -1, -1, -1 };
 	enum lx_hier h = apply_hier(w->place);
 
@@ -453,8 +549,12 @@ static void apply_lc(struct apply_ctx *a, struct lx_wl *w, const struct vs_wl_pl
 	w->cur_layout = wp->alloc.layout;
 	w->cur_vcpu = *vcpu;
 	w->cur_nq = *nq;
-	if (cgroup)
+	if (w->place == VS_PLACE_UNIT)
+		apply_unit_groups(a, w, vcpu, nq, ready);
+	else if (cgroup)
 		apply_groups(a, w, h, vcpu, nq, ready);
+	if (w->place == VS_PLACE_SYSTEMD)
+		reset = apply_unit_cpus(a, w);
 	if (w->place == VS_PLACE_LIBVIRT && lx->virt)
 		apply_virt(a, w, vcpu, nq);
 	for (int i = 0; i < w->n_thr; i++) {
@@ -466,14 +566,15 @@ static void apply_lc(struct apply_ctx *a, struct lx_wl *w, const struct vs_wl_pl
 			/* libvirt owns vCPU and emulator threads; vhost workers live
 			 * in the emulator's cgroup (nq cores) and get an affinity */
 			if (t->role == LX_ROLE_VHOST)
-				apply_affinity(a, w, t, nq);
+				apply_affinity(a, w, t, nq, false);
 			continue;
 		}
 		if (cgroup && !t->kthread && !t->cg.broken)
 			apply_move(a, w, t, h, g, ready[g]);
 		else
-			apply_affinity(a, w, t, compute ? vcpu : nq);
+			apply_affinity(a, w, t, compute ? vcpu : nq, reset);
 	}
+	w->placed_once = true;
 	apply_guest(a, w, &wp->alloc);
 	w->cur_vcpus = wp->alloc.vcpus;
 	w->cur_queues = wp->alloc.queues;
@@ -628,8 +729,10 @@ static void apply_be(struct apply_ctx *a, struct lx_wl *w, const struct vs_plan 
 		if (w->place == VS_PLACE_LIBVIRT && lx->virt) {
 			apply_virt(a, w, cores, cores);
 		} else {
-			/* one group, base/<wl>, holding the BE cores */
+			/* one group, base/<wl>, holding the BE cores (in a systemd
+			 * unit: AllowedCPUs= the managed cores, then affinity) */
 			int dep = -1;
+			bool reset = w->place == VS_PLACE_SYSTEMD && apply_unit_cpus(a, w);
 			if (cgroup)
 				dep = apply_be_group(a, w, h, cores);
 			if (cgroup && h == LX_HIER_V2)
@@ -641,8 +744,9 @@ static void apply_be(struct apply_ctx *a, struct lx_wl *w, const struct vs_plan 
 				if (cgroup && !t->kthread && !t->cg.broken)
 					apply_move(a, w, t, h, LX_G_ENV, dep);
 				else
-					apply_affinity(a, w, t, cores);
+					apply_affinity(a, w, t, cores, reset);
 			}
+			w->placed_once = true;
 		}
 	}
 	apply_pause(a, w, pause);
@@ -1082,7 +1186,7 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 		}
 		t->aff.known = false;
 		for (int r = 0; r < rounds; r++) {
-			apply_affinity(&ac, w, t, r % 2 ? &a : &b);
+			apply_affinity(&ac, w, t, r % 2 ? &a : &b, false);
 			if (lx->state.dirty)
 				state_save(&lx->state);
 			act_run(lx);
