@@ -511,6 +511,39 @@ static void test_unit_plain_restart(void **state)
 	bed_close(&b);
 }
 
+/* systemd does not answer in time: affinity meanwhile, asked again at the
+ * next full rescan (every 5 s), then the unit's placement. */
+static void test_unit_no_answer(void **state)
+{
+	struct bed b;
+
+	bed_open_unit(&b, "NoAnswer\\nDelegate=no\\n", "cpuset", NULL);
+	assert_int_equal(controller_start(&b.c), 0);
+	assert_placement(&b, "vm", "affinity", "systemd unit",
+			 "systemd did not answer (unit vm.service: Connection timed out)");
+	assert_file(&b, ".vspace-emul/affinity/4002", "11-19");
+	assert_string_equal(bed_calls(&b, "vm.service"), "");
+	assert_int_equal(
+		sh("cd %s && sed -i '/NoAnswer/d' .vspace-emul/systemd/vm.service", b.root), 0);
+	plat_refresh(b.lx, &b.c, 1e9 + 2); /* no full rescan yet (every 5 s) */
+	assert_placement(&b, "vm", "affinity", "systemd unit", "did not answer");
+	plat_refresh(b.lx, &b.c, 1e9 + 7);
+	assert_placement(&b, "vm", "systemd", "systemd unit", "(Delegate=no): AllowedCPUs=2-19");
+	b.n_log = 0;
+	b.log[0] = '\0';
+	assert_int_equal(controller_step(&b.c), 0);
+	assert_string_equal(bed_calls(&b, "vm.service"), "vm.service set AllowedCPUs=2-19");
+	/* the change reset every affinity: all written again after it */
+	assert_non_null(strstr(b.log, "affinity 4002"));
+	assert_true(strstr(b.log, "systemd vm.service AllowedCPUs=2-19") <
+		    strstr(b.log, "affinity 4002"));
+	assert_int_equal(linuxplat_restore(b.lx), 0);
+	assert_string_equal(bed_calls(&b, "vm.service"),
+			    "vm.service set AllowedCPUs=2-19\nvm.service set AllowedCPUs=");
+	assert_file(&b, ".vspace-emul/affinity/4002", "0-19");
+	bed_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +556,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unit_crash_recovery, teardown),
 		cmocka_unit_test_teardown(test_unit_delegated_restart, teardown),
 		cmocka_unit_test_teardown(test_unit_plain_restart, teardown),
+		cmocka_unit_test_teardown(test_unit_no_answer, teardown),
 	};
 	log_init("test_placement", getenv("VS_TEST_VERBOSE") ? VS_LOG_DEBUG : VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);

@@ -262,8 +262,8 @@ int linuxplat_placement(const struct vs_linux *lx, const char *workload,
 	if (!w)
 		return -1;
 	out->name = vs_placement_name(w->place);
-	out->owner = w->own_resolved ? owner_kind_name(w->own.kind) : "";
-	if (w->own_resolved)
-		str_copy(out->why, w->own_why, sizeof(out->why));
+	/* resolved, or being asked (a unit manager that did not answer yet) */
+	out->owner = w->own_why[0] ? owner_kind_name(w->own.kind) : "";
+	str_copy(out->why, w->own_why, sizeof(out->why));
 	return 0;
 }

@@ -253,6 +253,17 @@ static void owner_unit(struct vs_linux *lx, struct lx_wl *w, const char *cg)
 		return;
 	}
 	rc = lx->units->ops->get(lx->units, u, &w->unit, err, sizeof(err));
+	if (rc < 0 && act_errclass(rc) == 1) {
+		/* no answer in time, the connection lost: ask again at the next
+		 * full rescan; threads by affinity meanwhile */
+		w->own_resolved = false;
+		w->place = VS_PLACE_AFFINITY;
+		owner_say(w,
+			  "in systemd unit %s, but systemd did not answer (%s): thread affinity "
+			  "until it does (asked again every few seconds)",
+			  u, err);
+		return;
+	}
 	if (rc < 0) {
 		w->place = VS_PLACE_AFFINITY;
 		owner_say(w,
@@ -317,7 +328,7 @@ static void owner_unit(struct vs_linux *lx, struct lx_wl *w, const char *cg)
 
 void owner_resolve(struct vs_linux *lx, struct lx_wl *w)
 {
-	char cg[256];
+	char cg[256], was[sizeof(w->own_why)];
 	enum vs_placement before = w->place;
 
 	if (w->own_resolved)
@@ -332,6 +343,7 @@ void owner_resolve(struct vs_linux *lx, struct lx_wl *w)
 	else if (w->pid <= 0 ||
 		 task_read_cgroup(lx->root.proc_fd, w->pid, w->pid, "", cg, sizeof(cg)) < 0)
 		return; /* gone meanwhile: the next discovery tries again */
+	str_copy(was, w->own_why, sizeof(was));
 	w->own_resolved = true;
 	owner_classify(cg, lx->systemd, &w->own);
 	switch (w->own.kind) {
@@ -392,6 +404,7 @@ void owner_resolve(struct vs_linux *lx, struct lx_wl *w)
 			memset(&w->cg[g].cpus, 0, sizeof(w->cg[g].cpus));
 		}
 	}
-	log_info("workload %s: placement %s: %s", w->spec.name, vs_placement_name(w->place),
-		 w->own_why);
+	if (strcmp(was, w->own_why) != 0) /* a retry that learnt nothing new stays quiet */
+		log_info("workload %s: placement %s: %s", w->spec.name, vs_placement_name(w->place),
+			 w->own_why);
 }

@@ -28,6 +28,7 @@ void refresh_forget(struct lx_wl *w)
 	/* the next process may sit elsewhere; a unit's cgroup goes with its
 	 * process (systemd removes it, vspace's groups inside included) */
 	w->own_resolved = false;
+	w->own_why[0] = '\0';
 	w->placed_once = false;
 	w->has_base_aff = false;
 	memset(&w->unit_cpus, 0, sizeof(w->unit_cpus));

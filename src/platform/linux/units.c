@@ -55,6 +55,10 @@ static int units_emul_get(struct vs_unit_mgr *m, const char *unit, struct vs_uni
 			 rc == -ENOENT ? "not loaded" : strerror(-rc));
 		return rc;
 	}
+	if (str_starts_with(buf, "NoAnswer")) { /* a manager too busy to answer in time */
+		snprintf(err, errlen, "unit %s: %s", unit, strerror(ETIMEDOUT));
+		return -ETIMEDOUT;
+	}
 	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (!strcmp(l, "Delegate=yes"))
 			out->delegate = true;

@@ -61,8 +61,9 @@ bool units_systemd_booted(const struct vs_sysroot *r);
 
 /* The emulated unit manager of a fixture tree: unit U is the file
  * .vspace-emul/systemd/U below the root, lines "Delegate=yes|no",
- * "ControlGroup=/path", "AllowedCPUs=LIST" (absent: not set). get reads
- * it (-ENOENT without the file); set_allowed_cpus rewrites its AllowedCPUs=
+ * "ControlGroup=/path", "AllowedCPUs=LIST" (absent: not set); a first line
+ * "NoAnswer" stands for a manager that does not answer in time. get reads
+ * it (-ENOENT without the file, -ETIMEDOUT); set_allowed_cpus rewrites its AllowedCPUs=
  * line and appends "set AllowedCPUs=LIST" to .vspace-emul/systemd/calls,
  * so tests can assert each call. NULL when out of memory. */
 struct vs_unit_mgr *units_emul_open(const struct vs_sysroot *r);
