@@ -185,4 +185,8 @@ int guest_cpu_times(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int n,
 /* Thread ids of a process (proc/PID/task). Returns the count, -1 on error. */
 int guest_tasks(struct agent *a, pid_t pid, pid_t *tids, int max);
 
+/* `vspace-agent memnet ...`: put, ls, rm objects in the VM's MemNet region
+ * (src/agent/memnet.c). Returns the exit status. */
+int agent_memnet_main(int argc, char **argv);
+
 #endif

@@ -12,6 +12,7 @@ static void agent_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vspace-agent --listen ADDR [options]\n"
+		"       vspace-agent memnet [--region PATH | --pci BDF] put|ls|rm ...\n"
 		"\n"
 		"The guest side of vspace: the host asks it to change the NIC queue count and\n"
 		"the active vCPUs of this VM, and for statistics. Every setting it changes is\n"
@@ -39,7 +40,10 @@ static void agent_usage(FILE *f)
 		"  vspace-agent --listen serial:/dev/virtio-ports/vspace.agent --cgroup "
 		"/sys/fs/cgroup/app\n"
 		"  vspace-agent --listen unix:/run/vspace-agent.sock --pid 1234 --dry-run\n"
-		"(the host side: vspace agent, or vspaced with agent= in the workload's section)\n",
+		"(the host side: vspace agent, or vspaced with agent= in the workload's section)\n"
+		"\n"
+		"vspace-agent memnet puts results into the VM's MemNet region for the host to\n"
+		"serve (vspace-agent memnet --help).\n",
 		AGENT_MAX_PIDS);
 }
 
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
 	int c;
 
 	log_init("vspace-agent", VS_LOG_INFO);
+	if (argc > 1 && strcmp(argv[1], "memnet") == 0)
+		return agent_memnet_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":l:c:p:nvqhV", longopts, NULL)) != -1) {
 		switch (c) {

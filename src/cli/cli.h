@@ -10,6 +10,8 @@ int replay_main(int argc, char **argv);
 /* `vspace agent`: talk to a guest's vspace-agent (src/cli/agent.c). */
 int agent_main(int argc, char **argv);
 int loadgen_main(int argc, char **argv);
+/* `vspace memnet`: create, serve, ls, replay (src/cli/memnet.c). */
+int memnet_main(int argc, char **argv);
 /* `vspace sim` (src/cli/sim.c). */
 int sim_main(int argc, char **argv);
 

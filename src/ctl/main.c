@@ -220,8 +220,13 @@ static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
 		goto out;
 	}
 	if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		fprintf(stderr, "vspacectl: %s: %s\n", path, strerror(errno));
-		goto out;
+		/* a daemon that refuses the connection (permission, too many
+		 * clients) answers and closes before our request arrives: its
+		 * answer is still there to read */
+		if (errno != EPIPE && errno != ECONNRESET) {
+			fprintf(stderr, "vspacectl: %s: %s\n", path, strerror(errno));
+			goto out;
+		}
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -337,6 +342,36 @@ static void ctl_print_agent(json_t *a)
 	}
 }
 
+/* A workload's MemNet region: its state, what is in use of the quota, the sizing. */
+static void ctl_print_memnet(json_t *m)
+{
+	json_t *z = json_object_get(m, "sizing");
+
+	if (!m)
+		return;
+	if (strcmp(ctl_s(m, "state", "?"), "serving") != 0) {
+		printf("  memnet %s: %s: %s\n", ctl_s(m, "path", "?"), ctl_s(m, "state", "?"),
+		       ctl_s(m, "error", "-"));
+		return;
+	}
+	printf("  memnet %s: quota %.1f MiB of %.1f, in use %.1f MiB, %.0f objects, %.0f jobs",
+	       ctl_s(m, "path", "?"), ctl_num(m, "quota_bytes") / 1048576.0,
+	       ctl_num(m, "data_bytes") / 1048576.0, ctl_num(m, "used_bytes") / 1048576.0,
+	       ctl_num(m, "objects"), isnan(ctl_num(m, "jobs_done")) ? 0 : ctl_num(m, "jobs_done"));
+	if (!isnan(ctl_num(m, "bad_slots")) && ctl_num(m, "bad_slots") > 0)
+		printf(", %.0f bad slots", ctl_num(m, "bad_slots"));
+	printf("\n");
+	if (z)
+		printf("    sizing: lambda %.2f/s, mu %.2f/s, rho %.2f%s, %.0f results, factor "
+		       "%.2f, "
+		       "asked %.1f MiB, granted %.1f MiB\n",
+		       ctl_num(z, "lambda_per_s"), ctl_num(z, "mu_per_s"), ctl_num(z, "rho"),
+		       json_is_true(json_object_get(z, "saturated")) ? " (saturated)" : "",
+		       ctl_num(z, "n_jobs"), ctl_num(z, "factor"),
+		       ctl_num(z, "request_bytes") / 1048576.0,
+		       ctl_num(z, "grant_bytes") / 1048576.0);
+}
+
 /* What KVM halt polling did to the vCPU group's busy time (LC VMs). */
 static void ctl_print_halt_poll(json_t *h)
 {
@@ -369,6 +404,44 @@ static void ctl_print_halt_poll(json_t *h)
 			       "requests slow",
 			       ctl_s(q, "qemu", "?"), ctl_num(rtt, "p50"), ctl_num(rtt, "max"),
 			       ctl_num(q, "slow"), ctl_num(q, "requests"));
+		printf("\n");
+	}
+}
+
+/* "libvirt URI: connected, events, ..." and one line per pattern. */
+static void ctl_print_libvirt(json_t *v)
+{
+	json_t *p;
+	size_t i;
+
+	if (!json_is_object(v))
+		return;
+	if (json_is_true(json_object_get(v, "connected")))
+		printf("libvirt %s: connected%s, %.0f connects, %.0f losses, %.0f events, "
+		       "keepalive %s%s%s\n",
+		       ctl_s(v, "uri", "?"),
+		       json_is_true(json_object_get(v, "events")) ? ", following its events" : "",
+		       ctl_num(v, "connects"), ctl_num(v, "losses"), ctl_num(v, "events_received"),
+		       ctl_s(v, "keepalive", "?"),
+		       ctl_s(v, "last_loss", NULL) ? "; last loss: " : "",
+		       ctl_s(v, "last_loss", ""));
+	else
+		printf("libvirt %s: DISCONNECTED for %.1f s (%s), next try in %.1f s, %.0f "
+		       "connects, %.0f losses\n",
+		       ctl_s(v, "uri", "?"), ctl_num(v, "down_s"), ctl_s(v, "last_error", "?"),
+		       ctl_num(v, "retry_in_s"), ctl_num(v, "connects"), ctl_num(v, "losses"));
+	json_array_foreach(json_object_get(v, "patterns"), i, p)
+	{
+		json_t *r = json_object_get(p, "running"), *x;
+		size_t k;
+		printf("  libvirt=%s ([workload \"%s\"], %s): ", ctl_s(p, "libvirt", "?"),
+		       ctl_s(p, "workload", "?"), ctl_s(p, "role", "?"));
+		if (json_array_size(r) == 0)
+			printf("no running domain matches");
+		json_array_foreach(r, k, x)
+		{
+			printf("%s%s", k ? " " : "", json_string_value(x));
+		}
 		printf("\n");
 	}
 }
@@ -422,6 +495,7 @@ static void ctl_print_status(json_t *r)
 		if (json_is_true(json_object_get(w, "present")))
 			ctl_print_halt_poll(json_object_get(w, "halt_poll"));
 		ctl_print_agent(json_object_get(w, "agent_link"));
+		ctl_print_memnet(json_object_get(w, "memnet"));
 	}
 	json_array_foreach(json_object_get(r, "nics"), i, n)
 	{
@@ -441,6 +515,7 @@ static void ctl_print_status(json_t *r)
 	w = json_object_get(r, "best_effort");
 	printf("best-effort: cores %s%s\n", ctl_s(w, "cores", "-"),
 	       json_is_true(json_object_get(w, "paused")) ? ", paused" : "");
+	ctl_print_libvirt(json_object_get(r, "libvirt"));
 }
 
 int main(int argc, char **argv)

@@ -30,6 +30,12 @@ help "vspace sim" "$B/vspace" sim
 help "vspaced" "$B/vspaced"
 help "vspacectl" "$B/vspacectl"
 help "vspace-agent" "$B/vspace-agent"
+help "vspace memnet" "$B/vspace" memnet
+help "vspace memnet create" "$B/vspace" memnet create
+help "vspace memnet serve" "$B/vspace" memnet serve
+help "vspace memnet ls" "$B/vspace" memnet ls
+help "vspace memnet replay" "$B/vspace" memnet replay
+help "vspace-agent memnet" "$B/vspace-agent" memnet
 
 # --- the examples in the help texts that need no host or server run as shown ---
 example() { # name, program help command (words), example line as the help shows it
@@ -57,8 +63,8 @@ if example "vspace sim example" "$B/vspace sim" "vspace sim run --policy vspace-
 	[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/run.csv")" -eq 101 ] && ok "vspace sim run example: 100 periods in run.csv" ||
 		notok "vspace sim run example" "rc=$rc" "$(cat "$tmp/sim.out")"
 fi
-if example "vspaced example" "$B/vspaced" "vspaced -n -c examples/vspace.conf"; then
-	out=$("$B/vspaced" -n -c examples/vspace.conf 2>&1)
+if example "vspaced example" "$B/vspaced" "vspaced -n -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root"; then
+	out=$("$B/vspaced" -n -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root 2>&1)
 	[ $? -eq 0 ] && grep -q 'is valid' <<<"$out" && ok "vspaced -n example" || notok "vspaced -n example" "$out"
 fi
 if example "vspaced fixture example" "$B/vspaced" "vspaced -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root \\"; then
@@ -66,6 +72,13 @@ if example "vspaced fixture example" "$B/vspaced" "vspaced -c tests/fixtures/syn
 	out=$("$B/vspaced" -c tests/fixtures/synth-b/vspace.conf --sysroot "$tmp/root" --dry-run --once 2>/dev/null)
 	[ $? -eq 0 ] && grep -q '^policy vspace-r, 18 cores' <<<"$out" && ok "vspaced --dry-run --once example on synth-b" ||
 		notok "vspaced --dry-run --once example" "$out"
+fi
+if example "vspace memnet replay example" "$B/vspace memnet replay" \
+	"vspace memnet replay --slo-ms 200 --budget-mb 64 < examples/memnet/two-vms.csv"; then
+	out=$("$B/vspace" memnet replay --slo-ms 200 --budget-mb 64 <examples/memnet/two-vms.csv)
+	[ $? -eq 0 ] && [ "$out" = "$(cat tests/memnet/data/two-vms.b64.expected)" ] &&
+		ok "vspace memnet replay example: the quotas of tests/memnet/data/README.md" ||
+		notok "vspace memnet replay example" "$out"
 fi
 
 # --- usage errors: exit 2, one message on stderr naming what was wrong, nothing on stdout ---
@@ -125,6 +138,17 @@ rc=$?
 	notok "vspacectl -c: uses the configured socket" "rc=$rc (want 1)" "stderr: $(head -3 "$tmp/err")"
 bad "vspace-agent: no --listen" "vspace-agent: --listen ADDR is required" "$B/vspace-agent"
 bad "vspace-agent: unknown option" 'vspace-agent: unknown option "--frob"' "$B/vspace-agent" --frob
+bad "vspace memnet: no command" "vspace memnet: missing COMMAND" "$B/vspace" memnet
+bad "vspace memnet create: unknown option" 'vspace memnet create: unknown option "--frob"' \
+	"$B/vspace" memnet create /x --frob
+bad "vspace memnet serve: option without its value" "vspace memnet serve: --listen needs a value" \
+	"$B/vspace" memnet serve --listen
+bad "vspace memnet replay: unknown option" 'vspace memnet replay: unknown option "--frob"' \
+	"$B/vspace" memnet replay --frob
+bad "vspace-agent memnet: unknown command" 'vspace-agent memnet: unknown command "frob"' \
+	"$B/vspace-agent" memnet frob
+bad "vspace-agent memnet put: unknown option" 'vspace-agent memnet put: unknown option "--frob"' \
+	"$B/vspace-agent" memnet put --frob x y
 bad "vspace-agent: --cgroup that is not one" "--cgroup /nonexistent-vsr: no writable cpuset.cpus" \
 	"$B/vspace-agent" -l unix:"$tmp/a.sock" --cgroup /nonexistent-vsr
 bad "vspace-agent: --sysroot that does not exist" "--sysroot /nonexistent-vsr: No such file or directory" \
