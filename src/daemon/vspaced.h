@@ -59,8 +59,8 @@ struct vsd {
 	bool have_met;
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
-	struct virtev *virt_loop; /* libvirt's events (libvirt= workloads), NULL */
-	struct vsd_memnet mn; /* the MemNet regions of workloads with memnet= */
+	struct virtev *virt_loop;  /* libvirt's events (libvirt= workloads), NULL */
+	struct vsd_memnet mn;	   /* the MemNet regions of workloads with memnet= */
 	struct vs_unit_mgr *units; /* systemd's unit manager over D-Bus, NULL (units_why) */
 	char units_why[160];
 	bool stop;

@@ -51,9 +51,11 @@ static void bed_line(void *arg, const char *line)
 }
 
 static const char *const bed_conf =
-	"[host]\ncores=2-19\nmode=R\ncontrol_socket=off\nmetrics_listen=off\n"
+	"[host]\ncores=2-19\nmode=R\ncontrol_socket=off\nmetrics_listen=off\n%s"
 	"[workload \"vm\"]\nslo_p95_us=1000\npid=4000\n"
 	"[workload \"batch\"]\nrole=be\npid=5000\n";
+/* more [host] lines for the next bed_open (each line ending in \n) */
+static const char *bed_host = "";
 
 /* Shell commands (appended to buf) that put process pid and its threads
  * into cgroup cg, made with controllers offered (its cgroup.controllers). */
@@ -80,7 +82,7 @@ static void prep_unit(char *buf, size_t len, const char *unit, const char *props
 /* Copy synth-b, run prep in the copy (may be NULL), open everything. */
 static void bed_open(struct bed *b, const char *prep)
 {
-	char err[512];
+	char err[512], conf[1024];
 	struct vs_linux_config lc;
 	struct vs_policy pol;
 
@@ -94,7 +96,9 @@ static void bed_open(struct bed *b, const char *prep)
 	assert_int_equal(sh("cd %s && " PREP_V2, b->root), 0);
 	if (prep)
 		assert_int_equal(sh("cd %s && %s", b->root, prep), 0);
-	if (config_load_string(&b->cfg, bed_conf, "test.conf", err, sizeof(err)) < 0) {
+	snprintf(conf, sizeof(conf), bed_conf, bed_host);
+	bed_host = "";
+	if (config_load_string(&b->cfg, conf, "test.conf", err, sizeof(err)) < 0) {
 		printf("# %s\n", err);
 		fail();
 	}
@@ -428,6 +432,46 @@ static void test_no_manager(void **state)
 	bed_close(&b);
 }
 
+/* vspace's own subtree below a nested cgroup_parent: cpuset handed down on
+ * the way, a missing level made; restore takes back exactly that. */
+static void test_no_manager_nested_parent(void **state)
+{
+	char prep[1024] = "";
+	struct bed b;
+
+	prep_put(prep, sizeof(prep), 4000, "/vms/vm", "cpuset");
+	{
+		size_t n = strlen(prep);
+		str_appendf(prep, sizeof(prep), &n,
+			    " && mkdir -p sys/fs/cgroup/tenants && echo memory > "
+			    "sys/fs/cgroup/tenants/cgroup.subtree_control");
+	}
+	bed_host = "cgroup_parent=tenants/lab/vspace\n";
+	bed_open(&b, prep);
+	assert_int_equal(controller_start(&b.c), 0);
+	assert_placement(&b, "vm", "cgroup2", "none", "vspace's own subtree tenants/lab/vspace/vm");
+	assert_file(&b, "sys/fs/cgroup/cgroup.subtree_control", "+cpuset");
+	assert_file(&b, "sys/fs/cgroup/tenants/cgroup.subtree_control", "+cpuset");
+	assert_file(&b, "sys/fs/cgroup/tenants/lab/cgroup.subtree_control", "+cpuset");
+	assert_file(&b, "sys/fs/cgroup/tenants/lab/vspace/vm/vcpu/cgroup.type", "threaded");
+	{
+		const char *root = strstr(b.log, "write cgroup2:./cgroup.subtree_control +cpuset"),
+			   *t = strstr(b.log,
+				       "write cgroup2:tenants/cgroup.subtree_control +cpuset"),
+			   *m = strstr(b.log, "mkdir cgroup2:tenants/lab\n"),
+			   *l = strstr(b.log,
+				       "write cgroup2:tenants/lab/cgroup.subtree_control +cpuset"),
+			   *v = strstr(b.log, "mkdir cgroup2:tenants/lab/vspace\n");
+		assert_true(root && t && m && l && v && root < t && t < m && m < l && l < v);
+	}
+	assert_int_equal(linuxplat_restore(b.lx), 0);
+	assert_file(&b, "sys/fs/cgroup/vms/vm/cgroup.procs", "4000");
+	assert_false(bed_exists(&b, "sys/fs/cgroup/tenants/lab"));
+	assert_file(&b, "sys/fs/cgroup/tenants/cgroup.subtree_control", "-cpuset");
+	assert_file(&b, "sys/fs/cgroup/cgroup.subtree_control", "-cpuset");
+	bed_close(&b);
+}
+
 /* The daemon dies: the next start puts AllowedCPUs= back through systemd,
  * before anything else. */
 static void test_unit_crash_recovery(void **state)
@@ -553,6 +597,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unit_delegated_not_usable, teardown),
 		cmocka_unit_test_teardown(test_affinity_owners, teardown),
 		cmocka_unit_test_teardown(test_no_manager, teardown),
+		cmocka_unit_test_teardown(test_no_manager_nested_parent, teardown),
 		cmocka_unit_test_teardown(test_unit_crash_recovery, teardown),
 		cmocka_unit_test_teardown(test_unit_delegated_restart, teardown),
 		cmocka_unit_test_teardown(test_unit_plain_restart, teardown),

@@ -184,6 +184,61 @@ static struct lx_cgdir *apply_base(struct vs_linux *lx, enum lx_hier h)
 	return &lx->cgbase[h];
 }
 
+/* cgroup v2, "on the way down": every level above cgroup_parent's last one,
+ * from the root, hands the cpuset controller down; a level that does not yet
+ * gets +cpuset (put back as -cpuset), a level that does not exist is made
+ * (and removed at restore). Returns the op the base's set-up waits for. */
+static int apply_v2_down(struct apply_ctx *a)
+{
+	struct vs_linux *lx = a->lx;
+	const char *parent = lx->cfg.cgroup_parent, *p = parent;
+	int fd = lx->cg.fd[LX_HIER_V2], dep = -1;
+	char dir[192] = "";
+
+	for (;;) {
+		const char *next;
+
+		while (*p == '/')
+			p++;
+		next = strchr(p, '/');
+		char path[240], buf[256];
+		bool made = false;
+
+		if (dir[0] && faccessat(fd, dir, F_OK, 0) < 0) {
+			struct lx_cgdir level = { 0 };
+			int d;
+			str_copy(level.path, dir, sizeof(level.path));
+			d = apply_mkdir(a, LX_HIER_V2, &level, false, dep);
+			dep = d >= 0 ? d : dep;
+			made = true;
+		}
+		if (made ||
+		    !sysroot_path(path, sizeof(path), "%s/cgroup.subtree_control",
+				  dir[0] ? dir : ".") ||
+		    sysroot_read(fd, path, buf, sizeof(buf)) < 0 || !strstr(buf, "cpuset")) {
+			if (!made) {
+				struct st_rec r = { .kind = ACT_CG_WRITE,
+						    .file = "cgroup.subtree_control" };
+				str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
+				str_copy(r.path, dir[0] ? dir : "/", sizeof(r.path));
+				str_copy(r.text, "-cpuset", sizeof(r.text));
+				if (a->keep_state && state_add(&lx->state, &r) < 0)
+					a->oom = true;
+			}
+			dep = apply_subtree(a, dir[0] ? dir : ".", dep);
+		}
+		if (!next || !next[strspn(next, "/")])
+			return dep; /* the next level is cgroup_parent itself: the caller's */
+		/* one level down */
+		{
+			size_t k = strlen(dir);
+			str_appendf(dir, sizeof(dir), &k, "%s%.*s", k ? "/" : "", (int)(next - p),
+				    p);
+		}
+		p = next;
+	}
+}
+
 /* Plan the workload's groups in hierarchy h: base/<wl> (the envelope,
  * all managed cores), base/<wl>/vcpu and base/<wl>/nq. Returns, per group,
  * the op the thread moves must wait for (-1 none). */
@@ -198,22 +253,8 @@ static void apply_groups(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 	for (int g = 0; g < LX_G_N; g++)
 		ready[g] = -1;
 	if (!base->planned) {
-		if (h == LX_HIER_V2) {
-			/* the root must hand the cpuset controller down */
-			char buf[256];
-			if (sysroot_read(lx->cg.fd[h], "cgroup.subtree_control", buf, sizeof(buf)) <
-				    0 ||
-			    !strstr(buf, "cpuset")) {
-				struct st_rec r = { .kind = ACT_CG_WRITE,
-						    .file = "cgroup.subtree_control" };
-				str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
-				str_copy(r.path, "/", sizeof(r.path));
-				str_copy(r.text, "-cpuset", sizeof(r.text));
-				if (a->keep_state && state_add(&lx->state, &r) < 0)
-					a->oom = true;
-				dep = apply_subtree(a, ".", -1);
-			}
-		}
+		if (h == LX_HIER_V2)
+			dep = apply_v2_down(a);
 		d = apply_mkdir(a, h, base, false, dep);
 		dep = d >= 0 ? d : dep;
 		dep = apply_cpus(a, h, base, &lx->cfg.managed, dep);
@@ -247,7 +288,9 @@ static int apply_be_group(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 	int dep = -1, d;
 
 	if (!base->planned) {
-		d = apply_mkdir(a, h, base, false, -1);
+		if (h == LX_HIER_V2)
+			dep = apply_v2_down(a);
+		d = apply_mkdir(a, h, base, false, dep);
 		dep = d >= 0 ? d : dep;
 		dep = apply_cpus(a, h, base, &lx->cfg.managed, dep);
 		if (h == LX_HIER_V2)
