@@ -25,16 +25,16 @@ struct config_parse {
 	size_t offset;	  /* byte offset of that line's start in the file */
 	char *buf;	  /* getline's buffer (a file) */
 	size_t buf_cap;
-	int read_errno;		     /* a read error ended the file early */
+	int read_errno;				 /* a read error ended the file early */
 	int hdr_host, hdr_threshold, hdr_memnet; /* line of each section's header */
-	int err_line;		     /* the first error (0 = none) */
+	int err_line;				 /* the first error (0 = none) */
 	char err[512];
 	/* lines of keys that later checks refer to */
 	int line_host, line_cores, line_reserved, line_housekeeping, line_mode, line_policy;
 	int line_threshold, line_nic_netns, line_last;
 	char seen_host[32][24]; /* [host] keys seen, for duplicates */
 	int seen_host_line[32], n_seen_host;
-	int cur_wl;	     /* index of the workload section being read, -1 */
+	int cur_wl; /* index of the workload section being read, -1 */
 	int cap_keylines;
 	int *wl_src_line;    /* line of each workload's source key (0 = none) */
 	int *wl_agent_line;  /* line of each workload's agent= (0 = none) */

@@ -71,7 +71,7 @@ struct vsd_config {
 		int line;
 	} * keylines;
 	int n_keylines;
-	int *wl_line; /* line of each workload's first key */
+	int *wl_line;			 /* line of each workload's first key */
 	char (*wl_memnet)[PATH_MAX / 4]; /* each workload's memnet= region file, "" = none */
 	int n_lc;
 };

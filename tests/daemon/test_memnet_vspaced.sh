@@ -56,7 +56,7 @@ sed -e "s|^control_socket=off|control_socket=$sock|" -e "s|^metrics_listen=off|m
 	-e "s|^agent=vsock:3:7070|agent=vsock:3:7070\nmemnet=$R1|" -e "s|^role=be|role=be\nmemnet=$R2|" \
 	tests/fixtures/synth-b/vspace.conf >"$tmp/d.conf"
 printf '[memnet]\nbudget_mb=16\nslo_ms=200\ninterval_s=0.2\nmin_mb=1\n' >>"$tmp/d.conf"
-out=$("$VSD" -n -c "$tmp/d.conf" 2>&1)
+out=$("$VSD" -n -c "$tmp/d.conf" --sysroot "$tmp/root" 2>&1)
 check "-n: the configuration with [memnet] is valid" 'grep -q "2 MemNet regions in a 16.0 MiB budget" <<<"$out"' "$out"
 
 "$VSD" -c "$tmp/d.conf" --sysroot "$tmp/root" >"$tmp/d.log" 2>&1 &
