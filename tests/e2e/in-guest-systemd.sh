@@ -224,7 +224,7 @@ check "stopped again: the host as it was" 'same' "now:" "$(snapshot)" "before:" 
 
 for u in vsd-plain vsd-deleg; do systemctl stop $u; done
 echo "# journal of vspaced (placement lines):"
-journalctl -u vspaced --no-pager -o cat | grep -E "placement|AllowedCPUs|restor" | head -20 | sed 's/^/#   /'
+journalctl -u vspaced --no-pager -o cat | grep -E "placement|AllowedCPUs|restor" | sed -n 1,20p | sed 's/^/#   /'
 echo "# the in-guest tests took $(awk -v a="$t_start" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }') s"
 echo "1..$n"
 echo "vspace-test: done"

@@ -197,12 +197,12 @@ static int apply_v2_down(struct apply_ctx *a)
 
 	for (;;) {
 		const char *next;
+		char path[240], buf[256];
+		bool made = false;
 
 		while (*p == '/')
 			p++;
 		next = strchr(p, '/');
-		char path[240], buf[256];
-		bool made = false;
 
 		if (dir[0] && faccessat(fd, dir, F_OK, 0) < 0) {
 			struct lx_cgdir level = { 0 };
