@@ -66,7 +66,7 @@ lib_file    = $(BUILD)/libvspace-$(1).a
 lib_srcs    = $(filter-out %/main.c,$(sort $(foreach d,$(call lib_dirs,$(filter $(1):%,$(LIBRARIES))),$(wildcard src/$(d)/*.c))))
 
 # What each program links, top down (the agent: see its rule below).
-PROG_LIBS_vspace       := cli sim memnet loadgen proto core
+PROG_LIBS_vspace       := cli sim memnet loadgen linux proto core
 PROG_LIBS_vspaced      := daemon memnet linux proto core
 PROG_LIBS_vspacectl    := daemon core
 PROG_LIBS_vspace-agent := agent memnet linux proto core

@@ -25,6 +25,10 @@ static void agent_usage(FILE *f)
 		"                      cpuset.cpus follows the active vCPUs\n"
 		"  -p, --pid PID       an application process whose threads follow the active\n"
 		"                      vCPUs (repeatable, at most %d)\n"
+		"      --vf-bond IF    FlexVF without virtio-net failover: when a NIC with IF's\n"
+		"                      MAC appears (a VF the host plugged), bond the two\n"
+		"                      (active-backup, the VF primary) and move IF's addresses\n"
+		"                      and routes to the bond; undo it when the VF goes\n"
 		"  -n, --dry-run       log every change, make none\n"
 		"      --sysroot DIR   resolve /proc and /sys under DIR (tests)\n"
 		"  -v, --verbose       log every write\n"
@@ -55,6 +59,7 @@ int main(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "sysroot", required_argument, NULL, 'S' },
+		{ "vf-bond", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -100,6 +105,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			o.sysroot = optarg;
+			break;
+		case 'B':
+			o.vf_bond = optarg;
 			break;
 		case 'v':
 			level = VS_LOG_DEBUG;

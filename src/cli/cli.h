@@ -20,4 +20,17 @@ int sim_main(int argc, char **argv);
 struct replay_opts;
 int replay_run(const struct replay_opts *o, FILE *in, const char *input_name, FILE *out);
 
+/* `vspace vf` (src/cli/vf.c): FlexVF's tools - replay, pool, plug, unplug. */
+int vf_main(int argc, char **argv);
+/* `vspace sim vf` (src/cli/simvf.c): the FlexVF model. */
+int simvf_main(int argc, char **argv);
+
+/* `vspace vf replay` (src/cli/vfreplay.c; its heart: src/control/vfreplay.c). */
+int vfreplay_main(int argc, char **argv);
+/* `vspace vf pool|plug|unplug` (src/cli/vftool.c). */
+int vftool_pool_main(int argc, char **argv);
+int vftool_plug_main(int argc, char **argv);
+int vftool_unplug_main(int argc, char **argv);
+void vfreplay_usage(FILE *f);
+
 #endif

@@ -42,6 +42,11 @@ static void ctl_usage(FILE *f)
 		"  set slo WORKLOAD p95=US     set the p95 SLO\n"
 		"  pause                       keep the current allocation (still measuring)\n"
 		"  resume                      follow the policy again\n"
+		"  vf                          FlexVF: the VF pool, who holds which VF and why\n"
+		"  vf grant WORKLOAD           force a VF for the VM (held whatever its rank)\n"
+		"  vf deny WORKLOAD            no VF for the VM\n"
+		"  vf auto WORKLOAD            the strategy decides again\n"
+		"  vf decide                   decide now instead of at the interval's end\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH   vspaced's control socket (default " CTL_DEFAULT_SOCKET ")\n"
@@ -60,7 +65,8 @@ static void ctl_usage(FILE *f)
 		"  vspacectl -c /etc/vspace/vspace.conf explain\n"
 		"  vspacectl report web p95=850\n"
 		"  vspacectl set mode P\n"
-		"  vspacectl set threshold web vcpu=0.7 nq=0.8\n");
+		"  vspacectl set threshold web vcpu=0.7 nq=0.8\n"
+		"  vspacectl vf grant web\n");
 }
 
 /* "key=value" -> value when key matches, else NULL. */
@@ -192,8 +198,68 @@ static json_t *ctl_request(int argc, char **argv)
 					"slo)\n");
 		return NULL;
 	}
+	if (!strcmp(cmd, "vf")) {
+		if (argc == 1)
+			return json_pack("{s:s,s:s}", "cmd", "vf", "op", "status");
+		if (argc == 2 && !strcmp(argv[1], "decide"))
+			return json_pack("{s:s,s:s}", "cmd", "vf", "op", "decide");
+		if (argc == 3 && (!strcmp(argv[1], "grant") || !strcmp(argv[1], "deny") ||
+				  !strcmp(argv[1], "auto")))
+			return json_pack("{s:s,s:s,s:s}", "cmd", "vf", "op", argv[1], "workload",
+					 argv[2]);
+		fprintf(stderr, "vspacectl: usage: vf | vf grant|deny|auto WORKLOAD | vf decide\n");
+		return NULL;
+	}
 	fprintf(stderr, "vspacectl: unknown command \"%s\" (see --help)\n", cmd);
 	return NULL;
+}
+
+static const char *ctl_s(json_t *o, const char *key, const char *dflt);
+
+/* `vspacectl vf`: the pool and the VMs, one line each. */
+static void ctl_print_vf(json_t *r)
+{
+	json_t *pool = json_object_get(r, "pool"), *x;
+	size_t i;
+
+	printf("strategy %s every %g s (hysteresis %g, min_hold %lld, min_pps %g), next decision "
+	       "in %.0f s, %lld so far\n",
+	       ctl_s(r, "strategy", "?"), json_number_value(json_object_get(r, "interval_s")),
+	       json_number_value(json_object_get(r, "hysteresis")),
+	       (long long)json_integer_value(json_object_get(r, "min_hold")),
+	       json_number_value(json_object_get(r, "min_pps")),
+	       json_number_value(json_object_get(r, "next_decision_in_s")),
+	       (long long)json_integer_value(json_object_get(r, "decisions")));
+	printf("pool: %s %s, %lld VFs, %lld usable, %lld held%s%s\n", ctl_s(pool, "source", "?"),
+	       ctl_s(pool, "name", "?"),
+	       (long long)json_integer_value(json_object_get(pool, "size")),
+	       (long long)json_integer_value(json_object_get(pool, "usable")),
+	       (long long)json_integer_value(json_object_get(pool, "held")),
+	       json_object_get(pool, "error") ? "; " : "", ctl_s(pool, "error", ""));
+	json_array_foreach(json_object_get(r, "vfs"), i, x)
+	{
+		json_t *h = json_object_get(x, "holder");
+		printf("  VF %lld %s %s%s: %s\n",
+		       (long long)json_integer_value(json_object_get(x, "vf")), ctl_s(x, "pci", ""),
+		       ctl_s(x, "note", ""),
+		       json_is_true(json_object_get(x, "usable")) ? "" : " (not usable)",
+		       json_is_string(h) ? json_string_value(h) : "free");
+	}
+	json_array_foreach(json_object_get(r, "vms"), i, x)
+	{
+		json_t *vf = json_object_get(x, "vf"), *op = json_object_get(x, "op");
+		printf("%s: %s%s%s, %.0f pkt/s (%s): %s\n", ctl_s(x, "workload", "?"),
+		       json_is_integer(vf) ? "VF " : "no VF", json_is_integer(vf) ? "" : "",
+		       json_is_string(op)
+			       ? (json_string_value(op)[0] == 'p' ? ", plugging" : ", unplugging")
+			       : "",
+		       json_number_value(json_object_get(x, "pps")), ctl_s(x, "rate_source", "?"),
+		       ctl_s(x, "why", ""));
+		if (json_is_integer(vf))
+			printf("  holds VF %lld\n", (long long)json_integer_value(vf));
+		if (json_object_get(x, "last_error"))
+			printf("  last error: %s\n", ctl_s(x, "last_error", ""));
+	}
 }
 
 /* Send the request line and read one reply line. Returns the reply or NULL. */
@@ -610,6 +676,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[optind], "set")) {
 		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER |
 						       JSON_REAL_PRECISION(10));
+		if (text)
+			printf("ok %s\n", text);
+		free(text);
+	} else if (!strcmp(argv[optind], "vf") && argc - optind == 1) {
+		ctl_print_vf(reply);
+	} else if (!strcmp(argv[optind], "vf")) {
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (text)
 			printf("ok %s\n", text);
 		free(text);

@@ -554,6 +554,7 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 		int *nm = na ? realloc(p->wl_memnet_line, sizeof(int) * (size_t)nc) : NULL;
 		char(*mp)[PATH_MAX / 4] =
 			nm ? realloc(c->wl_memnet, sizeof(*c->wl_memnet) * (size_t)nc) : NULL;
+		struct vsd_vf_wl *nv = mp ? realloc(c->vfwl, sizeof(*nv) * (size_t)nc) : NULL;
 		if (nw)
 			c->wl = nw;
 		if (nl)
@@ -566,7 +567,9 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 			p->wl_memnet_line = nm;
 		if (mp)
 			c->wl_memnet = mp;
-		if (!nw || !nl || !ns || !na || !nm || !mp) {
+		if (nv)
+			c->vfwl = nv;
+		if (!nw || !nl || !ns || !na || !nm || !mp || !nv) {
 			config_fail(p, "out of memory");
 			return NULL;
 		}
@@ -583,7 +586,115 @@ static struct vs_wl_spec *config_wl_get(struct config_parse *p, const char *name
 	p->wl_agent_line[p->cur_wl] = 0;
 	p->wl_memnet_line[p->cur_wl] = 0;
 	c->wl_memnet[p->cur_wl][0] = '\0';
+	memset(&c->vfwl[p->cur_wl], 0, sizeof(c->vfwl[p->cur_wl]));
 	return w;
+}
+
+/* A workload's vf keys (FlexVF). */
+static bool config_workload_vf(struct config_parse *p, const char *sect, const char *key,
+			       const char *value)
+{
+	struct vsd_vf_wl *v = &p->c->vfwl[p->cur_wl];
+	char mac[18];
+
+	if (strncmp(key, "vf", 2) != 0)
+		return false;
+	if (!v->line)
+		v->line = p->lineno;
+	if (!strcmp(key, "vf")) {
+		if (!strcmp(value, "on"))
+			v->on = true;
+		else if (!strcmp(value, "off"))
+			v->on = false;
+		else
+			config_fail(p, "[%s] vf: \"%s\" is not on or off", sect, value);
+	} else if (!strcmp(key, "vf_qmp")) {
+		config_abs_path(p, sect, key, value, v->qmp, sizeof(v->qmp));
+	} else if (!strcmp(key, "vf_standby") || !strcmp(key, "vf_bus") ||
+		   !strcmp(key, "vf_netdev")) {
+		char *dst = key[3] == 's' ? v->standby : key[3] == 'b' ? v->bus : v->netdev;
+		size_t len = key[3] == 's' ? sizeof(v->standby) : sizeof(v->bus);
+		bool ok = value[0] != '\0';
+		for (const char *c = value; *c; c++)
+			ok &= isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.';
+		if (!ok)
+			config_fail(p, "[%s] %s: \"%s\" is not a QEMU id (letters, digits, - _ .)",
+				    sect, key, value);
+		else
+			config_str(p, sect, key, value, dst, len);
+	} else if (!strcmp(key, "vf_mac")) {
+		if (vfpool_parse_mac(value, mac) < 0)
+			config_fail(p, "[%s] vf_mac: \"%s\" is not a MAC (aa:bb:cc:dd:ee:ff)", sect,
+				    value);
+		else
+			str_copy(v->mac, mac, sizeof(v->mac));
+	} else if (!strcmp(key, "vf_tap")) {
+		config_name(p, sect, key, value, v->tap, sizeof(v->tap));
+	} else {
+		config_fail(p,
+			    "[%s] %s: unknown key (the VF keys: vf vf_qmp vf_standby vf_mac vf_bus "
+			    "vf_netdev vf_tap)",
+			    sect, key);
+	}
+	return true;
+}
+
+/* [vf]: the pool and the strategy (FlexVF, SPEC §7.2). */
+static void config_vf(struct config_parse *p, const char *key, const char *value)
+{
+	struct vsd_vf_config *f = &p->c->vf;
+	long v;
+
+	if (!f->line)
+		f->line = p->lineno;
+	f->on = true;
+	if (!strcmp(key, "pf")) {
+		config_name(p, "vf", key, value, f->pf, sizeof(f->pf));
+	} else if (!strcmp(key, "standin")) {
+		bool ok = value[0] != '\0';
+		for (const char *c = value; *c; c++)
+			ok &= isalnum((unsigned char)*c) || *c == '-' || *c == '_';
+		if (!ok)
+			config_fail(p, "[vf] standin: \"%s\" is not a QEMU NIC model (e1000e)",
+				    value);
+		else
+			config_str(p, "vf", key, value, f->standin, sizeof(f->standin));
+	} else if (!strcmp(key, "vfs")) {
+		if (config_long(p, "vf", key, value, 1, VFPOOL_MAX, &v))
+			f->standin_vfs = (int)v;
+	} else if (!strcmp(key, "strategy")) {
+		f->strategy = vf_policy_lookup(value);
+		if (!f->strategy)
+			config_fail(p, "[vf] strategy: \"%s\" is not fair, activity or random",
+				    value);
+	} else if (!strcmp(key, "interval_s")) {
+		config_double(p, "vf", key, value, 0.1, 86400, &f->interval_s);
+	} else if (!strcmp(key, "hysteresis")) {
+		config_double(p, "vf", key, value, 0, 100, &f->hysteresis);
+	} else if (!strcmp(key, "min_hold")) {
+		if (config_long(p, "vf", key, value, 1, 1000000, &v))
+			f->min_hold = (int)v;
+	} else if (!strcmp(key, "min_pps")) {
+		config_double(p, "vf", key, value, 0, 1e9, &f->min_pps);
+	} else if (!strcmp(key, "vf_on_exit")) {
+		if (!strcmp(value, "unplug") || !strcmp(value, "leave"))
+			f->on_exit_unplug = value[0] == 'u';
+		else
+			config_fail(p, "[vf] vf_on_exit: \"%s\" is not unplug or leave", value);
+	} else if (!strcmp(key, "plug_timeout_ms")) {
+		if (config_long(p, "vf", key, value, 100, 600000, &v))
+			f->plug_timeout_ms = (int)v;
+	} else if (!strcmp(key, "announce")) {
+		if (!strcmp(value, "on") || !strcmp(value, "off"))
+			f->announce = value[1] == 'n';
+		else
+			config_fail(p, "[vf] announce: \"%s\" is not on or off", value);
+	} else {
+		config_fail(p,
+			    "[vf] %s: unknown key (known: pf standin vfs strategy interval_s "
+			    "hysteresis min_hold min_pps vf_on_exit plug_timeout_ms announce)",
+			    key);
+	}
 }
 
 static void config_workload(struct config_parse *p, const char *name, const char *key,
@@ -650,6 +761,8 @@ static void config_workload(struct config_parse *p, const char *name, const char
 		config_netns(p, sect, key, value, w->nic_netns, sizeof(w->nic_netns));
 	} else if (!strcmp(key, "guest_nic")) {
 		config_name(p, sect, key, value, w->guest_nic, sizeof(w->guest_nic));
+	} else if (config_workload_vf(p, sect, key, value)) {
+		/* FlexVF's keys */
 	} else if (!strcmp(key, "agent")) {
 		struct proto_addr pa;
 		/* both parsers: what is shown (platform) and what connects (proto) */
@@ -668,7 +781,7 @@ static void config_workload(struct config_parse *p, const char *name, const char
 	} else {
 		config_fail(p,
 			    "[%s] %s: unknown key (known: role slo_p95_us pid pidfile qemu_pidfile "
-			    "cgroup libvirt qmp tap nic nic_netns guest_nic agent memnet)",
+			    "cgroup libvirt qmp tap nic nic_netns guest_nic agent memnet vf vf_*)",
 			    sect, key);
 	}
 }
@@ -736,6 +849,9 @@ static int config_handler(void *user, const char *section, const char *name, con
 		p->cur_wl = -1;
 		config_keyline(p, -2, name);
 		config_threshold(p, name, value);
+	} else if (!strcmp(section, "vf")) {
+		p->cur_wl = -1;
+		config_vf(p, name, value);
 	} else if (!strcmp(section, "memnet")) {
 		p->cur_wl = -1;
 		config_memnet(p, name, value);
@@ -753,11 +869,10 @@ static int config_handler(void *user, const char *section, const char *name, con
 	} else if (!section[0]) {
 		config_fail(p, "%s: key outside any section (start with [host])", name);
 	} else {
-		config_fail(
-			p,
-			"[%s]: unknown section (expected [host], [threshold], [memnet], [workload "
-			"\"NAME\"])",
-			section);
+		config_fail(p,
+			    "[%s]: unknown section (expected [host], [threshold], [memnet], [vf], "
+			    "[workload \"NAME\"])",
+			    section);
 	}
 	return 1; /* errors are collected here, with better messages than inih's */
 }
@@ -784,6 +899,93 @@ static void config_defaults(struct vsd_config *c)
 	vs_params_defaults(&c->params);
 	c->memnet_interval_s = 1;
 	c->memnet_min_bytes = 1u << 20;
+	c->vf.strategy = &vf_policy_fair;
+	c->vf.interval_s = VFM_INTERVAL_S;
+	c->vf.min_hold = 1;
+	c->vf.plug_timeout_ms = VFM_PLUG_TIMEOUT_MS;
+	c->vf.announce = true;
+}
+
+/* [vf] against the workloads' vf keys. */
+static void config_check_vf(struct config_parse *p)
+{
+	struct vsd_config *c = p->c;
+	const struct vsd_vf_config *f = &c->vf;
+
+	if (f->on) {
+		p->lineno = f->line;
+		if (!!f->pf[0] == !!f->standin[0]) {
+			config_fail(p,
+				    "[vf]: give pf= (an SR-IOV PF) or standin= (a QEMU NIC model "
+				    "standing in for VFs, with vfs=), not %s",
+				    f->pf[0] ? "both" : "neither");
+			return;
+		}
+		if (f->standin[0] && !f->standin_vfs) {
+			config_fail(p, "[vf] standin: needs vfs= (how many stand-in VFs)");
+			return;
+		}
+		if (f->pf[0] && f->standin_vfs) {
+			config_fail(p,
+				    "[vf] vfs: the PF's sysfs says how many VFs it has (vfs= goes "
+				    "with standin=)");
+			return;
+		}
+	}
+	for (int i = 0; i < c->n_wl; i++) {
+		const struct vs_wl_spec *w = &c->wl[i];
+		const struct vsd_vf_wl *v = &c->vfwl[i];
+		if (!v->line)
+			continue;
+		p->lineno = v->line;
+		if (!v->on)
+			continue;
+		if (!f->on) {
+			config_fail(p,
+				    "[workload \"%s\"] vf: on without a [vf] section (pf= or "
+				    "standin=, strategy=)",
+				    w->name);
+			return;
+		}
+		if (!v->mac[0]) {
+			config_fail(p,
+				    "[workload \"%s\"] vf: on needs vf_mac= (the MAC of the VM's "
+				    "virtio-net standby, which the VF takes)",
+				    w->name);
+			return;
+		}
+		if (w->source == VS_SRC_LIBVIRT) {
+			if (f->standin[0]) {
+				config_fail(p,
+					    "[workload \"%s\"] vf: a libvirt domain gets real VFs "
+					    "only ([vf] pf=), not stand-ins",
+					    w->name);
+				return;
+			}
+			continue;
+		}
+		if (!v->qmp[0]) {
+			config_fail(p,
+				    "[workload \"%s\"] vf: on needs vf_qmp= (a QMP socket of the "
+				    "VM's for hot-plug) or libvirt=",
+				    w->name);
+			return;
+		}
+		if (w->qmp[0] && !strcmp(w->qmp, v->qmp)) {
+			config_fail(p,
+				    "[workload \"%s\"] vf_qmp: %s is also qmp= (QEMU serves one "
+				    "client per QMP socket: give QEMU a second -qmp for vf_qmp)",
+				    w->name, v->qmp);
+			return;
+		}
+		if (f->standin[0] && !v->netdev[0]) {
+			config_fail(p,
+				    "[workload \"%s\"] vf: a stand-in VF needs vf_netdev= (the "
+				    "QEMU netdev behind it)",
+				    w->name);
+			return;
+		}
+	}
 }
 
 /* Checks across keys, after the whole file is read. */
@@ -983,6 +1185,8 @@ static int config_run(struct vsd_config *c, struct config_parse *p, const char *
 		config_fail(p, "syntax error (expected [section], key=value, or a ; or # comment)");
 	}
 	config_check(p);
+	if (!p->err_line)
+		config_check_vf(p);
 	free(p->wl_src_line);
 	free(p->wl_agent_line);
 	free(p->wl_memnet_line);
@@ -1035,10 +1239,12 @@ void config_free(struct vsd_config *c)
 	free(c->wl_line);
 	free(c->keylines);
 	free(c->wl_memnet);
+	free(c->vfwl);
 	c->wl = NULL;
 	c->wl_line = NULL;
 	c->keylines = NULL;
 	c->wl_memnet = NULL;
+	c->vfwl = NULL;
 	c->n_wl = 0;
 	c->n_keylines = 0;
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "daemon/ctlpath.h"
+#include "daemon/vfmgr.h"
 #include "lib/cpuset.h"
 #include "lib/log.h"
 #include "platform/linux/linux.h"
@@ -74,6 +75,9 @@ struct vsd_config {
 	int *wl_line;			 /* line of each workload's first key */
 	char (*wl_memnet)[PATH_MAX / 4]; /* each workload's memnet= region file, "" = none */
 	int n_lc;
+	/* [vf] and each workload's vf keys (FlexVF, src/daemon/vfmgr.c) */
+	struct vsd_vf_config vf;
+	struct vsd_vf_wl *vfwl; /* n_wl of them, by workload */
 };
 
 /* Read and check path. Returns 0, or -1 with err as "FILE:LINE: [section]

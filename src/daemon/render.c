@@ -82,6 +82,21 @@ char *vsd_explain(const struct vsd *d)
 			linuxplat_explain_libvirt(d->lx, text + at, m + 1);
 		}
 	}
+	if (d->have_vf) {
+		/* the VF manager's lines, in a buffer of their own */
+		size_t vn = 0, vcap = 512 + 512 * (size_t)d->vf.n_vm, at = strlen(text);
+		char *vt = malloc(vcap), *t2;
+		if (vt) {
+			vt[0] = '\0';
+			vfm_explain(&d->vf, vt, vcap, &vn);
+			t2 = realloc(text, at + strlen(vt) + 1);
+			if (t2) {
+				text = t2;
+				memcpy(text + at, vt, strlen(vt) + 1);
+			}
+			free(vt);
+		}
+	}
 	return text;
 }
 
@@ -154,6 +169,8 @@ json_t *vsd_status(struct vsd *d)
 	json_object_set_new(plat, "best_effort",
 			    json_pack("{s:o,s:b}", "cores", vsd_cpus_json(&c->plan.be_cores),
 				      "paused", c->plan.be_paused));
+	if (d->have_vf)
+		json_object_set_new(plat, "vf", vfm_status(&d->vf, vsd_now()));
 	return plat;
 }
 
@@ -458,6 +475,8 @@ void vsd_render(void *arg, struct metrics_buf *b)
 		       (unsigned long long)cnt.reports);
 	if (d->have_agents)
 		agentlinks_metrics(&d->agents, b);
+	if (d->have_vf)
+		vfm_metrics(&d->vf, b);
 	vsd_memnet_metrics(&d->mn, b);
 	if (cnt.has_energy)
 		metrics_printf(b,

@@ -135,6 +135,8 @@ void vsd_period(struct vsd *d, double now)
 			  d->ctl.last_error);
 	str_copy(d->last_error, rc < 0 ? d->ctl.last_error : "", sizeof(d->last_error));
 	vsd_log_changes(d);
+	if (d->have_vf) /* FlexVF: the VMs the controller runs, the interval's decision */
+		vfm_tick(&d->vf, now, true, &d->ctl, d->have_agents ? &d->agents : NULL);
 	vsd_memnet_tick(&d->mn, now);
 	dt = vsd_thread_cpu() - t0;
 	d->cost_last_s = dt;
@@ -348,6 +350,11 @@ static int vsd_loop(struct vsd *d)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
+		if (d->have_vf) {
+			int vt = vfm_timeout_ms(&d->vf);
+			if (vt >= 0 && (timeout < 0 || vt < timeout))
+				timeout = vt; /* a hot-plug in flight: QEMU's answers and events */
+		}
 		n = epoll_wait(d->epfd, ev, 16, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -385,6 +392,8 @@ static int vsd_loop(struct vsd *d)
 		/* after a period too: its plan may have changed what the guests should have */
 		if (d->have_agents)
 			agentlinks_poll(&d->agents, proto_now_ms());
+		if (d->have_vf)
+			vfm_tick(&d->vf, vsd_now(), false, &d->ctl, NULL);
 	}
 	return 0;
 }
@@ -584,6 +593,15 @@ int vsd_main(const struct vsd_opts *opts)
 		rc = 2;
 		goto out;
 	}
+	if (d->cfg.vf.on && !opts->once && !opts->bench && !opts->bench_writes) {
+		if (vfm_open(&d->vf, &d->cfg, opts->sysroot, opts->dry_run, err, sizeof(err)) < 0) {
+			vfm_close(&d->vf);
+			log_errorx("%s: [vf]: %s", opts->config, err);
+			rc = 2;
+			goto out;
+		}
+		d->have_vf = true;
+	}
 	{
 		double t0 = vsd_thread_cpu();
 		vsd_refresh(d, vsd_now());
@@ -639,6 +657,8 @@ out:
 		ctlsock_close(&d->ctlsock);
 	if (d->have_met)
 		metrics_close(&d->met);
+	if (d->have_vf) /* vf_on_exit=unplug takes the VFs out; leave keeps the record */
+		vfm_close(&d->vf);
 	if (d->lx && !opts->dry_run) { /* in a dry run nothing was written */
 		if (d->cfg.on_exit_restore && d->have_agents &&
 		    agentlinks_restore(&d->agents, VSD_AGENT_RESTORE_MS) > 0 && rc == 0)

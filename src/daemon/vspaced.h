@@ -13,6 +13,7 @@
 #include "daemon/hostlock.h"
 #include "daemon/metrics.h"
 #include "daemon/mnorch.h"
+#include "daemon/vfmgr.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/virtevent.h"
 
@@ -59,8 +60,10 @@ struct vsd {
 	bool have_met;
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
-	struct virtev *virt_loop;  /* libvirt's events (libvirt= workloads), NULL */
-	struct vsd_memnet mn;	   /* the MemNet regions of workloads with memnet= */
+	struct virtev *virt_loop; /* libvirt's events (libvirt= workloads), NULL */
+	struct vsd_memnet mn;	  /* the MemNet regions of workloads with memnet= */
+	struct vfm vf;		  /* FlexVF: who holds the host's VFs ([vf]) */
+	bool have_vf;
 	struct vs_unit_mgr *units; /* systemd's unit manager over D-Bus, NULL (units_why) */
 	char units_why[160];
 	bool stop;

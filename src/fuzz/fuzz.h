@@ -82,4 +82,19 @@ void fuzz_parsers(const uint8_t *data, size_t size, struct fuzz_count *c);
  */
 void fuzz_memnet(const uint8_t *data, size_t size, struct fuzz_count *c);
 
+/*
+ * FlexVF's parsers; the first byte picks one, the rest is its input (kind):
+ *   'c' `vspace vf replay` CSV under fair, activity with a margin, random with
+ *       a hold: a unit per strategy, parsed when it exits 0 (vf_replay)
+ *   'n' a PF's RTM_NEWLINK answer, its VF list (vf_netlink)
+ *   'e' the emulated VF list text of fixture trees (vf_emul)
+ *   'p' PCI addresses and MACs as sysfs and netlink give them, one a line
+ *       (vf_pci_mac)
+ *   'q' what QEMU sends during an unplug with an announcement, through the
+ *       non-blocking client: parsed when the unplug finished (vf_qmp_unplug)
+ *   'a' a guest agent's stats result: each NIC's counters (vf_agent_stats)
+ * Any other first byte is ignored (kind NULL).
+ */
+void fuzz_vf(const uint8_t *data, size_t size, struct fuzz_count *c);
+
 #endif

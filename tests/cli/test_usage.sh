@@ -27,6 +27,12 @@ help "vspace loadgen" "$B/vspace" loadgen
 help "vspace policies" "$B/vspace" policies
 help "vspace agent" "$B/vspace" agent
 help "vspace sim" "$B/vspace" sim
+help "vspace sim vf" "$B/vspace" sim vf
+help "vspace vf" "$B/vspace" vf
+help "vspace vf replay" "$B/vspace" vf replay
+help "vspace vf pool" "$B/vspace" vf pool
+help "vspace vf plug" "$B/vspace" vf plug
+help "vspace vf unplug" "$B/vspace" vf unplug
 help "vspaced" "$B/vspaced"
 help "vspacectl" "$B/vspacectl"
 help "vspace-agent" "$B/vspace-agent"
@@ -81,6 +87,17 @@ if example "vspace memnet replay example" "$B/vspace memnet replay" \
 		notok "vspace memnet replay example" "$out"
 fi
 
+if example "vspace vf pool example" "$B/vspace vf pool" "vspace vf pool --pf ens1f0 --sysroot tests/fixtures/sriov-x710/root"; then
+	out=$("$B/vspace" vf pool --pf ens1f0 --sysroot tests/fixtures/sriov-x710/root 2>&1)
+	[ $? -eq 0 ] && grep -q '^PF ens1f0 (0000:3b:00.0): 4 of 64 VFs enabled' <<<"$out" &&
+		grep -q '^1   0000:3b:02.1  vfio .* 52:54:00:56:00:02 .* 1204332' <<<"$out" &&
+		ok "vspace vf pool example on the sriov-x710 fixture" || notok "vspace vf pool example" "$out"
+fi
+if example "vspace vf replay example" "$B/vspace vf replay" "vspace vf replay --strategy activity --vfs 2      # 1,b;c"; then
+	out=$(printf 'interval,vm,pps\n1,a,10\n1,b,30\n1,c,20\n' | "$B/vspace" vf replay --strategy activity --vfs 2 | tail -1)
+	[ "$out" = "1,b;c" ] && ok "vspace vf replay example: the grants shown" || notok "vspace vf replay example" "$out"
+fi
+
 # --- usage errors: exit 2, one message on stderr naming what was wrong, nothing on stdout ---
 bad() { # name, expected fragment, command...
 	local name=$1 frag=$2
@@ -108,6 +125,20 @@ bad "vspace agent: set_vcpus method" 'set_vcpus: method "fast" is not cpuset or 
 bad "vspace agent: raw takes no arguments" "raw: takes no arguments" "$B/vspace" agent -c unix:/nonexistent.sock raw x
 bad "vspace agent: raw with --repeat" "raw: not with --repeat" "$B/vspace" agent -c unix:/nonexistent.sock -r 2 raw
 bad "vspace sim: no command" "vspace sim: missing COMMAND" "$B/vspace" sim
+bad "vspace sim vf: unknown strategy" 'vspace sim vf: --strategy: unknown "best"' "$B/vspace" sim vf --strategy best
+bad "vspace sim vf: bad group rate" 'vspace sim vf: --groups: "20q" is not a packet rate' "$B/vspace" sim vf --groups 20k,20q
+bad "vspace sim vf: no VMs" 'vspace sim vf: --vms: "0" is not a whole number in [1,' "$B/vspace" sim vf --vms 0
+bad "vspace sim vf: unknown option" 'vspace sim vf: unknown option "--frob"' "$B/vspace" sim vf --frob
+bad "vspace vf: no command" "vspace vf: missing COMMAND" "$B/vspace" vf
+bad "vspace vf: unknown command" 'vspace vf: unknown command "frob"' "$B/vspace" vf frob
+bad "vspace vf pool: no --pf" "vspace vf pool: --pf is required" "$B/vspace" vf pool
+bad "vspace vf plug: no target" "vspace vf plug: --id and one of --qmp SOCKET or --libvirt URI --domain NAME are required" "$B/vspace" vf plug --id vf0
+bad "vspace vf plug: both targets" "are required" "$B/vspace" vf plug --id vf0 --qmp /x --libvirt test:///default --domain d
+bad "vspace vf plug: bad MAC" 'vspace vf plug: MAC "52:54" is not aa:bb:cc:dd:ee:ff' "$B/vspace" vf plug --qmp /x --id vf0 --vf 0000:3b:02.1 --mac 52:54
+bad "vspace vf plug: bad VF address" 'vspace vf plug: VF address "3b:02.1" is not a PCI address' "$B/vspace" vf plug --qmp /x --id vf0 --vf 3b:02.1 --mac 52:54:00:56:00:02
+bad "vspace vf plug: stand-in without netdev" "a stand-in NIC (e1000e) needs the netdev behind it" "$B/vspace" vf plug --qmp /x --id vf0 --nic e1000e --mac 52:54:00:56:00:02
+bad "vspace vf plug: id too long" "vspace vf plug: --id:" "$B/vspace" vf plug --qmp /x --id "$(printf 'v%.0s' $(seq 40))"
+bad "vspace vf unplug: bad timeout" 'vspace vf unplug: --timeout-ms: "0" is not a whole number' "$B/vspace" vf unplug --qmp /x --id vf0 --timeout-ms 0
 bad "vspace sim run: unknown option" 'vspace sim run: unknown option "--frob"' "$B/vspace" sim run --frob
 bad "vspace sim run: option without its value" "vspace sim run: --qps needs a value" "$B/vspace" sim run --qps
 bad "vspace sim colocate: no BE vCPUs" '--be-vcpus: "0" is not a whole number in [1,' "$B/vspace" sim colocate --be-vcpus 0
@@ -119,6 +150,8 @@ bad "vspaced: unknown option" 'vspaced: unknown option "--frob" (see vspaced --h
 bad "vspacectl: no command" "vspacectl: missing COMMAND" "$B/vspacectl"
 bad "vspacectl: unknown option" 'vspacectl: unknown option "-x"' "$B/vspacectl" -s /x.sock -xy status
 bad "vspacectl: set what" 'vspacectl: set: unknown setting "frob" (mode, threshold, slo)' "$B/vspacectl" set frob 1
+bad "vspacectl: vf grant without a workload" "vspacectl: usage: vf | vf grant|deny|auto WORKLOAD | vf decide" "$B/vspacectl" vf grant
+bad "vspacectl: vf unknown" "vspacectl: usage: vf" "$B/vspacectl" vf steal web
 bad "vspacectl: set threshold without a value" "set threshold WORKLOAD [vcpu=X] [nq=Y] (at least one of them)" \
 	"$B/vspacectl" set threshold web
 # -c: the control socket from vspaced's configuration (read alone: [host] control_socket)

@@ -485,6 +485,55 @@ int virt_qemu_monitor(struct vs_virt *v, const char *dom, const char *cmd, char 
 	return rc;
 }
 
+/* FlexVF's hot-plug (vfplug.c): a device's XML attached to / detached from
+ * the live domain, and whether the live definition names an alias. */
+int virt_attach_device(struct vs_virt *v, const char *dom, const char *xml)
+{
+	virDomainPtr d;
+	int rc = virt_lookup(v, dom, &d);
+
+	if (rc < 0)
+		return rc;
+	rc = virDomainAttachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE) < 0
+		     ? virt_fail(v, "virDomainAttachDeviceFlags")
+		     : 0;
+	virDomainFree(d);
+	return rc;
+}
+
+int virt_detach_device(struct vs_virt *v, const char *dom, const char *xml)
+{
+	virDomainPtr d;
+	int rc = virt_lookup(v, dom, &d);
+
+	if (rc < 0)
+		return rc;
+	rc = virDomainDetachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE) < 0
+		     ? virt_fail(v, "virDomainDetachDeviceFlags")
+		     : 0;
+	virDomainFree(d);
+	return rc;
+}
+
+int virt_device_present(struct vs_virt *v, const char *dom, const char *alias)
+{
+	virDomainPtr d;
+	char needle[96];
+	char *xml;
+	int rc = virt_lookup(v, dom, &d);
+
+	if (rc < 0)
+		return rc;
+	xml = virDomainGetXMLDesc(d, 0);
+	virDomainFree(d);
+	if (!xml)
+		return virt_fail(v, "virDomainGetXMLDesc");
+	snprintf(needle, sizeof(needle), "<alias name='%s'/>", alias);
+	rc = strstr(xml, needle) != NULL;
+	free(xml);
+	return rc;
+}
+
 /* ---- Following the domains --------------------------------------------------------------------- */
 
 static int virt_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
@@ -723,6 +772,9 @@ int virt_pin_iothread(struct vs_virt *v, const char *dom, int id, const struct v
 int virt_set_paused(struct vs_virt *v, const char *dom, bool paused) VIRT_STUB();
 int virt_is_paused(struct vs_virt *v, const char *dom) VIRT_STUB();
 int virt_list_running(struct vs_virt *v, char (*names)[VIRT_NAME_MAX], int max) VIRT_STUB();
+int virt_attach_device(struct vs_virt *v, const char *dom, const char *xml) VIRT_STUB();
+int virt_detach_device(struct vs_virt *v, const char *dom, const char *xml) VIRT_STUB();
+int virt_device_present(struct vs_virt *v, const char *dom, const char *alias) VIRT_STUB();
 
 int virt_qemu_monitor(struct vs_virt *v, const char *dom, const char *cmd, char **reply)
 {

@@ -45,6 +45,14 @@ int virt_pin_iothread(struct vs_virt *v, const char *dom, int id, const struct v
 int virt_set_paused(struct vs_virt *v, const char *dom, bool paused);
 int virt_is_paused(struct vs_virt *v, const char *dom);
 
+/* Hot-plug (FlexVF, vfplug.c): attach / detach a device given as XML to the
+ * live domain (virDomainAttachDeviceFlags / virDomainDetachDeviceFlags with
+ * VIR_DOMAIN_AFFECT_LIVE; a detach may finish later, with the guest), and
+ * whether the live XML has <alias name='ALIAS'/>: 1 yes, 0 no, or -errno. */
+int virt_attach_device(struct vs_virt *v, const char *dom, const char *xml);
+int virt_detach_device(struct vs_virt *v, const char *dom, const char *xml);
+int virt_device_present(struct vs_virt *v, const char *dom, const char *alias);
+
 /* QEMU's monitor through libvirt (virDomainQemuMonitorCommand, QEMU driver
  * only): cmd is one QMP command ("{\"execute\":\"query-cpus-fast\"}");
  * *reply the malloc'd answer (the whole QMP message). libvirt calls this
