@@ -27,7 +27,9 @@ PKGS       := jansson inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VIRT_LIBS  := $(shell pkg-config --libs libvirt libvirt-qemu 2>/dev/null)
-LIBS       := $(PKG_LIBS) $(VIRT_LIBS) -lm -lpthread
+# sd-bus (libsystemd-dev): the daemon's client of systemd's unit manager (src/daemon/sdbus.c)
+SD_LIBS    := $(shell pkg-config --libs libsystemd 2>/dev/null)
+LIBS       := $(PKG_LIBS) $(VIRT_LIBS) $(SD_LIBS) -lm -lpthread
 TEST_LIBS  := -lcmocka
 
 CPPFLAGS   += $(PKG_CFLAGS)

@@ -15,20 +15,33 @@
 char *vsd_explain(const struct vsd *d)
 {
 	size_t n = controller_explain(&d->ctl, NULL, 0), k,
-	       cap = n + 1 + 1536 * (size_t)d->cfg.n_wl;
+	       cap = n + 1 + 2048 * (size_t)d->cfg.n_wl;
 	char *text = malloc(cap + 64);
 
 	if (!text)
 		return NULL;
 	controller_explain(&d->ctl, text, n + 1);
 	k = n;
-	for (int i = 0; i < d->cfg.n_wl && k < cap; i++) {
+	/* where each workload's threads go, when the owner of its cgroup decided */
+	for (int i = 0, head = 0; i < d->cfg.n_wl && k < cap; i++) {
+		struct vs_linux_placement p;
+		if (linuxplat_placement(d->lx, d->cfg.wl[i].name, &p) < 0 || !p.why[0])
+			continue;
+		if (!head++)
+			k += (size_t)snprintf(text + k, cap - k, "placement (placement=%s):\n",
+					      vs_placement_name(d->cfg.placement));
+		if (k < cap)
+			k += (size_t)snprintf(text + k, cap - k, "  %s: %s (owner: %s): %s\n",
+					      d->cfg.wl[i].name, p.name, p.owner, p.why);
+	}
+	k = k < cap ? k : cap;
+	for (int i = 0, head = 0; i < d->cfg.n_wl && k < cap; i++) {
 		struct vs_linux_haltpoll h;
 		/* VMs only: a plain process has no KVM polling to speak of */
 		if (!d->cfg.wl[i].lc || linuxplat_haltpoll(d->lx, d->cfg.wl[i].name, &h) < 0 ||
 		    !strcmp(h.state, "not a VM"))
 			continue;
-		if (k == n)
+		if (!head++)
 			k += (size_t)snprintf(
 				text + k, cap - k, "KVM halt polling (halt_poll_accounting=%s):\n",
 				vs_hp_accounting_name(d->cfg.halt_poll, d->cfg.halt_poll_source));

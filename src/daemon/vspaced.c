@@ -13,6 +13,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "daemon/sdbus.h"
 #include "daemon/sdnotify.h"
 #include "daemon/vspaced_int.h"
 #include "lib/log.h"
@@ -493,6 +494,15 @@ int vsd_main(const struct vsd_opts *opts)
 			goto out;
 		}
 	}
+	/* systemd's unit manager, where systemd is the init (sd_booted(3)) */
+	if (!opts->sysroot || !strcmp(opts->sysroot, "/")) {
+		if (access("/run/systemd/system", F_OK) < 0)
+			str_copy(d->units_why, "systemd is not the init", sizeof(d->units_why));
+		else if (sdbus_units_open(&d->units, NULL, SDBUS_TIMEOUT_US, d->units_why,
+					  sizeof(d->units_why)) < 0)
+			log_warnx("%s: workloads in systemd units are pinned by affinity only",
+				  d->units_why);
+	}
 
 	/* after a crash: put the host back before anything else */
 	config_state_path(&d->cfg, state_path, sizeof(state_path));
@@ -501,7 +511,8 @@ int vsd_main(const struct vsd_opts *opts)
 			log_error("state_dir %s", d->cfg.state_dir);
 			goto out;
 		}
-		frc = linuxplat_recover(opts->sysroot, state_path, false, err, sizeof(err));
+		frc = linuxplat_recover_units(opts->sysroot, state_path, false, d->units, err,
+					      sizeof(err));
 		if (frc < 0) {
 			log_errorx("%s", err);
 			goto out;
@@ -511,6 +522,8 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 
 	config_linux(&d->cfg, opts->sysroot, opts->dry_run, &lc);
+	lc.units = d->units;
+	str_copy(lc.units_why, d->units_why, sizeof(lc.units_why));
 	/* libvirt= workloads are followed through libvirt's events when the loop
 	 * runs (not for --once or the benchmarks: one pass, polled) */
 	if (!opts->once && !opts->bench && !opts->bench_writes) {
@@ -672,6 +685,8 @@ out:
 		controller_free(&d->ctl);
 	linuxplat_close(d->lx);
 	virtev_close(d->virt_loop); /* after the libvirt connection it served */
+	if (d->units)
+		d->units->ops->close(d->units);
 	if (d->have_agents)
 		agentlinks_free(&d->agents);
 	vsd_memnet_free(&d->mn);

@@ -65,6 +65,8 @@ struct vsd {
 	struct vsd_memnet mn;	  /* the MemNet regions of workloads with memnet= */
 	struct vfm vf;		  /* FlexVF: who holds the host's VFs ([vf]) */
 	bool have_vf;
+	struct vs_unit_mgr *units; /* systemd's unit manager over D-Bus, NULL (units_why) */
+	char units_why[160];
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */

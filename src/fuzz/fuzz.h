@@ -64,6 +64,8 @@ void fuzz_loadgen_reply(const uint8_t *data, size_t size, struct fuzz_count *c);
  *       query-stats answer (qmp_stream)
  *   'I' an interrupt-rate calibration file, parsed and written back
  *       (irq_calibration)
+ *   'o' /proc/PID/cgroup, its v2 path classified by the owner's naming rules
+ *       (cgroup_owner)   'y' systemd's AllowedCPUs= bit mask (cpu_mask)
  * Any other first byte is ignored (kind NULL).
  */
 void fuzz_parsers(const uint8_t *data, size_t size, struct fuzz_count *c);

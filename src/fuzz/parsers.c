@@ -9,11 +9,13 @@
 #include "daemon/agentlink.h"
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
+#include "daemon/sdbus.h"
 #include "fuzz/fuzz.h"
 #include "lib/cpuset.h"
 #include "platform/haltpoll.h"
 #include "platform/irqcal.h"
 #include "platform/linux/kvmstat.h"
+#include "platform/linux/owner.h"
 #include "platform/linux/procfs.h"
 #include "platform/linux/qmp.h"
 #include "platform/linux/qmpconn.h"
@@ -238,6 +240,30 @@ void fuzz_parsers(const uint8_t *data, size_t len, struct fuzz_count *c)
 				abort();
 			free(again);
 		}
+		break;
+	}
+	case 'o': {
+		/* /proc/PID/cgroup, its v2 path through the owner's naming rules */
+		char path[256];
+		struct owner_path o;
+		int rc = task_parse_cgroup(text, "", path, sizeof(path));
+		c->kind = "cgroup_owner";
+		fuzz_tally(c, rc == 0);
+		if (rc == 0) {
+			owner_classify(path, true, &o);
+			owner_classify(path, false, &o);
+		}
+		break;
+	}
+	case 'y': {
+		/* systemd's AllowedCPUs= bit mask, read and written back */
+		struct vs_cpuset s;
+		uint8_t back[VS_MAX_CPUS / 8];
+		int rc = sdbus_mask_to_cpuset(data + 1, len - 1, &s);
+		c->kind = "cpu_mask";
+		fuzz_tally(c, rc == 0);
+		if (rc == 0 && sdbus_cpuset_to_mask(&s, back, sizeof(back)) < 0)
+			abort(); /* what was read must fit back */
 		break;
 	}
 	case 'm': {

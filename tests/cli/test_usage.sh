@@ -215,6 +215,15 @@ bad "scripts/sim-plot: an option" 'sim-plot: unknown option "--frob"' scripts/si
 bad "scripts/sim-plot: not a directory" "sim-plot: /nonexistent-vsr is not a directory" scripts/sim-plot /nonexistent-vsr
 bad "scripts/sim-plot: SLO not a number" 'sim-plot: SLO_US "fast" is not a number' scripts/sim-plot "$tmp" fast
 bad "scripts/guest/build: an option" 'guest/build: unknown option "--frob"' scripts/guest/build --frob
+bad "scripts/guest/build-daemon: an option" 'guest/build-daemon: unknown option "--frob"' scripts/guest/build-daemon --frob
+bad "scripts/guest/build-daemon: two builds" 'guest/build-daemon: too many arguments' scripts/guest/build-daemon a b
+bad "scripts/guest/build-systemd: an option" 'guest/build-systemd: unknown option "--frob"' scripts/guest/build-systemd --frob
+bad "scripts/systemd-guest: an option" 'systemd-guest: unknown option "--frob"' scripts/systemd-guest --frob
+bad "scripts/systemd-guest: two builds" 'systemd-guest: too many arguments' scripts/systemd-guest a b
+for s in guest/build-daemon guest/build-systemd systemd-guest; do
+	scripts/$s --help >"$tmp/out" 2>&1 && grep -q "^  scripts/$s \[BUILD\]" "$tmp/out" &&
+		ok "scripts/$s --help" || notok "scripts/$s --help" "$(cat "$tmp/out")"
+done
 scripts/sim-plot --help >"$tmp/out" 2>&1 && grep -q '^  scripts/sim-plot DIR \[SLO_US\]' "$tmp/out" &&
 	ok "scripts/sim-plot --help" || notok "scripts/sim-plot --help" "$(cat "$tmp/out")"
 

@@ -3,6 +3,10 @@
 # their own cgroup subtree, a 2-queue veth in a network namespace; vspaced moves the threads into
 # its core groups, sets channels and RPS/XPS, follows policy changes, and restores everything on
 # SIGTERM and, after kill -9, at the next start before anything else.
+# On a host with the v1 cpuset hierarchy the groups are cpuset ones; on a pure cgroup v2 host (the
+# e2e guest runs this, tests/e2e/in-guest-cgroup2.sh) the workload starts in a cgroup of its own
+# outside any manager and vspaced's groups are a domain with threaded vcpu/nq children.
+# VS_BUSY=PATH: a prebuilt tests/daemon/busy.c (else it is built with $CC).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -16,8 +20,15 @@ notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for 
 skip_all() { echo "ok 1 - live test # SKIP $1"; echo "1..1"; exit 0; }
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root"
-for c in ip ethtool "${CC:-cc}"; do command -v "$c" >/dev/null || skip_all "needs $c"; done
-[ -d /sys/fs/cgroup/cpuset ] || skip_all "needs the cgroup v1 cpuset hierarchy"
+busy_bin=${VS_BUSY:-}
+for c in ip ethtool ${busy_bin:-"${CC:-cc}"}; do command -v "$c" >/dev/null || skip_all "needs $c"; done
+if [ -f /sys/fs/cgroup/cpuset/cpuset.cpus ]; then
+	v2=0 cgroot=/sys/fs/cgroup/cpuset ctrl=cpuset
+elif grep -qw cpuset /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+	v2=1 cgroot=/sys/fs/cgroup ctrl= # /proc/PID/cgroup: "0::/path"
+else
+	skip_all "needs the cgroup v1 cpuset hierarchy or cgroup v2 with cpuset at /sys/fs/cgroup"
+fi
 ncpu=$(nproc --all)
 [ "$ncpu" -ge 2 ] || skip_all "needs 2 cpus"
 
@@ -26,6 +37,7 @@ ns=vsd-live-$id
 ifa=vsdl${id}a
 ifb=vsdl${id}b
 cg=vsd-test-live$id
+wcg=vsd-live-wl$id # v2: the workload's own cgroup
 tmp=$(mktemp -d /tmp/vsd-test-live-XXXXXX)
 dpid= bpid=
 log=$tmp/vspaced.log
@@ -40,13 +52,20 @@ cleanup() {
 		for t in $(cat "$d/tasks" 2>/dev/null); do echo "$t" >"${d%%/$cg*}/tasks" 2>/dev/null; done
 		rmdir "$d" 2>/dev/null
 	done
+	if [ "$v2" = 1 ]; then # the processes in them are gone (killed above)
+		for d in $(find "$cgroot/$cg" "$cgroot/$wcg" -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
+	fi
 	ip netns del "$ns" 2>/dev/null
 	ip link del "$ifb" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-"${CC:-cc}" -O2 -pthread "$here/busy.c" -o "$tmp/busy" || skip_all "cannot build the busy helper"
+if [ -n "$busy_bin" ]; then
+	cp "$busy_bin" "$tmp/busy"
+else
+	"${CC:-cc}" -O2 -pthread "$here/busy.c" -o "$tmp/busy" || skip_all "cannot build the busy helper"
+fi
 ip netns add "$ns" || skip_all "cannot create a network namespace"
 ip link add "$ifa" numtxqueues 2 numrxqueues 2 type veth peer name "$ifb" numtxqueues 2 numrxqueues 2 ||
 	skip_all "cannot create a 2-queue veth"
@@ -56,8 +75,8 @@ ip netns exec "$ns" ip link set "$ifa" up
 nsx() { ip netns exec "$ns" "$@"; }
 chan() { nsx ethtool -l "$ifa" | awk '/Current/ { c = 1 } c && /^RX:/ { r = $2 } c && /^TX:/ { t = $2 } END { print r "/" t }'; }
 qfile() { nsx cat "/sys/class/net/$ifa/queues/$1" 2>/dev/null | tr -d '\n'; }
-cpus_of() { cat "/sys/fs/cgroup/cpuset/$cg/busy/$1/cpuset.cpus" 2>/dev/null; }
-cgroups_of_busy() { cat /proc/"$bpid"/task/*/cgroup 2>/dev/null | awk -F: '$2 == "cpuset" { print $3 }' | sort -u | tr '\n' ' '; }
+cpus_of() { cat "$cgroot/$cg/busy/$1/cpuset.cpus" 2>/dev/null; }
+cgroups_of_busy() { cat /proc/"$bpid"/task/*/cgroup 2>/dev/null | awk -F: -v c="$ctrl" '$2 == c { print $3 }' | sort -u | tr '\n' ' '; }
 allowed_of_busy() { awk '/Cpus_allowed_list/ { print $2 }' /proc/"$bpid"/task/*/status 2>/dev/null | sort -u | tr '\n' ' '; }
 json() { "$CTL" -s "$tmp/sock" status --json 2>/dev/null; }
 field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$2" | head -1; }
@@ -68,7 +87,12 @@ wait_for() { # seconds, command...
 	return 1
 }
 start_busy() {
-	"$tmp/busy" 2 20 "$tmp/busy.pid" >/dev/null &
+	if [ "$v2" = 1 ]; then # in a cgroup of its own, as a service outside any manager would be
+		mkdir -p "$cgroot/$wcg"
+		sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" 2 20 "$3"' sh "$cgroot/$wcg" "$tmp/busy" "$tmp/busy.pid" >/dev/null &
+	else
+		"$tmp/busy" 2 20 "$tmp/busy.pid" >/dev/null &
+	fi
 	bpid=$!
 	wait_for 5 test -s "$tmp/busy.pid"
 }
@@ -88,6 +112,8 @@ orig_rps0=$(qfile rx-0/rps_cpus) orig_rps1=$(qfile rx-1/rps_cpus)
 orig_xps0=$(qfile tx-0/xps_cpus) orig_xps1=$(qfile tx-1/xps_cpus)
 start_busy
 orig_allowed=$(allowed_of_busy)
+orig_cgroups=$(cgroups_of_busy)
+[ "$v2" = 1 ] && orig_subtree=$(cat "$cgroot/cgroup.subtree_control")
 cat >"$tmp/vspace.conf" <<CONF
 [host]
 cores=0-1
@@ -113,6 +139,15 @@ if start_vspaced; then ok "vspaced placed the busy threads in its vCPU group"; e
 j=$(json)
 vc=$(field vcpu_cores "$j")
 nq=$(field nq_cores "$j")
+if [ "$v2" = 1 ]; then
+	d=$cgroot/$cg/busy
+	[ "$(cat "$d/cgroup.procs" 2>/dev/null)" = "$bpid" ] && [ "$(cat "$d/cgroup.type")" = "domain threaded" ] &&
+		[ "$(cat "$d/vcpu/cgroup.type")" = threaded ] && [ "$(cat "$d/nq/cgroup.type")" = threaded ] &&
+		grep -qw cpuset "$d/cgroup.subtree_control" &&
+		ok "cgroup v2: the process in the domain /$cg/busy, vcpu and nq threaded children with cpuset" ||
+		notok "v2 layout" "procs $(cat "$d/cgroup.procs" 2>/dev/null) type $(cat "$d/cgroup.type" 2>/dev/null)" \
+			"vcpu $(cat "$d/vcpu/cgroup.type" 2>/dev/null) subtree $(cat "$d/cgroup.subtree_control" 2>/dev/null)"
+fi
 if [ -n "$vc" ] && [ -n "$nq" ] && [ "$vc" != "$nq" ] && [ "$(cpus_of vcpu)" = "$vc" ] && [ "$(cpus_of nq)" = "$nq" ]; then
 	ok "disjoint core groups: vcpu [$vc], nq [$nq] (cpuset.cpus)"
 else
@@ -175,10 +210,11 @@ wait "$dpid"
 rc=$?
 dpid=
 restored() {
-	[ "$(cgroups_of_busy)" = "/ " ] && [ ! -d "/sys/fs/cgroup/cpuset/$cg" ] && [ "$(chan)" = "$orig_chan" ] &&
+	[ "$(cgroups_of_busy)" = "$orig_cgroups" ] && [ ! -d "$cgroot/$cg" ] && [ "$(chan)" = "$orig_chan" ] &&
 		[ "$(qfile rx-0/rps_cpus)" = "$orig_rps0" ] && [ "$(qfile rx-1/rps_cpus)" = "$orig_rps1" ] &&
 		[ "$(qfile tx-0/xps_cpus)" = "$orig_xps0" ] && [ "$(qfile tx-1/xps_cpus)" = "$orig_xps1" ] &&
-		[ "$(allowed_of_busy)" = "$orig_allowed" ] && [ ! -e "$tmp/state/deeper/vspaced.state" ]
+		[ "$(allowed_of_busy)" = "$orig_allowed" ] && [ ! -e "$tmp/state/deeper/vspaced.state" ] &&
+		{ [ "$v2" = 0 ] || [ "$(cat "$cgroot/cgroup.subtree_control")" = "$orig_subtree" ]; }
 }
 if [ $rc -eq 0 ] && restored; then
 	ok "SIGTERM: threads (one born after placement too), cgroups, channels, RPS, XPS, affinity restored; state file gone"

@@ -9,6 +9,10 @@
 # application may use, read from a second serial port the guest writes its state to - and on the
 # host QEMU's vCPU threads (CPU n/TCG) must sit in vspaced's vCPU core group; SIGTERM puts the
 # guest and the host back.
+# Part 0, in the same boot (the guest runs it before its agent starts): the guest is a pure cgroup v2
+# host (cgroup_no_v1=all) running vspaced itself (scripts/guest/build-daemon's layer):
+# tests/e2e/in-guest-cgroup2.sh checks that and runs tests/daemon/test_live.sh in the guest; its TAP
+# lines come back over a virtio-serial port and are relayed here.
 #
 # Needs root, qemu-system-x86_64 and the kernel package (apt-get download). KVM is used when it
 # works (VS_GUEST_ACCEL=auto|kvm|tcg); here guests hang on KVM and TCG is used.
@@ -35,6 +39,13 @@ if ! "$root/scripts/guest/build" "$B" >"$B/guest-build.log" 2>&1; then
 	exit 1
 fi
 ok "guest assembled: kernel $(cat "$B/guest/kernel-version"), $(du -h "$B/guest/initramfs.gz" | cut -f1) initramfs"
+if "$root/scripts/guest/build-daemon" "$B" >>"$B/guest-build.log" 2>&1; then
+	ok "daemon layer assembled: $(du -h "$B/guest/daemon.cpio" | cut -f1) (vspaced, its libraries, test_live.sh)"
+else
+	echo "not ok 2 - scripts/guest/build-daemon: $(tail -1 "$B/guest-build.log")"
+	echo "1..2"
+	exit 1
+fi
 
 NS=vsw-g$$
 TAP=vsw-tap0
@@ -79,19 +90,20 @@ ip -n "$NS" addr add 198.18.5.1/24 dev "$TAP"
 ip -n "$NS" link set "$TAP" up
 
 boot() { # accel
-	rm -f "$dir/console.log" "$dir/agent.sock" "$dir/state.log" "$dir/qemu.pid"
+	rm -f "$dir/console.log" "$dir/agent.sock" "$dir/state.log" "$dir/qemu.pid" "$dir/v2.tap"
 	# -name ...,debug-threads=on names the vCPU threads "CPU n/KVM" or "CPU n/TCG";
 	# the second serial port (ttyS1) gets the guest's state lines (vsa.state=)
 	ip netns exec "$NS" qemu-system-x86_64 -name vsw-guest,debug-threads=on -accel "$1" \
 		-m 512 -smp 4 -nodefaults -no-user-config -display none -no-reboot \
 		-pidfile "$dir/qemu.pid" \
-		-kernel "$B/guest/vmlinuz" -initrd "$B/guest/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 vsa.ip=198.18.5.2/24 vsa.state=ttyS1" \
+		-kernel "$B/guest/vmlinuz" -initrd "$B/guest/initramfs-daemon" \
+		-append "console=ttyS0 panic=-1 vsa.ip=198.18.5.2/24 vsa.state=ttyS1 cgroup_no_v1=all vsa.test=vspace.test" \
 		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off,queues=4" \
 		-device virtio-net-pci,netdev=n0,mq=on,vectors=10,mac=52:54:00:56:00:02 \
 		-device virtio-serial-pci,id=vser0 \
 		-chardev "socket,id=agent,path=$dir/agent.sock,server=on,wait=off" \
 		-device virtserialport,bus=vser0.0,chardev=agent,name=vspace.agent \
+		-chardev "file,id=v2test,path=$dir/v2.tap" -device virtserialport,bus=vser0.0,chardev=v2test,name=vspace.test \
 		-serial "file:$dir/console.log" -serial "file:$dir/state.log" >"$dir/qemu.log" 2>&1 &
 	qemu_pid=$!
 }
@@ -122,6 +134,20 @@ check "agent answers hello over virtio-serial ($accel, ${boot_s} s after start)"
 	'[[ $hello == *"\"proto\":1"* ]]'
 check "hello: 4 vCPUs, eth0 with 4 of 4 queues" \
 	'[[ $hello == *"\"vcpus\":4"* && $hello == *"{\"name\":\"eth0\",\"queues\":4,\"max_queues\":4}"* ]]'
+# Part 0's lines: the guest ran them before its agent answered
+if grep -q '^vspace-test: done' "$dir/v2.tap" 2>/dev/null; then
+	ok "pure cgroup v2 guest: the in-guest tests ran to the end"
+else
+	nok "pure cgroup v2 guest: the in-guest tests did not finish (last: $(tail -1 "$dir/v2.tap" 2>/dev/null))"
+fi
+while IFS= read -r line; do
+	case $line in
+	"ok "*"# SKIP"*) nok "guest (pure v2): skipped, though the guest has all it needs: ${line#ok [0-9]* - }" ;;
+	"ok "*) ok "guest (pure v2): ${line#ok [0-9]* - }" ;;
+	"not ok "*) nok "guest (pure v2): ${line#not ok [0-9]* - }" ;;
+	"#"*) echo "# guest (pure v2): ${line#\# }" ;;
+	esac
+done < <(tr -d '\r' <"$dir/v2.tap" 2>/dev/null)
 check "QEMU's vCPU threads are named CPU n/${accel^^} (what vspaced looks for)" \
 	'[ "$(grep -l "^CPU [0-9]/" /proc/$qemu_pid/task/*/comm 2>/dev/null | wc -l)" -eq 4 ]'
 

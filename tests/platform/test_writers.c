@@ -553,7 +553,10 @@ static void test_gone_is_not_a_failure(void **state)
 	sysroot_close(&root);
 }
 
-/* Pure cgroup v2 with cpuset: a threaded subtree; BE frozen with cgroup.freeze. */
+/* Pure cgroup v2 with cpuset, the VM in a cgroup outside any manager (no
+ * systemd, not a container's or libvirt's): a threaded subtree of vspace's
+ * own; BE frozen with cgroup.freeze. (tests/platform/test_placement.c has
+ * the other owners.) */
 static void test_cgroup2(void **state)
 {
 	struct bed b;
@@ -561,7 +564,8 @@ static void test_cgroup2(void **state)
 	bed_open(&b, NULL,
 		 "rm -rf sys/fs/cgroup/cpuset sys/fs/cgroup/freezer && "
 		 "echo 'cpuset cpu io memory pids' > sys/fs/cgroup/unified/cgroup.controllers && "
-		 "mkdir -p sys/fs/cgroup/unified/machine.slice");
+		 "mkdir -p sys/fs/cgroup/unified/vms/vm && "
+		 "sed -i 's|^0::.*|0::/vms/vm|' proc/4000/cgroup proc/4000/task/*/cgroup");
 	assert_int_equal(controller_start(&b.c), 0);
 	assert_file(&b, "sys/fs/cgroup/unified/cgroup.subtree_control", "+cpuset");
 	assert_file(&b, "sys/fs/cgroup/unified/vspace/cgroup.subtree_control", "+cpuset");
@@ -574,7 +578,7 @@ static void test_cgroup2(void **state)
 	 * stopped with a signal */
 	assert_file(&b, ".vspace-emul/signal/5000", "STOP");
 	assert_int_equal(linuxplat_restore(b.lx), 0);
-	assert_file(&b, "sys/fs/cgroup/unified/machine.slice/cgroup.procs", "4000");
+	assert_file(&b, "sys/fs/cgroup/unified/vms/vm/cgroup.procs", "4000");
 	assert_file(&b, "sys/fs/cgroup/unified/cgroup.subtree_control", "-cpuset");
 	assert_file(&b, ".vspace-emul/signal/5000", "CONT");
 	assert_false(bed_exists(&b, "sys/fs/cgroup/unified/vspace"));

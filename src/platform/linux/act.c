@@ -31,6 +31,7 @@ static const char *const act_wkind_names[VS_W_N] = {
 	[VS_W_SIGNAL] = "signal",
 	[VS_W_LIBVIRT] = "libvirt",
 	[VS_W_GUEST] = "guest",
+	[VS_W_UNIT] = "systemd_unit",
 };
 
 const char *vs_write_kind_name(enum vs_write_kind k)
@@ -166,6 +167,10 @@ size_t act_describe(const struct act_op *op, char *buf, size_t len)
 		break;
 	case ACT_GUEST_VCPUS:
 		k = snprintf(buf, len, "guest %s set_vcpus %d", wname, op->value);
+		break;
+	case ACT_UNIT_CPUS:
+		k = snprintf(buf, len, "systemd %s AllowedCPUs=%s%s", op->unit, cpus,
+			     cpus[0] ? "" : " (unset)");
 		break;
 	}
 	return k < 0 ? 0 : (size_t)k;
@@ -306,6 +311,14 @@ static int act_do(struct lx_act *a, struct act_op *op)
 		if (!op->guest || !op->guest->ops->set_vcpus)
 			return -EOPNOTSUPP;
 		return op->guest->ops->set_vcpus(op->guest, op->value);
+	case ACT_UNIT_CPUS:
+		if (!op->units)
+			return -ENOTCONN;
+		rc = op->units->ops->set_allowed_cpus(op->units, op->unit, &op->cpus, text,
+						      sizeof(text));
+		if (rc < 0 && rc != -ENOENT)
+			log_info("%s", text); /* what the unit manager said */
+		return rc;
 	}
 	return -EINVAL;
 }
@@ -328,6 +341,7 @@ static void act_resolve(void *arg, struct act_op *op)
 	}
 	op->mask_cpus = lx->mask_cpus;
 	op->virt = lx->virt;
+	op->units = lx->units;
 	if (w) {
 		str_copy(op->domain, w->spec.domain, sizeof(op->domain));
 		str_copy(op->wname, w->spec.name, sizeof(op->wname));

@@ -79,8 +79,10 @@ static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_wl *w, st
 	return true;
 }
 
+/* Plan thread t's affinity to cores when it differs (force: even when it
+ * seems not to: something reset it). */
 static void apply_affinity(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t,
-			   const struct vs_cpuset *cores)
+			   const struct vs_cpuset *cores, bool force)
 {
 	struct act_op *op;
 
@@ -88,7 +90,7 @@ static void apply_affinity(struct apply_ctx *a, struct lx_wl *w, struct lx_threa
 		return;
 	if (w->aff_seq == 0)
 		w->aff_seq = a->seq; /* the plan that first placed this workload's threads */
-	if (cpuset_equal(&t->aff.cpus, cores))
+	if (cpuset_equal(&t->aff.cpus, cores) && !force)
 		return;
 	op = apply_op(a, ACT_AFFINITY, VS_W_AFFINITY);
 	if (!op)
@@ -182,6 +184,61 @@ static struct lx_cgdir *apply_base(struct vs_linux *lx, enum lx_hier h)
 	return &lx->cgbase[h];
 }
 
+/* cgroup v2, "on the way down": every level above cgroup_parent's last one,
+ * from the root, hands the cpuset controller down; a level that does not yet
+ * gets +cpuset (put back as -cpuset), a level that does not exist is made
+ * (and removed at restore). Returns the op the base's set-up waits for. */
+static int apply_v2_down(struct apply_ctx *a)
+{
+	struct vs_linux *lx = a->lx;
+	const char *parent = lx->cfg.cgroup_parent, *p = parent;
+	int fd = lx->cg.fd[LX_HIER_V2], dep = -1;
+	char dir[192] = "";
+
+	for (;;) {
+		const char *next;
+		char path[240], buf[256];
+		bool made = false;
+
+		while (*p == '/')
+			p++;
+		next = strchr(p, '/');
+
+		if (dir[0] && faccessat(fd, dir, F_OK, 0) < 0) {
+			struct lx_cgdir level = { 0 };
+			int d;
+			str_copy(level.path, dir, sizeof(level.path));
+			d = apply_mkdir(a, LX_HIER_V2, &level, false, dep);
+			dep = d >= 0 ? d : dep;
+			made = true;
+		}
+		if (made ||
+		    !sysroot_path(path, sizeof(path), "%s/cgroup.subtree_control",
+				  dir[0] ? dir : ".") ||
+		    sysroot_read(fd, path, buf, sizeof(buf)) < 0 || !strstr(buf, "cpuset")) {
+			if (!made) {
+				struct st_rec r = { .kind = ACT_CG_WRITE,
+						    .file = "cgroup.subtree_control" };
+				str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
+				str_copy(r.path, dir[0] ? dir : "/", sizeof(r.path));
+				str_copy(r.text, "-cpuset", sizeof(r.text));
+				if (a->keep_state && state_add(&lx->state, &r) < 0)
+					a->oom = true;
+			}
+			dep = apply_subtree(a, dir[0] ? dir : ".", dep);
+		}
+		if (!next || !next[strspn(next, "/")])
+			return dep; /* the next level is cgroup_parent itself: the caller's */
+		/* one level down */
+		{
+			size_t k = strlen(dir);
+			str_appendf(dir, sizeof(dir), &k, "%s%.*s", k ? "/" : "", (int)(next - p),
+				    p);
+		}
+		p = next;
+	}
+}
+
 /* Plan the workload's groups in hierarchy h: base/<wl> (the envelope,
  * all managed cores), base/<wl>/vcpu and base/<wl>/nq. Returns, per group,
  * the op the thread moves must wait for (-1 none). */
@@ -196,22 +253,8 @@ static void apply_groups(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 	for (int g = 0; g < LX_G_N; g++)
 		ready[g] = -1;
 	if (!base->planned) {
-		if (h == LX_HIER_V2) {
-			/* the root must hand the cpuset controller down */
-			char buf[256];
-			if (sysroot_read(lx->cg.fd[h], "cgroup.subtree_control", buf, sizeof(buf)) <
-				    0 ||
-			    !strstr(buf, "cpuset")) {
-				struct st_rec r = { .kind = ACT_CG_WRITE,
-						    .file = "cgroup.subtree_control" };
-				str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
-				str_copy(r.path, "/", sizeof(r.path));
-				str_copy(r.text, "-cpuset", sizeof(r.text));
-				if (a->keep_state && state_add(&lx->state, &r) < 0)
-					a->oom = true;
-				dep = apply_subtree(a, ".", -1);
-			}
-		}
+		if (h == LX_HIER_V2)
+			dep = apply_v2_down(a);
 		d = apply_mkdir(a, h, base, false, dep);
 		dep = d >= 0 ? d : dep;
 		dep = apply_cpus(a, h, base, &lx->cfg.managed, dep);
@@ -245,7 +288,9 @@ static int apply_be_group(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 	int dep = -1, d;
 
 	if (!base->planned) {
-		d = apply_mkdir(a, h, base, false, -1);
+		if (h == LX_HIER_V2)
+			dep = apply_v2_down(a);
+		d = apply_mkdir(a, h, base, false, dep);
 		dep = d >= 0 ? d : dep;
 		dep = apply_cpus(a, h, base, &lx->cfg.managed, dep);
 		if (h == LX_HIER_V2)
@@ -319,6 +364,8 @@ static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
 			apply_remember(a, &w->proc_cg, &r);
 		}
 	}
+	if (w->place == VS_PLACE_UNIT)
+		return dep; /* the process stays in its unit's cgroup: only put it back whole */
 	op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
 	if (!op)
 		return dep;
@@ -398,6 +445,80 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 	str_copy(op->path, w->cg[g].path, sizeof(op->path));
 	str_copy(op->file, h == LX_HIER_CPUSET1 ? "tasks" : "cgroup.threads", sizeof(op->file));
 	apply_thread_what(w, t, op->what, sizeof(op->what));
+}
+
+/* ---- Workloads in a systemd unit (owner.c chose) ---------------------------------------------- */
+
+/* VS_PLACE_UNIT: vcpu and nq as threaded children of the delegated unit's
+ * cgroup, then +cpuset in the unit's subtree_control (allowed with the
+ * unit's processes inside once its children are threaded: cgroup-v2.rst,
+ * "Threads"), then their cpus. The unit's own cpuset.cpus is systemd's and
+ * left alone. ready[g]: the op group g's thread moves wait for. */
+static void apply_unit_groups(struct apply_ctx *a, struct lx_wl *w, const struct vs_cpuset *vcpu,
+			      const struct vs_cpuset *nq, int ready[LX_G_N])
+{
+	struct vs_linux *lx = a->lx;
+	const char *unit = w->cg[LX_G_ENV].path;
+	int dep = -1, d;
+
+	for (int g = LX_G_VCPU; g <= LX_G_NQ; g++) {
+		d = apply_mkdir(a, LX_HIER_V2, &w->cg[g], true, dep);
+		dep = d >= 0 ? d : dep;
+	}
+	if (!w->unit_subtree.known) {
+		char path[240], buf[256];
+		w->unit_subtree.known = true;
+		if (sysroot_path(path, sizeof(path), "%s/cgroup.subtree_control", unit) &&
+		    (sysroot_read(lx->cg.fd[LX_HIER_V2], path, buf, sizeof(buf)) < 0 ||
+		     !strstr(buf, "cpuset"))) {
+			struct st_rec r = { .kind = ACT_CG_WRITE,
+					    .file = "cgroup.subtree_control" };
+			str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
+			str_copy(r.path, unit, sizeof(r.path));
+			str_copy(r.text, "-cpuset", sizeof(r.text));
+			if (a->keep_state && state_add(&lx->state, &r) < 0)
+				a->oom = true;
+			dep = apply_subtree(a, unit, dep);
+		}
+	}
+	ready[LX_G_ENV] = dep;
+	for (int g = LX_G_VCPU; g <= LX_G_NQ; g++)
+		ready[g] = apply_cpus(a, LX_HIER_V2, &w->cg[g], g == LX_G_VCPU ? vcpu : nq, dep);
+}
+
+/* VS_PLACE_SYSTEMD: the unit's AllowedCPUs= to the managed cores, through
+ * systemd (once: the envelope does not change). Returns true when that
+ * write is planned now: the kernel resets the affinity of every thread in
+ * the unit's cgroup to the new cpuset, so they are all set again after it. */
+static bool apply_unit_cpus(struct apply_ctx *a, struct lx_wl *w)
+{
+	struct vs_linux *lx = a->lx;
+	struct act_op *op;
+
+	if (w->unit_cpus.broken)
+		return false;
+	if (!w->unit_cpus.known) {
+		w->unit_cpus.cpus = w->unit.allowed; /* what systemd said at discovery */
+		w->unit_cpus.known = true;
+	}
+	if (!w->unit_cpus.remembered) {
+		/* once per unit (state_add keeps the first: a unit's process may
+		 * come back, after vspace set the property) */
+		struct st_rec r = { .kind = ACT_UNIT_CPUS, .cpus = w->unit.allowed };
+		str_copy(r.unit, w->own.unit, sizeof(r.unit));
+		apply_remember(a, &w->unit_cpus, &r);
+	}
+	if (cpuset_equal(&w->unit_cpus.cpus, &lx->cfg.managed))
+		return false;
+	op = apply_op(a, ACT_UNIT_CPUS, VS_W_UNIT);
+	if (!op)
+		return false;
+	op->cpus = lx->cfg.managed;
+	op->obj = &w->unit_cpus;
+	op->wl = (int)(w - lx->wl);
+	op->enoent_gone = true; /* the unit went away meanwhile: rediscovery's business */
+	str_copy(op->unit, w->own.unit, sizeof(op->unit));
+	return true;
 }
 
 /* ---- libvirt --------------------------------------------------------------------------------- */
@@ -548,7 +669,9 @@ static void apply_lc(struct apply_ctx *a, struct lx_wl *w, const struct vs_wl_pl
 {
 	struct vs_linux *lx = a->lx;
 	const struct vs_cpuset *vcpu = &wp->vcpu_cores, *nq = &wp->nq_cores;
-	bool cgroup = w->place == VS_PLACE_CGROUP1 || w->place == VS_PLACE_CGROUP2;
+	bool cgroup = w->place == VS_PLACE_CGROUP1 || w->place == VS_PLACE_CGROUP2 ||
+		      w->place == VS_PLACE_UNIT;
+	bool reset = false; /* AllowedCPUs= changes now: every affinity is set again */
 	int ready[LX_G_N] = { -1, -1, -1 };
 	enum lx_hier h = apply_hier(w->place);
 
@@ -559,8 +682,12 @@ static void apply_lc(struct apply_ctx *a, struct lx_wl *w, const struct vs_wl_pl
 	w->cur_layout = wp->alloc.layout;
 	w->cur_vcpu = *vcpu;
 	w->cur_nq = *nq;
-	if (cgroup)
+	if (w->place == VS_PLACE_UNIT)
+		apply_unit_groups(a, w, vcpu, nq, ready);
+	else if (cgroup)
 		apply_groups(a, w, h, vcpu, nq, ready);
+	if (w->place == VS_PLACE_SYSTEMD)
+		reset = apply_unit_cpus(a, w);
 	if (w->place == VS_PLACE_LIBVIRT && lx->virt)
 		apply_virt(a, w, vcpu, nq);
 	for (int i = 0; i < w->n_thr; i++) {
@@ -572,13 +699,13 @@ static void apply_lc(struct apply_ctx *a, struct lx_wl *w, const struct vs_wl_pl
 			/* libvirt owns vCPU and emulator threads; vhost workers live
 			 * in the emulator's cgroup (nq cores) and get an affinity */
 			if (t->role == LX_ROLE_VHOST)
-				apply_affinity(a, w, t, nq);
+				apply_affinity(a, w, t, nq, false);
 			continue;
 		}
 		if (cgroup && !t->kthread && !t->cg.broken)
 			apply_move(a, w, t, h, g, ready[g]);
 		else
-			apply_affinity(a, w, t, compute ? vcpu : nq);
+			apply_affinity(a, w, t, compute ? vcpu : nq, reset);
 	}
 	apply_guest(a, w, &wp->alloc);
 	w->cur_vcpus = wp->alloc.vcpus;
@@ -734,8 +861,10 @@ static void apply_be(struct apply_ctx *a, struct lx_wl *w, const struct vs_plan 
 		if (w->place == VS_PLACE_LIBVIRT && lx->virt) {
 			apply_virt(a, w, cores, cores);
 		} else {
-			/* one group, base/<wl>, holding the BE cores */
+			/* one group, base/<wl>, holding the BE cores (in a systemd
+			 * unit: AllowedCPUs= the managed cores, then affinity) */
 			int dep = -1;
+			bool reset = w->place == VS_PLACE_SYSTEMD && apply_unit_cpus(a, w);
 			if (cgroup)
 				dep = apply_be_group(a, w, h, cores);
 			if (cgroup && h == LX_HIER_V2)
@@ -747,7 +876,7 @@ static void apply_be(struct apply_ctx *a, struct lx_wl *w, const struct vs_plan 
 				if (cgroup && !t->kthread && !t->cg.broken)
 					apply_move(a, w, t, h, LX_G_ENV, dep);
 				else
-					apply_affinity(a, w, t, cores);
+					apply_affinity(a, w, t, cores, reset);
 			}
 		}
 	}
@@ -1189,7 +1318,7 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 		}
 		t->aff.known = false;
 		for (int r = 0; r < rounds; r++) {
-			apply_affinity(&ac, w, t, r % 2 ? &a : &b);
+			apply_affinity(&ac, w, t, r % 2 ? &a : &b, false);
 			if (lx->state.dirty)
 				state_save(&lx->state);
 			act_run(lx);

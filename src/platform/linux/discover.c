@@ -459,6 +459,7 @@ int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool f
 		}
 		if (w->present && (w->pid != pid || w->pid_start != ts.start_ticks)) {
 			discover_set_absent(lx, w, "the process was replaced");
+			refresh_forget(w); /* the new one starts from nothing known */
 			changed = true;
 		}
 		w->pid = pid;
@@ -507,6 +508,7 @@ int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool f
 		w->absent[0] = '\0';
 		changed = true;
 	}
+	owner_resolve(lx, w); /* cgroup v2: who owns its cgroup (once per process) */
 	return changed ? 1 : 0;
 }
 

@@ -11,12 +11,13 @@
 
 /* ---- Names and small parsers ----------------------------------------------------------- */
 
-static const char *const linux_place_names[] = { "auto", "cgroup2", "cgroup1", "libvirt",
-						 "affinity" };
+static const char *const linux_place_names[] = { "auto",    "cgroup2",	"cgroup1",
+						 "libvirt", "affinity", "cgroup2-delegated",
+						 "systemd" };
 
 const char *vs_placement_name(enum vs_placement p)
 {
-	return (unsigned)p < 5 ? linux_place_names[p] : "?";
+	return (unsigned)p < 7 ? linux_place_names[p] : "?";
 }
 
 int vs_placement_parse(const char *text)
@@ -250,5 +251,20 @@ int linuxplat_report(struct vs_linux *lx, const char *workload, double p95_us, l
 	w->last_p95_us = p95_us;
 	w->reports++;
 	lx->cnt.reports++;
+	return 0;
+}
+
+int linuxplat_placement(const struct vs_linux *lx, const char *workload,
+			struct vs_linux_placement *out)
+{
+	const struct lx_wl *w = linux_find((struct vs_linux *)lx, workload);
+
+	memset(out, 0, sizeof(*out));
+	if (!w)
+		return -1;
+	out->name = vs_placement_name(w->place);
+	/* resolved, or being asked (a unit manager that did not answer yet) */
+	out->owner = w->own_why[0] ? owner_kind_name(w->own.kind) : "";
+	str_copy(out->why, w->own_why, sizeof(out->why));
 	return 0;
 }

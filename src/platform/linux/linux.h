@@ -13,6 +13,7 @@
 #include "lib/cpuset.h"
 #include "platform/haltpoll.h"
 #include "platform/linux/guest.h"
+#include "platform/linux/units.h"
 #include "platform/platform.h"
 #include "platform/rxq.h"
 
@@ -22,14 +23,20 @@ struct virtev;
 
 /* How thread placement is realised (SPEC §5 "Actuation"). */
 enum vs_placement {
-	VS_PLACE_AUTO = 0, /* libvirt for libvirt= workloads, else cgroup1, cgroup2, affinity */
+	VS_PLACE_AUTO = 0, /* libvirt for libvirt= workloads, else cgroup1, cgroup v2 as the
+			      owner of the workload's cgroup allows (owner.c), affinity */
 	VS_PLACE_CGROUP2,  /* threaded cpuset sub-groups in a cgroup v2 subtree vspace owns */
 	VS_PLACE_CGROUP1,  /* cgroup v1 cpuset sub-groups */
 	VS_PLACE_LIBVIRT,  /* virDomainPinVcpuFlags / PinEmulator / PinIOThread */
 	VS_PLACE_AFFINITY, /* sched_setaffinity per thread */
+	/* chosen per workload on cgroup v2 (never configured) */
+	VS_PLACE_UNIT,	  /* threaded cpuset groups inside a delegated systemd unit's cgroup */
+	VS_PLACE_SYSTEMD, /* AllowedCPUs= of the unit through systemd, the split by affinity */
 };
+/* "auto", "cgroup2", "cgroup1", "libvirt", "affinity", "cgroup2-delegated", "systemd". */
 const char *vs_placement_name(enum vs_placement p);
-/* "auto" | "cgroup2" | "cgroup1" | "libvirt" | "affinity"; -1 when unknown. */
+/* The configurable ones: "auto" | "cgroup2" | "cgroup1" | "libvirt" |
+ * "affinity"; -1 when unknown. */
 int vs_placement_parse(const char *text);
 
 /* Where a workload's threads come from. */
@@ -122,6 +129,11 @@ struct vs_linux_config {
 	void *clock_arg;
 	const struct vs_wl_spec *wl;
 	int n_wl;
+	/* systemd's unit manager on a live host (vspaced's D-Bus client), borrowed;
+	 * NULL when there is none (units_why says why). Under a fixture root the
+	 * platform emulates it (units.h). */
+	struct vs_unit_mgr *units;
+	char units_why[160];
 };
 
 /* ---- API for the daemon ----------------------------------------------------------- */
@@ -187,11 +199,25 @@ void linuxplat_leave(struct vs_linux *lx);
  * failed, 0 when there was nothing to do, or -1 with err (unreadable file). */
 int linuxplat_recover(const char *sysroot, const char *state_path, bool dry_run, char *err,
 		      size_t errlen);
+/* The same, with systemd's unit manager for records of AllowedCPUs= (NULL:
+ * none; under a fixture root the emulated one is used). */
+int linuxplat_recover_units(const char *sysroot, const char *state_path, bool dry_run,
+			    struct vs_unit_mgr *units, char *err, size_t errlen);
 
 /* Every write (or, in dry-run, every write that would be made) is described
  * in one line and handed to fn as well as logged. */
 void linuxplat_set_write_log(struct vs_linux *lx, void (*fn)(void *arg, const char *line),
 			     void *arg);
+
+/* How a workload's threads are placed and why (explain). Returns 0, or -1
+ * for an unknown workload. */
+struct vs_linux_placement {
+	const char *name;  /* vs_placement_name of the placement in use */
+	const char *owner; /* who owns its cgroup: owner_kind_name, "" not resolved */
+	char why[400];	   /* the reason, "" when the configuration decided */
+};
+int linuxplat_placement(const struct vs_linux *lx, const char *workload,
+			struct vs_linux_placement *out);
 
 /* Text dump of what discovery found (golden tests, `vspaced --once -v`). */
 size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len);
@@ -255,6 +281,7 @@ enum vs_write_kind {
 	VS_W_SIGNAL,   /* SIGSTOP / SIGCONT */
 	VS_W_LIBVIRT,  /* virDomainPin*, suspend/resume */
 	VS_W_GUEST,    /* guest actuator calls */
+	VS_W_UNIT,     /* the unit manager: AllowedCPUs= through systemd */
 	VS_W_N
 };
 const char *vs_write_kind_name(enum vs_write_kind k);

@@ -10,6 +10,7 @@
 #include "platform/haltpoll.h"
 #include "platform/linux/ethtool.h"
 #include "platform/linux/linux.h"
+#include "platform/linux/owner.h"
 #include "platform/linux/procfs.h"
 #include "platform/linux/qmpconn.h"
 #include "platform/linux/qmpstats.h"
@@ -209,6 +210,13 @@ struct lx_wl {
 	int nic; /* index of its own NIC (nic=), -1 */
 	int tap; /* index of its tap (tap=), -1 */
 	struct lx_haltpoll hp;
+	/* cgroup v2: who owns the workload's cgroup and what follows (owner.c) */
+	bool own_resolved;	    /* for the current process */
+	struct owner_path own;	    /* the owner read from its path */
+	char own_why[400];	    /* the placement's reason (explain) */
+	struct vs_unit_info unit;   /* OWNER_UNIT: what systemd says of the unit */
+	struct lx_obj unit_cpus;    /* VS_PLACE_SYSTEMD: AllowedCPUs= vspace set */
+	struct lx_obj unit_subtree; /* VS_PLACE_UNIT: +cpuset in the unit's subtree_control */
 };
 
 /* ---- NICs ------------------------------------------------------------------------------- */
@@ -290,6 +298,7 @@ enum act_kind {
 	ACT_VIRT_PAUSE,
 	ACT_GUEST_VNQ,
 	ACT_GUEST_VCPUS,
+	ACT_UNIT_CPUS, /* AllowedCPUs= of systemd unit `unit` to cpus (empty: unset) */
 };
 
 struct act_op {
@@ -322,6 +331,8 @@ struct act_op {
 	struct vs_virt *virt;		 /* libvirt connection, NULL */
 	char domain[128];		 /* its domain */
 	struct vs_guest_actuator *guest; /* ACT_GUEST_*: the workload's actuator */
+	struct vs_unit_mgr *units;	 /* ACT_UNIT_CPUS: the unit manager, NULL */
+	char unit[VS_UNIT_NAME_MAX];	 /* ACT_UNIT_CPUS: the unit */
 	char wname[64];			 /* the workload's name, for the log */
 	/* the outcome */
 	int result; /* 0 or -errno */
@@ -381,6 +392,7 @@ int act_run(struct vs_linux *lx);
  *	ACT_AFFINITY, ACT_IRQ, ACT_RPS, ACT_XPS, ACT_CHANNELS, ACT_COALESCE
  *	ACT_SIGNAL	 SIGCONT to a process vspace may have stopped
  *	ACT_VIRT_*	 libvirt pins; ACT_VIRT_PAUSE: resume the domain
+ *	ACT_UNIT_CPUS	 AllowedCPUs= of systemd unit `unit` back to cpus (empty: unset)
  * The state file names them as before ("mkdir", "subtree_control", "cgroup",
  * "freeze", "sigstop", "libvirt_pause", ...: st_rec_name).
  */
@@ -403,7 +415,8 @@ struct st_rec {
 	char uri[128];
 	char domain[128];
 	int index;
-	char text[64]; /* ACT_CG_WRITE: what is written back */
+	char text[64];		     /* ACT_CG_WRITE: what is written back */
+	char unit[VS_UNIT_NAME_MAX]; /* ACT_UNIT_CPUS */
 };
 
 struct lx_state {
@@ -443,7 +456,7 @@ void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len);
  * writer a (its root and dry_run are set here); libvirt records reach their
  * own URI. Returns the number of records that failed. */
 int restore_records(struct lx_state *st, const struct vs_sysroot *root, bool dry_run,
-		    struct lx_act *a);
+		    struct vs_unit_mgr *units, struct lx_act *a);
 
 /* ---- The platform ------------------------------------------------------------------------ */
 
@@ -492,6 +505,12 @@ struct vs_linux {
 	/* the last refresh's report (LC workloads at most once each) */
 	struct vs_wl_report *appeared, *vanished;
 	struct lx_cgdir cgbase[LX_HIER_N]; /* cfg.cgroup_parent in each hierarchy */
+	/* systemd: whether it is the init, and its unit manager (cfg.units, or
+	 * the emulation of a fixture tree, owned then) */
+	bool systemd;
+	struct vs_unit_mgr *units;
+	bool units_owned;
+	char units_why[160];
 	int scratch[3 * VS_MAX_CPUS];
 };
 
@@ -541,6 +560,9 @@ int apply_plan(struct vs_platform *p, const struct vs_plan *plan);
  * was put back). */
 void rxq_forget(struct lx_nic *n);
 const char *rxq_mode_name(enum lx_coal_mode m);
+/* owner.c: on a pure cgroup v2 host, who owns the workload's cgroup and so
+ * how it is placed (w->place, w->own, w->own_why); once per process. */
+void owner_resolve(struct vs_linux *lx, struct lx_wl *w);
 
 /* kvmstat.c: halt-poll accounting. read_all reads every present LC VM's
  * counters right after /proc/stat (period_s: the period that snapshot ends,

@@ -237,6 +237,15 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	lx->cfg.wl = lx->specs;
 	if (sysroot_open(&lx->root, cfg->sysroot ? cfg->sysroot : "/", err, errlen) < 0)
 		goto fail;
+	/* systemd: the init? its unit manager: the daemon's, or a fixture's emulation */
+	lx->systemd = units_systemd_booted(&lx->root);
+	if (lx->root.live) {
+		lx->units = cfg->units;
+		str_copy(lx->units_why, cfg->units_why, sizeof(lx->units_why));
+	} else {
+		lx->units = units_emul_open(&lx->root);
+		lx->units_owned = lx->units != NULL;
+	}
 
 	/* cpus and topology */
 	if (sysfs_online_cpus(lx->root.sys_fd, &lx->online, err, errlen) < 0)
@@ -348,6 +357,8 @@ void linuxplat_close(struct vs_linux *lx)
 		if (lx->cg.fd[h] >= 0)
 			close(lx->cg.fd[h]);
 	virt_close(lx->virt);
+	if (lx->units_owned)
+		lx->units->ops->close(lx->units);
 	sysroot_close(&lx->root);
 	state_free(&lx->state);
 	act_free(&lx->act);

@@ -26,6 +26,17 @@ void refresh_forget(struct lx_wl *w)
 	w->cur_valid = false;
 	w->has_p95 = false;
 	kvmstat_forget(w);
+	/* the next process may sit elsewhere; a unit's cgroup goes with its
+	 * process (systemd removes it, vspace's groups inside included) */
+	w->own_resolved = false;
+	w->own_why[0] = '\0';
+	memset(&w->unit_cpus, 0, sizeof(w->unit_cpus));
+	memset(&w->unit_subtree, 0, sizeof(w->unit_subtree));
+	if (w->place == VS_PLACE_UNIT)
+		for (int g = LX_G_VCPU; g <= LX_G_NQ; g++) {
+			w->cg[g].planned = false;
+			memset(&w->cg[g].cpus, 0, sizeof(w->cg[g].cpus));
+		}
 }
 
 /* Queues come and go without vspace too: a VM's tap has the queues QEMU

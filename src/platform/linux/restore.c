@@ -24,6 +24,7 @@ struct restore_ctx {
 	const struct vs_sysroot *root;
 	const struct lx_state *st;
 	bool dry_run;
+	struct vs_unit_mgr *units; /* systemd's unit manager, NULL */
 	struct {
 		char name[32];
 		int fd; /* -errno when it could not be opened */
@@ -45,9 +46,10 @@ struct restore_ctx {
 
 /* The order of the writes: resume what is paused, then NIC settings
  * (channels before the masks of the queues they bring back), IRQs, libvirt
- * pins, thread cgroups, affinities (after the cgroup move that resets them),
- * and last the directories (children before parents: latest record first)
- * and subtree_control. */
+ * pins, thread cgroups and units' AllowedCPUs=, affinities (after the cgroup
+ * move or the AllowedCPUs= change that resets them), and last the
+ * directories (children before parents: latest record first) and
+ * subtree_control. */
 static int restore_rank(const struct st_rec *r)
 {
 	switch (r->kind) {
@@ -74,6 +76,7 @@ static int restore_rank(const struct st_rec *r)
 	case ACT_VIRT_IOTHREAD:
 		return 10;
 	case ACT_CG_MOVE:
+	case ACT_UNIT_CPUS:
 		return 11;
 	case ACT_AFFINITY:
 		return 12;
@@ -366,6 +369,7 @@ static void restore_plan(struct restore_ctx *c, struct lx_act *a, int i, const s
 		[ACT_VIRT_EMULATOR] = VS_W_LIBVIRT,
 		[ACT_VIRT_IOTHREAD] = VS_W_LIBVIRT,
 		[ACT_VIRT_PAUSE] = VS_W_LIBVIRT,
+		[ACT_UNIT_CPUS] = VS_W_UNIT,
 	};
 	bool thaw = r->kind == ACT_CG_WRITE && strcmp(r->file, "cgroup.subtree_control") != 0;
 	struct act_op *op;
@@ -413,6 +417,12 @@ static void restore_plan(struct restore_ctx *c, struct lx_act *a, int i, const s
 				    cur.rx == r->ch.rx && cur.tx == r->ch.tx &&
 				    cur.other == r->ch.other && cur.combined == r->ch.combined)
 					return;
+			}
+			break;
+		case ACT_UNIT_CPUS:
+			if (!c->units) {
+				restore_fail(c, i, r, "systemd's unit manager cannot be reached");
+				return;
 			}
 			break;
 		case ACT_VIRT_VCPU:
@@ -468,14 +478,20 @@ static void restore_plan(struct restore_ctx *c, struct lx_act *a, int i, const s
 	str_copy(op->domain, r->domain, sizeof(op->domain));
 	op->arg = SIGCONT;
 	op->value = 0; /* ACT_VIRT_PAUSE: resume */
-	op->enoent_gone = r->kind == ACT_RMDIR || r->kind == ACT_IRQ || thaw;
+	op->units = c->units;
+	str_copy(op->unit, r->unit, sizeof(op->unit));
+	/* gone with its object: a group, an IRQ, a unit; a unit's cgroup that
+	 * systemd removed with its subtree_control */
+	op->enoent_gone = r->kind == ACT_RMDIR || r->kind == ACT_IRQ || thaw ||
+			  r->kind == ACT_UNIT_CPUS ||
+			  (r->kind == ACT_CG_WRITE && strcmp(r->path, "/") != 0);
 	str_copy(op->what, "as it was", sizeof(op->what));
 }
 
 int restore_records(struct lx_state *st, const struct vs_sysroot *root, bool dry_run,
-		    struct lx_act *a)
+		    struct vs_unit_mgr *units, struct lx_act *a)
 {
-	struct restore_ctx c = { .root = root, .st = st, .dry_run = dry_run };
+	struct restore_ctx c = { .root = root, .st = st, .dry_run = dry_run, .units = units };
 	char boot[64];
 	int failed;
 
@@ -542,7 +558,7 @@ int linuxplat_restore(struct vs_linux *lx)
 
 	if (lx->state.n > 0) {
 		log_info("restoring %d recorded settings", lx->state.n);
-		failed = restore_records(&lx->state, &lx->root, false, &lx->act);
+		failed = restore_records(&lx->state, &lx->root, false, lx->units, &lx->act);
 	}
 	if (failed > 0 && lx->state.path[0]) {
 		/* keep what could not be put back for the operator */
@@ -560,6 +576,7 @@ int linuxplat_restore(struct vs_linux *lx)
 			memset(&w->thr[t].cg, 0, sizeof(w->thr[t].cg));
 			w->thr[t].cg.ival = -1;
 		}
+		memset(&w->unit_cpus, 0, sizeof(w->unit_cpus));
 		for (int g = 0; g < LX_G_N; g++) {
 			w->cg[g].planned = false;
 			memset(&w->cg[g].cpus, 0, sizeof(w->cg[g].cpus));
@@ -598,8 +615,15 @@ void linuxplat_leave(struct vs_linux *lx)
 int linuxplat_recover(const char *sysroot, const char *state_path, bool dry_run, char *err,
 		      size_t errlen)
 {
+	return linuxplat_recover_units(sysroot, state_path, dry_run, NULL, err, errlen);
+}
+
+int linuxplat_recover_units(const char *sysroot, const char *state_path, bool dry_run,
+			    struct vs_unit_mgr *units, char *err, size_t errlen)
+{
 	struct lx_state st = { 0 };
 	struct vs_sysroot root;
+	struct vs_unit_mgr *emul = NULL;
 	int rc, failed;
 
 	rc = state_load(&st, state_path, err, errlen);
@@ -630,11 +654,15 @@ int linuxplat_recover(const char *sysroot, const char *state_path, bool dry_run,
 	log_info("state file %s left by an earlier run (pid %d is gone): restoring %d settings "
 		 "first",
 		 state_path, st.daemon_pid, st.n);
+	if (!root.live) /* a fixture tree: its emulated unit manager */
+		units = emul = units_emul_open(&root);
 	{
 		struct lx_act a = { 0 };
-		failed = restore_records(&st, &root, dry_run, &a);
+		failed = restore_records(&st, &root, dry_run, units, &a);
 		act_free(&a);
 	}
+	if (emul)
+		emul->ops->close(emul);
 	if (!dry_run) {
 		if (failed > 0) {
 			char keep[PATH_MAX];

@@ -40,6 +40,7 @@ static const struct {
 	{ "libvirt_emulator", ACT_VIRT_EMULATOR, NULL },
 	{ "libvirt_iothread", ACT_VIRT_IOTHREAD, NULL },
 	{ "libvirt_pause", ACT_VIRT_PAUSE, NULL },
+	{ "unit_cpus", ACT_UNIT_CPUS, NULL },
 };
 #define STATE_N_NAMES (int)(sizeof(state_names) / sizeof(state_names[0]))
 
@@ -52,8 +53,32 @@ const char *st_rec_name(const struct st_rec *r)
 	return "?";
 }
 
+/* Records of one object that its second planning would repeat: a directory
+ * made again, a subtree_control written again, a unit's AllowedCPUs= (a
+ * unit's cgroup and its process come and go; vspace's groups inside are
+ * made again). The first original is the one to put back. */
+static bool state_same_object(const struct st_rec *a, const struct st_rec *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case ACT_RMDIR:
+		return !strcmp(a->hier, b->hier) && !strcmp(a->path, b->path);
+	case ACT_CG_WRITE:
+		return !strcmp(a->hier, b->hier) && !strcmp(a->path, b->path) &&
+		       !strcmp(a->file, b->file);
+	case ACT_UNIT_CPUS:
+		return !strcmp(a->unit, b->unit);
+	default:
+		return false;
+	}
+}
+
 int state_add(struct lx_state *st, const struct st_rec *r)
 {
+	for (int i = 0; i < st->n; i++)
+		if (state_same_object(&st->rec[i], r))
+			return 0;
 	if (st->n == st->cap) {
 		int nc = st->cap ? st->cap * 2 : 64;
 		struct st_rec *nr = realloc(st->rec, sizeof(*nr) * (size_t)nc);
@@ -135,7 +160,8 @@ void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len)
 static bool state_uses_cpus(enum act_kind k)
 {
 	return k == ACT_AFFINITY || k == ACT_IRQ || k == ACT_RPS || k == ACT_XPS ||
-	       k == ACT_VIRT_VCPU || k == ACT_VIRT_EMULATOR || k == ACT_VIRT_IOTHREAD;
+	       k == ACT_VIRT_VCPU || k == ACT_VIRT_EMULATOR || k == ACT_VIRT_IOTHREAD ||
+	       k == ACT_UNIT_CPUS;
 }
 
 static json_t *state_rec_json(const struct st_rec *r)
@@ -181,6 +207,8 @@ static json_t *state_rec_json(const struct st_rec *r)
 					      "tx_frames", (int)r->co.tx_frames, "adaptive_rx",
 					      (int)r->co.adaptive_rx, "adaptive_tx",
 					      (int)r->co.adaptive_tx));
+	if (r->kind == ACT_UNIT_CPUS) /* cpus "": AllowedCPUs= was not set */
+		json_object_set_new(o, "unit", json_string(r->unit));
 	if (r->domain[0]) {
 		json_object_set_new(o, "uri", json_string(r->uri));
 		json_object_set_new(o, "domain", json_string(r->domain));
@@ -335,6 +363,11 @@ static int state_rec_parse(json_t *o, struct st_rec *r, char *err, size_t errlen
 	state_str(o, "domain", r->domain, sizeof(r->domain));
 	r->index = (int)json_integer_value(json_object_get(o, "index"));
 	state_str(o, "text", r->text, sizeof(r->text));
+	state_str(o, "unit", r->unit, sizeof(r->unit));
+	if (r->kind == ACT_UNIT_CPUS && !r->unit[0]) {
+		snprintf(err, errlen, "unit_cpus record without a unit");
+		return -1;
+	}
 	/* paths come back into openat(): no escaping the hierarchy */
 	if (strstr(r->path, "..") || strstr(r->hier, "..") || strchr(r->ifname, '/') ||
 	    strchr(r->text, '/')) {

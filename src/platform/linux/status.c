@@ -91,6 +91,9 @@ size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len)
 			str_appendf(buf, len, &n, "  absent: %s\n", w->absent);
 			continue;
 		}
+		if (w->own_why[0])
+			str_appendf(buf, len, &n, "  owner %s: %s\n", owner_kind_name(w->own.kind),
+				    w->own_why);
 		str_appendf(buf, len, &n, "  pid %d, %s, %d threads\n", w->pid,
 			    w->is_vm ? "vm" : "process", w->n_thr);
 		for (int r = LX_ROLE_COMPUTE; r <= LX_ROLE_OTHER; r++) {
@@ -168,6 +171,18 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 		json_object_set_new(o, "pid", json_integer(w->pid));
 		json_object_set_new(o, "vm", json_boolean(w->is_vm));
 		json_object_set_new(o, "placement", json_string(vs_placement_name(w->place)));
+		if (w->own_why[0]) {
+			json_t *ow = json_pack("{s:s,s:s}", "kind", owner_kind_name(w->own.kind),
+					       "why", w->own_why);
+			if (w->own.what[0])
+				json_object_set_new(ow, "what", json_string(w->own.what));
+			if (w->own.unit[0]) {
+				json_object_set_new(ow, "unit", json_string(w->own.unit));
+				json_object_set_new(ow, "unit_cgroup",
+						    json_string(w->own.unit_cgroup));
+			}
+			json_object_set_new(o, "owner", ow);
+		}
 		json_object_set_new(o, "threads",
 				    json_pack("{s:i,s:i,s:i}", "compute", roles[0], "vhost",
 					      roles[1], "other", roles[2]));
