@@ -187,8 +187,7 @@ static double lg_thread_cpu_s(void)
 
 double loadgen_coalesce_auto_us(double qps)
 {
-	(void)qps;
-	return 0;
+	return fmin(LOADGEN_COALESCE_PER_WAKE * 1e6 / qps, LOADGEN_COALESCE_MAX_US);
 }
 
 void loadgen_config_init(struct loadgen_config *c)

@@ -28,6 +28,18 @@
  * behind). 5 % leaves room for the replies still in flight when a short step
  * ends on a busy machine (a 25 ms hiccup in a 0.5 s step). */
 #define LOADGEN_MIN_ACHIEVED 0.95
+/*
+ * The automatic coalescing window (--coalesce-us not given): requests that are
+ * due within it leave together, on average LOADGEN_COALESCE_PER_WAKE + 1 per
+ * wake-up of the sender, and none more than LOADGEN_COALESCE_MAX_US early. A
+ * timer wake-up costs 15-22 us of CPU on the 2-core VM the project runs on, the
+ * rest of a request about 10 us (docs/BENCHMARKS.md, "CPU per request"): one
+ * wake-up per 5 requests keeps the sender's CPU at or below wrk's, whose
+ * closed loop with millisecond timers sends in bursts too. 0 sends every
+ * request at its own time.
+ */
+#define LOADGEN_COALESCE_PER_WAKE 4.0
+#define LOADGEN_COALESCE_MAX_US	  1000.0
 /* A run uses too much CPU to be the server's limit when its sender threads
  * were busy this share of the measured time (search: the loadgen's own limit). */
 #define LOADGEN_CPU_LIMIT 0.90
