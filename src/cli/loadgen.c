@@ -780,13 +780,19 @@ static int loadgen_do_search(struct loadgen_cli *o)
 			json_object_set_new(j, "failure", json_string(s->why));
 		loadgen_print_json(j);
 	} else {
-		if (rc == LOADGEN_E_SEARCH_LIMIT)
-			printf("result   limited by the load generator at %.0f QPS (it could not "
-			       "keep "
-			       "its schedule there); the server kept p95 <= %.0f us up to %.0f QPS "
-			       "at "
-			       "least (exit %d)\n",
-			       s->fail_qps, o->slo_us, s->best_qps, rc);
+		if (rc == LOADGEN_E_SEARCH_LIMIT && s->best_qps > 0)
+			printf("result   limited by the load generator at %.0f QPS (it could not keep "
+			       "its schedule there: sender lag p99 %.0f us); the server kept p95 <= "
+			       "%.0f us up to %.0f QPS at least (exit %d). What helps: --rt, more "
+			       "--threads, a quieter machine\n",
+			       s->fail_qps, s->steps[s->n_steps - 1].lag_p99_us, o->slo_us,
+			       s->best_qps, rc);
+		else if (rc == LOADGEN_E_SEARCH_LIMIT)
+			printf("result   limited by the load generator at %.0f QPS (it could not keep "
+			       "its schedule there: sender lag p99 %.0f us), the first rate tried: "
+			       "nothing is known of the server (exit %d). What helps: --rt, more "
+			       "--threads, a quieter machine\n",
+			       s->fail_qps, s->steps[s->n_steps - 1].lag_p99_us, rc);
 		else if (rc != LOADGEN_OK && rc != LOADGEN_E_INTERRUPTED)
 			printf("result   FAILED (exit %d, %s) at %.0f QPS: %s\n", rc,
 			       loadgen_status_name(rc), s->fail_qps, s->why);

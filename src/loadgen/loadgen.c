@@ -116,6 +116,7 @@ struct lg_thread {
 	uint64_t expired_inflight; /* ... of which timed out (their replies are still due) */
 	bool no_pwait2;		   /* the kernel has no epoll_pwait2: fall back to epoll_wait */
 	bool rx_ts;		   /* every socket has SO_TIMESTAMPNS: replies may be read lazily */
+	bool poll_due;		   /* woken on the clock: events not taken yet */
 	struct etc_rng rng;
 	double gap_mean_ns;
 	double next_rel_ns;	 /* intended time of the next request, since t0 (a small
@@ -1115,8 +1116,22 @@ static void lg_fail(struct lg_thread *t, int status, const char *msg)
 	snprintf(t->err, sizeof(t->err), "%s", msg);
 }
 
+/* Take whatever events are there, without waiting. */
+static void lg_poll(struct lg_thread *t)
+{
+	struct epoll_event ev[LG_EVENTS];
+	int n;
+
+	t->poll_due = false;
+	do {
+		n = epoll_wait(t->epfd, ev, LG_EVENTS, 0);
+		if (n > 0)
+			lg_handle_events(t, ev, n);
+	} while (n == LG_EVENTS);
+}
+
 /* Sleep until wake_ns: in epoll (any reply or writable socket wakes it), or
- * when lazy on the clock alone, then take whatever events are there. */
+ * when lazy on the clock alone (the events are then taken by lg_poll). */
 static void lg_wait(struct lg_thread *t, uint64_t now, uint64_t wake_ns, bool lazy)
 {
 	struct epoll_event ev[LG_EVENTS];
@@ -1128,11 +1143,8 @@ static void lg_wait(struct lg_thread *t, uint64_t now, uint64_t wake_ns, bool la
 				       .tv_nsec = (long)(wake_ns % 1000000000ull) };
 		if (wait > 0)
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		do {
-			n = epoll_wait(t->epfd, ev, LG_EVENTS, 0);
-			if (n > 0)
-				lg_handle_events(t, ev, n);
-		} while (n == LG_EVENTS);
+		/* the replies are read after the due requests went out (lg_poll) */
+		t->poll_due = true;
 		return;
 	}
 	if (!t->no_pwait2) {
@@ -1180,6 +1192,14 @@ static void lg_loop(struct lg_thread *t, uint64_t deadline_ns)
 		retry = t->phase == LG_CONNECT ? 0 : lg_reconnect_due(t, now);
 		lg_dispatch(t);
 		lg_flush_dirty(t);
+		if (t->poll_due) {
+			/* woken on the clock: the due requests went out first, now the
+			 * replies (they carry their arrival time), then whatever waited
+			 * for the connections they free */
+			lg_poll(t);
+			lg_dispatch(t);
+			lg_flush_dirty(t);
+		}
 		if ((t->phase == LG_RUN || t->phase == LG_DRAIN) && now >= t->expire_next_ns) {
 			lg_expire(t, now);
 			t->expire_next_ns = now + LG_EXPIRE_SCAN_NS;
