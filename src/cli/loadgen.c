@@ -71,8 +71,10 @@ static void loadgen_usage(FILE *f)
 		"                      CAP_SYS_NICE or RLIMIT_RTPRIO >= 1; exit 1 when refused):\n"
 		"                      keeps the schedule on a busy machine\n"
 		"  --coalesce-us US    send a request up to US early together with one that is\n"
-		"                      due, saving a wake-up (default: auto, 2e6/QPS capped at\n"
-		"                      200; 0: every request at its own time)\n"
+		"                      due, saving a wake-up; its latency then runs from its\n"
+		"                      actual send (default 4e6/QPS, at most 1000: about five\n"
+		"                      requests per wake-up; 0: every request at its own time,\n"
+		"                      which costs more CPU)\n"
 		"  --seed N            random seed (default: a fresh one, printed; give it to\n"
 		"                      repeat a run's schedule)\n"
 		"  --slo-us US         p95 target in microseconds (for --search; also printed)\n"
@@ -130,13 +132,14 @@ static void loadgen_usage(FILE *f)
 		"lag_max_us cpu_s cpu_us_per_req (percentiles are null only without replies),\n"
 		"plus reports_* with --report.\n"
 		"\n"
-		"Exit status (when several apply, the first of 7, 5, 4, 6, 8, 3):\n"
+		"Exit status: one per kind of failure (when several apply, the first of 7, 5,\n"
+		"4, 6, 8, 3):\n"
 		"  0   ok: errors + timeouts within --max-error-pct, the rate held (replies in "
 		"the\n"
 		"      measured time >= 95 %% of the requests scheduled), no sender lag\n"
-		"  1   the run could not start (cannot connect, resources, --rt refused, --raw\n"
-		"      or --timeline could not be written)\n"
-		"  2   bad argument\n"
+		"  1   the run could not start (cannot connect, resources, --rt refused), or\n"
+		"      writing --raw or --timeline failed\n"
+		"  2   bad argument (also a --timeline or --raw file that cannot be created)\n"
 		"  3   sender lag: the loadgen fell behind its own schedule\n"
 		"  4   timeouts: the server stopped answering\n"
 		"  5   connection lost: requests unanswered while connections failed\n"
@@ -781,14 +784,17 @@ static int loadgen_do_search(struct loadgen_cli *o)
 		loadgen_print_json(j);
 	} else {
 		if (rc == LOADGEN_E_SEARCH_LIMIT && s->best_qps > 0)
-			printf("result   limited by the load generator at %.0f QPS (it could not keep "
-			       "its schedule there: sender lag p99 %.0f us); the server kept p95 <= "
+			printf("result   limited by the load generator at %.0f QPS (it could not "
+			       "keep "
+			       "its schedule there: sender lag p99 %.0f us); the server kept p95 "
+			       "<= "
 			       "%.0f us up to %.0f QPS at least (exit %d). What helps: --rt, more "
 			       "--threads, a quieter machine\n",
 			       s->fail_qps, s->steps[s->n_steps - 1].lag_p99_us, o->slo_us,
 			       s->best_qps, rc);
 		else if (rc == LOADGEN_E_SEARCH_LIMIT)
-			printf("result   limited by the load generator at %.0f QPS (it could not keep "
+			printf("result   limited by the load generator at %.0f QPS (it could not "
+			       "keep "
 			       "its schedule there: sender lag p99 %.0f us), the first rate tried: "
 			       "nothing is known of the server (exit %d). What helps: --rt, more "
 			       "--threads, a quieter machine\n",

@@ -56,8 +56,8 @@ int loadgen_judge(const struct loadgen_config *c, const struct loadgen_result *r
 	double limit = c->max_error_pct;
 	bool over = r->scheduled > 0 && search_pct(failed, r->scheduled) > limit;
 	int status = LOADGEN_OK;
-	size_t n = 0;
-	char tmp[1];
+	size_t n = 0, len;
+	char tmp[512];
 	const char *proto = c->protocol == LOADGEN_HTTP ? "HTTP" : "memcached";
 	/* a server that drops the connection at every request it cannot parse
 	 * (memcached does so with HTTP) and is alive (it accepts again) */
@@ -136,8 +136,9 @@ int loadgen_judge(const struct loadgen_config *c, const struct loadgen_result *r
 		if (!status)
 			status = LOADGEN_E_LAG;
 	}
-	if (n >= 2 && why[n - 2] == ';')
-		why[n - 2] = '\0';
+	len = strlen(why); /* n may run past a short buffer */
+	if (len >= 2 && why[len - 2] == ';')
+		why[len - 2] = '\0';
 	return status;
 }
 
