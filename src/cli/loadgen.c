@@ -598,15 +598,25 @@ static void loadgen_print_lag_help(const struct loadgen_config *c, const struct 
 	double busy = r->duration_s > 0 ? 100.0 * r->sender_cpu_max_s / r->duration_s : 0;
 
 	printf("         the loadgen fell behind its own schedule: the percentiles (marked *)\n"
-	       "         include its lateness, and the server saw a burstier load than offered.\n"
-	       "         What helps: %s, keeping it off the server's cores\n"
-	       "         (taskset -c CPU), ",
-	       c->rt ? "a quieter machine (--rt is on)"
-		     : "--rt (SCHED_FIFO 1; needs root or CAP_SYS_NICE; or chrt -f 1 vspace "
-		       "loadgen ...)");
+	       "         include its lateness, and the server saw a burstier load than offered.\n");
 	if (busy >= 100 * LOADGEN_CPU_LIMIT)
-		printf("more --threads (a sender thread was %.0f %% busy), ", busy);
-	printf("a lower --qps;\n         --max-lag-us %.0f would accept this lag.\n",
+		printf("         A sender thread was %.0f %% busy: more --threads or a lower "
+		       "--qps.\n",
+		       busy);
+	if (!c->rt)
+		printf("         What helps on a busy machine: --rt (the sender at SCHED_FIFO 1; "
+		       "needs\n"
+		       "         root or CAP_SYS_NICE; or chrt -f 1 vspace loadgen ...): measured "
+		       "to keep\n"
+		       "         the lag p99 under 0.2 ms where other work made it 4-50 ms, which "
+		       "pinning\n"
+		       "         it to a core of its own with taskset did not "
+		       "(docs/BENCHMARKS.md).\n");
+	else
+		printf("         It ran at SCHED_FIFO already (--rt): something of higher "
+		       "priority,\n"
+		       "         or interrupts, took its core.\n");
+	printf("         --max-lag-us %.0f would accept this lag.\n",
 	       ceil(loadgen_quantile_us(&r->lag, 0.99) / 100) * 100);
 }
 
