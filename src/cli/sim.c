@@ -9,8 +9,8 @@
 #include "cli/cli.h"
 #include "lib/cliopt.h"
 #include "lib/strutil.h"
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "simrun/run.h"
+#include "simrun/scenario.h"
 
 /* Exit statuses (cli.h). */
 #define SIM_EXIT_FAIL  1

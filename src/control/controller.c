@@ -14,6 +14,7 @@ static int controller_grow(struct vs_controller *c, int cap)
 	struct vs_ctl_workload *wl;
 	struct vs_wl_plan *pw, *nw;
 	struct vs_sample *sw;
+	const char **names;
 	bool *present;
 	struct vs_alloc *allocs;
 	struct vs_decision *dec;
@@ -32,6 +33,9 @@ static int controller_grow(struct vs_controller *c, int cap)
 	sw = realloc(c->hs.wl, sizeof(*sw) * (size_t)cap);
 	if (sw)
 		c->hs.wl = sw;
+	names = realloc(c->hs_name, sizeof(*names) * (size_t)cap);
+	if (names)
+		c->hs_name = names;
 	present = realloc(c->hs.present, sizeof(*present) * (size_t)cap);
 	if (present)
 		c->hs.present = present;
@@ -41,7 +45,7 @@ static int controller_grow(struct vs_controller *c, int cap)
 	dec = realloc(c->dec, sizeof(*dec) * (size_t)cap);
 	if (dec)
 		c->dec = dec;
-	if (!wl || !pw || !nw || !sw || !present || !allocs || !dec)
+	if (!wl || !pw || !nw || !sw || !names || !present || !allocs || !dec)
 		return -1;
 	c->cap_wl = cap;
 	return 0;
@@ -79,7 +83,9 @@ void controller_free(struct vs_controller *c)
 	free(c->plan.wl);
 	free(c->next.wl);
 	free(c->hs.wl);
+	free(c->hs_name);
 	free(c->hs.present);
+	free(c->waiting);
 	free(c->allocs);
 	free(c->dec);
 	memset(c, 0, sizeof(*c));
@@ -120,6 +126,7 @@ int controller_add_workload(struct vs_controller *c, const char *name, double sl
 		return -1;
 	}
 	memset(&c->plan.wl[c->n_wl], 0, sizeof(c->plan.wl[0]));
+	str_copy(c->plan.wl[c->n_wl].name, name, sizeof(c->plan.wl[0].name));
 	c->plan.wl[c->n_wl].alloc = (struct vs_alloc){ .layout = VS_LAYOUT_ISOLATED };
 	return c->n_wl++;
 }
@@ -143,6 +150,81 @@ int controller_find_workload(const struct vs_controller *c, const char *name)
 		if (strcmp(c->wl[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+/* ---- Reconcile: discovery's report -> the workloads -------------------------------------- */
+
+static int controller_find_waiting(const struct vs_controller *c, const char *name)
+{
+	for (int i = 0; i < c->n_waiting; i++)
+		if (strcmp(c->waiting[i].wl.name, name) == 0)
+			return i;
+	return -1;
+}
+
+static void controller_drop_waiting(struct vs_controller *c, int i)
+{
+	memmove(&c->waiting[i], &c->waiting[i + 1],
+		sizeof(c->waiting[0]) * (size_t)(c->n_waiting - i - 1));
+	c->n_waiting--;
+}
+
+/* Queue a reported workload for admission; 0, or -1 when out of memory. */
+static int controller_queue(struct vs_controller *c, const struct vs_wl_report *r)
+{
+	if (c->n_waiting == c->cap_waiting) {
+		int cap = c->cap_waiting ? 2 * c->cap_waiting : 4;
+		struct vs_ctl_waiting *w = realloc(c->waiting, sizeof(*w) * (size_t)cap);
+		if (!w)
+			return -1;
+		c->waiting = w;
+		c->cap_waiting = cap;
+	}
+	c->waiting[c->n_waiting++] = (struct vs_ctl_waiting){ .wl = *r };
+	return 0;
+}
+
+int controller_reconcile(struct vs_controller *c, const struct vs_discovery *d,
+			 vs_reconcile_note_fn *note, void *arg)
+{
+	char err[256];
+	int added = 0;
+
+	for (int i = 0; i < d->n_vanished; i++) {
+		const struct vs_wl_report *r = &d->vanished[i];
+		int k = controller_find_workload(c, r->name);
+		if (k >= 0) {
+			controller_remove_workload(c, k);
+			if (note)
+				note(arg, VS_RECONCILE_DROPPED, r, r->found);
+		} else if ((k = controller_find_waiting(c, r->name)) >= 0) {
+			controller_drop_waiting(c, k);
+		}
+	}
+	for (int i = 0; i < d->n_appeared; i++) {
+		const struct vs_wl_report *r = &d->appeared[i];
+		if (controller_find_workload(c, r->name) >= 0 ||
+		    controller_find_waiting(c, r->name) >= 0)
+			continue;
+		if (controller_queue(c, r) < 0 && note)
+			note(arg, VS_RECONCILE_REFUSED, r, "out of memory");
+	}
+	for (int i = 0; i < c->n_waiting;) {
+		struct vs_ctl_waiting *w = &c->waiting[i];
+		if (controller_add_workload(c, w->wl.name, w->wl.slo_p95_us, err, sizeof(err)) <
+		    0) {
+			if (!w->noted && note)
+				note(arg, VS_RECONCILE_REFUSED, &w->wl, err);
+			w->noted = true;
+			i++;
+			continue;
+		}
+		added++;
+		if (note)
+			note(arg, VS_RECONCILE_ADDED, &w->wl, w->wl.found);
+		controller_drop_waiting(c, i);
+	}
+	return added;
 }
 
 /* A workload's first decision: its fair share of the cores, split in half. */
@@ -171,6 +253,8 @@ static int controller_place_apply(struct vs_controller *c)
 		c->allocs[i] = c->dec[i].alloc;
 	if (placer_place(&c->topo, &c->plan, c->allocs, c->n_wl, &c->next, err, sizeof(err)) < 0)
 		goto fail;
+	for (int i = 0; i < c->n_wl; i++)
+		str_copy(c->next.wl[i].name, c->wl[i].name, sizeof(c->next.wl[i].name));
 	c->next.seq = c->plan.seq + 1;
 	if (c->plat && c->plat->ops->apply && c->plat->ops->apply(c->plat, &c->next) < 0)
 		c->apply_errors++;
@@ -221,11 +305,13 @@ int controller_step(struct vs_controller *c)
 {
 	/* sample */
 	c->hs.n_workloads = c->n_wl;
+	c->hs.name = c->hs_name;
 	c->hs.period_s = 0;
 	c->hs.has_energy = false;
 	c->hs.energy_j = 0;
 	for (int i = 0; i < c->n_wl; i++) {
 		memset(&c->hs.wl[i], 0, sizeof(c->hs.wl[i]));
+		c->hs_name[i] = c->wl[i].name;
 		c->hs.present[i] = true;
 	}
 	c->periods++;
@@ -287,6 +373,47 @@ int controller_set_policy(struct vs_controller *c, const struct vs_policy *pol, 
 	}
 	c->policy = *pol;
 	return 0;
+}
+
+int controller_set_thresholds(struct vs_controller *c, const char *name,
+			      const struct vs_thresholds *th, char *err, size_t errlen)
+{
+	int k = controller_find_workload(c, name);
+
+	if (k < 0) {
+		snprintf(err, errlen, "no workload \"%s\"", name);
+		return -1;
+	}
+	if (!(th->vcpu > 0 && th->vcpu <= 1 && th->nq > 0 && th->nq <= 1)) {
+		snprintf(err, errlen, "thresholds vcpu %g nq %g: each must be in (0, 1]", th->vcpu,
+			 th->nq);
+		return -1;
+	}
+	c->wl[k].ex.th = *th;
+	return 0;
+}
+
+int controller_set_slo(struct vs_controller *c, const char *name, double slo_p95_us, char *err,
+		       size_t errlen)
+{
+	int k = controller_find_workload(c, name);
+
+	if (k < 0) {
+		snprintf(err, errlen, "no workload \"%s\"", name);
+		return -1;
+	}
+	if (!(slo_p95_us >= 0 && isfinite(slo_p95_us))) {
+		snprintf(err, errlen, "SLO %g us: must be 0 (none) or a positive latency",
+			 slo_p95_us);
+		return -1;
+	}
+	c->wl[k].slo_p95_us = slo_p95_us;
+	return 0;
+}
+
+void controller_set_hold(struct vs_controller *c, bool hold)
+{
+	c->hold = hold;
 }
 
 size_t controller_explain(const struct vs_controller *c, char *buf, size_t len)

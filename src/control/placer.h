@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "control/topology.h"
+#include "platform/topology.h"
 #include "platform/platform.h"
 
 /*

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "daemon/ctlpath.h"
 #include "lib/cliopt.h"
 #include "lib/strutil.h"
 
@@ -455,7 +455,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = CTL_DEFAULT_SOCKET, *config = NULL;
-	char sockbuf[108];
+	char sockbuf[CTLPATH_MAX];
 	bool json = false;
 	long timeout_ms = 5000;
 	json_t *req, *reply;
@@ -501,14 +501,11 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	if (config) {
-		struct vsd_config c;
 		char err[512];
-		if (config_load(&c, config, err, sizeof(err)) < 0) {
+		if (ctlpath_from_config(config, sockbuf, sizeof(sockbuf), err, sizeof(err)) < 0) {
 			fprintf(stderr, "vspacectl: %s\n", err);
 			return 2;
 		}
-		str_copy(sockbuf, c.control_socket, sizeof(sockbuf));
-		config_free(&c);
 		if (!sockbuf[0]) {
 			fprintf(stderr, "vspacectl: %s has control_socket=off\n", config);
 			return 2;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/ctlpath.h"
 #include "lib/strutil.h"
 #include "proto/transport.h"
 
@@ -229,11 +230,10 @@ static void config_host(struct config_parse *p, const char *key, const char *val
 		else
 			c->placement = (enum vs_placement)pl;
 	} else if (!strcmp(key, "control_socket")) {
-		if (strcmp(value, "off") == 0)
-			c->control_socket[0] = '\0';
-		else
-			config_abs_path(p, "host", key, value, c->control_socket,
-					sizeof(c->control_socket));
+		char e[256];
+		if (ctlpath_parse(value, c->control_socket, sizeof(c->control_socket), e,
+				  sizeof(e)) < 0)
+			config_fail(p, "[host] control_socket: %s", e);
 	} else if (!strcmp(key, "control_group")) {
 		struct group *g = getgrnam(value);
 		if (!g)
@@ -565,7 +565,7 @@ static void config_defaults(struct vsd_config *c)
 	c->period_ms = 100;
 	c->placement = VS_PLACE_AUTO;
 	str_copy(c->policy, "vspace-e", sizeof(c->policy));
-	str_copy(c->control_socket, "/run/vspace/vspaced.sock", sizeof(c->control_socket));
+	str_copy(c->control_socket, CTLPATH_DEFAULT, sizeof(c->control_socket));
 	str_copy(c->state_dir, "/var/lib/vspace", sizeof(c->state_dir));
 	str_copy(c->metrics_listen, "127.0.0.1:9465", sizeof(c->metrics_listen));
 	c->on_exit_restore = true;

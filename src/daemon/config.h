@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "daemon/ctlpath.h"
 #include "lib/cpuset.h"
 #include "lib/log.h"
 #include "platform/linux/linux.h"
@@ -30,11 +31,11 @@ struct vsd_config {
 	struct vs_cpuset managed; /* cores minus reserved */
 	char nic[16];
 	char nic_netns[64];
-	char policy[64];	     /* from mode= (P|E|R) or policy= */
-	int period_ms;		     /* control period; 100 (SPEC §2) */
-	enum vs_placement placement; /* auto */
-	char control_socket[108];    /* "" = none; default /run/vspace/vspaced.sock */
-	bool has_control_gid;	     /* control_group=: members may use the socket too */
+	char policy[64];		  /* from mode= (P|E|R) or policy= */
+	int period_ms;			  /* control period; 100 (SPEC §2) */
+	enum vs_placement placement;	  /* auto */
+	char control_socket[CTLPATH_MAX]; /* "" = none; default CTLPATH_DEFAULT */
+	bool has_control_gid;		  /* control_group=: members may use the socket too */
 	gid_t control_gid;
 	char state_dir[PATH_MAX / 4];	     /* /var/lib/vspace */
 	char metrics_listen[64];	     /* HOST:PORT, "" = off; default 127.0.0.1:9465 */

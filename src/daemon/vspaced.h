@@ -1,4 +1,4 @@
-/* vspaced.h - the daemon: event loop (epoll + timerfd + signalfd), control requests, metrics. */
+/* vspaced.h - the daemon: its options and state, the entry point, the control-request handler (tests call it). */
 #ifndef VS_DAEMON_VSPACED_H
 #define VS_DAEMON_VSPACED_H
 

@@ -146,12 +146,4 @@ size_t proto_linebuf_room(const struct proto_linebuf *lb);
 void proto_linebuf_commit(struct proto_linebuf *lb, size_t n);
 enum proto_line_result proto_linebuf_next(struct proto_linebuf *lb, char **line, size_t *linelen);
 
-/* ---- Fuzzing ----------------------------------------------------------------- */
-
-/* The fuzz entry point (src/fuzz/fuzz_proto.c, and the corpus replay in
- * tests/fuzz): frames data into lines, decodes each as a request and as a
- * reply, encodes the answer and checks it decodes again. Aborts on any
- * broken invariant. */
-void proto_fuzz_one(const uint8_t *data, size_t size);
-
 #endif

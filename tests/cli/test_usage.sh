@@ -108,6 +108,21 @@ bad "vspacectl: unknown option" 'vspacectl: unknown option "-x"' "$B/vspacectl" 
 bad "vspacectl: set what" 'vspacectl: set: unknown setting "frob" (mode, threshold, slo)' "$B/vspacectl" set frob 1
 bad "vspacectl: set threshold without a value" "set threshold WORKLOAD [vcpu=X] [nq=Y] (at least one of them)" \
 	"$B/vspacectl" set threshold web
+# -c: the control socket from vspaced's configuration (read alone: [host] control_socket)
+printf '[host]\ncores=0-3\ncontrol_socket=rel.sock\n' >"$tmp/rel.conf"
+printf '[host]\ncontrol_socket=off\n' >"$tmp/off.conf"
+printf '[host]\ncores=0-3\n[threshold]\nvcpu=0.7\n[host]\ncontrol_socket=%s/v.sock\n' "$tmp" >"$tmp/v.conf"
+bad "vspacectl -c: no such file" "vspacectl: /nonexistent-vsr.conf: No such file or directory" \
+	"$B/vspacectl" -c /nonexistent-vsr.conf status
+bad "vspacectl -c: a relative control_socket, with its line" \
+	"vspacectl: $tmp/rel.conf:3: [host] control_socket: \"rel.sock\" is not an absolute path" \
+	"$B/vspacectl" -c "$tmp/rel.conf" status
+bad "vspacectl -c: control_socket=off" "vspacectl: $tmp/off.conf has control_socket=off" \
+	"$B/vspacectl" -c "$tmp/off.conf" status
+"$B/vspacectl" -c "$tmp/v.conf" --timeout 500 status >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+[ $rc -eq 1 ] && grep -qF "$tmp/v.sock" "$tmp/err" && ok "vspacectl -c: uses the configured socket" ||
+	notok "vspacectl -c: uses the configured socket" "rc=$rc (want 1)" "stderr: $(head -3 "$tmp/err")"
 bad "vspace-agent: no --listen" "vspace-agent: --listen ADDR is required" "$B/vspace-agent"
 bad "vspace-agent: unknown option" 'vspace-agent: unknown option "--frob"' "$B/vspace-agent" --frob
 bad "vspace-agent: --cgroup that is not one" "--cgroup /nonexistent-vsr: no writable cpuset.cpus" \

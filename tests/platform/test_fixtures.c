@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "platform/linux/linux.h"
+#include "refresh.h"
 #include "testutil.h"
 
 /*
@@ -245,7 +246,7 @@ static void fixture(const char *name, const char *dir, bool in_place)
 					 linuxplat_platform(lx), err, sizeof(err)),
 			 0);
 	text_add(&writes, "== first allocation");
-	linuxplat_refresh(lx, &c, 1e9);
+	plat_refresh(lx, &c, 1e9);
 	assert_int_equal(controller_start(&c), 0);
 	snprintf(cmd, sizeof(cmd), "cp -a %s/later/. %s/root/", dir, tmp);
 	assert_int_equal(run(cmd), 0);

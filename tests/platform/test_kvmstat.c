@@ -13,6 +13,7 @@
 #include "lib/strutil.h"
 #include "platform/linux/kvmstat.h"
 #include "platform/linux/linux.h"
+#include "refresh.h"
 #include "testutil.h"
 #include "scratch.h"
 
@@ -285,7 +286,7 @@ static void bed_open(struct bed *b, const char *extra_host)
 	assert_int_equal(controller_init(&b->c, &pol, &b->cfg.params, linuxplat_topology(b->lx),
 					 linuxplat_platform(b->lx), err, sizeof(err)),
 			 0);
-	linuxplat_refresh(b->lx, &b->c, 1e9);
+	plat_refresh(b->lx, &b->c, 1e9);
 	assert_int_equal(controller_start(&b->c), 0);
 }
 
@@ -296,7 +297,7 @@ static struct vs_sample bed_step(struct bed *b, struct vs_linux_haltpoll *h)
 	b->k++;
 	bed_stat(b, b->k);
 	b->now_s += 1.0;
-	linuxplat_refresh(b->lx, &b->c, 1e9 + b->k);
+	plat_refresh(b->lx, &b->c, 1e9 + b->k);
 	assert_int_equal(controller_step(&b->c), 0);
 	assert_int_equal(linuxplat_haltpoll(b->lx, "vm", h), 0);
 	if (getenv("VS_TEST_VERBOSE"))

@@ -19,6 +19,7 @@
 #include "platform/linux/linux.h"
 #include "platform/linux/qmpconn.h"
 #include "platform/linux/qmpstats.h"
+#include "refresh.h"
 #include "testutil.h"
 #include "scratch.h"
 
@@ -797,7 +798,7 @@ static void bed_open(struct bed *b, const struct bed_opts *o)
 	assert_int_equal(controller_init(&b->c, &pol, &b->cfg.params, linuxplat_topology(b->lx),
 					 linuxplat_platform(b->lx), err, sizeof(err)),
 			 0);
-	linuxplat_refresh(b->lx, &b->c, 1e9);
+	plat_refresh(b->lx, &b->c, 1e9);
 	assert_int_equal(controller_start(&b->c), 0);
 }
 
@@ -810,7 +811,7 @@ static struct vs_sample bed_step_t(struct bed *b, struct vs_linux_haltpoll *h, d
 	b->k++;
 	bed_stat(b, b->k);
 	b->now_s += 1.0;
-	linuxplat_refresh(b->lx, &b->c, 1e9 + b->k);
+	plat_refresh(b->lx, &b->c, 1e9 + b->k);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(controller_step(&b->c), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -11,6 +11,7 @@
 #include "platform/linux/linux.h"
 #include "platform/linux/linux_int.h"
 #include "platform/linux/virt.h"
+#include "refresh.h"
 #include "testutil.h"
 
 #ifdef VS_HAVE_LIBVIRT
@@ -107,7 +108,7 @@ static void test_platform(void **state)
 	assert_int_equal(controller_init(&c, &pol, &cfg.params, linuxplat_topology(lx),
 					 linuxplat_platform(lx), err, sizeof(err)),
 			 0);
-	linuxplat_refresh(lx, &c, 1e9);
+	plat_refresh(lx, &c, 1e9);
 	assert_int_equal(c.n_wl, 1); /* present: running in libvirt, no pid needed */
 	assert_int_equal(controller_start(&c), 0);
 	/* 6 cores split 3+3: vCPUs on 5-7, emulator on 2-4 */
@@ -163,7 +164,7 @@ static void test_be_pause(void **state)
 	assert_int_equal(controller_init(&c, &pol, &cfg.params, linuxplat_topology(lx),
 					 linuxplat_platform(lx), err, sizeof(err)),
 			 0);
-	linuxplat_refresh(lx, &c, 1e9);
+	plat_refresh(lx, &c, 1e9);
 	/* first allocation: 3+3 for the VM, nothing left: BE suspended */
 	assert_int_equal(controller_start(&c), 0);
 	assert_true(

@@ -13,6 +13,7 @@
 #include "lib/strutil.h"
 #include "platform/linux/linux.h"
 #include "platform/linux/linux_int.h"
+#include "refresh.h"
 #include "testutil.h"
 #include "scratch.h"
 
@@ -81,7 +82,7 @@ static void bed_open(struct bed *b, const char *extra_host, const char *prep)
 	assert_int_equal(controller_init(&b->c, &pol, &b->cfg.params, linuxplat_topology(b->lx),
 					 linuxplat_platform(b->lx), err, sizeof(err)),
 			 0);
-	linuxplat_refresh(b->lx, &b->c, 1e9);
+	plat_refresh(b->lx, &b->c, 1e9);
 }
 
 static void bed_close(struct bed *b)
@@ -169,7 +170,11 @@ static void test_state_file(void **state)
 	json_error_t je;
 	json_t *root, *recs, *r;
 	size_t i;
-	int kinds[ST_N] = { 0 };
+	/* records by their name in the file */
+	static const char *const names[] = { "irq",    "xps",	   "channels", "coalesce",
+					     "cgroup", "affinity", "mkdir",    "freeze" };
+	enum { IRQ, XPS, CHANNELS, COALESCE, CGROUP, AFFINITY, MKDIR, FREEZE, N_NAMES };
+	int kinds[N_NAMES] = { 0 };
 
 	bed_open(&b, NULL, NULL);
 	assert_int_equal(controller_start(&b.c), 0);
@@ -180,8 +185,8 @@ static void test_state_file(void **state)
 	json_array_foreach(recs, i, r)
 	{
 		const char *k = json_string_value(json_object_get(r, "kind"));
-		for (int j = 0; j < ST_N; j++)
-			if (k && !strcmp(k, st_kind_name((enum st_kind)j)))
+		for (int j = 0; j < N_NAMES; j++)
+			if (k && !strcmp(k, names[j]))
 				kinds[j]++;
 		if (k && !strcmp(k, "irq") && json_integer_value(json_object_get(r, "irq")) == 101)
 			assert_string_equal(json_string_value(json_object_get(r, "cpus")), "0-19");
@@ -190,14 +195,14 @@ static void test_state_file(void **state)
 						 json_object_get(r, "channels"), "combined")),
 					 20);
 	}
-	assert_int_equal(kinds[ST_IRQ], 20); /* every queue IRQ */
-	assert_int_equal(kinds[ST_XPS], 20); /* the active tx queues and those the cut removes */
-	assert_int_equal(kinds[ST_CHANNELS], 1);
-	assert_int_equal(kinds[ST_COALESCE], 1);
-	assert_int_equal(kinds[ST_CGROUP], 26 + 1); /* vm's threads, batch's process */
-	assert_int_equal(kinds[ST_AFFINITY], 26);
-	assert_int_equal(kinds[ST_MKDIR], 4 + 2); /* cpuset: base, vm, vcpu, nq; freezer */
-	assert_int_equal(kinds[ST_FREEZE], 1);
+	assert_int_equal(kinds[IRQ], 20); /* every queue IRQ */
+	assert_int_equal(kinds[XPS], 20); /* the active tx queues and those the cut removes */
+	assert_int_equal(kinds[CHANNELS], 1);
+	assert_int_equal(kinds[COALESCE], 1);
+	assert_int_equal(kinds[CGROUP], 26 + 1); /* vm's threads, batch's process */
+	assert_int_equal(kinds[AFFINITY], 26);
+	assert_int_equal(kinds[MKDIR], 4 + 2); /* cpuset: base, vm, vcpu, nq; freezer */
+	assert_int_equal(kinds[FREEZE], 1);
 	assert_string_equal(json_string_value(json_object_get(root, "boot_id")),
 			    "00000000-0000-4000-8000-0000000000bb");
 	json_decref(root);
@@ -245,6 +250,44 @@ static void test_restore(void **state)
 	assert_false(bed_exists(&b, "sys/fs/cgroup/cpuset/vspace"));
 	assert_false(bed_exists(&b, "sys/fs/cgroup/freezer/vspace"));
 	assert_int_equal(access(b.state, F_OK), -1);
+	bed_close(&b);
+}
+
+/* Restore runs through the writer apply uses: every write is logged, timed
+ * and counted by kind (apply never removes a directory: the rmdirs are
+ * restore's), a thread that is gone is not an error, and a write refused
+ * for good is a failure that keeps the records. */
+static void test_restore_through_the_writer(void **state)
+{
+	struct bed b;
+	const struct vs_write_stats *ws;
+	int applied;
+
+	bed_open(&b, NULL, NULL);
+	assert_int_equal(controller_start(&b.c), 0);
+	ws = linuxplat_write_stats(b.lx);
+	assert_int_equal(ws[VS_W_RMDIR].writes, 0);
+	applied = b.writes;
+	/* a thread exits before the restore; an IRQ's file becomes a directory
+	 * (its write fails with EISDIR: permanent) */
+	assert_int_equal(sh("rm -rf %s/proc/4000/task/4002", b.root), 0);
+	assert_int_equal(sh("rm -f %s/proc/irq/101/smp_affinity_list && "
+			    "mkdir %s/proc/irq/101/smp_affinity_list",
+			    b.root, b.root),
+			 0);
+	assert_int_equal(linuxplat_restore(b.lx), 1);
+	assert_true(b.writes > applied + 40); /* each restore write in the write log */
+	assert_int_equal(ws[VS_W_RMDIR].writes, 4 + 2);
+	assert_true(ws[VS_W_RMDIR].sum_s > 0);
+	assert_int_equal(ws[VS_W_IRQ].permanent, 1);
+	/* the gone thread's records were skipped, the others restored */
+	assert_file(&b, ".vspace-emul/affinity/4003", "0-19");
+	/* what failed is kept for the operator */
+	{
+		char keep[200];
+		snprintf(keep, sizeof(keep), "%s.failed", b.state);
+		assert_int_equal(access(keep, F_OK), 0);
+	}
 	bed_close(&b);
 }
 
@@ -461,11 +504,11 @@ static void test_vanish_appear(void **state)
 	assert_int_equal(controller_start(&b.c), 0);
 	assert_int_equal(b.c.n_wl, 1);
 	assert_int_equal(sh("mv %s/proc/4000 %s/proc/4000.gone", b.root, b.root), 0);
-	linuxplat_refresh(b.lx, &b.c, 2e9);
+	plat_refresh(b.lx, &b.c, 2e9);
 	assert_int_equal(b.c.n_wl, 0);
 	assert_int_equal(controller_step(&b.c), 0); /* the loop goes on */
 	assert_int_equal(sh("mv %s/proc/4000.gone %s/proc/4000", b.root, b.root), 0);
-	assert_int_equal(linuxplat_refresh(b.lx, &b.c, 3e9), 1);
+	assert_int_equal(plat_refresh(b.lx, &b.c, 3e9), 1);
 	assert_int_equal(b.c.n_wl, 1);
 	assert_int_equal(controller_start(&b.c), 0);
 	assert_int_equal(controller_step(&b.c), 0);
@@ -568,6 +611,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_idempotent, teardown),
 		cmocka_unit_test_teardown(test_restore, teardown),
 		cmocka_unit_test_teardown(test_restore_removed_queues, teardown),
+		cmocka_unit_test_teardown(test_restore_through_the_writer, teardown),
 		cmocka_unit_test_teardown(test_leave, teardown),
 		cmocka_unit_test_teardown(test_crash_recovery, teardown),
 		cmocka_unit_test_teardown(test_recover_other_boot, teardown),

@@ -198,15 +198,20 @@ static void halt_poll_sample(enum vs_haltpoll_mode mode, struct vs_sample *out, 
 {
 	struct sim_model m;
 	struct sim_platform plat;
-	struct vs_wl_plan wp = { 0 };
+	struct vs_wl_plan wp = { .name = "lc" };
 	struct vs_plan plan = { .seq = 1, .n_workloads = 1, .wl = &wp };
 	struct vs_sample ws;
 	bool present;
-	struct vs_host_sample hs = { .n_workloads = 1, .wl = &ws, .present = &present };
+	const char *names[] = { "lc" };
+	struct vs_host_sample hs = {
+		.n_workloads = 1, .name = names, .wl = &ws, .present = &present
+	};
+	char err[256];
 
 	build(&m, 2, 1, 0, false);
 	simplat_init(&plat, &m);
 	plat.halt_poll = mode;
+	assert_int_equal(simplat_add_workload(&plat, "lc", 1000, err, sizeof(err)), 0);
 	wp.alloc = (struct vs_alloc){
 		.layout = VS_LAYOUT_ISOLATED, .n_vcpu = 1, .n_nq = 1, .vcpus = 1, .queues = 1
 	};
@@ -223,9 +228,10 @@ static void halt_poll_sample(enum vs_haltpoll_mode mode, struct vs_sample *out, 
 		assert_int_equal(plat.base.ops->sample(&plat.base, &hs), 0);
 	}
 	*out = ws;
-	*busy = plat.per.busy_vcpu_raw;
+	*busy = plat.wl[0].per.busy_vcpu_raw;
 	print_message("# accounting %s: core busy %.3f, KVM polling %.3f, U_v %.3f\n",
-		      haltpoll_mode_name(mode), *busy, plat.per.halt_poll_cores, ws.busy_vcpu);
+		      haltpoll_mode_name(mode), *busy, plat.wl[0].per.halt_poll_cores,
+		      ws.busy_vcpu);
 	assert_true(present);
 	model_free(&m);
 }
@@ -281,6 +287,7 @@ static void test_isolation_keeps_groups_apart(void **state)
 	assert_non_null(prev);
 	assert_int_equal(model_init(&m, &mc, err, sizeof(err)), 0);
 	simplat_init(&plat, &m);
+	assert_int_equal(simplat_add_workload(&plat, "lc", 1000, err, sizeof(err)), 0);
 	topology_init_flat(&topo, 8);
 	vs_params_defaults(&params);
 	params.explore = false;
@@ -292,7 +299,7 @@ static void test_isolation_keeps_groups_apart(void **state)
 	uint64_t was_nq = 0;
 
 	for (int k = 0; k < 30; k++) {
-		uint64_t vmask = plat.vcpu_mask, nmask = plat.nq_mask;
+		uint64_t vmask = plat.wl[0].vcpu_mask, nmask = plat.wl[0].nq_mask;
 
 		assert_true((vmask & nmask) == 0);
 		nic_set_qps(&m, k < 10 ? 20000 : (k < 20 ? 120000 : 40000));
@@ -325,9 +332,9 @@ static void test_isolation_keeps_groups_apart(void **state)
 		}
 		was_nq = nmask;
 		assert_int_equal(controller_step(&ctl), 0);
-		if (plat.alloc.n_vcpu != last.n_vcpu || plat.alloc.n_nq != last.n_nq)
+		if (plat.wl[0].alloc.n_vcpu != last.n_vcpu || plat.wl[0].alloc.n_nq != last.n_nq)
 			changes++;
-		last = plat.alloc;
+		last = plat.wl[0].alloc;
 	}
 	print_message("# %d allocation changes, %llu requests completed\n", changes,
 		      (unsigned long long)m.cnt.completions);

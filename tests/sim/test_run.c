@@ -3,8 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "sim/run.h"
-#include "sim/scenario.h"
+#include "simrun/run.h"
+#include "simrun/scenario.h"
 #include "testutil.h"
 
 static void small(struct sim_run_config *c, const char *policy, double qps)

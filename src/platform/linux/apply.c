@@ -61,7 +61,7 @@ static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_thread *t
 			return false;
 		t->aff.known = true;
 	}
-	struct st_rec r = { .kind = ST_AFFINITY,
+	struct st_rec r = { .kind = ACT_AFFINITY,
 			    .pid = t->pid,
 			    .tid = t->tid,
 			    .start = t->start,
@@ -119,7 +119,7 @@ static int apply_mkdir(struct apply_ctx *a, enum lx_hier h, struct lx_cgdir *d, 
 	if (d->planned)
 		return -1;
 	d->planned = true;
-	struct st_rec r = { .kind = ST_MKDIR };
+	struct st_rec r = { .kind = ACT_RMDIR };
 	str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
 	str_copy(r.path, d->path, sizeof(r.path));
 	if (a->keep_state && state_add(&lx->state, &r) < 0)
@@ -191,7 +191,8 @@ static void apply_groups(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 			if (sysroot_read(lx->cg.fd[h], "cgroup.subtree_control", buf, sizeof(buf)) <
 				    0 ||
 			    !strstr(buf, "cpuset")) {
-				struct st_rec r = { .kind = ST_SUBTREE };
+				struct st_rec r = { .kind = ACT_CG_WRITE,
+						    .file = "cgroup.subtree_control" };
 				str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
 				str_copy(r.path, "/", sizeof(r.path));
 				str_copy(r.text, "-cpuset", sizeof(r.text));
@@ -254,7 +255,7 @@ static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
 	if ((w->proc_cg.known && w->proc_cg.ival == 1) || w->proc_move_seq == a->seq || w->pid <= 0)
 		return dep;
 	if (!w->proc_cg.remembered) {
-		struct st_rec r = { .kind = ST_CGROUP,
+		struct st_rec r = { .kind = ACT_CG_MOVE,
 				    .pid = w->pid,
 				    .tid = w->pid,
 				    .start = w->pid_start,
@@ -263,7 +264,7 @@ static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
 		    0)
 			return dep;
 		str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
-		str_copy(r.text, "cgroup.procs", sizeof(r.text));
+		str_copy(r.file, "cgroup.procs", sizeof(r.file));
 		apply_remember(a, &w->proc_cg, &r);
 	}
 	op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
@@ -293,7 +294,7 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 		return;
 	if (!t->cg.remembered) {
 		struct st_rec r = {
-			.kind = ST_CGROUP, .pid = t->pid, .tid = t->tid, .start = t->start
+			.kind = ACT_CG_MOVE, .pid = t->pid, .tid = t->tid, .start = t->start
 		};
 		/* joining a cpuset resets the affinity: remember that too */
 		if (!apply_thread_affinity_known(a, t))
@@ -303,7 +304,7 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 					     sizeof(r.path)) < 0)
 				return;
 			str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
-			str_copy(r.text, "tasks", sizeof(r.text));
+			str_copy(r.file, "tasks", sizeof(r.file));
 			apply_remember(a, &t->cg, &r);
 		} else {
 			t->cg.remembered = true; /* the process record below covers it */
@@ -352,11 +353,7 @@ static void apply_virt_pin(struct apply_ctx *a, struct lx_wl *w, enum act_kind k
 		}
 		obj->known = true;
 	}
-	struct st_rec r = { .kind = kind == ACT_VIRT_VCPU	? ST_VIRT_VCPU
-				    : kind == ACT_VIRT_EMULATOR ? ST_VIRT_EMULATOR
-								: ST_VIRT_IOTHREAD,
-			    .index = id,
-			    .cpus = obj->cpus };
+	struct st_rec r = { .kind = kind, .index = id, .cpus = obj->cpus };
 	str_copy(r.uri, lx->cfg.libvirt_uri, sizeof(r.uri));
 	str_copy(r.domain, w->spec.domain, sizeof(r.domain));
 	apply_remember(a, obj, &r);
@@ -521,7 +518,7 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 		return;
 	}
 	if (w->place == VS_PLACE_LIBVIRT && lx->virt) {
-		struct st_rec r = { .kind = ST_VIRT_PAUSE };
+		struct st_rec r = { .kind = ACT_VIRT_PAUSE };
 		str_copy(r.uri, lx->cfg.libvirt_uri, sizeof(r.uri));
 		str_copy(r.domain, w->spec.domain, sizeof(r.domain));
 		apply_remember(a, &w->frozen, &r);
@@ -535,7 +532,7 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 	}
 	if (w->spec.source == VS_SRC_CGROUP && lx->cg.fd[LX_HIER_V2] >= 0) {
 		/* freeze the workload's own v2 cgroup */
-		struct st_rec r = { .kind = ST_FREEZE };
+		struct st_rec r = { .kind = ACT_CG_WRITE, .file = "cgroup.freeze" };
 		const char *p = w->spec.path;
 		while (*p == '/')
 			p++;
@@ -548,7 +545,7 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 	}
 	if (w->pid > 0 && lx->cg.fd[LX_HIER_FREEZER1] >= 0) {
 		if (!w->fz.planned) {
-			struct st_rec r = { .kind = ST_CGROUP,
+			struct st_rec r = { .kind = ACT_CG_MOVE,
 					    .tid = w->pid,
 					    .start = w->pid_start,
 					    .procs = true };
@@ -556,7 +553,7 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 					     sizeof(r.path)) < 0)
 				return;
 			str_copy(r.hier, lx->cg.rel[LX_HIER_FREEZER1], sizeof(r.hier));
-			str_copy(r.text, "cgroup.procs", sizeof(r.text));
+			str_copy(r.file, "cgroup.procs", sizeof(r.file));
 			if (a->keep_state && state_add(&lx->state, &r) < 0)
 				a->oom = true;
 			dep = apply_mkdir(a, LX_HIER_FREEZER1, apply_base(lx, LX_HIER_FREEZER1),
@@ -574,7 +571,7 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 			str_copy(op->file, "cgroup.procs", sizeof(op->file));
 			str_copy(op->what, w->spec.name, sizeof(op->what));
 			dep = apply_last_op(a);
-			struct st_rec f = { .kind = ST_FREEZE };
+			struct st_rec f = { .kind = ACT_CG_WRITE, .file = "freezer.state" };
 			str_copy(f.hier, lx->cg.rel[LX_HIER_FREEZER1], sizeof(f.hier));
 			str_copy(f.path, w->fz.path, sizeof(f.path));
 			str_copy(f.text, "THAWED", sizeof(f.text));
@@ -586,7 +583,7 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 		return;
 	}
 	if (w->pid > 0 && w->place == VS_PLACE_CGROUP2 && w->proc_cg.known) {
-		struct st_rec f = { .kind = ST_FREEZE };
+		struct st_rec f = { .kind = ACT_CG_WRITE, .file = "cgroup.freeze" };
 		str_copy(f.hier, lx->cg.rel[LX_HIER_V2], sizeof(f.hier));
 		str_copy(f.path, w->cg[LX_G_ENV].path, sizeof(f.path));
 		str_copy(f.text, "0", sizeof(f.text));
@@ -596,7 +593,7 @@ static void apply_pause(struct apply_ctx *a, struct lx_wl *w, bool pause)
 	}
 	/* last resort: stop and continue the process(es) */
 	{
-		struct st_rec r = { .kind = ST_SIGSTOP, .tid = w->pid, .start = w->pid_start };
+		struct st_rec r = { .kind = ACT_SIGNAL, .tid = w->pid, .start = w->pid_start };
 		int target = w->pid > 0 ? w->pid : (w->n_thr > 0 ? w->thr[0].tid : 0);
 		if (target <= 0)
 			return;
@@ -711,7 +708,7 @@ static struct lx_obj *apply_mask_known(struct apply_ctx *a, struct lx_nic *n, bo
 		else
 			cpuset_zero(&obj->cpus);
 	}
-	struct st_rec r = { .kind = rx ? ST_RPS : ST_XPS, .queue = q, .cpus = obj->cpus };
+	struct st_rec r = { .kind = rx ? ACT_RPS : ACT_XPS, .queue = q, .cpus = obj->cpus };
 	str_copy(r.ifname, n->name, sizeof(r.ifname));
 	str_copy(r.netns, n->netns, sizeof(r.netns));
 	apply_remember(a, obj, &r);
@@ -757,7 +754,7 @@ static void apply_irq(struct apply_ctx *a, struct lx_nic *n, struct lx_irq *irq,
 			return; /* the IRQ went away with a channel change */
 		irq->aff.known = true;
 	}
-	struct st_rec r = { .kind = ST_IRQ, .irq = irq->irq, .cpus = irq->aff.cpus };
+	struct st_rec r = { .kind = ACT_IRQ, .irq = irq->irq, .cpus = irq->aff.cpus };
 	apply_remember(a, &irq->aff, &r);
 	if (cpuset_equal(&irq->aff.cpus, cores))
 		return;
@@ -785,17 +782,15 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 	cpuset_zero(&nq);
 	cpuset_zero(&comp);
 	for (int i = 0; i < plan->n_workloads; i++) {
-		for (int j = 0; j < lx->n_wl; j++) {
-			struct lx_wl *w = &lx->wl[j];
-			if (w->ctl != i || !w->present)
-				continue;
-			if (n->owner >= 0 && n->owner != j)
-				continue;
-			cpuset_or(&nq, &nq, &plan->wl[i].nq_cores);
-			cpuset_or(&comp, &comp, &plan->wl[i].vcpu_cores);
-			queues += plan->wl[i].alloc.queues;
-			owners++;
-		}
+		struct lx_wl *w = linux_find(lx, plan->wl[i].name);
+		if (!w || !w->present)
+			continue;
+		if (n->owner >= 0 && n->owner != (int)(w - lx->wl))
+			continue;
+		cpuset_or(&nq, &nq, &plan->wl[i].nq_cores);
+		cpuset_or(&comp, &comp, &plan->wl[i].vcpu_cores);
+		queues += plan->wl[i].alloc.queues;
+		owners++;
 	}
 	if (owners == 0 || cpuset_empty(&nq))
 		return;
@@ -803,7 +798,7 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 	/* channels first: the masks below address the queues they leave */
 	if (n->manage_channels && n->ch_supported && !n->chan.broken && queues > 0) {
 		struct vs_channels want;
-		struct st_rec r = { .kind = ST_CHANNELS, .ch = n->ch };
+		struct st_rec r = { .kind = ACT_CHANNELS, .ch = n->ch };
 		str_copy(r.ifname, n->name, sizeof(r.ifname));
 		str_copy(r.netns, n->netns, sizeof(r.netns));
 		apply_remember(a, &n->chan, &r);
@@ -893,7 +888,7 @@ static void apply_nic(struct apply_ctx *a, struct lx_nic *n, const struct vs_pla
 			}
 			n->coal.known = true;
 			n->coal.ival = (int)cur.rx_usecs;
-			struct st_rec r = { .kind = ST_COALESCE, .co = cur };
+			struct st_rec r = { .kind = ACT_COALESCE, .co = cur };
 			str_copy(r.ifname, n->name, sizeof(r.ifname));
 			str_copy(r.netns, n->netns, sizeof(r.netns));
 			apply_remember(a, &n->coal, &r);
@@ -925,10 +920,11 @@ int apply_plan(struct vs_platform *p, const struct vs_plan *plan)
 	int failed;
 
 	lx->act.n = 0;
-	for (int i = 0; i < plan->n_workloads; i++)
-		for (int j = 0; j < lx->n_wl; j++)
-			if (lx->wl[j].ctl == i && lx->wl[j].present)
-				apply_lc(&a, &lx->wl[j], &plan->wl[i]);
+	for (int i = 0; i < plan->n_workloads; i++) {
+		struct lx_wl *w = linux_find(lx, plan->wl[i].name);
+		if (w && w->present)
+			apply_lc(&a, w, &plan->wl[i]);
+	}
 	for (int j = 0; j < lx->n_wl; j++)
 		if (!lx->wl[j].spec.lc && lx->wl[j].present)
 			apply_be(&a, &lx->wl[j], plan);
@@ -958,21 +954,27 @@ int apply_plan(struct vs_platform *p, const struct vs_plan *plan)
 
 /* ---- Benchmark of the writes ---------------------------------------------------------------- */
 
-/* The plan in force, rebuilt from what each workload last had (n entries). */
-static int bench_plan(struct vs_linux *lx, struct vs_plan *plan, struct vs_wl_plan *wl, int cap)
+/* The plan in force, rebuilt from what each placed LC workload last had;
+ * *self: the entry of workload self (-1 when it has none). */
+static int bench_plan(struct vs_linux *lx, struct vs_plan *plan, struct vs_wl_plan *wl, int cap,
+		      const struct lx_wl *self, int *self_i)
 {
 	int n = 0;
 
 	memset(plan, 0, sizeof(*plan));
-	for (int j = 0; j < lx->n_wl; j++) {
+	*self_i = -1;
+	for (int j = 0; j < lx->n_wl && n < cap; j++) {
 		struct lx_wl *w = &lx->wl[j];
-		if (w->ctl < 0 || w->ctl >= cap || !w->cur_valid)
+		if (!w->spec.lc || !w->present || !w->cur_valid)
 			continue;
-		wl[w->ctl].alloc = w->cur_alloc;
-		wl[w->ctl].vcpu_cores = w->cur_vcpu;
-		wl[w->ctl].nq_cores = w->cur_nq;
-		if (w->ctl + 1 > n)
-			n = w->ctl + 1;
+		if (w == self)
+			*self_i = n;
+		memset(&wl[n], 0, sizeof(wl[n]));
+		str_copy(wl[n].name, w->spec.name, sizeof(wl[n].name));
+		wl[n].alloc = w->cur_alloc;
+		wl[n].vcpu_cores = w->cur_vcpu;
+		wl[n].nq_cores = w->cur_nq;
+		n++;
 	}
 	plan->wl = wl;
 	plan->n_workloads = n;
@@ -992,8 +994,7 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 	enum lx_hier h;
 
 	for (int j = 0; j < lx->n_wl && !w; j++)
-		if (lx->wl[j].spec.lc && lx->wl[j].present && lx->wl[j].ctl >= 0 &&
-		    lx->wl[j].cur_valid && lx->wl[j].ctl < 64)
+		if (lx->wl[j].spec.lc && lx->wl[j].present && lx->wl[j].cur_valid)
 			w = &lx->wl[j];
 	if (!w) {
 		snprintf(err, errlen, "no LC workload is running and placed");
@@ -1029,11 +1030,13 @@ int linuxplat_bench_writes(struct vs_linux *lx, int rounds, char *err, size_t er
 	/* 1: swap the groups' cores (cpuset.cpus or affinity, IRQ/RPS/XPS) and
 	 * flip the queue count (channels) */
 	for (int r = 0; r < rounds; r++) {
-		if (bench_plan(lx, &plan, wl, 64) <= w->ctl)
+		int self;
+		bench_plan(lx, &plan, wl, 64, w, &self);
+		if (self < 0)
 			break;
-		wl[w->ctl].vcpu_cores = r % 2 ? a : b;
-		wl[w->ctl].nq_cores = r % 2 ? b : a;
-		wl[w->ctl].alloc.queues = r % 2 ? 1 : 2;
+		wl[self].vcpu_cores = r % 2 ? a : b;
+		wl[self].nq_cores = r % 2 ? b : a;
+		wl[self].alloc.queues = r % 2 ? 1 : 2;
 		plan.seq = ++seq;
 		apply_plan(&lx->base, &plan);
 	}

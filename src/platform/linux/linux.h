@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "control/controller.h"
+#include "platform/topology.h"
 #include "lib/cpuset.h"
 #include "platform/haltpoll.h"
 #include "platform/linux/guest.h"
@@ -129,12 +129,10 @@ struct vs_platform *linuxplat_platform(struct vs_linux *lx);
 const struct vs_topology *linuxplat_topology(const struct vs_linux *lx);
 
 /* Re-discover the workloads (cheaply: only when a task list changed, plus a
- * full rescan every few seconds) and keep the controller's LC workloads in
- * step: a workload that appeared is added (and gets its first allocation at
- * the next controller_start), one that vanished is removed; each with a log
- * line. Returns the number of workloads added (the caller then runs
- * controller_start). */
-int linuxplat_refresh(struct vs_linux *lx, struct vs_controller *c, double now_s);
+ * full rescan every few seconds) and report the LC workloads that appeared
+ * (at the first call: every one present) and vanished, by name (the seam's
+ * refresh; the daemon hands the report to controller_reconcile). Returns 0. */
+int linuxplat_refresh(struct vs_linux *lx, double now_s, struct vs_discovery *d);
 
 /* A p95 pushed by a load generator or exporter for the current period.
  * Returns 0, or -1 with err (unknown workload, bad value). */

@@ -162,7 +162,7 @@ struct lx_wl {
 	uint64_t pid_start;
 	bool is_vm;
 	bool qmp_used;
-	int ctl; /* index in the controller, -1 */
+	bool reported; /* reported present by the last refresh (LC workloads) */
 	enum vs_placement place;
 	struct lx_thread *thr;
 	int n_thr, cap_thr;
@@ -237,76 +237,10 @@ struct lx_nic {
 	bool ch_warned, coal_warned;
 };
 
-/* ---- State records (what to put back) -------------------------------------------------- */
-
-enum st_kind {
-	ST_MKDIR = 0, /* a cgroup directory vspace created: rmdir */
-	ST_SUBTREE,   /* "+cpuset" vspace wrote to a v2 subtree_control: write text back */
-	ST_CGROUP,    /* a thread's (procs: a process's) original cgroup */
-	ST_AFFINITY,  /* a thread's original affinity */
-	ST_IRQ,
-	ST_RPS,
-	ST_XPS,
-	ST_CHANNELS,
-	ST_COALESCE,
-	ST_FREEZE,  /* a freezer group vspace may have frozen: thaw */
-	ST_SIGSTOP, /* a process vspace may have stopped: SIGCONT */
-	ST_VIRT_VCPU,
-	ST_VIRT_EMULATOR,
-	ST_VIRT_IOTHREAD,
-	ST_VIRT_PAUSE, /* a domain vspace may have suspended: resume */
-	ST_N
-};
-
-struct st_rec {
-	enum st_kind kind;
-	int pid; /* the thread's process (for /proc paths) */
-	int tid; /* thread or process id */
-	uint64_t start;
-	bool procs;	/* ST_CGROUP: move the whole process */
-	char hier[32];	/* cgroup hierarchy below sys/ */
-	char path[200]; /* cgroup path in it; "/" is the root */
-	int irq;
-	char netns[64];
-	char ifname[IFNAMSIZ];
-	int queue;
-	struct vs_cpuset cpus;
-	struct vs_channels ch;
-	struct vs_coalesce co;
-	char uri[128];
-	char domain[128];
-	int index;
-	char text[64];
-};
-
-struct lx_state {
-	char path[PATH_MAX / 2]; /* "" = keep nothing (dry-run) */
-	char boot_id[64];
-	int daemon_pid; /* the daemon that wrote a loaded file */
-	struct st_rec *rec;
-	int n, cap;
-	bool dirty; /* records added since the last save */
-};
-
-const char *st_kind_name(enum st_kind k);
-/* Add a record (copied). Returns 0 or -1 (out of memory). */
-int state_add(struct lx_state *st, const struct st_rec *r);
-/* Write the file atomically (temp file, fsync, rename). Returns 0 or -1 (logged). */
-int state_save(struct lx_state *st);
-/* Load a state file. Returns 1 loaded, 0 no file, -1 with err. */
-int state_load(struct lx_state *st, const char *path, char *err, size_t errlen);
-/* Put back every record (in a safe order) under root; log each step via
- * logfn (may be NULL). Returns the number of records that failed. */
-int state_restore(struct lx_state *st, const struct vs_sysroot *root, bool dry_run,
-		  void (*logfn)(void *arg, const char *line), void *arg);
-/* Delete the file and forget the records. */
-void state_clear(struct lx_state *st);
-void state_free(struct lx_state *st);
-/* The host's boot id (proc/sys/kernel/random/boot_id), "" when unknown. */
-void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len);
-
 /* ---- Writes -------------------------------------------------------------------------------- */
 
+/* Every write vspace makes, in a period or when it puts things back: one
+ * enum, one dispatcher (act.c). */
 enum act_kind {
 	ACT_MKDIR = 0,
 	ACT_RMDIR,
@@ -333,10 +267,10 @@ struct act_op {
 	struct lx_obj *obj;	  /* updated on success; broken on a permanent error */
 	int dep;		  /* index of an op that must succeed first, -1 */
 	enum lx_hier hier;
-	char path[192]; /* cgroup dir */
+	char path[200]; /* cgroup dir below the hierarchy ("/" or "" its root) */
 	char file[24];	/* cgroup file */
 	bool use_cpus;	/* ACT_CG_WRITE: write cpus as a cpulist, else text */
-	char text[24];
+	char text[64];
 	int id;	 /* tid / pid / irq / vcpu / iothread id */
 	int wl;	 /* workload index, -1 */
 	int nic; /* NIC index, -1 */
@@ -347,30 +281,127 @@ struct act_op {
 	int value; /* the object's new ival: freeze flag, queue count, group joined */
 	int arg;   /* ACT_SIGNAL: the signal */
 	char what[96];
-	int result;
+	bool enoent_gone; /* ENOENT means the object is gone, not an error (restore) */
+	/* where it goes, filled by the writer's resolve hook just before it runs */
+	int dirfd;			 /* the cgroup hierarchy's root, -1 */
+	char hier_name[32];		 /* for the log */
+	int sys_fd, sock;		 /* the NIC's sysfs and ethtool socket, -1 */
+	char ifname[IFNAMSIZ];		 /* the NIC */
+	int mask_cpus;			 /* width of RPS/XPS masks */
+	struct vs_virt *virt;		 /* libvirt connection, NULL */
+	char domain[128];		 /* its domain */
+	struct vs_guest_actuator *guest; /* ACT_GUEST_*: the workload's actuator */
+	char wname[64];			 /* the workload's name, for the log */
+	/* the outcome */
+	int result; /* 0 or -errno */
+	bool gone;  /* failed because the object no longer exists */
 };
 
+/* The writer: queued ops, run in order, each timed, errors sorted. */
 struct lx_act {
 	struct act_op *op;
 	int n, cap;
+	const struct vs_sysroot *root;
+	bool dry_run;
+	const char *prefix; /* before each line it logs ("restore: "), "" */
+	bool log_each;	    /* log every write at info level (restore), else at debug */
 	struct vs_write_stats stats[VS_W_N];
-	struct vs_hist *hist; /* VS_W_N exact-ish latency histograms (ns); NULL unless
+	struct vs_hist *hist;  /* VS_W_N exact-ish latency histograms (ns); NULL unless
 				 a write benchmark asked for them */
+	uint64_t irq_mismatch; /* IRQs whose effective affinity left the requested set */
 	void (*logfn)(void *arg, const char *line);
 	void *logarg;
+	/* the caller's hooks (may be NULL): fill an op's handles before it runs;
+	 * account for what a write made (or, dry run, would make) changed */
+	void (*resolve)(void *arg, struct act_op *op);
+	void (*after)(void *arg, const struct act_op *op);
+	void *hook_arg;
 };
 
-/* Append an op (zeroed but for kind, wkind, dep = -1, wl = nic = -1);
- * NULL when out of memory. */
-struct act_op *act_push(struct vs_linux *lx, enum act_kind kind);
-/* Run the queued ops in order and clear the queue. Returns the number of
- * failed ops. */
-int act_run(struct vs_linux *lx);
+/* Append an op (zeroed but for kind, wkind, dep = -1, wl = nic = -1, no
+ * handles); NULL when out of memory. */
+struct act_op *act_queue(struct lx_act *a, enum act_kind kind);
+/* Run the queued ops in order (an op whose dep failed is skipped) and
+ * clear the queue; op->result and op->gone stay readable until the next
+ * act_queue. Returns the number of failed ops (gone ones included). */
+int act_exec(struct lx_act *a);
 /* One-line description of an op. */
-size_t act_describe(const struct vs_linux *lx, const struct act_op *op, char *buf, size_t len);
+size_t act_describe(const struct act_op *op, char *buf, size_t len);
 /* Sort errno into transient (1), gone (2: the thread/object vanished) or permanent (0). */
 int act_errclass(int err);
 void act_free(struct lx_act *a);
+
+/* The platform's writer: act_queue on lx->act; act_run resolves each op
+ * against the host (cgroup fds, NICs, libvirt, guests) and runs them. */
+struct act_op *act_push(struct vs_linux *lx, enum act_kind kind);
+int act_run(struct vs_linux *lx);
+
+/* ---- State records (what to put back) -------------------------------------------------- */
+
+/*
+ * The original of one setting vspace changed, as the write that puts it
+ * back (the kinds of enum act_kind):
+ *	ACT_RMDIR	 a cgroup directory vspace created
+ *	ACT_CG_WRITE	 text back into file: cgroup.subtree_control ("-cpuset"),
+ *			 freezer.state / cgroup.freeze (thaw)
+ *	ACT_CG_MOVE	 a thread (procs: a process) back into its cgroup (file:
+ *			 tasks, cgroup.threads, cgroup.procs)
+ *	ACT_AFFINITY, ACT_IRQ, ACT_RPS, ACT_XPS, ACT_CHANNELS, ACT_COALESCE
+ *	ACT_SIGNAL	 SIGCONT to a process vspace may have stopped
+ *	ACT_VIRT_*	 libvirt pins; ACT_VIRT_PAUSE: resume the domain
+ * The state file names them as before ("mkdir", "subtree_control", "cgroup",
+ * "freeze", "sigstop", "libvirt_pause", ...: st_rec_name).
+ */
+struct st_rec {
+	enum act_kind kind;
+	int pid; /* the thread's process (for /proc paths) */
+	int tid; /* thread or process id */
+	uint64_t start;
+	bool procs;	/* ACT_CG_MOVE: move the whole process */
+	char hier[32];	/* cgroup hierarchy below sys/ */
+	char path[200]; /* cgroup path in it; "/" is the root */
+	char file[24];	/* ACT_CG_WRITE, ACT_CG_MOVE: the file written */
+	int irq;
+	char netns[64];
+	char ifname[IFNAMSIZ];
+	int queue;
+	struct vs_cpuset cpus;
+	struct vs_channels ch;
+	struct vs_coalesce co;
+	char uri[128];
+	char domain[128];
+	int index;
+	char text[64]; /* ACT_CG_WRITE: what is written back */
+};
+
+struct lx_state {
+	char path[PATH_MAX / 2]; /* "" = keep nothing (dry-run) */
+	char boot_id[64];
+	int daemon_pid; /* the daemon that wrote a loaded file */
+	struct st_rec *rec;
+	int n, cap;
+	bool dirty; /* records added since the last save */
+};
+
+/* The record's name in the state file ("mkdir", "cgroup", "freeze", ...). */
+const char *st_rec_name(const struct st_rec *r);
+/* Add a record (copied). Returns 0 or -1 (out of memory). */
+int state_add(struct lx_state *st, const struct st_rec *r);
+/* Write the file atomically (temp file, fsync, rename). Returns 0 or -1 (logged). */
+int state_save(struct lx_state *st);
+/* Load a state file. Returns 1 loaded, 0 no file, -1 with err. */
+int state_load(struct lx_state *st, const char *path, char *err, size_t errlen);
+/* Delete the file and forget the records. */
+void state_clear(struct lx_state *st);
+void state_free(struct lx_state *st);
+/* The host's boot id (proc/sys/kernel/random/boot_id), "" when unknown. */
+void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len);
+
+/* restore.c: put back every record (in a safe order) under root through the
+ * writer a (its root and dry_run are set here); libvirt records reach their
+ * own URI. Returns the number of records that failed. */
+int restore_records(struct lx_state *st, const struct vs_sysroot *root, bool dry_run,
+		    struct lx_act *a);
 
 /* ---- The platform ------------------------------------------------------------------------ */
 
@@ -405,9 +436,24 @@ struct vs_linux {
 	int tidcap;
 	double now_s;
 	struct vs_linux_counters cnt;
+	/* the last refresh's report (LC workloads at most once each) */
+	struct vs_wl_report *appeared, *vanished;
 	struct lx_cgdir cgbase[LX_HIER_N]; /* cfg.cgroup_parent in each hierarchy */
 	int scratch[3 * VS_MAX_CPUS];
 };
+
+/* linux.c: the workload named name, or NULL; the period's wait for QMP answers. */
+struct lx_wl *linux_find(struct vs_linux *lx, const char *name);
+int linux_qmp_wait_ms(const struct vs_linux *lx);
+
+/* sample.c: the seam's sample; one /proc/stat snapshot. */
+int sample_seam(struct vs_platform *p, struct vs_host_sample *s);
+int sample_read_stat(struct vs_linux *lx, struct vs_procstat *out);
+
+/* refresh.c: the seam's refresh; forget what was known of a workload's
+ * process (it vanished, or everything was put back). */
+int refresh_seam(struct vs_platform *p, double now_s, struct vs_discovery *d);
+void refresh_forget(struct lx_wl *w);
 
 /* discover.c */
 int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool force);

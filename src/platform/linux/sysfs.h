@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "control/topology.h"
+#include "platform/topology.h"
 #include "lib/cpuset.h"
 
 /* All functions take sys_fd: a directory fd on the sysfs root (root/sys, or

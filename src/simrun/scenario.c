@@ -1,5 +1,5 @@
 /* scenario.c - the simulator's scenarios: sweep, dynamic, energy, colocate; runs in parallel processes. */
-#include "sim/scenario.h"
+#include "simrun/scenario.h"
 
 #include <errno.h>
 #include <math.h>

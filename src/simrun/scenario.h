@@ -1,11 +1,11 @@
 /* scenario.h - the simulator's scenarios: sweep, dynamic, energy, colocate; runs in parallel processes. */
-#ifndef VS_SIM_SCENARIO_H
-#define VS_SIM_SCENARIO_H
+#ifndef VS_SIMRUN_SCENARIO_H
+#define VS_SIMRUN_SCENARIO_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "sim/run.h"
+#include "simrun/run.h"
 
 #define SIM_SCEN_MAX_POLICIES 16
 #define SIM_SCEN_MAX_LOADS    32

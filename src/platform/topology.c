@@ -1,5 +1,5 @@
 /* topology.c - the cores vspace manages: NUMA nodes, hyper-thread siblings, the NIC's node. */
-#include "control/topology.h"
+#include "platform/topology.h"
 
 void topology_init_flat(struct vs_topology *t, int n_cpus)
 {

@@ -1,6 +1,6 @@
 /* run.h - run the model under the real controller: one configuration, per-period CSV, summary. */
-#ifndef VS_SIM_RUN_H
-#define VS_SIM_RUN_H
+#ifndef VS_SIMRUN_RUN_H
+#define VS_SIMRUN_RUN_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* run.c - run the model under the real controller: one configuration, per-period CSV, summary. */
-#include "sim/run.h"
+#include "simrun/run.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -199,6 +199,36 @@ static void sim_phase_finish(struct sim_phase_result *pr, const struct sim_acc *
 	pr->energy_j = a->energy;
 }
 
+/* Discovery's report into the controller, as vspaced does it: a workload
+ * the controller refuses (it does not fit) is an error here. */
+struct sim_refusal {
+	char why[256]; /* the first refusal, "" none */
+};
+
+static void sim_run_note(void *arg, enum vs_reconcile_event ev, const struct vs_wl_report *wl,
+			 const char *why)
+{
+	struct sim_refusal *r = arg;
+
+	if (ev == VS_RECONCILE_REFUSED && !r->why[0])
+		snprintf(r->why, sizeof(r->why), "workload %s: %s", wl->name, why);
+}
+
+static int sim_run_reconcile(struct sim_platform *plat, struct vs_controller *ctl, char *err,
+			     size_t errlen)
+{
+	struct vs_discovery d;
+	struct sim_refusal r = { "" };
+
+	plat->base.ops->refresh(&plat->base, 0, &d);
+	controller_reconcile(ctl, &d, sim_run_note, &r);
+	if (r.why[0]) {
+		str_copy(err, r.why, errlen);
+		return -1;
+	}
+	return 0;
+}
+
 int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *err, size_t errlen)
 {
 	struct sim_model_config mc = { 0 };
@@ -244,7 +274,10 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 		goto out;
 	}
 	hist_init(all);
-	if (controller_add_workload(&ctl, "lc", cfg->slo_us, err, errlen) < 0)
+	/* the LC VM appears to discovery; the controller takes it from the report */
+	if (simplat_add_workload(&plat, "lc", cfg->slo_us, err, errlen) < 0)
+		goto out;
+	if (sim_run_reconcile(&plat, &ctl, err, errlen) < 0)
 		goto out;
 	if (controller_start(&ctl) < 0) {
 		snprintf(err, errlen, "first allocation: %s", ctl.last_error);
@@ -266,7 +299,7 @@ int sim_run(const struct sim_run_config *cfg, struct sim_run_result *res, char *
 		for (long k = 0; k < n; k++) {
 			struct vs_thresholds th = ctl.wl[0].ex.th;
 			struct sim_counters before = m.cnt;
-			const struct sim_period *per = &plat.per;
+			const struct sim_period *per = &plat.wl[0].per;
 
 			t += period_ns;
 			model_run_until(&m, t);

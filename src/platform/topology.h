@@ -1,6 +1,6 @@
 /* topology.h - the cores vspace manages: NUMA nodes, hyper-thread siblings, the NIC's node. */
-#ifndef VS_CONTROL_TOPOLOGY_H
-#define VS_CONTROL_TOPOLOGY_H
+#ifndef VS_PLATFORM_TOPOLOGY_H
+#define VS_PLATFORM_TOPOLOGY_H
 
 #include "lib/cpuset.h"
 

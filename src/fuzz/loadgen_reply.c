@@ -1,28 +1,22 @@
-/* fuzz_loadgen_reply.c - libFuzzer target: the loadgen's memcached and HTTP reply parsers on arbitrary server bytes.
- *
- * Build and run (needs clang):
- *   make fuzz
- *   build/fuzz/fuzz_loadgen_reply -max_total_time=600 tests/loadgen/corpus
- * The saved corpus (tests/loadgen/corpus) is replayed by tests/loadgen/test_corpus.c in make check.
- */
+/* loadgen_reply.c - fuzz target "loadgen_reply": the loadgen's memcached and HTTP reply parsers on arbitrary server bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fuzz/fuzz.h"
 #include "loadgen/proto.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The first byte picks what the connection is waiting for; the rest is what
  * the server sent. Replies are consumed one after another, as the engine does. */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+void fuzz_loadgen_reply(const uint8_t *data, size_t size, struct fuzz_count *c)
 {
 	static const enum proto_req_kind kinds[] = { PROTO_MC_GET, PROTO_MC_SET, PROTO_HTTP_GET };
 	const char *buf = (const char *)data + 1;
 	size_t len, off = 0;
 
 	if (size < 1)
-		return 0;
+		return;
+	c->kind = "reply";
 	len = size - 1;
 	for (int i = 0; off < len; i++) {
 		enum proto_req_kind kind = kinds[(data[0] + i) % 3];
@@ -37,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (used < 0) {
 			if (!why) /* every rejection says why */
 				abort();
+			c->refused++;
 			break;
 		}
 		if ((size_t)used > len - off)
@@ -58,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (r.status != PROTO_HIT && r.status != PROTO_MISS && r.status != PROTO_REJECTED)
 			abort();
+		c->parsed++;
 		off += (size_t)used;
 	}
-	return 0;
 }
