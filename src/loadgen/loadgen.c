@@ -1181,14 +1181,16 @@ static void lg_loop(struct lg_thread *t, uint64_t deadline_ns)
 			t->cpu0_s = lg_thread_cpu_s();
 			t->cpu0_taken = true;
 		}
-		if (t->phase == LG_RUN && now >= e->end_ns) {
-			t->phase = LG_DRAIN;
-			t->cpu_s = lg_thread_cpu_s() - t->cpu0_s;
-		}
+		/* the schedule up to now (never past the end: a sender woken late
+		 * still takes up every request of the measured time) */
 		if (t->phase == LG_RUN)
 			lg_generate(t, now);
 		else if (t->phase == LG_LOAD)
 			lg_generate_load(t, now);
+		if (t->phase == LG_RUN && now >= e->end_ns) {
+			t->phase = LG_DRAIN;
+			t->cpu_s = lg_thread_cpu_s() - t->cpu0_s;
+		}
 		retry = t->phase == LG_CONNECT ? 0 : lg_reconnect_due(t, now);
 		lg_dispatch(t);
 		lg_flush_dirty(t);
