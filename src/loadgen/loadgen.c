@@ -829,8 +829,12 @@ static void lg_complete(struct lg_thread *t, const struct lg_req *q, const struc
 	if (!(q->flags & LG_REQ_MEASURED)) {
 		/* warm-up at the rate: windows only */
 		pthread_mutex_lock(&t->mu);
-		if (!rejected)
+		if (rejected) {
+			t->wc.errors++;
+		} else {
 			hist_add(t->win, lat);
+			t->wc.ok++;
+		}
 		pthread_mutex_unlock(&t->mu);
 		return;
 	}
