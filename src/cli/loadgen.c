@@ -750,6 +750,18 @@ static void loadgen_print_duration(double s)
 		printf("%.1f s", s);
 }
 
+/* The step run at qps (the last one when several were). */
+static const struct loadgen_search_step *loadgen_search_step_at(const struct loadgen_search *s,
+								double qps)
+{
+	const struct loadgen_search_step *st = &s->steps[s->n_steps - 1];
+
+	for (int i = 0; i < s->n_steps; i++)
+		if (s->steps[i].qps == qps)
+			st = &s->steps[i];
+	return st;
+}
+
 static int loadgen_do_search(struct loadgen_cli *o)
 {
 	struct loadgen_search *s = calloc(1, sizeof(*s));
@@ -800,15 +812,15 @@ static int loadgen_do_search(struct loadgen_cli *o)
 			       "<= "
 			       "%.0f us up to %.0f QPS at least (exit %d). What helps: --rt, more "
 			       "--threads, a quieter machine\n",
-			       s->fail_qps, s->steps[s->n_steps - 1].lag_p99_us, o->slo_us,
-			       s->best_qps, rc);
+			       s->fail_qps, loadgen_search_step_at(s, s->fail_qps)->lag_p99_us,
+			       o->slo_us, s->best_qps, rc);
 		else if (rc == LOADGEN_E_SEARCH_LIMIT)
 			printf("result   limited by the load generator at %.0f QPS (it could not "
 			       "keep "
-			       "its schedule there: sender lag p99 %.0f us), the first rate tried: "
+			       "its schedule there: sender lag p99 %.0f us), and no rate passed: "
 			       "nothing is known of the server (exit %d). What helps: --rt, more "
 			       "--threads, a quieter machine\n",
-			       s->fail_qps, s->steps[s->n_steps - 1].lag_p99_us, rc);
+			       s->fail_qps, loadgen_search_step_at(s, s->fail_qps)->lag_p99_us, rc);
 		else if (rc != LOADGEN_OK && rc != LOADGEN_E_INTERRUPTED)
 			printf("result   FAILED (exit %d, %s) at %.0f QPS: %s\n", rc,
 			       loadgen_status_name(rc), s->fail_qps, s->why);

@@ -287,13 +287,6 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 		s->n_steps++;
 		if (on_step)
 			on_step(s, st, arg);
-		if (st->loadgen_limit) {
-			/* what the server does above here cannot be told */
-			s->limit = "limited by the load generator";
-			s->status = LOADGEN_E_SEARCH_LIMIT;
-			hi = rate;
-			break;
-		}
 		if (!st->pass && fatal * 2 > st->runs) {
 			s->limit = fail_verdict;
 			s->status = loadgen_judge(&run_cfg, r, NULL, 0);
@@ -301,11 +294,15 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 			hi = rate;
 			break;
 		}
+		/* A rate the loadgen itself could not drive bounds the search like a
+		 * failing one: the bisection then finds the loadgen's own limit, and
+		 * what the server does above it cannot be told (exit 10). */
 		if (st->pass) {
 			lo = rate;
 		} else {
 			hi = rate;
 			s->limit = st->verdict;
+			s->status = st->loadgen_limit ? LOADGEN_E_SEARCH_LIMIT : LOADGEN_OK;
 		}
 		if (hi == 0) { /* bracketing upwards */
 			if (rate >= s->max_qps) {

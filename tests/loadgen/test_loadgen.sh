@@ -195,8 +195,9 @@ else
 		grep -q '^step         40 QPS  0/2 runs passed' <<<"$out" && [ "$(grep -c '^  run ' <<<"$out")" -eq 6 ]
 	check "search: majority of repeats decides (2 of 3 suffice), halves down to the floor" $? "rc=$rc" "$out"
 	# the loadgen itself the limit (here: no lag allowed at all): said so, exit 10
-	lg --server "127.0.0.1:$mc_port" --search --slo-us 100000 --qps 500 --duration 0.3 --no-load --max-lag-us 1 --repeats 1
-	[ $rc -eq 10 ] && grep -q '^result   limited by the load generator at 500 QPS' <<<"$out"
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 100000 --qps 40 --duration 0.3 --no-load --max-lag-us 1 --repeats 1
+	[ $rc -eq 10 ] && grep -q '^result   limited by the load generator at 10 QPS .*, and no rate passed' <<<"$out" &&
+		[ "$(grep -c '^step' <<<"$out")" -eq 3 ]
 	check "search: the loadgen's own limit is reported, exit 10" $? "rc=$rc" "$out"
 
 	# SIGINT ends the run early: exit 130, partial figures marked
