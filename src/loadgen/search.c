@@ -121,8 +121,7 @@ int loadgen_judge(const struct loadgen_config *c, const struct loadgen_result *r
 			 : r->errors	? LOADGEN_E_ERRORS
 					: LOADGEN_E_TIMEOUTS;
 	}
-	if (r->scheduled == 0 ||
-	    (double)r->received < LOADGEN_MIN_ACHIEVED * (double)r->scheduled) {
+	if ((double)r->received < LOADGEN_MIN_ACHIEVED * (double)r->scheduled) {
 		str_appendf(why, why_len, &n,
 			    "rate not held: %.1f %% of the scheduled requests were answered in the "
 			    "measured time (under %.0f %%); ",

@@ -190,7 +190,8 @@ else
 		[ "$(grep -c '^step' <<<"$out")" -eq 3 ] && grep -q '^time     [0-9.]* s (3 rates, 3 runs)' <<<"$out"
 	check "search: doubles up to --max-qps, prints the time it took" $? "rc=$rc" "$out"
 	# an impossible SLO: repeated runs per rate, the majority decides, halving down to the floor
-	lg --server "127.0.0.1:$mc_port" --search --slo-us 0.5 --qps 40 --duration 0.2 --no-load "${LAX[@]}"
+	# (a fixed seed: at 10 QPS a short run could draw no request at all)
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 0.5 --qps 40 --duration 0.3 --no-load --seed 3 "${LAX[@]}"
 	[ $rc -eq 0 ] && grep -q '^result   no rate passed: p95 over SLO at 10 QPS' <<<"$out" &&
 		grep -q '^step         40 QPS  0/2 runs passed' <<<"$out" && [ "$(grep -c '^  run ' <<<"$out")" -eq 6 ]
 	check "search: majority of repeats decides (2 of 3 suffice), halves down to the floor" $? "rc=$rc" "$out"
