@@ -97,12 +97,15 @@ static void loadgen_usage(FILE *f)
 		"                      two; lag: how late the sender took it up)\n"
 		"  --search            find the highest rate whose p95 <= --slo-us: double the\n"
 		"                      rate from --qps (default 1000) until a rate fails, then\n"
-		"                      bisect. Every rate is run --repeats times (--duration\n"
-		"                      each, a new seed each) and the majority (the median p95)\n"
-		"                      decides. A run fails on any of the rules above or p95\n"
-		"                      over the SLO. When the loadgen itself is the limit (the\n"
-		"                      majority lagged or kept a sender thread >= 90 %% busy) the\n"
-		"                      search stops there: exit 10\n"
+		"                      bisect until the bracket is within --precision. Each\n"
+		"                      rate runs (--duration each, a new seed each) until a\n"
+		"                      majority of --repeats agree: passed, failed (any rule\n"
+		"                      above, or p95 over the SLO: the median p95 decides), or\n"
+		"                      the loadgen could not drive it (sender lag, a sender\n"
+		"                      thread >= 90 %% busy; such runs do not vote on the\n"
+		"                      server). When the lowest failing rate is of the last\n"
+		"                      kind, the result is the loadgen's own limit: exit 10.\n"
+		"                      Wrong protocol or lost connections stop it (7, 5)\n"
 		"  --repeats N         runs per rate in a search (default 3)\n"
 		"  --max-qps N         search upper bound (default 10000000)\n"
 		"  --precision X       search stops when the bracket is narrower than X times the\n"
@@ -733,7 +736,10 @@ static void loadgen_on_step(const struct loadgen_search *s, const struct loadgen
 
 	if (o->json)
 		return;
-	printf("step  %9.0f QPS  %d/%d runs passed, median p95 ", st->qps, st->passed, st->runs);
+	printf("step  %9.0f QPS  %d/%d runs passed", st->qps, st->passed, st->runs);
+	if (st->limited)
+		printf(" (%d lagged: no vote)", st->limited);
+	printf(", median p95 ");
 	if (isnan(st->p95_us))
 		printf("n/a");
 	else

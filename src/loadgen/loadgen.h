@@ -184,13 +184,14 @@ const char *loadgen_status_name(int status);
 /* --search: highest rate whose p95 stays at or under slo_us. */
 struct loadgen_search_step {
 	double qps;
-	int runs;	     /* repeats run at this rate */
+	int runs;	     /* runs at this rate */
 	int passed;	     /* ... of which passed */
+	int limited;	     /* ... of which the loadgen could not drive (no vote) */
 	double achieved_qps; /* median over the runs */
-	double p95_us;	     /* median over the runs (NAN: no replies) */
+	double p95_us;	     /* median over the runs that voted (NAN: no replies) */
 	double lag_p99_us;   /* median over the runs */
-	bool pass;	     /* the majority passed */
-	bool loadgen_limit;  /* the majority failed because of the loadgen itself */
+	bool pass;	     /* a majority of --repeats passed */
+	bool loadgen_limit;  /* a majority of --repeats could not be driven by the loadgen */
 	const char *verdict; /* "ok", "p95 over SLO", "timeouts", "sender lag", ... */
 };
 

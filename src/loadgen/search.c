@@ -9,8 +9,10 @@
 
 /* Lowest rate tried when even the start rate fails. */
 #define SEARCH_MIN_QPS 10.0
-/* Most repeats per rate (the median of an odd number decides). */
+/* Most repeats per rate (the median of an odd number decides), and so the
+ * most runs one rate can take (see the step loop). */
 #define SEARCH_REPEATS_MAX 15
+#define SEARCH_RUNS_MAX	   (3 * SEARCH_REPEATS_MAX)
 
 const char *loadgen_status_name(int status)
 {
@@ -225,15 +227,22 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 	s->limit = "step limit reached";
 	while (s->n_steps < max_steps) {
 		struct loadgen_search_step *st = &s->steps[s->n_steps];
-		double p95[SEARCH_REPEATS_MAX], ach[SEARCH_REPEATS_MAX], lag[SEARCH_REPEATS_MAX];
-		int n_p95 = 0, failed = 0, limited = 0, fatal = 0;
+		double p95[SEARCH_RUNS_MAX], ach[SEARCH_RUNS_MAX], lag[SEARCH_RUNS_MAX];
+		int n_p95 = 0, failed = 0, limited = 0, fatal = 0, need = repeats / 2 + 1;
 		const char *fail_verdict = NULL;
 		char fail_why[512] = "";
 
 		memset(st, 0, sizeof(*st));
 		st->qps = rate;
-		/* a majority decides: stop as soon as one side has it */
-		while (st->runs < repeats && st->passed * 2 <= repeats && failed * 2 <= repeats) {
+		/*
+		 * Runs until one outcome has a majority of --repeats: passed, failed
+		 * (the server), or limited by the loadgen (lag, a busy sender). A run
+		 * the loadgen could not drive says nothing of the server and does not
+		 * vote for or against it; only when most runs are like that is the
+		 * loadgen the limit at this rate. With three outcomes this ends
+		 * within 3 (need - 1) + 1 runs.
+		 */
+		while (st->passed < need && failed < need && limited < need) {
 			const char *verdict;
 			int status;
 			bool pass;
@@ -251,8 +260,6 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 				on_run(s, rate, st->runs + 1, r, verdict, arg);
 			ach[st->runs] = r->achieved_qps;
 			lag[st->runs] = loadgen_quantile_us(&r->lag, 0.99);
-			if (r->ok > 0)
-				p95[n_p95++] = loadgen_quantile_us(&r->latency, 0.95);
 			st->runs++;
 			if (r->interrupted) {
 				s->limit = "interrupted";
@@ -261,32 +268,41 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 				s->n_steps++;
 				goto done;
 			}
+			if (search_fatal(status)) {
+				failed++;
+				fatal++;
+				loadgen_judge(&run_cfg, r, fail_why, sizeof(fail_why));
+				if (!fail_verdict)
+					fail_verdict = verdict;
+				continue;
+			}
+			if (!pass && search_loadgen_limited(r)) {
+				limited++;
+				continue;
+			}
+			if (r->ok > 0)
+				p95[n_p95++] = loadgen_quantile_us(&r->latency, 0.95);
 			if (pass) {
 				st->passed++;
 				continue;
 			}
 			failed++;
-			if (search_loadgen_limited(r))
-				limited++;
-			if (search_fatal(status)) {
-				fatal++;
-				loadgen_judge(&run_cfg, r, fail_why, sizeof(fail_why));
-			}
 			if (!fail_verdict)
 				fail_verdict = verdict;
 		}
+		st->limited = limited;
 		st->achieved_qps = search_median(ach, st->runs);
 		st->p95_us = search_median(p95, n_p95);
 		st->lag_p99_us = search_median(lag, st->runs);
-		st->pass = st->passed * 2 > st->runs;
-		st->loadgen_limit = !st->pass && limited * 2 > st->runs;
+		st->pass = st->passed >= need;
+		st->loadgen_limit = limited >= need;
 		st->verdict = st->pass		  ? "ok"
 			      : st->loadgen_limit ? "limited by the load generator"
 						  : fail_verdict;
 		s->n_steps++;
 		if (on_step)
 			on_step(s, st, arg);
-		if (!st->pass && fatal * 2 > st->runs) {
+		if (!st->pass && !st->loadgen_limit && fatal * 2 > failed) {
 			s->limit = fail_verdict;
 			s->status = loadgen_judge(&run_cfg, r, NULL, 0);
 			snprintf(s->why, sizeof(s->why), "%s", fail_why);
