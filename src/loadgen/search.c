@@ -132,8 +132,12 @@ int loadgen_judge(const struct loadgen_config *c, const struct loadgen_result *r
 			status = LOADGEN_E_RATE;
 	}
 	if (r->lagging) {
-		str_appendf(why, why_len, &n, "sender lag: p99 %.0f us over --max-lag-us %.0f; ",
-			    loadgen_quantile_us(&r->lag, 0.99), c->max_lag_us);
+		uint64_t lo, hi;
+		hist_quantile_ci(&r->lag, 0.99, 1.96, &lo, &hi);
+		str_appendf(why, why_len, &n,
+			    "sender lag: p99 %.0f us (at least %.0f us, 95 %% confidence) over "
+			    "--max-lag-us %.0f; ",
+			    loadgen_quantile_us(&r->lag, 0.99), (double)lo / 1000.0, c->max_lag_us);
 		if (!status)
 			status = LOADGEN_E_LAG;
 	}
