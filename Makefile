@@ -26,7 +26,7 @@ LDFLAGS    += $(SAN) -Wl,--as-needed
 PKGS       := jansson inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-VIRT_LIBS  := $(shell pkg-config --libs libvirt 2>/dev/null)
+VIRT_LIBS  := $(shell pkg-config --libs libvirt libvirt-qemu 2>/dev/null)
 LIBS       := $(PKG_LIBS) $(VIRT_LIBS) -lm -lpthread
 TEST_LIBS  := -lcmocka
 
@@ -50,6 +50,7 @@ LIBRARIES  := fuzz:fuzz \
               daemon:daemon \
               sim:sim,simrun \
               agent:agent \
+              memnet:memnet \
               loadgen:loadgen \
               linux:platform/linux \
               proto:proto \
@@ -63,10 +64,10 @@ lib_file    = $(BUILD)/libvspace-$(1).a
 lib_srcs    = $(filter-out %/main.c,$(sort $(foreach d,$(call lib_dirs,$(filter $(1):%,$(LIBRARIES))),$(wildcard src/$(d)/*.c))))
 
 # What each program links, top down (the agent: see its rule below).
-PROG_LIBS_vspace       := cli sim loadgen proto core
-PROG_LIBS_vspaced      := daemon linux proto core
+PROG_LIBS_vspace       := cli sim memnet loadgen linux proto core
+PROG_LIBS_vspaced      := daemon memnet linux proto core
 PROG_LIBS_vspacectl    := daemon core
-PROG_LIBS_vspace-agent := agent linux proto core
+PROG_LIBS_vspace-agent := agent memnet linux proto core
 
 ALL_SRCS   := $(shell find src -name '*.c' | sort)
 MAIN_SRCS  := $(filter %/main.c,$(ALL_SRCS))

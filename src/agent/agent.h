@@ -49,8 +49,28 @@ struct agent_qstats {
 	uint64_t tx_packets[AGENT_MAX_QUEUES], tx_bytes[AGENT_MAX_QUEUES];
 };
 
-/* What the agent asks of the kernel outside /proc and /sys. Each returns 0
- * or -1 with errno set. */
+/* An IP address of a NIC (IPv4 or IPv6, not link-local). */
+struct agent_ipaddr {
+	int family; /* AF_INET, AF_INET6 */
+	uint8_t addr[16];
+	uint8_t prefixlen;
+};
+
+/* A route of the main table through a NIC (not one the kernel made for an
+ * address: those come back with the address). */
+struct agent_route {
+	int family;
+	uint8_t dst[16], dst_len;
+	uint8_t gw[16];
+	bool has_gw;
+	uint8_t protocol, scope;
+	uint32_t priority;
+	bool has_priority;
+};
+
+/* What the agent asks of the kernel outside /proc and /sys. The first five
+ * return 0 or -1 with errno set; the network ones (vfbond.c, netcfg.c) 0 or
+ * a count, or -errno. */
 struct agent_sys_ops {
 	/** ETHTOOL_GCHANNELS */
 	int (*get_channels)(void *arg, const char *ifname, struct agent_channels *ch);
@@ -61,7 +81,24 @@ struct agent_sys_ops {
 	/** sched_getaffinity / sched_setaffinity of one task */
 	int (*get_affinity)(void *arg, pid_t tid, struct vs_cpuset *cpus);
 	int (*set_affinity)(void *arg, pid_t tid, const struct vs_cpuset *cpus);
+	/** a link administratively up or down (RTM_NEWLINK, IFF_UP) */
+	int (*link_up)(void *arg, const char *ifname, bool up);
+	/** the NIC's addresses into out (at most max): the count */
+	int (*addrs)(void *arg, const char *ifname, struct agent_ipaddr *out, int max);
+	/** add or delete one address on the NIC */
+	int (*addr)(void *arg, const char *ifname, const struct agent_ipaddr *a, bool add);
+	/** the main table's routes through the NIC into out: the count */
+	int (*routes)(void *arg, const char *ifname, struct agent_route *out, int max);
+	/** add (or replace) a route through the NIC */
+	int (*route_add)(void *arg, const char *ifname, const struct agent_route *r);
 };
+
+/* The real kernel's network half (netcfg.c, rtnetlink). */
+int netcfg_link_up(void *arg, const char *ifname, bool up);
+int netcfg_addrs(void *arg, const char *ifname, struct agent_ipaddr *out, int max);
+int netcfg_addr(void *arg, const char *ifname, const struct agent_ipaddr *a, bool add);
+int netcfg_routes(void *arg, const char *ifname, struct agent_route *out, int max);
+int netcfg_route_add(void *arg, const char *ifname, const struct agent_route *r);
 
 /* The real kernel (ethtool.c). */
 extern const struct agent_sys_ops agent_linux_ops;
@@ -75,6 +112,25 @@ struct agent_opts {
 	int n_pids;
 	const struct agent_sys_ops *ops; /* NULL: agent_linux_ops */
 	void *ops_arg;
+	const char *vf_bond; /* --vf-bond IF: bond IF with a VF that appears with its MAC */
+};
+
+/* FlexVF without a failover-capable standby (vfbond.c): when a NIC carrying
+ * the standby's MAC appears (a VF hot-plugged by the host), the agent builds
+ * an active-backup bond of the two with the VF primary, moves the standby's
+ * addresses and routes to it, and undoes all of it when the VF goes (or the
+ * agent exits). */
+#define AGENT_BOND_NAME	  "vsbond0"
+#define AGENT_BOND_ADDRS  16
+#define AGENT_BOND_ROUTES 32
+struct agent_vfbond {
+	char standby[PROTO_IFNAME_MAX]; /* "" = off */
+	char vf[PROTO_IFNAME_MAX];	/* the VF enslaved, "" = none */
+	bool built;			/* AGENT_BOND_NAME exists: we made it */
+	uint64_t builds, releases;	/* done so far */
+	char last_error[200];		/* why the last build/release failed, "" */
+	char skip[PROTO_IFNAME_MAX];	/* a VF whose bond failed: not retried while it stays */
+	bool error_logged;		/* that error was logged (once) */
 };
 
 /* An original value the agent must put back. */
@@ -128,6 +184,7 @@ struct agent {
 	int n_saved_tasks, cap_saved_tasks;
 
 	uint64_t requests, errors; /* answered requests, of which errors */
+	struct agent_vfbond vfb;
 };
 
 /* ---- API for main and the server ----------------------------------------------- */
@@ -146,6 +203,16 @@ int agent_reply_too_long(struct agent *a, char *reply, size_t replylen);
  * could not be restored (each is logged). */
 int agent_restore(struct agent *a);
 void agent_fini(struct agent *a);
+
+/* The VF bond (vfbond.c): look for a VF to bond with, or for the bonded VF
+ * gone; build or release. Cheap (a directory listing); the server calls it
+ * every 200 ms while --vf-bond is set. Returns 1 when it changed something,
+ * 0 when not, -1 on a failure (last_error, logged once). */
+int agent_vfbond_poll(struct agent *a);
+/* Undo the bond now (exit). 0, or -1 when something could not be put back. */
+int agent_vfbond_release(struct agent *a);
+/* The bond's state for stats (NULL when --vf-bond is off). */
+json_t *agent_vfbond_json(struct agent *a);
 
 /* Serve addr until SIGTERM or SIGINT, then restore (server.c). Returns the
  * exit status. */
@@ -176,6 +243,17 @@ int guest_nic_list(struct agent *a, char names[][PROTO_IFNAME_MAX], int max);
 /* Queue IRQs of a NIC: irq[i] and queue[i], from /proc/interrupts (virtio
  * "virtioN-input.Q"/"-output.Q" names, or "IF-...-Q"). Returns the count. */
 int guest_nic_irqs(struct agent *a, const char *ifname, int *irq, int *queue, int max);
+/* What the guest's kernel says of a NIC (sys/class/net/IF): its packet
+ * counters (any driver), operstate, MAC and master (a failover or bond
+ * master: the NIC is its slave). */
+struct agent_nic_info {
+	uint64_t rx_packets, tx_packets;
+	char oper[16];		       /* "up", "down", "unknown", ... */
+	char mac[18];		       /* "" when unreadable */
+	char master[PROTO_IFNAME_MAX]; /* "" when none */
+};
+/* Returns 0, or -1 when the NIC or its counters cannot be read. */
+int guest_nic_info(struct agent *a, const char *ifname, struct agent_nic_info *out);
 /* Number of tx-N directories under sys/class/net/IF/queues. */
 int guest_nic_tx_queues(struct agent *a, const char *ifname);
 /* Per-vCPU busy and total time in ms from /proc/stat (-1 for a vCPU not
@@ -184,5 +262,9 @@ int guest_cpu_times(struct agent *a, int64_t *busy_ms, int64_t *total_ms, int n,
 		    size_t errlen);
 /* Thread ids of a process (proc/PID/task). Returns the count, -1 on error. */
 int guest_tasks(struct agent *a, pid_t pid, pid_t *tids, int max);
+
+/* `vspace-agent memnet ...`: put, ls, rm objects in the VM's MemNet region
+ * (src/agent/memnet.c). Returns the exit status. */
+int agent_memnet_main(int argc, char **argv);
 
 #endif

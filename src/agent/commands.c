@@ -61,6 +61,18 @@ int agent_init(struct agent *a, const struct agent_opts *o, char *err, size_t er
 	}
 	a->n_pids = o->n_pids;
 	memcpy(a->pids, o->pids, sizeof(pid_t) * (size_t)o->n_pids);
+	if (o->vf_bond) {
+		if (!proto_ifname_valid(o->vf_bond)) {
+			snprintf(err, errlen, "--vf-bond %s: not an interface name", o->vf_bond);
+			goto fail;
+		}
+		if (!a->ops->link_up || !a->ops->addrs || !a->ops->addr || !a->ops->routes ||
+		    !a->ops->route_add) {
+			snprintf(err, errlen, "--vf-bond: no network operations to bond with");
+			goto fail;
+		}
+		str_copy(a->vfb.standby, o->vf_bond, sizeof(a->vfb.standby));
+	}
 	rc = -1;
 	if (guest_cpus_possible(a, &possible) < 0 || cpuset_empty(&possible)) {
 		snprintf(err, errlen, "cannot read /sys/devices/system/cpu/possible: %s",
@@ -541,6 +553,17 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 		agent_nic_queues(a, names[i], &cur, &max);
 		json_t *nic = json_pack("{s:s,s:i,s:i}", "name", names[i], "queues", cur,
 					"max_queues", max);
+		struct agent_nic_info info;
+		if (nic && guest_nic_info(a, names[i], &info) == 0) {
+			/* totals of any driver, the state, the failover/bond master */
+			json_object_set_new(nic, "packets",
+					    json_pack("[I,I]", (json_int_t)info.rx_packets,
+						      (json_int_t)info.tx_packets));
+			json_object_set_new(nic, "oper", json_string(info.oper));
+			json_object_set_new(nic, "mac", json_string(info.mac));
+			if (info.master[0])
+				json_object_set_new(nic, "master", json_string(info.master));
+		}
 		if (a->ops->queue_stats(a->ops_arg, names[i], qs) == 0) {
 			/* counters of the queues in use (drivers keep the rest) */
 			int nr = qs->n_rx < cur ? qs->n_rx : cur;
@@ -559,6 +582,11 @@ static json_t *agent_stats(struct agent *a, const struct proto_request *req, str
 			      a->n_vcpus, "online", agent_cpulist_json(&online), "active",
 			      agent_cpulist_json(&a->active), "busy_ms", jb, "total_ms", jt, "nics",
 			      nics);
+	json_t *vfb = agent_vfbond_json(a);
+	if (r && vfb)
+		json_object_set_new(r, "vf_bond", vfb);
+	else
+		json_decref(vfb);
 	/* what the kernel lets the application use (cgroup v2, else v1 name) */
 	if (r && a->cgroup[0]) {
 		char path[160], val[256];
@@ -681,6 +709,9 @@ static int agent_restore_file(struct agent *a, const struct agent_saved_file *s)
 int agent_restore(struct agent *a)
 {
 	int failed = 0;
+
+	/* 0. a VF bond the agent built: the standby gets its configuration back */
+	failed += agent_vfbond_release(a) < 0;
 
 	/* 1. vCPUs back online, so affinities naming them can be restored. */
 	for (int i = 0; i < a->n_saved; i++)

@@ -228,4 +228,9 @@ const struct agent_sys_ops agent_linux_ops = {
 	.queue_stats = ethtool_queue_stats,
 	.get_affinity = ethtool_get_affinity,
 	.set_affinity = ethtool_set_affinity,
+	.link_up = netcfg_link_up,
+	.addrs = netcfg_addrs,
+	.addr = netcfg_addr,
+	.routes = netcfg_routes,
+	.route_add = netcfg_route_add,
 };

@@ -214,8 +214,13 @@ int guest_nic_list(struct agent *a, char names[][PROTO_IFNAME_MAX], int max)
 	if (!d)
 		return 0;
 	while ((e = readdir(d)) && n < max) {
+		char path[300];
 		if (e->d_name[0] == '.' || strcmp(e->d_name, "lo") == 0 ||
 		    !proto_ifname_valid(e->d_name))
+			continue;
+		/* a network device, not a control file (bonding_masters) */
+		snprintf(path, sizeof(path), "sys/class/net/%s/ifindex", e->d_name);
+		if (faccessat(a->root_fd, path, F_OK, 0) != 0)
 			continue;
 		str_copy(names[n++], e->d_name, PROTO_IFNAME_MAX);
 	}
@@ -392,4 +397,42 @@ int guest_tasks(struct agent *a, pid_t pid, pid_t *tids, int max)
 	}
 	closedir(d);
 	return n;
+}
+
+int guest_nic_info(struct agent *a, const char *ifname, struct agent_nic_info *out)
+{
+	char path[96], buf[64];
+	ssize_t n;
+	long v;
+
+	memset(out, 0, sizeof(*out));
+	if (!proto_ifname_valid(ifname))
+		return -1;
+	snprintf(path, sizeof(path), "sys/class/net/%s/statistics/rx_packets", ifname);
+	if (guest_read(a, path, buf, sizeof(buf)) == 0 && str_to_long(buf, 0, LONG_MAX, &v) == 0)
+		out->rx_packets = (uint64_t)v;
+	else
+		return -1;
+	snprintf(path, sizeof(path), "sys/class/net/%s/statistics/tx_packets", ifname);
+	if (guest_read(a, path, buf, sizeof(buf)) == 0 && str_to_long(buf, 0, LONG_MAX, &v) == 0)
+		out->tx_packets = (uint64_t)v;
+	else
+		return -1;
+	snprintf(path, sizeof(path), "sys/class/net/%s/operstate", ifname);
+	if (guest_read(a, path, buf, sizeof(buf)) == 0)
+		str_copy(out->oper, buf, sizeof(out->oper));
+	snprintf(path, sizeof(path), "sys/class/net/%s/address", ifname);
+	if (guest_read(a, path, buf, sizeof(buf)) == 0)
+		str_copy(out->mac, buf, sizeof(out->mac));
+	snprintf(path, sizeof(path), "sys/class/net/%s/master", ifname);
+	n = readlinkat(a->root_fd, path, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		const char *base;
+		buf[n] = '\0';
+		base = strrchr(buf, '/');
+		base = base ? base + 1 : buf;
+		if (proto_ifname_valid(base))
+			str_copy(out->master, base, sizeof(out->master));
+	}
+	return 0;
 }

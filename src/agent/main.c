@@ -12,6 +12,7 @@ static void agent_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vspace-agent --listen ADDR [options]\n"
+		"       vspace-agent memnet [--region PATH | --pci BDF] put|ls|rm ...\n"
 		"\n"
 		"The guest side of vspace: the host asks it to change the NIC queue count and\n"
 		"the active vCPUs of this VM, and for statistics. Every setting it changes is\n"
@@ -24,6 +25,10 @@ static void agent_usage(FILE *f)
 		"                      cpuset.cpus follows the active vCPUs\n"
 		"  -p, --pid PID       an application process whose threads follow the active\n"
 		"                      vCPUs (repeatable, at most %d)\n"
+		"      --vf-bond IF    FlexVF without virtio-net failover: when a NIC with IF's\n"
+		"                      MAC appears (a VF the host plugged), bond the two\n"
+		"                      (active-backup, the VF primary) and move IF's addresses\n"
+		"                      and routes to the bond; undo it when the VF goes\n"
 		"  -n, --dry-run       log every change, make none\n"
 		"      --sysroot DIR   resolve /proc and /sys under DIR (tests)\n"
 		"  -v, --verbose       log every write\n"
@@ -39,7 +44,10 @@ static void agent_usage(FILE *f)
 		"  vspace-agent --listen serial:/dev/virtio-ports/vspace.agent --cgroup "
 		"/sys/fs/cgroup/app\n"
 		"  vspace-agent --listen unix:/run/vspace-agent.sock --pid 1234 --dry-run\n"
-		"(the host side: vspace agent, or vspaced with agent= in the workload's section)\n",
+		"(the host side: vspace agent, or vspaced with agent= in the workload's section)\n"
+		"\n"
+		"vspace-agent memnet puts results into the VM's MemNet region for the host to\n"
+		"serve (vspace-agent memnet --help).\n",
 		AGENT_MAX_PIDS);
 }
 
@@ -51,6 +59,7 @@ int main(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "sysroot", required_argument, NULL, 'S' },
+		{ "vf-bond", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -66,6 +75,8 @@ int main(int argc, char **argv)
 	int c;
 
 	log_init("vspace-agent", VS_LOG_INFO);
+	if (argc > 1 && strcmp(argv[1], "memnet") == 0)
+		return agent_memnet_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":l:c:p:nvqhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -94,6 +105,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			o.sysroot = optarg;
+			break;
+		case 'B':
+			o.vf_bond = optarg;
 			break;
 		case 'v':
 			level = VS_LOG_DEBUG;

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@
 #define SERVER_SERIAL_RETRY_MS 100
 /* After a serial port failed to open (not there yet), retry this often. */
 #define SERVER_SERIAL_REOPEN_MS 1000
+/* How often --vf-bond looks for a VF coming or going (a directory listing). */
+#define SERVER_VFBOND_MS 200
 
 enum server_tag {
 	SERVER_TAG_LISTEN = 1,
@@ -49,6 +52,7 @@ struct server {
 	int status;
 	struct server_conn conns[SERVER_MAX_CONNS];
 	char reply[PROTO_MAX_MSG + 1];
+	int64_t vfbond_ms; /* when --vf-bond last looked (monotonic ms) */
 };
 
 static void server_watch(struct server *s, int i)
@@ -384,7 +388,17 @@ int agent_serve(struct agent *a, const struct proto_addr *addr)
 	}
 	while (!s->stop) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(s->epfd, evs, 16, -1);
+		/* with --vf-bond, look for a VF coming or going every 200 ms */
+		int n = epoll_wait(s->epfd, evs, 16, a->vfb.standby[0] ? SERVER_VFBOND_MS : -1);
+		if (a->vfb.standby[0]) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+			if (now_ms - s->vfbond_ms >= SERVER_VFBOND_MS) {
+				s->vfbond_ms = now_ms;
+				agent_vfbond_poll(a);
+			}
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

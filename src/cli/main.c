@@ -1,4 +1,4 @@
-/* main.c - `vspace`: the researcher's tool; dispatches to its subcommands (replay, loadgen, policies, agent, sim). */
+/* main.c - `vspace`: the researcher's tool; dispatches to its subcommands (replay, loadgen, policies, agent, sim, memnet, vf). */
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +54,10 @@ static const struct cli_command cli_commands[] = {
 	  agent_main },
 	{ "sim", "simulate a 20-core KVM host under any policy (run, sweep, dynamic, ...)",
 	  sim_main },
+	{ "memnet", "MemNet: shared-memory regions for VMs, their HTTP server and sizing",
+	  memnet_main },
+	{ "vf", "FlexVF: replay VF strategies, the VF pool, plug/unplug a VF (SPEC §7.2)",
+	  vf_main },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,4 +1,4 @@
-/* sim.c - `vspace sim`: run the host model under the real controller (run, sweep, dynamic, energy, colocate). */
+/* sim.c - `vspace sim`: run the host model under the real controller (run, sweep, dynamic, energy, colocate, sensitivity). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -43,6 +43,9 @@ static void sim_usage(FILE *f)
 		"  energy    power and energy per request at fixed loads: --policies --loads\n"
 		"  colocate  LC VM + a CPU-bound BE VM under vspace-r and demeter over the\n"
 		"            dynamic load: cores given to BE, SLO kept\n"
+		"  sensitivity  the highest load within the SLO per policy and the power at\n"
+		"            50k with each uncertain constant at x0.5 and x2; flags the\n"
+		"            variations that change an order between policies\n"
 		"\n"
 		"Policies: vspace-p, vspace-e, vspace-r, static-ts:NV:NQ, static-iso:NV:NQ,\n"
 		"  corenap, demeter:NQ (the controller's), and the simulator-only packet paths\n"
@@ -62,6 +65,17 @@ static void sim_usage(FILE *f)
 		"  --no-explore      keep the initial thresholds (0.8)\n"
 		"  --halt-poll-us US KVM's halt_poll_ns limit in us (default 200, KVM's x86\n"
 		"                    default); 0 turns halt polling off\n"
+		"  --pnqs N, --vnqs M  physical and virtio queue counts whatever the policy\n"
+		"                    sets (also policy static-ts:NV:NP:NVQ or "
+		"static-iso:NV:NP:NVQ)\n"
+		"  --mitigations on|off  CPU-bug mitigations of a Skylake-SP host (IBPB on a VMCS\n"
+		"                    switch, L1D flush on VM entry); default on, as Linux 5.13\n"
+		"  --knob NAME=SCALE multiply an uncertain constant (see docs/SIMULATOR.md and\n"
+		"                    vspace sim sensitivity); repeatable\n"
+		"  --lc N            N LC workloads, each its own VM as above, sharing the host\n"
+		"                    under one controller (SPEC 3.5 arbitration; default 1)\n"
+		"  --lc-scales LIST  workload i is offered the load x the i-th scale (default 1);\n"
+		"                    tables and CSV show the first workload, run's summary all\n"
 		"  --halt-poll-accounting auto|off\n"
 		"                    auto (default, as vspaced's [host] halt_poll_accounting):\n"
 		"                    subtract the VM's KVM halt-polling time from the vCPU\n"
@@ -73,11 +87,17 @@ static void sim_usage(FILE *f)
 		"          [--warmup S (default 1 when the run is longer than 2 s, else 0)]\n"
 		"sweep:    --policies LIST --loads LIST [--duration S (default 3)]\n"
 		"          [--warmup S (default 1)] [--csv FILE] [--jobs N]\n"
+		"          [--refine QPS: then locate each knee between two loads in these steps]\n"
 		"energy:   the same options as sweep\n"
 		"dynamic:  [--policies LIST (default vspace-p,vspace-e,static-ts:20:20)]\n"
 		"          [--phase-s S (default 2)] [--out DIR] [--jobs N]\n"
 		"colocate: [--policies LIST (default vspace-r,demeter:1)] [--be-vcpus N (20)]\n"
 		"          [--phase-s S (default 2)] [--out DIR] [--jobs N]\n"
+		"sensitivity: [--policies LIST (default vspace-p,vspace-e,static-ts:20:20,\n"
+		"          static-iso:16:4)] [--knobs LIST (default all)] [--factors LIST "
+		"(0.5,2)]\n"
+		"          [--step QPS (50k)] [--max-qps QPS (1000k)] [--energy-qps QPS (50k)]\n"
+		"          [--duration S (2)] [--warmup S (0.5)] [--csv FILE] [--jobs N]\n"
 		"--jobs N: parallel runs, one process each (default: the number of CPUs).\n"
 		"Loads are requests per second; a k suffix multiplies by 1000 (250k).\n"
 		"Lists are comma-separated.\n"
@@ -111,6 +131,47 @@ static int sim_parse_qps(const char *text, double *out)
 		return -1;
 	*out *= mul;
 	return *out <= 1e8 ? 0 : -1;
+}
+
+/* Index of an uncertain constant's short name, or -1. */
+static int sim_knob_index(const char *name)
+{
+	for (int i = 0; i < SIM_KNOBS; i++)
+		if (strcmp(name, sim_knob_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* "NAME=SCALE": scale one uncertain constant (sim_knob_names). */
+static int sim_parse_knob(const char *text, double *knob)
+{
+	const char *eq = strchr(text, '=');
+	char name[32];
+	double v;
+
+	if (!eq || (size_t)(eq - text) >= sizeof(name)) {
+		fprintf(stderr, "vspace sim: --knob: \"%s\" is not NAME=SCALE\n", text);
+		return -1;
+	}
+	memcpy(name, text, (size_t)(eq - text));
+	name[eq - text] = '\0';
+	for (int i = 0; i < SIM_KNOBS; i++) {
+		if (strcmp(name, sim_knob_names[i]) != 0)
+			continue;
+		if (str_to_double(eq + 1, 0.01, 100, &v) < 0) {
+			fprintf(stderr,
+				"vspace sim: --knob %s: \"%s\" is not a scale in [0.01, 100]\n",
+				name, eq + 1);
+			return -1;
+		}
+		knob[i] = v;
+		return 0;
+	}
+	fprintf(stderr, "vspace sim: --knob: unknown constant \"%s\" (", name);
+	for (int i = 0; i < SIM_KNOBS; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "", sim_knob_names[i]);
+	fprintf(stderr, ")\n");
+	return -1;
 }
 
 static int sim_parse_list(const char *opt, const char *text, char *buf, size_t len, char **field,
@@ -181,6 +242,18 @@ enum {
 	OPT_OUT,
 	OPT_HALTPOLL,
 	OPT_HPACCT,
+	OPT_PNQS,
+	OPT_VNQS,
+	OPT_MITIG,
+	OPT_KNOB,
+	OPT_KNOBS,
+	OPT_FACTORS,
+	OPT_STEP,
+	OPT_MAXQPS,
+	OPT_ENERGYQPS,
+	OPT_REFINE,
+	OPT_LC,
+	OPT_LCSCALES,
 };
 
 static const struct option sim_long_opts[] = {
@@ -206,6 +279,18 @@ static const struct option sim_long_opts[] = {
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "halt-poll-us", required_argument, NULL, OPT_HALTPOLL },
 	{ "halt-poll-accounting", required_argument, NULL, OPT_HPACCT },
+	{ "pnqs", required_argument, NULL, OPT_PNQS },
+	{ "vnqs", required_argument, NULL, OPT_VNQS },
+	{ "mitigations", required_argument, NULL, OPT_MITIG },
+	{ "knob", required_argument, NULL, OPT_KNOB },
+	{ "knobs", required_argument, NULL, OPT_KNOBS },
+	{ "factors", required_argument, NULL, OPT_FACTORS },
+	{ "step", required_argument, NULL, OPT_STEP },
+	{ "max-qps", required_argument, NULL, OPT_MAXQPS },
+	{ "energy-qps", required_argument, NULL, OPT_ENERGYQPS },
+	{ "refine", required_argument, NULL, OPT_REFINE },
+	{ "lc", required_argument, NULL, OPT_LC },
+	{ "lc-scales", required_argument, NULL, OPT_LCSCALES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -217,9 +302,15 @@ static const int sim_opts_grid[] = { OPT_POLICIES, OPT_LOADS, OPT_DURATION, OPT_
 				     OPT_JOBS,	   0 };
 static const int sim_opts_dynamic[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, 0 };
 static const int sim_opts_colocate[] = { OPT_POLICIES, OPT_PHASE, OPT_OUT, OPT_JOBS, OPT_BE, 0 };
-static const int sim_opts_common[] = { OPT_WORKLOAD,  OPT_SLO,	    OPT_SEED,	OPT_CORES,
-				       OPT_VCPUS,     OPT_QUEUES,   OPT_PERIOD, OPT_WINDOW,
-				       OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT, 0 };
+static const int sim_opts_sensitivity[] = { OPT_POLICIES, OPT_KNOBS,  OPT_FACTORS,
+					    OPT_STEP,	  OPT_MAXQPS, OPT_ENERGYQPS,
+					    OPT_DURATION, OPT_WARMUP, OPT_JOBS,
+					    OPT_CSV,	  0 };
+static const int sim_opts_common[] = {
+	OPT_WORKLOAD, OPT_SLO,	  OPT_SEED,	 OPT_CORES,    OPT_VCPUS,    OPT_QUEUES,
+	OPT_PERIOD,   OPT_WINDOW, OPT_NOEXPLORE, OPT_HALTPOLL, OPT_HPACCT,   OPT_PNQS,
+	OPT_VNQS,     OPT_MITIG,  OPT_KNOB,	 OPT_LC,       OPT_LCSCALES, 0
+};
 
 static bool sim_opt_in(const int *list, int opt)
 {
@@ -235,10 +326,14 @@ static bool sim_opt_allowed(const char *cmd, int opt)
 		return true;
 	if (strcmp(cmd, "run") == 0)
 		return sim_opt_in(sim_opts_run, opt);
+	if (strcmp(cmd, "sweep") == 0 && opt == OPT_REFINE)
+		return true;
 	if (strcmp(cmd, "sweep") == 0 || strcmp(cmd, "energy") == 0)
 		return sim_opt_in(sim_opts_grid, opt);
 	if (strcmp(cmd, "dynamic") == 0)
 		return sim_opt_in(sim_opts_dynamic, opt);
+	if (strcmp(cmd, "sensitivity") == 0)
+		return sim_opt_in(sim_opts_sensitivity, opt);
 	return sim_opt_in(sim_opts_colocate, opt);
 }
 
@@ -414,6 +509,102 @@ static int sim_parse(struct sim_cli *cl, int argc, char **argv)
 					   &o->base.halt_poll_us) < 0)
 				return -1;
 			break;
+		case OPT_PNQS:
+			if (sim_opt_long("--pnqs", optarg, 1, SIM_MAX_CORES, &v) < 0)
+				return -1;
+			o->base.n_pnq = (int)v;
+			break;
+		case OPT_VNQS:
+			if (sim_opt_long("--vnqs", optarg, 1, SIM_MAX_CORES, &v) < 0)
+				return -1;
+			o->base.n_vnq = (int)v;
+			break;
+		case OPT_MITIG:
+			if (strcmp(optarg, "on") == 0) {
+				o->base.no_mitigations = false;
+			} else if (strcmp(optarg, "off") == 0) {
+				o->base.no_mitigations = true;
+			} else {
+				fprintf(stderr,
+					"vspace sim: --mitigations: \"%s\" is not on or off\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_KNOB:
+			if (sim_parse_knob(optarg, o->base.knob) < 0)
+				return -1;
+			break;
+		case OPT_KNOBS:
+			n = sim_parse_list("--knobs", optarg, buf, sizeof(buf), field, SIM_KNOBS);
+			if (n < 0)
+				return -1;
+			for (int i = 0; i < n; i++) {
+				int k = sim_knob_index(field[i]);
+				if (k < 0) {
+					fprintf(stderr,
+						"vspace sim: --knobs: unknown constant \"%s\"\n",
+						field[i]);
+					return -1;
+				}
+				o->knobs[i] = k;
+			}
+			o->n_knobs = n;
+			break;
+		case OPT_FACTORS:
+			n = sim_parse_list("--factors", optarg, buf, sizeof(buf), field, 8);
+			if (n < 0)
+				return -1;
+			for (int i = 0; i < n; i++)
+				if (sim_opt_double("--factors", field[i], 0.01, 100,
+						   &o->factors[i]) < 0)
+					return -1;
+			o->n_factors = n;
+			break;
+		case OPT_STEP:
+			if (sim_parse_qps(optarg, &o->step_qps) < 0 || o->step_qps <= 0) {
+				fprintf(stderr, "vspace sim: --step: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_MAXQPS:
+			if (sim_parse_qps(optarg, &o->max_qps) < 0 || o->max_qps <= 0) {
+				fprintf(stderr, "vspace sim: --max-qps: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_LC:
+			if (sim_opt_long("--lc", optarg, 1, SIM_MAX_VMS, &v) < 0)
+				return -1;
+			o->base.n_lc = (int)v;
+			break;
+		case OPT_LCSCALES:
+			n = sim_parse_list("--lc-scales", optarg, buf, sizeof(buf), field,
+					   SIM_MAX_VMS);
+			if (n < 0)
+				return -1;
+			for (int i = 0; i < n; i++)
+				if (sim_opt_double("--lc-scales", field[i], 0, 100,
+						   &o->base.lc_scale[i]) < 0)
+					return -1;
+			break;
+		case OPT_REFINE:
+			if (sim_parse_qps(optarg, &o->refine_qps) < 0 || o->refine_qps <= 0) {
+				fprintf(stderr, "vspace sim: --refine: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_ENERGYQPS:
+			if (sim_parse_qps(optarg, &o->energy_qps) < 0 || o->energy_qps <= 0) {
+				fprintf(stderr,
+					"vspace sim: --energy-qps: \"%s\" is not a load > 0\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case OPT_HPACCT: {
 			int m = haltpoll_mode_parse(optarg);
 			if (m < 0) {
@@ -483,7 +674,7 @@ int sim_main(int argc, char **argv)
 	memset(&cl, 0, sizeof(cl));
 	if (argc < 2) {
 		fprintf(stderr, "vspace sim: missing COMMAND (run, sweep, dynamic, energy, "
-				"colocate; see vspace sim --help)\n");
+				"colocate, sensitivity; see vspace sim --help)\n");
 		return SIM_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -491,12 +682,15 @@ int sim_main(int argc, char **argv)
 		sim_usage(stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "vf") == 0) /* FlexVF's own model (src/sim/vf.c) */
+		return simvf_main(argc - 1, argv + 1);
 	cl.cmd = argv[1];
 	if (strcmp(cl.cmd, "run") && strcmp(cl.cmd, "sweep") && strcmp(cl.cmd, "dynamic") &&
-	    strcmp(cl.cmd, "energy") && strcmp(cl.cmd, "colocate")) {
+	    strcmp(cl.cmd, "energy") && strcmp(cl.cmd, "colocate") &&
+	    strcmp(cl.cmd, "sensitivity")) {
 		fprintf(stderr,
 			"vspace sim: unknown command \"%s\" (run, sweep, dynamic, energy, "
-			"colocate)\n",
+			"colocate, sensitivity)\n",
 			cl.cmd);
 		return SIM_EXIT_USAGE;
 	}
@@ -512,5 +706,7 @@ int sim_main(int argc, char **argv)
 		return sim_scen_energy(&cl.o, stdout);
 	if (strcmp(cl.cmd, "dynamic") == 0)
 		return sim_scen_dynamic(&cl.o, stdout);
+	if (strcmp(cl.cmd, "sensitivity") == 0)
+		return sim_scen_sensitivity(&cl.o, stdout);
 	return sim_scen_colocate(&cl.o, stdout);
 }

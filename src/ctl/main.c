@@ -42,6 +42,11 @@ static void ctl_usage(FILE *f)
 		"  set slo WORKLOAD p95=US     set the p95 SLO\n"
 		"  pause                       keep the current allocation (still measuring)\n"
 		"  resume                      follow the policy again\n"
+		"  vf                          FlexVF: the VF pool, who holds which VF and why\n"
+		"  vf grant WORKLOAD           force a VF for the VM (held whatever its rank)\n"
+		"  vf deny WORKLOAD            no VF for the VM\n"
+		"  vf auto WORKLOAD            the strategy decides again\n"
+		"  vf decide                   decide now instead of at the interval's end\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH   vspaced's control socket (default " CTL_DEFAULT_SOCKET ")\n"
@@ -60,7 +65,8 @@ static void ctl_usage(FILE *f)
 		"  vspacectl -c /etc/vspace/vspace.conf explain\n"
 		"  vspacectl report web p95=850\n"
 		"  vspacectl set mode P\n"
-		"  vspacectl set threshold web vcpu=0.7 nq=0.8\n");
+		"  vspacectl set threshold web vcpu=0.7 nq=0.8\n"
+		"  vspacectl vf grant web\n");
 }
 
 /* "key=value" -> value when key matches, else NULL. */
@@ -192,8 +198,68 @@ static json_t *ctl_request(int argc, char **argv)
 					"slo)\n");
 		return NULL;
 	}
+	if (!strcmp(cmd, "vf")) {
+		if (argc == 1)
+			return json_pack("{s:s,s:s}", "cmd", "vf", "op", "status");
+		if (argc == 2 && !strcmp(argv[1], "decide"))
+			return json_pack("{s:s,s:s}", "cmd", "vf", "op", "decide");
+		if (argc == 3 && (!strcmp(argv[1], "grant") || !strcmp(argv[1], "deny") ||
+				  !strcmp(argv[1], "auto")))
+			return json_pack("{s:s,s:s,s:s}", "cmd", "vf", "op", argv[1], "workload",
+					 argv[2]);
+		fprintf(stderr, "vspacectl: usage: vf | vf grant|deny|auto WORKLOAD | vf decide\n");
+		return NULL;
+	}
 	fprintf(stderr, "vspacectl: unknown command \"%s\" (see --help)\n", cmd);
 	return NULL;
+}
+
+static const char *ctl_s(json_t *o, const char *key, const char *dflt);
+
+/* `vspacectl vf`: the pool and the VMs, one line each. */
+static void ctl_print_vf(json_t *r)
+{
+	json_t *pool = json_object_get(r, "pool"), *x;
+	size_t i;
+
+	printf("strategy %s every %g s (hysteresis %g, min_hold %lld, min_pps %g), next decision "
+	       "in %.0f s, %lld so far\n",
+	       ctl_s(r, "strategy", "?"), json_number_value(json_object_get(r, "interval_s")),
+	       json_number_value(json_object_get(r, "hysteresis")),
+	       (long long)json_integer_value(json_object_get(r, "min_hold")),
+	       json_number_value(json_object_get(r, "min_pps")),
+	       json_number_value(json_object_get(r, "next_decision_in_s")),
+	       (long long)json_integer_value(json_object_get(r, "decisions")));
+	printf("pool: %s %s, %lld VFs, %lld usable, %lld held%s%s\n", ctl_s(pool, "source", "?"),
+	       ctl_s(pool, "name", "?"),
+	       (long long)json_integer_value(json_object_get(pool, "size")),
+	       (long long)json_integer_value(json_object_get(pool, "usable")),
+	       (long long)json_integer_value(json_object_get(pool, "held")),
+	       json_object_get(pool, "error") ? "; " : "", ctl_s(pool, "error", ""));
+	json_array_foreach(json_object_get(r, "vfs"), i, x)
+	{
+		json_t *h = json_object_get(x, "holder");
+		printf("  VF %lld %s %s%s: %s\n",
+		       (long long)json_integer_value(json_object_get(x, "vf")), ctl_s(x, "pci", ""),
+		       ctl_s(x, "note", ""),
+		       json_is_true(json_object_get(x, "usable")) ? "" : " (not usable)",
+		       json_is_string(h) ? json_string_value(h) : "free");
+	}
+	json_array_foreach(json_object_get(r, "vms"), i, x)
+	{
+		json_t *vf = json_object_get(x, "vf"), *op = json_object_get(x, "op");
+		printf("%s: %s%s%s, %.0f pkt/s (%s): %s\n", ctl_s(x, "workload", "?"),
+		       json_is_integer(vf) ? "VF " : "no VF", json_is_integer(vf) ? "" : "",
+		       json_is_string(op)
+			       ? (json_string_value(op)[0] == 'p' ? ", plugging" : ", unplugging")
+			       : "",
+		       json_number_value(json_object_get(x, "pps")), ctl_s(x, "rate_source", "?"),
+		       ctl_s(x, "why", ""));
+		if (json_is_integer(vf))
+			printf("  holds VF %lld\n", (long long)json_integer_value(vf));
+		if (json_object_get(x, "last_error"))
+			printf("  last error: %s\n", ctl_s(x, "last_error", ""));
+	}
 }
 
 /* Send the request line and read one reply line. Returns the reply or NULL. */
@@ -220,8 +286,13 @@ static json_t *ctl_exchange(const char *path, json_t *req, int timeout_ms)
 		goto out;
 	}
 	if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		fprintf(stderr, "vspacectl: %s: %s\n", path, strerror(errno));
-		goto out;
+		/* a daemon that refuses the connection (permission, too many
+		 * clients) answers and closes before our request arrives: its
+		 * answer is still there to read */
+		if (errno != EPIPE && errno != ECONNRESET) {
+			fprintf(stderr, "vspacectl: %s: %s\n", path, strerror(errno));
+			goto out;
+		}
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -337,6 +408,36 @@ static void ctl_print_agent(json_t *a)
 	}
 }
 
+/* A workload's MemNet region: its state, what is in use of the quota, the sizing. */
+static void ctl_print_memnet(json_t *m)
+{
+	json_t *z = json_object_get(m, "sizing");
+
+	if (!m)
+		return;
+	if (strcmp(ctl_s(m, "state", "?"), "serving") != 0) {
+		printf("  memnet %s: %s: %s\n", ctl_s(m, "path", "?"), ctl_s(m, "state", "?"),
+		       ctl_s(m, "error", "-"));
+		return;
+	}
+	printf("  memnet %s: quota %.1f MiB of %.1f, in use %.1f MiB, %.0f objects, %.0f jobs",
+	       ctl_s(m, "path", "?"), ctl_num(m, "quota_bytes") / 1048576.0,
+	       ctl_num(m, "data_bytes") / 1048576.0, ctl_num(m, "used_bytes") / 1048576.0,
+	       ctl_num(m, "objects"), isnan(ctl_num(m, "jobs_done")) ? 0 : ctl_num(m, "jobs_done"));
+	if (!isnan(ctl_num(m, "bad_slots")) && ctl_num(m, "bad_slots") > 0)
+		printf(", %.0f bad slots", ctl_num(m, "bad_slots"));
+	printf("\n");
+	if (z)
+		printf("    sizing: lambda %.2f/s, mu %.2f/s, rho %.2f%s, %.0f results, factor "
+		       "%.2f, "
+		       "asked %.1f MiB, granted %.1f MiB\n",
+		       ctl_num(z, "lambda_per_s"), ctl_num(z, "mu_per_s"), ctl_num(z, "rho"),
+		       json_is_true(json_object_get(z, "saturated")) ? " (saturated)" : "",
+		       ctl_num(z, "n_jobs"), ctl_num(z, "factor"),
+		       ctl_num(z, "request_bytes") / 1048576.0,
+		       ctl_num(z, "grant_bytes") / 1048576.0);
+}
+
 /* What KVM halt polling did to the vCPU group's busy time (LC VMs). */
 static void ctl_print_halt_poll(json_t *h)
 {
@@ -369,6 +470,44 @@ static void ctl_print_halt_poll(json_t *h)
 			       "requests slow",
 			       ctl_s(q, "qemu", "?"), ctl_num(rtt, "p50"), ctl_num(rtt, "max"),
 			       ctl_num(q, "slow"), ctl_num(q, "requests"));
+		printf("\n");
+	}
+}
+
+/* "libvirt URI: connected, events, ..." and one line per pattern. */
+static void ctl_print_libvirt(json_t *v)
+{
+	json_t *p;
+	size_t i;
+
+	if (!json_is_object(v))
+		return;
+	if (json_is_true(json_object_get(v, "connected")))
+		printf("libvirt %s: connected%s, %.0f connects, %.0f losses, %.0f events, "
+		       "keepalive %s%s%s\n",
+		       ctl_s(v, "uri", "?"),
+		       json_is_true(json_object_get(v, "events")) ? ", following its events" : "",
+		       ctl_num(v, "connects"), ctl_num(v, "losses"), ctl_num(v, "events_received"),
+		       ctl_s(v, "keepalive", "?"),
+		       ctl_s(v, "last_loss", NULL) ? "; last loss: " : "",
+		       ctl_s(v, "last_loss", ""));
+	else
+		printf("libvirt %s: DISCONNECTED for %.1f s (%s), next try in %.1f s, %.0f "
+		       "connects, %.0f losses\n",
+		       ctl_s(v, "uri", "?"), ctl_num(v, "down_s"), ctl_s(v, "last_error", "?"),
+		       ctl_num(v, "retry_in_s"), ctl_num(v, "connects"), ctl_num(v, "losses"));
+	json_array_foreach(json_object_get(v, "patterns"), i, p)
+	{
+		json_t *r = json_object_get(p, "running"), *x;
+		size_t k;
+		printf("  libvirt=%s ([workload \"%s\"], %s): ", ctl_s(p, "libvirt", "?"),
+		       ctl_s(p, "workload", "?"), ctl_s(p, "role", "?"));
+		if (json_array_size(r) == 0)
+			printf("no running domain matches");
+		json_array_foreach(r, k, x)
+		{
+			printf("%s%s", k ? " " : "", json_string_value(x));
+		}
 		printf("\n");
 	}
 }
@@ -422,6 +561,7 @@ static void ctl_print_status(json_t *r)
 		if (json_is_true(json_object_get(w, "present")))
 			ctl_print_halt_poll(json_object_get(w, "halt_poll"));
 		ctl_print_agent(json_object_get(w, "agent_link"));
+		ctl_print_memnet(json_object_get(w, "memnet"));
 	}
 	json_array_foreach(json_object_get(r, "nics"), i, n)
 	{
@@ -441,6 +581,7 @@ static void ctl_print_status(json_t *r)
 	w = json_object_get(r, "best_effort");
 	printf("best-effort: cores %s%s\n", ctl_s(w, "cores", "-"),
 	       json_is_true(json_object_get(w, "paused")) ? ", paused" : "");
+	ctl_print_libvirt(json_object_get(r, "libvirt"));
 }
 
 int main(int argc, char **argv)
@@ -535,6 +676,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[optind], "set")) {
 		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER |
 						       JSON_REAL_PRECISION(10));
+		if (text)
+			printf("ok %s\n", text);
+		free(text);
+	} else if (!strcmp(argv[optind], "vf") && argc - optind == 1) {
+		ctl_print_vf(reply);
+	} else if (!strcmp(argv[optind], "vf")) {
+		char *text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (text)
 			printf("ok %s\n", text);
 		free(text);

@@ -5,9 +5,11 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "daemon/ctlpath.h"
+#include "daemon/vfmgr.h"
 #include "lib/cpuset.h"
 #include "lib/log.h"
 #include "platform/linux/linux.h"
@@ -38,6 +40,7 @@ struct vsd_config {
 	bool has_control_gid;		  /* control_group=: members may use the socket too */
 	gid_t control_gid;
 	char state_dir[PATH_MAX / 4];	     /* /var/lib/vspace */
+	char lock_file[PATH_MAX / 4];	     /* one vspaced per host: /run/vspace/vspaced.lock */
 	char metrics_listen[64];	     /* HOST:PORT, "" = off; default 127.0.0.1:9465 */
 	char metrics_textfile[PATH_MAX / 4]; /* node_exporter textfile, "" = off */
 	bool on_exit_restore;		     /* on_exit=restore (default) | leave */
@@ -53,11 +56,28 @@ struct vsd_config {
 	enum vs_log_level log_level;	    /* info */
 	/* [threshold] */
 	struct vs_params params;
+	/* [memnet] (docs/MEMNET.md): size the workloads' MemNet regions from a budget */
+	uint64_t memnet_budget_bytes; /* budget_mb=; 0 = off */
+	double memnet_slo_ms;	      /* slo_ms=: target mean job response time */
+	double memnet_interval_s;     /* interval_s=; 1 (as vspace memnet serve) */
+	uint64_t memnet_min_bytes;    /* min_mb=; 1 MiB (src/policy/memnet.h) */
+	int n_memnet;		      /* workloads with memnet= */
 	/* [workload "NAME"] */
 	struct vs_wl_spec *wl;
 	int n_wl;
-	int *wl_line; /* line of each workload's first key */
+	/* where each key was given, for messages about it after the parse */
+	struct vsd_keyline {
+		int wl; /* workload index; -1 [host], -2 [threshold] */
+		char key[24];
+		int line;
+	} * keylines;
+	int n_keylines;
+	int *wl_line;			 /* line of each workload's first key */
+	char (*wl_memnet)[PATH_MAX / 4]; /* each workload's memnet= region file, "" = none */
 	int n_lc;
+	/* [vf] and each workload's vf keys (FlexVF, src/daemon/vfmgr.c) */
+	struct vsd_vf_config vf;
+	struct vsd_vf_wl *vfwl; /* n_wl of them, by workload */
 };
 
 /* Read and check path. Returns 0, or -1 with err as "FILE:LINE: [section]
@@ -68,6 +88,9 @@ int config_load(struct vsd_config *c, const char *path, char *err, size_t errlen
 int config_load_string(struct vsd_config *c, const char *text, const char *name, char *err,
 		       size_t errlen);
 void config_free(struct vsd_config *c);
+/* The line of key in [host] (wl -1) or workload wl; the section's first line
+ * when the key was not given (a default); 1 when neither is known. */
+int config_key_line(const struct vsd_config *c, int wl, const char *key);
 /* The state file below state_dir. */
 void config_state_path(const struct vsd_config *c, char *buf, size_t len);
 /* The platform's configuration view (points into c). */

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -20,6 +21,14 @@
 static uint64_t ctlsock_data(const struct ctlsock *s, unsigned slot)
 {
 	return (uint64_t)s->tag << 32 | slot;
+}
+
+static uint64_t ctlsock_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* mkdir -p for the socket's directory. */
@@ -62,6 +71,7 @@ int ctlsock_open(struct ctlsock *s, const char *path, int epfd, unsigned tag, bo
 	s->gid = gid;
 	s->handle = handle;
 	s->arg = arg;
+	s->idle_ms = VSD_CTL_IDLE_MS;
 	if (ctlsock_mkdirs(path) < 0) {
 		snprintf(err, errlen, "control_socket %s: cannot create its directory: %s", path,
 			 strerror(errno));
@@ -81,7 +91,7 @@ int ctlsock_open(struct ctlsock *s, const char *path, int epfd, unsigned tag, bo
 	unlink(path);
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(s->lfd, 16) < 0) {
+	    listen(s->lfd, 64) < 0) {
 		snprintf(err, errlen, "control_socket %s: %s", path, strerror(errno));
 		if (s->lfd >= 0)
 			close(s->lfd);
@@ -143,6 +153,9 @@ char *ctlsock_dispatch(struct ctlsock *s, const char *line, size_t len, uid_t ui
 	char err[512], *text, *out;
 
 	s->requests++;
+	if (len == 0)
+		return ctlsock_error_line("empty request: send one JSON object per line, e.g. "
+					  "{\"cmd\":\"status\"}");
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!req) {
 		snprintf(err, sizeof(err), "malformed JSON at column %d: %s", je.column, je.text);
@@ -216,9 +229,130 @@ static void ctlsock_send(struct ctlsock *s, struct ctl_client *c, const char *te
 		}
 		memmove(c->out, c->out + k, c->out_len - (size_t)k);
 		c->out_len -= (size_t)k;
+		if (k > 0)
+			c->active_ms = ctlsock_now_ms();
 	}
 	if (c->closing)
 		ctlsock_drop(s, c);
+}
+
+/* Is the peer root, our user, or a member (primary or supplementary) of the
+ * control group? */
+static bool ctlsock_allowed(const struct ctlsock *s, int fd, const struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return true;
+	if (!s->has_gid)
+		return false;
+	if (cred->gid == s->gid)
+		return true;
+	/* the peer's supplementary groups as they were at connect() (Linux 4.13) */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == s->gid)
+			return true;
+	return false;
+}
+
+/* Answer a connection we do not keep with one error line and close it. */
+static void ctlsock_refuse(int fd, const char *msg)
+{
+	char *line = ctlsock_error_line(msg);
+
+	/* the line fits in an empty socket buffer; a peer that already closed
+	 * gets nothing */
+	if (line && send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("control socket: refusal not sent: %s", strerror(errno));
+	free(line);
+	close(fd);
+}
+
+/* Log a refusal, at most one line a second (a flood must not flood the log). */
+static void ctlsock_log_refusal(struct ctlsock *s, const char *what, const struct ucred *cred)
+{
+	uint64_t now = ctlsock_now_ms();
+
+	if (s->refuse_log_ms && now - s->refuse_log_ms < 1000) {
+		s->refuse_unlogged++;
+		return;
+	}
+	if (s->refuse_unlogged)
+		log_warnx("control socket: %s pid %d uid %u (and %lu more refused in the last "
+			  "second)",
+			  what, (int)cred->pid, (unsigned)cred->uid, s->refuse_unlogged);
+	else
+		log_warnx("control socket: %s pid %d uid %u", what, (int)cred->pid,
+			  (unsigned)cred->uid);
+	s->refuse_log_ms = now;
+	s->refuse_unlogged = 0;
+}
+
+/* The longest-idle connection with nothing in progress (or, if every one is
+ * mid-request, the longest idle of all). */
+static struct ctl_client *ctlsock_victim(struct ctlsock *s)
+{
+	struct ctl_client *best = NULL, *best_busy = NULL;
+
+	for (int i = 0; i < VSD_CTL_CLIENTS; i++) {
+		struct ctl_client *c = &s->cl[i];
+		if (c->fd < 0)
+			continue;
+		if (c->in_len == 0 && c->out_len == 0) {
+			if (!best || c->active_ms < best->active_ms)
+				best = c;
+		} else if (!best_busy || c->active_ms < best_busy->active_ms) {
+			best_busy = c;
+		}
+	}
+	return best ? best : best_busy;
+}
+
+/* A slot for a new connection from cred, or NULL with why set. */
+static struct ctl_client *ctlsock_slot(struct ctlsock *s, const struct ucred *cred, char *why,
+				       size_t len)
+{
+	int same_uid = 0,
+	    last = cred->uid == 0 ? VSD_CTL_CLIENTS : VSD_CTL_CLIENTS - VSD_CTL_ROOT_SLOTS;
+	struct ctl_client *free_slot = NULL, *v;
+
+	for (int i = 0; i < VSD_CTL_CLIENTS; i++) {
+		if (s->cl[i].fd < 0) {
+			if (!free_slot && i < last)
+				free_slot = &s->cl[i];
+		} else if (s->cl[i].uid == cred->uid) {
+			same_uid++;
+		}
+	}
+	if (cred->uid != 0 && same_uid >= VSD_CTL_PER_UID) {
+		snprintf(why, len,
+			 "too many clients: uid %u already holds %d connections (the limit per "
+			 "user is %d)",
+			 (unsigned)cred->uid, same_uid, VSD_CTL_PER_UID);
+		return NULL;
+	}
+	if (free_slot)
+		return free_slot;
+	if (cred->uid != 0) {
+		snprintf(why, len, "too many clients: all %d connections are in use",
+			 VSD_CTL_CLIENTS - VSD_CTL_ROOT_SLOTS);
+		return NULL;
+	}
+	/* root is never locked out: the longest-idle connection makes room */
+	v = ctlsock_victim(s);
+	if (!v) {
+		snprintf(why, len, "too many clients");
+		return NULL;
+	}
+	log_info("control socket: full; closing the connection of pid %d uid %u (idle %.1f s) "
+		 "for root",
+		 (int)v->pid, (unsigned)v->uid, (double)(ctlsock_now_ms() - v->active_ms) / 1e3);
+	s->evicted++;
+	ctlsock_drop(s, v);
+	return v;
 }
 
 static void ctlsock_accept(struct ctlsock *s)
@@ -227,7 +361,8 @@ static void ctlsock_accept(struct ctlsock *s)
 		struct epoll_event ev = { .events = EPOLLIN };
 		struct ucred cred;
 		socklen_t cl = sizeof(cred);
-		struct ctl_client *c = NULL;
+		struct ctl_client *c;
+		char why[160];
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0)
@@ -236,34 +371,35 @@ static void ctlsock_accept(struct ctlsock *s)
 			close(fd);
 			continue;
 		}
-		for (int i = 0; i < VSD_CTL_CLIENTS; i++)
-			if (s->cl[i].fd < 0) {
-				c = &s->cl[i];
-				break;
-			}
+		if (!ctlsock_allowed(s, fd, &cred)) {
+			/* answered and closed at once: a refused peer holds no slot */
+			s->rejected++;
+			ctlsock_log_refusal(s, "refused (no permission)", &cred);
+			snprintf(why, sizeof(why),
+				 "permission denied: uid %u may not use this socket (root, uid "
+				 "%u%s)",
+				 (unsigned)cred.uid, (unsigned)geteuid(),
+				 s->has_gid ? " or members of the control_group" : "");
+			ctlsock_refuse(fd, why);
+			continue;
+		}
+		c = ctlsock_slot(s, &cred, why, sizeof(why));
 		if (!c) {
-			static const char busy[] =
-				"{\"ok\":false,\"error\":\"too many clients\"}\n";
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				log_debug("control socket: busy reply not sent");
-			close(fd);
+			s->busy++;
+			ctlsock_log_refusal(s, "refused (too many clients)", &cred);
+			ctlsock_refuse(fd, why);
 			continue;
 		}
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->pid = cred.pid;
+		c->active_ms = ctlsock_now_ms();
 		ev.data.u64 = ctlsock_data(s, (unsigned)(c - s->cl));
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
 			c->fd = -1;
 			continue;
-		}
-		if (cred.uid != 0 && cred.uid != geteuid() && !(s->has_gid && cred.gid == s->gid)) {
-			/* answered (with a refusal) once it has sent its request */
-			s->rejected++;
-			c->rejected = true;
-			log_warnx("control socket: refused pid %d uid %u", (int)cred.pid,
-				  (unsigned)cred.uid);
 		}
 	}
 }
@@ -286,31 +422,14 @@ static void ctlsock_read(struct ctlsock *s, struct ctl_client *c)
 			return;
 		}
 		c->in_len += (size_t)k;
+		c->active_ms = ctlsock_now_ms();
 		while (c->fd >= 0 && (nl = memchr(c->in, '\n', c->in_len))) {
 			size_t len = (size_t)(nl - c->in);
-			if (c->rejected) {
-				char msg[160];
-				snprintf(msg, sizeof(msg),
-					 "permission denied: uid %u may not use this socket (root, "
-					 "uid "
-					 "%u%s)",
-					 (unsigned)c->uid, (unsigned)geteuid(),
-					 s->has_gid ? " or the control_group" : "");
-				char *line = ctlsock_error_line(msg);
-				c->closing = true;
-				if (line) {
-					ctlsock_send(s, c, line);
-					free(line);
-				} else {
-					ctlsock_drop(s, c);
-				}
-				return;
-			}
 			if (!c->discarding) {
 				size_t l = len;
 				if (l > 0 && c->in[l - 1] == '\r')
 					l--;
-				char *reply = l > 0 ? ctlsock_dispatch(s, c->in, l, c->uid) : NULL;
+				char *reply = ctlsock_dispatch(s, c->in, l, c->uid);
 				if (reply) {
 					ctlsock_send(s, c, reply);
 					free(reply);
@@ -358,4 +477,44 @@ void ctlsock_event(struct ctlsock *s, unsigned slot, unsigned events)
 	}
 	if (c->fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		ctlsock_read(s, c);
+}
+
+void ctlsock_tick(struct ctlsock *s, uint64_t now_ms)
+{
+	for (int i = 0; i < VSD_CTL_CLIENTS; i++) {
+		struct ctl_client *c = &s->cl[i];
+		if (c->fd < 0 || now_ms < c->active_ms + (uint64_t)s->idle_ms)
+			continue;
+		log_debug("control socket: closing the connection of pid %d uid %u: idle for %d ms",
+			  (int)c->pid, (unsigned)c->uid, s->idle_ms);
+		s->idle++;
+		ctlsock_drop(s, c);
+	}
+}
+
+int ctlsock_timeout_ms(const struct ctlsock *s, uint64_t now_ms)
+{
+	int64_t best = -1;
+
+	for (int i = 0; i < VSD_CTL_CLIENTS; i++) {
+		const struct ctl_client *c = &s->cl[i];
+		int64_t left;
+		if (c->fd < 0)
+			continue;
+		left = (int64_t)(c->active_ms + (uint64_t)s->idle_ms) - (int64_t)now_ms;
+		if (left < 0)
+			left = 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
+}
+
+int ctlsock_clients(const struct ctlsock *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < VSD_CTL_CLIENTS; i++)
+		n += s->cl[i].fd >= 0;
+	return n;
 }

@@ -6,6 +6,7 @@
 
 #include "daemon/vspaced.h"
 #include "daemon/vspaced_int.h"
+#include "platform/linux/virt.h"
 
 /* ---- Explain ------------------------------------------------------------------------------- */
 
@@ -56,6 +57,32 @@ char *vsd_explain(const struct vsd *d)
 				(unsigned long long)h.qmp_slow, h.qmp_wait_ms,
 				(unsigned long long)h.qmp_bad, h.qmp_rtt_last_s * 1e6,
 				h.qmp_rtt_p50_s * 1e6, h.qmp_rtt_max_s * 1e6);
+	}
+	{
+		/* libvirt: the connection, how its VMs are reached, the patterns */
+		size_t m = linuxplat_explain_libvirt(d->lx, NULL, 0), at = strlen(text);
+		if (m > 0) {
+			char *t = realloc(text, at + m + 1);
+			if (!t)
+				return text;
+			text = t;
+			linuxplat_explain_libvirt(d->lx, text + at, m + 1);
+		}
+	}
+	if (d->have_vf) {
+		/* the VF manager's lines, in a buffer of their own */
+		size_t vn = 0, vcap = 512 + 512 * (size_t)d->vf.n_vm, at = strlen(text);
+		char *vt = malloc(vcap), *t2;
+		if (vt) {
+			vt[0] = '\0';
+			vfm_explain(&d->vf, vt, vcap, &vn);
+			t2 = realloc(text, at + strlen(vt) + 1);
+			if (t2) {
+				text = t2;
+				memcpy(text + at, vt, strlen(vt) + 1);
+			}
+			free(vt);
+		}
 	}
 	return text;
 }
@@ -110,6 +137,10 @@ json_t *vsd_status(struct vsd *d)
 				: NULL;
 		if (l)
 			json_object_set_new(w, "agent_link", agentlink_status(l, proto_now_ms()));
+		json_t *mn =
+			vsd_memnet_status(&d->mn, json_string_value(json_object_get(w, "name")));
+		if (mn)
+			json_object_set_new(w, "memnet", mn);
 	}
 	daemon = json_pack("{s:i,s:s,s:f,s:s,s:i,s:I,s:I,s:I,s:I,s:b,s:b,s:o,s:f,s:f}", "pid",
 			   (int)getpid(), "version", VSD_VERSION, "uptime_s",
@@ -125,6 +156,8 @@ json_t *vsd_status(struct vsd *d)
 	json_object_set_new(plat, "best_effort",
 			    json_pack("{s:o,s:b}", "cores", vsd_cpus_json(&c->plan.be_cores),
 				      "paused", c->plan.be_paused));
+	if (d->have_vf)
+		json_object_set_new(plat, "vf", vfm_status(&d->vf, vsd_now()));
 	return plat;
 }
 
@@ -157,9 +190,7 @@ static void vsd_render_qmp(struct vsd *d, struct metrics_buf *b)
 			(unsigned long long)h.qmp_unavailable);
 	}
 	metrics_printf(b, "# HELP vspace_qmp_stats_rtt_seconds Round trip of query-stats (send to "
-			  "answer).\n# TYPE vspace_qmp_stats_rtt_seconds summary\n"
-			  "# HELP vspace_qmp_stats_rtt_seconds_max Largest round trip of "
-			  "query-stats.\n# TYPE vspace_qmp_stats_rtt_seconds_max gauge\n");
+			  "answer).\n# TYPE vspace_qmp_stats_rtt_seconds summary\n");
 	for (int i = 0; i < c->n_wl; i++) {
 		struct vs_linux_haltpoll h;
 		const char *n = c->wl[i].name;
@@ -171,12 +202,44 @@ static void vsd_render_qmp(struct vsd *d, struct metrics_buf *b)
 			"vspace_qmp_stats_rtt_seconds{workload=\"%s\",quantile=\"0.99\"} "
 			"%.9f\n"
 			"vspace_qmp_stats_rtt_seconds_sum{workload=\"%s\"} %.9f\n"
-			"vspace_qmp_stats_rtt_seconds_count{workload=\"%s\"} %llu\n"
-			"vspace_qmp_stats_rtt_seconds_max{workload=\"%s\"} %.9f\n",
+			"vspace_qmp_stats_rtt_seconds_count{workload=\"%s\"} %llu\n",
 			n, h.qmp_rtt_p50_s, n, h.qmp_rtt_p99_s, n,
-			h.qmp_rtt_mean_s * (double)h.qmp_rtt_n, n, (unsigned long long)h.qmp_rtt_n,
-			n, h.qmp_rtt_max_s);
+			h.qmp_rtt_mean_s * (double)h.qmp_rtt_n, n, (unsigned long long)h.qmp_rtt_n);
 	}
+	metrics_printf(b, "# HELP vspace_qmp_stats_rtt_seconds_max Largest round trip of "
+			  "query-stats.\n# TYPE vspace_qmp_stats_rtt_seconds_max gauge\n");
+	for (int i = 0; i < c->n_wl; i++) {
+		struct vs_linux_haltpoll h;
+		const char *n = c->wl[i].name;
+		if (linuxplat_haltpoll(d->lx, n, &h) < 0 || h.qmp_rtt_n == 0)
+			continue;
+		metrics_printf(b, "vspace_qmp_stats_rtt_seconds_max{workload=\"%s\"} %.9f\n", n,
+			       h.qmp_rtt_max_s);
+	}
+}
+
+/* The libvirt connection: up or down, connects, losses, events. */
+static void vsd_render_libvirt(struct vsd *d, struct metrics_buf *b)
+{
+	struct virt_conn_info ci;
+
+	if (!linuxplat_virt_info(d->lx, &ci))
+		return;
+	metrics_printf(b,
+		       "# HELP vspace_libvirt_connected 1 while the libvirt connection is up.\n"
+		       "# TYPE vspace_libvirt_connected gauge\nvspace_libvirt_connected %d\n"
+		       "# HELP vspace_libvirt_connects_total Successful connects to libvirt "
+		       "(the first included).\n"
+		       "# TYPE vspace_libvirt_connects_total counter\n"
+		       "vspace_libvirt_connects_total %llu\n"
+		       "# HELP vspace_libvirt_losses_total libvirt connections lost (libvirtd "
+		       "stopped, keepalive, I/O).\n"
+		       "# TYPE vspace_libvirt_losses_total counter\n"
+		       "vspace_libvirt_losses_total %llu\n"
+		       "# HELP vspace_libvirt_events_total Domain events received from libvirt.\n"
+		       "# TYPE vspace_libvirt_events_total counter\n"
+		       "vspace_libvirt_events_total %llu\n",
+		       ci.connected ? 1 : 0, ci.connects, ci.losses, ci.events);
 }
 
 void vsd_render(void *arg, struct metrics_buf *b)
@@ -185,6 +248,8 @@ void vsd_render(void *arg, struct metrics_buf *b)
 	const struct vs_controller *c = &d->ctl;
 	const struct vs_write_stats *ws = linuxplat_write_stats(d->lx);
 	struct vs_linux_counters cnt;
+
+	vsd_render_libvirt(d, b);
 
 	linuxplat_counters(d->lx, &cnt);
 	metrics_printf(
@@ -247,19 +312,25 @@ void vsd_render(void *arg, struct metrics_buf *b)
 				b, "vspace_group_busy_cores{workload=\"%s\",group=\"nq\"} %.4f\n",
 				c->wl[i].name, c->wl[i].last.busy_nq);
 		}
-	metrics_printf(
-		b, "# HELP vspace_vcpu_busy_raw_cores Busy time of the vCPU group's cores in the "
-		   "last period before the KVM halt-polling correction, cores.\n"
-		   "# TYPE vspace_vcpu_busy_raw_cores gauge\n"
-		   "# HELP vspace_halt_poll_cores KVM halt-polling time subtracted from the vCPU "
-		   "group's busy time in the last period, cores.\n"
-		   "# TYPE vspace_halt_poll_cores gauge\n");
+	/* each family's HELP and TYPE directly above its own samples (the text
+	 * exposition format groups a family's samples together) */
+	metrics_printf(b,
+		       "# HELP vspace_vcpu_busy_raw_cores Busy time of the vCPU group's cores in "
+		       "the last period before the KVM halt-polling correction, cores.\n"
+		       "# TYPE vspace_vcpu_busy_raw_cores gauge\n");
 	for (int i = 0; i < c->n_wl; i++)
 		if (c->wl[i].has_sample) {
 			const struct vs_sample *s = &c->wl[i].last;
 			metrics_printf(b, "vspace_vcpu_busy_raw_cores{workload=\"%s\"} %.4f\n",
 				       c->wl[i].name,
 				       s->has_halt_poll ? s->busy_vcpu_raw : s->busy_vcpu);
+		}
+	metrics_printf(b, "# HELP vspace_halt_poll_cores KVM halt-polling time subtracted from the "
+			  "vCPU group's busy time in the last period, cores.\n"
+			  "# TYPE vspace_halt_poll_cores gauge\n");
+	for (int i = 0; i < c->n_wl; i++)
+		if (c->wl[i].has_sample) {
+			const struct vs_sample *s = &c->wl[i].last;
 			metrics_printf(b, "vspace_halt_poll_cores{workload=\"%s\"} %.4f\n",
 				       c->wl[i].name, s->has_halt_poll ? s->halt_poll_vcpu : 0);
 		}
@@ -344,6 +415,35 @@ void vsd_render(void *arg, struct metrics_buf *b)
 				"vspace_write_errors_total{kind=\"%s\",class=\"permanent\"} %llu\n",
 				vs_write_kind_name(k), (unsigned long long)ws[k].transient,
 				vs_write_kind_name(k), (unsigned long long)ws[k].permanent);
+	metrics_printf(b, "# HELP vspace_writes_gone_total Writes whose object went away (a thread "
+			  "exited, a queue was removed): not errors.\n"
+			  "# TYPE vspace_writes_gone_total counter\n");
+	for (int k = 0; k < VS_W_N; k++)
+		if (ws[k].writes > 0)
+			metrics_printf(b, "vspace_writes_gone_total{kind=\"%s\"} %llu\n",
+				       vs_write_kind_name(k), (unsigned long long)ws[k].gone);
+	metrics_printf(b,
+		       "# HELP vspace_state_records Records of original settings in the state "
+		       "file.\n# TYPE vspace_state_records gauge\nvspace_state_records %d\n"
+		       "# HELP vspace_state_records_pruned_total Records dropped because their "
+		       "thread or process exited.\n"
+		       "# TYPE vspace_state_records_pruned_total counter\n"
+		       "vspace_state_records_pruned_total %llu\n",
+		       cnt.records, (unsigned long long)cnt.records_pruned);
+	if (d->have_ctl)
+		metrics_printf(b,
+			       "# HELP vspace_control_clients Connections held on the control "
+			       "socket.\n# TYPE vspace_control_clients gauge\n"
+			       "vspace_control_clients %d\n"
+			       "# HELP vspace_control_refused_total Control-socket connections "
+			       "refused or closed, by reason.\n"
+			       "# TYPE vspace_control_refused_total counter\n"
+			       "vspace_control_refused_total{reason=\"permission\"} %lu\n"
+			       "vspace_control_refused_total{reason=\"too_many_clients\"} %lu\n"
+			       "vspace_control_refused_total{reason=\"evicted_for_root\"} %lu\n"
+			       "vspace_control_refused_total{reason=\"idle\"} %lu\n",
+			       ctlsock_clients(&d->ctlsock), d->ctlsock.rejected, d->ctlsock.busy,
+			       d->ctlsock.evicted, d->ctlsock.idle);
 	metrics_printf(
 		b,
 		"# HELP vspace_irq_affinity_mismatch_total IRQs whose effective affinity "
@@ -362,6 +462,9 @@ void vsd_render(void *arg, struct metrics_buf *b)
 		       (unsigned long long)cnt.reports);
 	if (d->have_agents)
 		agentlinks_metrics(&d->agents, b);
+	if (d->have_vf)
+		vfm_metrics(&d->vf, b);
+	vsd_memnet_metrics(&d->mn, b);
 	if (cnt.has_energy)
 		metrics_printf(b,
 			       "# HELP vspace_energy_joules_total Package energy (RAPL).\n"

@@ -195,7 +195,16 @@ json_t *vsd_handle(void *arg, json_t *req, uid_t uid, char *err, size_t errlen)
 		controller_set_hold(&d->ctl, hold);
 		return json_pack("{s:b}", "paused", hold);
 	}
+	if (!strcmp(cmd, "vf")) {
+		if (!d->have_vf) {
+			snprintf(err, errlen, "vf: FlexVF is off (no [vf] section in %s)",
+				 d->cfg.path);
+			return NULL;
+		}
+		return vfm_request(&d->vf, req, vsd_now(), err, errlen);
+	}
 	snprintf(err, errlen,
-		 "unknown cmd \"%s\" (known: status, explain, report, set, pause, resume)", cmd);
+		 "unknown cmd \"%s\" (known: status, explain, report, set, pause, resume, vf)",
+		 cmd);
 	return NULL;
 }

@@ -134,6 +134,9 @@ void vsd_period(struct vsd *d, double now)
 			  d->ctl.last_error);
 	str_copy(d->last_error, rc < 0 ? d->ctl.last_error : "", sizeof(d->last_error));
 	vsd_log_changes(d);
+	if (d->have_vf) /* FlexVF: the VMs the controller runs, the interval's decision */
+		vfm_tick(&d->vf, now, true, &d->ctl, d->have_agents ? &d->agents : NULL);
+	vsd_memnet_tick(&d->mn, now);
 	dt = vsd_thread_cpu() - t0;
 	d->cost_last_s = dt;
 	d->cost_sum_s += dt;
@@ -148,6 +151,19 @@ void vsd_period(struct vsd *d, double now)
 		sdnotify("WATCHDOG=1");
 		d->watchdog_s = now;
 	}
+}
+
+/* libvirt's event loop ran: when it brought domain events (a VM started or
+ * stopped, libvirtd went away), discovery and the controller follow now,
+ * not at the next period. */
+static void vsd_virt(struct vsd *d)
+{
+	virtev_dispatch(d->virt_loop);
+	if (!linuxplat_virt_pending(d->lx))
+		return;
+	if (vsd_refresh(d, vsd_now()) > 0 && controller_start(&d->ctl) < 0)
+		log_warnx("placing new workloads: %s", d->ctl.last_error);
+	vsd_log_changes(d);
 }
 
 static int vsd_arm(struct vsd *d)
@@ -324,9 +340,21 @@ static int vsd_loop(struct vsd *d)
 		return 1;
 	}
 	while (!d->stop) {
-		int timeout =
-			d->have_agents ? agentlinks_timeout_ms(&d->agents, proto_now_ms()) : -1;
-		int n = epoll_wait(d->epfd, ev, 16, timeout);
+		uint64_t now_ms = proto_now_ms();
+		int timeout = d->have_agents ? agentlinks_timeout_ms(&d->agents, now_ms) : -1;
+		int n;
+
+		if (d->have_ctl) {
+			int t = ctlsock_timeout_ms(&d->ctlsock, now_ms);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		if (d->have_vf) {
+			int vt = vfm_timeout_ms(&d->vf);
+			if (vt >= 0 && (timeout < 0 || vt < timeout))
+				timeout = vt; /* a hot-plug in flight: QEMU's answers and events */
+		}
+		n = epoll_wait(d->epfd, ev, 16, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -351,13 +379,20 @@ static int vsd_loop(struct vsd *d)
 			case VSD_TAG_METRICS:
 				metrics_event(&d->met, slot, ev[i].events);
 				break;
+			case VSD_TAG_VIRT:
+				vsd_virt(d);
+				break;
 			default: /* VSD_TAG_AGENT: handled below */
 				break;
 			}
 		}
+		if (d->have_ctl)
+			ctlsock_tick(&d->ctlsock, proto_now_ms());
 		/* after a period too: its plan may have changed what the guests should have */
 		if (d->have_agents)
 			agentlinks_poll(&d->agents, proto_now_ms());
+		if (d->have_vf)
+			vfm_tick(&d->vf, vsd_now(), false, &d->ctl, NULL);
 	}
 	return 0;
 }
@@ -389,6 +424,7 @@ int vsd_main(const struct vsd_opts *opts)
 
 	if (!d)
 		return 1;
+	d->lock.fd = -1;
 	d->opt = *opts;
 	d->epfd = d->tfd = d->sfd = -1;
 	d->start_s = vsd_now();
@@ -405,15 +441,56 @@ int vsd_main(const struct vsd_opts *opts)
 		goto out;
 	}
 	if (opts->check) {
+		struct vs_linux_problem prob[32];
 		char cores[256];
+		int np;
 
+		/* what the host says of it, changing nothing */
+		config_linux(&d->cfg, opts->sysroot, true, &lc);
+		np = linuxplat_check(&lc, prob, 32);
+		for (int i = 0; i < np && i < 32; i++) {
+			char sect[96];
+			if (prob[i].wl >= 0)
+				snprintf(sect, sizeof(sect), "workload \"%s\"",
+					 d->cfg.wl[prob[i].wl].name);
+			else
+				str_copy(sect, "host", sizeof(sect));
+			log_errorx("%s:%d: [%s] %s: %s", opts->config,
+				   config_key_line(&d->cfg, prob[i].wl, prob[i].key), sect,
+				   prob[i].key, prob[i].msg);
+		}
+		if (np > 0) {
+			log_errorx("%s: %d problem%s with this host%s", opts->config, np,
+				   np == 1 ? "" : "s", np > 32 ? " (the first 32 shown)" : "");
+			rc = 2;
+			goto out;
+		}
 		cpuset_format_list(&d->cfg.managed, cores, sizeof(cores));
 		printf("vspaced: configuration %s is valid: %d workload%s (%d LC), %d managed "
-		       "cores (%s), policy %s, period %d ms\n",
+		       "cores (%s), policy %s, period %d ms",
 		       opts->config, d->cfg.n_wl, d->cfg.n_wl == 1 ? "" : "s", d->cfg.n_lc,
 		       cpuset_count(&d->cfg.managed), cores, pol.spec, d->period_ms);
+		if (d->cfg.n_memnet)
+			printf(", %d MemNet region%s in a %.1f MiB budget", d->cfg.n_memnet,
+			       d->cfg.n_memnet == 1 ? "" : "s",
+			       (double)d->cfg.memnet_budget_bytes / 1048576.0);
+		printf("\n");
 		rc = 0;
 		goto out;
+	}
+
+	/* one vspaced per host, before anything is read as an "original" */
+	if (!opts->dry_run) {
+		char lock_path[PATH_MAX];
+		bool under = opts->sysroot && strcmp(opts->sysroot, "/") != 0;
+		/* a fixture tree is a host of its own: its lock lives in it */
+		snprintf(lock_path, sizeof(lock_path), "%s%s", under ? opts->sysroot : "",
+			 d->cfg.lock_file);
+		if (hostlock_take(&d->lock, lock_path, opts->config, d->cfg.state_dir,
+				  d->cfg.cgroup_parent, err, sizeof(err)) < 0) {
+			log_errorx("%s", err);
+			goto out;
+		}
 	}
 
 	/* after a crash: put the host back before anything else */
@@ -433,6 +510,16 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 
 	config_linux(&d->cfg, opts->sysroot, opts->dry_run, &lc);
+	/* libvirt= workloads are followed through libvirt's events when the loop
+	 * runs (not for --once or the benchmarks: one pass, polled) */
+	if (!opts->once && !opts->bench && !opts->bench_writes) {
+		bool virt = false;
+		for (int i = 0; i < d->cfg.n_wl; i++)
+			virt |= d->cfg.wl[i].source == VS_SRC_LIBVIRT;
+		if (virt && virtev_open(&d->virt_loop, err, sizeof(err)) < 0)
+			log_warnx("%s: libvirt workloads are polled", err);
+		lc.virt_loop = d->virt_loop;
+	}
 	/* the QMP wait for the halt-polling counters stays a quarter of the period */
 	if (lc.qmp_wait_ms > d->period_ms / 4) {
 		int w = d->period_ms / 4 > 0 ? d->period_ms / 4 : 1;
@@ -459,6 +546,11 @@ int vsd_main(const struct vsd_opts *opts)
 	}
 	d->ctl_ready = true;
 	vsd_policy_changed(d);
+	if (vsd_memnet_init(&d->mn, &d->cfg, opts->dry_run, vsd_now(), err, sizeof(err)) < 0) {
+		log_errorx("%s: %s", opts->config, err);
+		rc = 2;
+		goto out;
+	}
 	if (opts->verbose) {
 		size_t n = linuxplat_describe(d->lx, NULL, 0);
 		char *text = malloc(n + 1);
@@ -474,11 +566,28 @@ int vsd_main(const struct vsd_opts *opts)
 		log_errorx("%s", err);
 		goto out;
 	}
+	if (d->virt_loop) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.u64 = (uint64_t)VSD_TAG_VIRT << 32 };
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, virtev_fd(d->virt_loop), &ev) < 0) {
+			log_error("libvirt event loop: epoll_ctl");
+			goto out;
+		}
+	}
 	if (!opts->once && !opts->bench && !opts->bench_writes &&
 	    vsd_agents(d, err, sizeof(err)) < 0) {
 		log_errorx("%s: %s", opts->config, err);
 		rc = 2;
 		goto out;
+	}
+	if (d->cfg.vf.on && !opts->once && !opts->bench && !opts->bench_writes) {
+		if (vfm_open(&d->vf, &d->cfg, opts->sysroot, opts->dry_run, err, sizeof(err)) < 0) {
+			vfm_close(&d->vf);
+			log_errorx("%s: [vf]: %s", opts->config, err);
+			rc = 2;
+			goto out;
+		}
+		d->have_vf = true;
 	}
 	{
 		double t0 = vsd_thread_cpu();
@@ -535,6 +644,8 @@ out:
 		ctlsock_close(&d->ctlsock);
 	if (d->have_met)
 		metrics_close(&d->met);
+	if (d->have_vf) /* vf_on_exit=unplug takes the VFs out; leave keeps the record */
+		vfm_close(&d->vf);
 	if (d->lx && !opts->dry_run) { /* in a dry run nothing was written */
 		if (d->cfg.on_exit_restore && d->have_agents &&
 		    agentlinks_restore(&d->agents, VSD_AGENT_RESTORE_MS) > 0 && rc == 0)
@@ -553,8 +664,10 @@ out:
 	if (d->ctl_ready)
 		controller_free(&d->ctl);
 	linuxplat_close(d->lx);
+	virtev_close(d->virt_loop); /* after the libvirt connection it served */
 	if (d->have_agents)
 		agentlinks_free(&d->agents);
+	vsd_memnet_free(&d->mn);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->tfd >= 0)
@@ -562,6 +675,7 @@ out:
 	if (d->sfd >= 0)
 		close(d->sfd);
 	free(d->last);
+	hostlock_release(&d->lock);
 	config_free(&d->cfg);
 	free(d);
 	return rc;

@@ -10,11 +10,22 @@
 #include "daemon/agentlink.h"
 #include "daemon/config.h"
 #include "daemon/ctlsock.h"
+#include "daemon/hostlock.h"
 #include "daemon/metrics.h"
+#include "daemon/mnorch.h"
+#include "daemon/vfmgr.h"
 #include "platform/linux/linux.h"
+#include "platform/linux/virtevent.h"
 
 /* epoll tags (the high 32 bits of epoll_event.data.u64) */
-enum vsd_tag { VSD_TAG_TIMER = 1, VSD_TAG_SIGNAL, VSD_TAG_CTL, VSD_TAG_METRICS, VSD_TAG_AGENT };
+enum vsd_tag {
+	VSD_TAG_TIMER = 1,
+	VSD_TAG_SIGNAL,
+	VSD_TAG_CTL,
+	VSD_TAG_METRICS,
+	VSD_TAG_AGENT,
+	VSD_TAG_VIRT
+};
 
 struct vsd_opts {
 	const char *config;  /* -c */
@@ -44,10 +55,15 @@ struct vsd {
 	int epfd, tfd, sfd;
 	bool have_ctl;
 	struct ctlsock ctlsock;
+	struct hostlock lock; /* [host] lock_file, held while running */
 	struct metrics_srv met;
 	bool have_met;
 	struct agentlinks agents; /* guest agents of the LC workloads with agent= */
 	bool have_agents;
+	struct virtev *virt_loop; /* libvirt's events (libvirt= workloads), NULL */
+	struct vsd_memnet mn;	  /* the MemNet regions of workloads with memnet= */
+	struct vfm vf;		  /* FlexVF: who holds the host's VFs ([vf]) */
+	bool have_vf;
 	bool stop;
 	int period_ms;
 	struct timespec t0; /* deadline k is t0 + k * period */

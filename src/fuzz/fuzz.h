@@ -66,4 +66,35 @@ void fuzz_loadgen_reply(const uint8_t *data, size_t size, struct fuzz_count *c);
  */
 void fuzz_parsers(const uint8_t *data, size_t size, struct fuzz_count *c);
 
+/*
+ * MemNet (src/memnet/); the first byte picks, modulo 3:
+ *   0  a region image (region): the next 192 bytes become the header of a
+ *      64 KiB region, the rest its object table from offset 4096; the host's
+ *      scan, lookups, eviction and quota write run over it. Counts slots:
+ *      parsed = objects that check, refused = slots refused, plus 1 when the
+ *      header is refused. Aborts when an object it took lies outside the
+ *      data area or a lookup's bytes outside the region.
+ *   1  HTTP request heads, pipelined, and their Range values (http_request):
+ *      parsed = requests accepted, refused = the one refused (the connection
+ *      would close). Aborts on a range outside the object.
+ *   2  `vspace memnet replay` CSV (replay_csv): a header, then rows; parsed =
+ *      rows accepted, refused = rows (or the header) refused.
+ */
+void fuzz_memnet(const uint8_t *data, size_t size, struct fuzz_count *c);
+
+/*
+ * FlexVF's parsers; the first byte picks one, the rest is its input (kind):
+ *   'c' `vspace vf replay` CSV under fair, activity with a margin, random with
+ *       a hold: a unit per strategy, parsed when it exits 0 (vf_replay)
+ *   'n' a PF's RTM_NEWLINK answer, its VF list (vf_netlink)
+ *   'e' the emulated VF list text of fixture trees (vf_emul)
+ *   'p' PCI addresses and MACs as sysfs and netlink give them, one a line
+ *       (vf_pci_mac)
+ *   'q' what QEMU sends during an unplug with an announcement, through the
+ *       non-blocking client: parsed when the unplug finished (vf_qmp_unplug)
+ *   'a' a guest agent's stats result: each NIC's counters (vf_agent_stats)
+ * Any other first byte is ignored (kind NULL).
+ */
+void fuzz_vf(const uint8_t *data, size_t size, struct fuzz_count *c);
+
 #endif

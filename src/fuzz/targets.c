@@ -7,6 +7,10 @@ static const struct fuzz_target fuzz_table[] = {
 	{ "proto", fuzz_proto, "the agent protocol's framing and message decoders" },
 	{ "loadgen_reply", fuzz_loadgen_reply, "the loadgen's memcached and HTTP reply parsers" },
 	{ "parsers", fuzz_parsers, "vspaced's parsers of outside input" },
+	{ "memnet", fuzz_memnet, "MemNet: a guest's region, HTTP requests, replay CSV" },
+	{ "vf", fuzz_vf,
+	  "FlexVF's parsers: vf replay CSV, a PF's netlink answer, sysfs words, QMP "
+	  "unplug, agent NIC counters" },
 };
 
 const struct fuzz_target *fuzz_targets(int *n)

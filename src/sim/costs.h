@@ -44,7 +44,10 @@
 #define SIM_VCPU_LOAD_NS 1000LL
 /* Cold-cache penalty of a thread migrated to another core: the first work
  * there refills the private L1/L2 working set. Rationale: ~256 KiB of hot data
- * = 4,096 lines at ~2.5 ns each (L3 hit, with memory-level parallelism). */
+ * = 4,096 lines at ~2.5 ns each (L3 hit, with memory-level parallelism).
+ * (Kept for the simplified models; the host model derives every refill from
+ * the working-set model below: SIM_REFILL_NS_PER_KIB x the part of a thread's
+ * working set that is gone.) */
 #define SIM_MIGRATION_COLD_NS 10000LL
 /* Exit latency of an allocated idle core (C1). Source: intel_idle's Skylake-SP
  * table (skx_cstates): C1 exit_latency 2 us. */
@@ -53,6 +56,135 @@
  * 133 us. (Unallocated cores get no work; this only matters in the instant a
  * core joins a group.) */
 #define SIM_C6_EXIT_NS 133000LL
+
+/* ---- Wake-up placement (Linux 5.13, kernel/sched/fair.c) -------------------- */
+
+/* sd->imbalance_pct of the LLC (MC) domain: 117. Source: sd_init() in
+ * kernel/sched/topology.c (v5.13). wake_affine_weight() biases prev_cpu by
+ * half of the excess: 100 + (117 - 100) / 2 = 108 percent. */
+#define SIM_SD_LLC_IMBALANCE_PCT 117
+/* PELT: a task's and a run queue's load_avg decay with a half-life of 32
+ * periods of 1024 us. Source: LOAD_AVG_PERIOD = 32 in kernel/sched/sched-pelt.h
+ * and the 1024 us period of kernel/sched/pelt.c. The model decays
+ * continuously (exp2(-dt / half-life)) rather than per 1024 us period. */
+#define SIM_PELT_HALFLIFE_NS (32LL * 1024 * 1024)
+/* NICE_0_LOAD as PELT scales it (scale_load_down(NICE_0_LOAD) = 1024). */
+#define SIM_PELT_WEIGHT 1024.0
+/* record_wakee() halves current->wakee_flips at most once a second (HZ
+ * jiffies). Source: kernel/sched/fair.c. */
+#define SIM_WAKEE_DECAY_NS 1000000000LL
+/* Cost of examining one CPU in select_idle_cpu() (its rq->curr, nr_running
+ * and ttwu_pending: one cache line another core writes): ~50 ns. Rationale:
+ * Skylake-SP L3 hit latency ~20 ns, a line modified in another core's L2 ~100
+ * ns over the mesh; run-queue lines are mostly read-shared. Only SIS_PROP's
+ * avg_scan_cost sees it (it limits the scan depth); the waker's CPU time for
+ * the scan is not charged. Uncertain: varied in `vspace sim sensitivity`. */
+#define SIM_SIS_SCAN_NS_PER_CPU 50LL
+
+/* ---- The cost of sharing a core: caches and TLB ------------------------------ */
+
+/*
+ * Working-set model (host.c): each thread (and each core's softirq context)
+ * keeps a working set hot in the core's private caches while it runs. What
+ * other threads or softirq work bring into the core's private cache since it
+ * last ran there (their refills and the packet bytes they stream) evicts a
+ * share 1 - exp(-F / SIM_L2_BYTES) of it (random replacement); when it
+ * resumes it refills that share at SIM_REFILL_NS_PER_KIB. On another core it
+ * refills all of it. The TLB works the same way with entries. So the penalty
+ * grows with what ran in between, that is with the time it was away.
+ */
+/* Private L2 per core: 1 MiB (16-way); L1d 32 KiB. Source: Intel Xeon
+ * Scalable (Skylake-SP) documentation, WikiChip "skylake (server)". */
+#define SIM_L2_BYTES (1024 * 1024)
+/* Refill from the shared L3 with memory-level parallelism: ~2.5 ns per 64-byte
+ * line, 40 ns per KiB. Rationale: Skylake-SP's L3 hit latency is ~20 ns (~80
+ * cycles at 4 GHz turbo, ~40 at 2 GHz base); with ~8 misses in flight (10 L1
+ * fill buffers) a line costs ~2.5 ns. Uncertain: varied in the sensitivity. */
+#define SIM_REFILL_NS_PER_KIB 40LL
+/* Working sets (the data and code a thread keeps reusing across requests;
+ * data touched once per request, such as a memcached item or a packet, is
+ * streamed and counted per packet). Estimates, no direct measurement: the
+ * kernel network stack's hot code and data are a few hundred KiB (its
+ * instruction footprint alone exceeds the 32 KiB L1i, Kanev et al., ISCA 2015,
+ * "Profiling a warehouse-scale computer"); all are varied together in the
+ * sensitivity (x0.5, x2).
+ *   LC vCPU: guest kernel (NAPI, TCP, epoll) + memcached/nginx: 512 KiB
+ *   vhost worker: vhost/tun code, virtqueue rings, skbs: 128 KiB
+ *   host softirq (per core): driver, GRO, bridge, tap: 64 KiB
+ *   BE vCPU (CPU-bound): the whole L2, 1 MiB */
+#define SIM_WS_VCPU_KIB	   512
+#define SIM_WS_VHOST_KIB   128
+#define SIM_WS_SOFTIRQ_KIB 64
+#define SIM_WS_BE_KIB	   1024
+/* A CPU-bound BE vCPU also streams data through the L2 that it does not
+ * reuse (its misses beyond the working set): 1 GB/s, 1 byte per ns. Rationale:
+ * memory-intensive batch codes run at ~10 L2 misses per 1,000 instructions
+ * (SPEC CPU2006's memory-bound half; Jaleel, "Memory characterization of
+ * workloads using instrumentation-driven simulation", 2010): at ~1.5
+ * instructions per ns that is ~1 GB/s of 64-byte lines. It makes what a BE
+ * vCPU evicts grow with the time it runs. Estimate; in the working-set knob. */
+#define SIM_BE_STREAM_BYTES_PER_NS 1.0
+/* Second-level TLB: 1,536 entries shared by 4 KiB and 2 MiB pages. Source:
+ * WikiChip "skylake (server)" / Intel optimization manual, Skylake STLB. */
+#define SIM_STLB_ENTRIES 1536
+/* TLB entries each kind keeps (the same estimate as the working sets, one
+ * entry per 4 KiB page; guest memory is 2 MiB-backed in EPT but the guest's
+ * own pages are 4 KiB): vCPU 128, vhost 32, softirq 16, BE 1,536. */
+#define SIM_TLB_VCPU	128
+#define SIM_TLB_VHOST	32
+#define SIM_TLB_SOFTIRQ 16
+#define SIM_TLB_BE	1536
+/* A TLB miss: a page walk mostly served by the paging-structure caches and
+ * the L2/L3: ~30 ns; a guest's 2-D walk (guest page tables through EPT)
+ * roughly doubles it: 60 ns. Rationale: Skylake page walks of 20-40 cycles
+ * when the walk hits the caches, up to 24 references for a 2-D walk (Intel
+ * SDM vol. 3, 28.2; Bhargava et al., ASPLOS 2008). */
+#define SIM_TLB_WALK_NS	      30LL
+#define SIM_TLB_WALK_GUEST_NS 60LL
+
+/* ---- CPU-bug mitigations on a Skylake-SP host, Linux 5.13 + KVM defaults ----- */
+
+/* IBPB: vmx_vcpu_load_vmcs() issues indirect_branch_prediction_barrier()
+ * whenever the VMCS loaded on a CPU changes to another vCPU's (Linux 5.13,
+ * arch/x86/kvm/vmx/vmx.c; spectre_v2 mitigation "retpoline, IBPB:
+ * conditional" on Skylake-SP). An IBPB is a write to MSR_IA32_PRED_CMD that
+ * flushes the indirect branch predictors: several thousand cycles; taken as
+ * 4,000 cycles = 2 us at 2 GHz, plus the mispredictions after it (not
+ * modelled). Rationale: LKML's 2018 discussions of IBPB on context switch
+ * ("x86/speculation: Use Indirect Branch Prediction Barrier in context
+ * switch") put it at thousands of cycles; no exact public Skylake-SP figure
+ * was found. Uncertain: varied in the sensitivity. */
+#define SIM_IBPB_NS 2000LL
+/* L1D flush on VM entry: L1TF's default for KVM is vmentry_l1d_flush=cond
+ * (Documentation/admin-guide/hw-vuln/l1tf.rst): vmx_l1d_flush() writes
+ * MSR_IA32_FLUSH_CMD before VMENTER when the vCPU was scheduled in since its
+ * last entry (kvm_arch_sched_in sets l1tf_flush_l1d) or an interrupt ran on
+ * the CPU since (kvm_set_cpu_l1tf_flush_l1d in the IRQ entry path). Cost: the
+ * flush (write-back of dirty lines to L2) and the guest's refill of its 32 KiB
+ * L1d from L2 (512 lines at ~1 ns with MLP): ~1 us. Estimate; uncertain. */
+#define SIM_L1D_FLUSH_NS 1000LL
+/* MDS (mds=full) has no constant: on VM entry KVM calls
+ * mds_clear_cpu_buffers() (VERW) only when the L1D flush static branch is off;
+ * with vmentry_l1d_flush=cond it is on, and a conditional flush that is
+ * skipped skips VERW too (5.13 vmx_vcpu_enter_exit()). The L1D flush clears the
+ * buffers (MD_CLEAR microcode). So on this host MDS adds no VM-entry cost of its
+ * own; the guest's VERW on its returns to user mode is inside the measured
+ * service times, and idle-time clearing applies only with SMT on. */
+/* vCPU migration to another CPU: vmx_vcpu_load_vmcs() sees the VMCS loaded
+ * elsewhere and calls loaded_vmcs_clear(): a synchronous function-call IPI to
+ * the old CPU, which VMCLEARs it; then VMPTRLD here and KVM_REQ_TLB_FLUSH
+ * (the VPID's stale translations go; the TLB refill is the working-set model's
+ * cold start). The waiting CPU spends the IPI round trip: ~2 us (cross-core
+ * IPI delivery ~1 us each way on Skylake-SP); the old CPU takes an interrupt
+ * (SIM_IRQ_ENTRY_NS) plus the VMCLEAR, ~0.3 us. Rationale: smp_call_function
+ * round trips of 1.5-3 us are typical on 2-socket Xeons (LKML discussions of
+ * IPI latency); uncertain. */
+#define SIM_VMCLEAR_IPI_NS    2000LL
+#define SIM_VMCLEAR_REMOTE_NS 300LL
+/* INVVPID/INVEPT for KVM_REQ_TLB_FLUSH on the new CPU, and
+ * KVM_REQ_MIGRATE_TIMER (the LAPIC timer's hrtimer moves): ~0.5 us together.
+ * Rationale: a few hundred cycles each; estimate. */
+#define SIM_VCPU_MIGRATE_NS 500LL
 
 /* ---- Interrupts and VM exits ---------------------------------------------- */
 
@@ -180,14 +312,28 @@
  * GETs when the kernel's share is removed (memtier/mutilate profiles). */
 #define SIM_MEMCACHED_APP_NS	    2000LL
 #define SIM_MEMCACHED_APP_NS_PER_KB 250LL
-/* nginx: HTTP parse, location match, open_file_cache hit, header build, access
- * log: ~10 us for a static file from page cache. Rationale: nginx serves
- * ~50-70k small static requests/s per core with keep-alive, about half of
- * that time in the kernel's network stack (modelled separately). */
-#define SIM_NGINX_APP_NS 10000LL
-/* nginx request (GET line and headers) and static file size in bytes. */
+/* nginx: HTTP parse, location match, open/fstat of the file, header build,
+ * sendfile of a 1 KiB file: 8 us of user and syscall time per request, the
+ * kernel's TCP receive and transmit paths excluded (modelled in the guest).
+ * Derived from a measurement: NGINX's "Testing the Performance of NGINX and
+ * NGINX Plus Web Servers" (nginx.com blog, 2017) reports 74,091 requests/s on
+ * one CPU of a 2.3 GHz Xeon E5-2699 v3 for 1 KB files over keep-alive HTTP,
+ * i.e. 13.5 us per request; at the 6138's 2.0 GHz that is 15.5 us, of which
+ * the modelled guest RX and TX stack (SIM_GUEST_RX_PKT_NS + SIM_GUEST_TX_PKT_NS,
+ * 6 us) and the NIC driver's share of a bare-metal request (~1.5 us: one RX
+ * packet at SIM_HOST_RX_PKT_NS's driver part and a TX clean) leave 8 us. The
+ * same table gives 145,551 requests/s for an empty response, so about half of
+ * the 8 us is the file (open, stat, sendfile). */
+#define SIM_NGINX_APP_NS 8000LL
+/* nginx request (GET line and headers) and the static file size in bytes: the
+ * original evaluation serves 1 KB files (100,000 of them: 100 MB, all in the
+ * guest's page cache). The 4 KiB file this constant used to be is a different
+ * workload. */
 #define SIM_NGINX_REQ_BYTES  150
-#define SIM_NGINX_FILE_BYTES 4096
+#define SIM_NGINX_FILE_BYTES 1024
+/* (The 100,000 files are too many to stay in a core's private cache: each
+ * reply's file is streamed through it, counted with the reply's bytes in the
+ * working-set model below.) */
 /* HTTP/1.1 response status line and headers nginx sends with it. */
 #define SIM_NGINX_RESP_HDR_BYTES 250
 

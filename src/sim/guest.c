@@ -18,24 +18,22 @@
  * vcpu % n_vnq.
  */
 
-static sim_ns guest_copy_ns(uint32_t bytes)
+static sim_ns guest_copy_ns(const struct sim_model *m, uint32_t bytes)
 {
-	return (sim_ns)bytes * SIM_COPY_NS_PER_KIB / 1024;
+	return (sim_ns)bytes * m->cost.copy_per_kib / 1024;
 }
 
-int guest_vcpu_of(const struct sim_model *m, uint32_t conn)
+int guest_vcpu_of(const struct sim_model *m, const struct sim_vm *vm, uint32_t conn)
 {
 	int worker = (int)(conn % (uint32_t)m->cfg.n_vcpus);
 
-	return worker % m->n_active;
+	return worker % vm->n_active;
 }
 
-static void guest_enter(struct sim_thread *t)
+static void guest_enter(struct sim_model *m, struct sim_thread *t)
 {
-	if (!t->in_guest) {
-		t->penalty_ns += SIM_VM_ENTRY_NS;
-		t->in_guest = true;
-	}
+	if (!t->in_guest)
+		host_vm_enter(m, t);
 }
 
 /* KVM's halt-polling stats (update_halt_poll_stats in virt/kvm/kvm_main.c):
@@ -46,10 +44,12 @@ static void guest_enter(struct sim_thread *t)
 static void guest_poll_stats(struct sim_model *m, struct sim_vcpu *v, sim_ns polled_ns,
 			     bool success)
 {
+	struct sim_vm *vm = &m->vm[v->vm];
+
 	if (success)
-		m->cnt.halt_poll_success_ns += polled_ns;
+		SIM_COUNT(m, vm, halt_poll_success_ns, polled_ns);
 	else
-		m->cnt.halt_poll_fail_ns += polled_ns;
+		SIM_COUNT(m, vm, halt_poll_fail_ns, polled_ns);
 	v->poll_item_ns = 0;
 }
 
@@ -84,12 +84,12 @@ static bool guest_app(struct sim_model *m, struct sim_vcpu *v, struct sim_thread
 		uint32_t id = ring_pop(&v->app);
 		struct sim_req *r = &m->req[id];
 		int worker = (int)(r->conn % (uint32_t)m->cfg.n_vcpus);
-		sim_ns w = r->app_ns + SIM_GUEST_TX_PKT_NS + guest_copy_ns(r->resp_bytes);
+		sim_ns w = r->app_ns + m->cost.guest_tx_pkt + guest_copy_ns(m, r->resp_bytes);
 
 		if (m->cfg.path == SIM_PATH_SRIOV)
-			w += SIM_GUEST_TX_CLEAN_NS;
+			w += m->cost.guest_tx_clean;
 		if (worker != v->last_worker)
-			w += SIM_GUEST_CTX_SWITCH_NS;
+			w += m->cost.guest_ctx_switch;
 		v->last_worker = worker;
 		v->app_req = id;
 		v->app_left = w;
@@ -98,7 +98,7 @@ static bool guest_app(struct sim_model *m, struct sim_vcpu *v, struct sim_thread
 	t->item = IT_G_APP;
 	t->work_ns = v->app_left;
 	v->app_started = m->eng.now;
-	guest_enter(t);
+	guest_enter(m, t);
 	return true;
 }
 
@@ -112,7 +112,7 @@ static bool guest_napi(struct sim_model *m, struct sim_vcpu *v, struct sim_threa
 
 	while (v->napi.count > 0) {
 		int q = (int)v->napi.buf[v->napi.head];
-		struct sim_vnq *vq = &m->vnq[q];
+		struct sim_vnq *vq = &m->vm[v->vm].vnq[q];
 
 		if (vq->grx.count > 0 && v->napi_done < SIM_NAPI_BUDGET) {
 			uint32_t id = ring_pop(&vq->grx);
@@ -125,8 +125,8 @@ static bool guest_napi(struct sim_model *m, struct sim_vcpu *v, struct sim_threa
 			v->cur_q = q;
 			v->napi_done++;
 			t->item = IT_G_RX;
-			t->work_ns = SIM_GUEST_RX_PKT_NS + guest_copy_ns(m->req[id].req_bytes);
-			guest_enter(t);
+			t->work_ns = m->cost.guest_rx_pkt + guest_copy_ns(m, m->req[id].req_bytes);
+			guest_enter(m, t);
 			return true;
 		}
 		ring_pop(&v->napi);
@@ -147,7 +147,7 @@ static bool guest_napi(struct sim_model *m, struct sim_vcpu *v, struct sim_threa
 		v->round_start = -1;
 		vq->girq_on = true;
 		if (m->cfg.path == SIM_PATH_SRIOV)
-			nic_raise(m, q);
+			nic_raise(m, m->vm[v->vm].pnq_base + q);
 	}
 	v->softirq_since = -1;
 	return false;
@@ -155,29 +155,30 @@ static bool guest_napi(struct sim_model *m, struct sim_vcpu *v, struct sim_threa
 
 bool guest_next(struct sim_model *m, struct sim_thread *t)
 {
-	struct sim_vcpu *v = &m->vcpu[t->idx];
+	struct sim_vm *vm = sim_vm_of(m, t);
+	struct sim_vcpu *v = &vm->vcpu[t->idx];
 	bool app_work;
 
 	if (v->virq || v->ipi) {
 		if (v->halted)
 			guest_unhalt(m, v);
 		t->item = IT_G_IRQ;
-		t->work_ns = SIM_GUEST_IRQ_NS;
-		guest_enter(t);
+		t->work_ns = m->cost.guest_irq;
+		guest_enter(m, t);
 		return true;
 	}
 	if (v->kick_q >= 0) {
 		/* virtqueue_kick in the reply's transmit path */
 		t->item = IT_G_KICK;
-		t->work_ns = SIM_VM_EXIT_NS + SIM_EXIT_HANDLER_NS + SIM_VM_ENTRY_NS;
-		guest_enter(t);
+		t->work_ns = m->cost.vm_exit + m->cost.exit_handler + m->cost.vm_entry;
+		guest_enter(m, t);
 		return true;
 	}
 	if (v->ipi_out.count > 0) {
 		/* wake-ups sent while delivering packets to sockets */
 		t->item = IT_G_IPI;
-		t->work_ns = SIM_VM_EXIT_NS + SIM_EXIT_HANDLER_NS + SIM_VM_ENTRY_NS;
-		guest_enter(t);
+		t->work_ns = m->cost.vm_exit + m->cost.exit_handler + m->cost.vm_entry;
+		guest_enter(m, t);
 		return true;
 	}
 	app_work = v->app_busy || v->app.count > 0;
@@ -193,7 +194,7 @@ bool guest_next(struct sim_model *m, struct sim_thread *t)
 	if (!v->halted) {
 		/* HLT: the exit starts now */
 		t->item = IT_G_HLT;
-		t->work_ns = SIM_VM_EXIT_NS + SIM_EXIT_HANDLER_NS;
+		t->work_ns = m->cost.vm_exit + m->cost.exit_handler;
 		t->in_guest = false;
 		return true;
 	}
@@ -234,47 +235,56 @@ static void guest_deliver(struct sim_model *m, struct sim_vcpu *v, bool posted)
 		if (c->curr != t || c->seg != SEG_THREAD || !t->in_guest ||
 		    (t->item != IT_G_IRQ && t->item != IT_G_RX && t->item != IT_G_APP))
 			break; /* out of guest code now: injected at the next entry */
-		if (!posted)
-			m->cnt.vm_exits++;
-		host_interrupt(m, t, posted ? 0 : SIM_VM_EXIT_NS + SIM_VM_ENTRY_NS,
+		if (!posted) {
+			/* kvm_vcpu_kick(): a reschedule IPI to the vCPU's CPU forces
+			 * an external-interrupt exit; the interrupt is injected at the
+			 * re-entry (which the IPI makes flush L1D) */
+			SIM_COUNT(m, &m->vm[v->vm], vm_exits, 1);
+			if (m->waker_core != c)
+				host_ipi(m, c, false);
+			else
+				c->l1tf_flush = true;
+		}
+		host_interrupt(m, t, posted ? 0 : m->cost.vm_exit + host_reentry_cost(m, t),
 			       t->item == IT_G_APP);
 		break;
 	}
 }
 
 /* A running, in-guest vCPU other than v for ES2's redirection, or NULL. */
-static struct sim_vcpu *guest_running_vcpu(struct sim_model *m)
+static struct sim_vcpu *guest_running_vcpu(struct sim_model *m, struct sim_vm *vm)
 {
-	for (int i = 0; i < m->n_active; i++) {
-		struct sim_thread *t = m->vcpu[i].t;
+	for (int i = 0; i < vm->n_active; i++) {
+		struct sim_thread *t = vm->vcpu[i].t;
 		if (t->state == SIM_TS_RUNNING && t->in_guest && m->core[t->core].curr == t &&
 		    m->core[t->core].seg == SEG_THREAD)
-			return &m->vcpu[i];
+			return &vm->vcpu[i];
 	}
 	return NULL;
 }
 
-void guest_virq(struct sim_model *m, int q)
+void guest_virq(struct sim_model *m, struct sim_vm *vm, int q)
 {
-	struct sim_vcpu *v = &m->vcpu[m->vnq[q].vcpu];
+	struct sim_vcpu *v = &vm->vcpu[vm->vnq[q].vcpu];
 	uint64_t bit = UINT64_C(1) << q;
 
 	if (m->cfg.path == SIM_PATH_ES2 && v->t->state != SIM_TS_RUNNING) {
 		/* ES2 intelligent redirection: to a vCPU that is running now */
-		struct sim_vcpu *u = guest_running_vcpu(m);
+		struct sim_vcpu *u = guest_running_vcpu(m, vm);
 		if (u)
 			v = u;
 	}
 	if (v->virq & bit)
 		return; /* already pending: the interrupts coalesce */
-	m->cnt.virqs++;
+	SIM_COUNT(m, vm, virqs, 1);
 	v->virq |= bit;
 	guest_deliver(m, v, m->cfg.path != SIM_PATH_VIRTIO);
 }
 
 void guest_done(struct sim_model *m, struct sim_thread *t)
 {
-	struct sim_vcpu *v = &m->vcpu[t->idx];
+	struct sim_vm *vm = sim_vm_of(m, t);
+	struct sim_vcpu *v = &vm->vcpu[t->idx];
 	enum sim_item it = t->item;
 
 	t->item = IT_NONE;
@@ -287,18 +297,20 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 			if (!(v->virq & bit))
 				continue;
 			v->virq &= ~bit;
-			if (m->vnq[q].girq_on || m->cfg.path == SIM_PATH_SRIOV) {
+			if (vm->vnq[q].girq_on || m->cfg.path == SIM_PATH_SRIOV) {
 				/* napi_schedule: the queue's interrupt stays off while polling */
-				m->vnq[q].girq_on = false;
+				vm->vnq[q].girq_on = false;
 				ring_push(&v->napi, (uint32_t)q);
 			}
 		}
 		v->ipi = false;
 		if (v->irq_posted >= 0) {
-			m->cnt.virq_waits++;
-			m->cnt.virq_wait_ns += wait;
+			SIM_COUNT(m, vm, virq_waits, 1);
+			SIM_COUNT(m, vm, virq_wait_ns, wait);
 			if (wait > m->cnt.virq_wait_max_ns)
 				m->cnt.virq_wait_max_ns = wait;
+			if (wait > vm->cnt.virq_wait_max_ns)
+				vm->cnt.virq_wait_max_ns = wait;
 		}
 		v->irq_posted = -1;
 		v->irq_taken_at = m->eng.now;
@@ -306,11 +318,13 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 	}
 	case IT_G_RX: {
 		uint32_t id = v->cur;
-		int tv = guest_vcpu_of(m, m->req[id].conn);
-		struct sim_vcpu *target = &m->vcpu[tv];
+
+		host_touch(m, t->core, 2 * m->req[id].req_bytes);
+		int tv = guest_vcpu_of(m, vm, m->req[id].conn);
+		struct sim_vcpu *target = &vm->vcpu[tv];
 
 		if (m->cfg.path != SIM_PATH_SRIOV)
-			vhost_rx_space(m, v->cur_q);
+			vhost_rx_space(m, vm, v->cur_q);
 		ring_push(&target->app, id);
 		m->req[id].at[2] = m->eng.now;
 		if (target != v && target->halted && !target->ipi && !target->ipi_queued) {
@@ -320,11 +334,11 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 		break;
 	}
 	case IT_G_IPI: {
-		struct sim_vcpu *target = &m->vcpu[ring_pop(&v->ipi_out)];
+		struct sim_vcpu *target = &vm->vcpu[ring_pop(&v->ipi_out)];
 
 		target->ipi_queued = false;
-		m->cnt.ipis++;
-		m->cnt.vm_exits++;
+		SIM_COUNT(m, vm, ipis, 1);
+		SIM_COUNT(m, vm, vm_exits, 1);
 		if (!target->ipi) {
 			target->ipi = true;
 			guest_deliver(m, target, m->cfg.path != SIM_PATH_VIRTIO);
@@ -335,35 +349,37 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 		int q = v->kick_q;
 
 		v->kick_q = -1;
-		m->cnt.kicks++;
-		m->cnt.vm_exits++;
-		vhost_notify(m, q);
+		SIM_COUNT(m, vm, kicks, 1);
+		SIM_COUNT(m, vm, vm_exits, 1);
+		vhost_notify(m, vm, q);
 		break;
 	}
 	case IT_G_APP: {
 		uint32_t id = v->app_req;
 
+		host_touch(m, t->core, 2 * m->req[id].resp_bytes + m->req[id].req_bytes);
 		if (v->app_credit > 0)
 			v->app_credit -= m->eng.now - v->app_started;
 		v->app_busy = false;
 		v->app_left = 0;
 		m->req[id].at[3] = m->eng.now;
 		if (m->cfg.path == SIM_PATH_SRIOV) {
-			nic_transmit(m, id, -1, v->id % m->n_pnq);
+			nic_transmit(m, id, -1, v->id % vm->n_pnq);
 		} else {
-			int q = v->id % m->n_vnq;
-			struct sim_vnq *vq = &m->vnq[q];
+			int q = v->id % vm->n_vnq;
+			struct sim_vnq *vq = &vm->vnq[q];
 
 			ring_push(&vq->gtx, id);
 			if (vq->notify)
 				v->kick_q = q; /* virtqueue_kick: a VM exit */
 			else if (vq->vh->item == IT_VH_POLL)
-				vhost_notify(m, q); /* ES2: the polling worker sees it, no exit */
+				vhost_notify(m, vm,
+					     q); /* ES2: the polling worker sees it, no exit */
 		}
 		break;
 	}
 	case IT_G_HLT:
-		m->cnt.vm_exits++;
+		SIM_COUNT(m, vm, vm_exits, 1);
 		v->halted = true;
 		v->polled = false;
 		v->halt_start = m->eng.now;
@@ -379,7 +395,8 @@ void guest_done(struct sim_model *m, struct sim_thread *t)
 
 void guest_cut(struct sim_model *m, struct sim_thread *t)
 {
-	struct sim_vcpu *v = &m->vcpu[t->idx];
+	struct sim_vm *vm = sim_vm_of(m, t);
+	struct sim_vcpu *v = &vm->vcpu[t->idx];
 
 	if (t->item == IT_G_APP) {
 		if (v->app_credit > 0)
@@ -396,24 +413,24 @@ void guest_cut(struct sim_model *m, struct sim_thread *t)
 	}
 }
 
-void guest_set_active(struct sim_model *m, int n)
+void guest_set_active(struct sim_model *m, struct sim_vm *vm, int n)
 {
-	if (n == m->n_active)
+	if (n == vm->n_active)
 		return;
-	m->n_active = n;
+	vm->n_active = n;
 	/* the guest migrates its workers: queued requests follow them */
 	for (int i = 0; i < m->cfg.n_vcpus; i++) {
-		struct sim_vcpu *v = &m->vcpu[i];
+		struct sim_vcpu *v = &vm->vcpu[i];
 		uint32_t k = v->app.count;
 
 		for (uint32_t j = 0; j < k; j++) {
 			uint32_t id = ring_pop(&v->app);
-			int tv = guest_vcpu_of(m, m->req[id].conn);
+			int tv = guest_vcpu_of(m, vm, m->req[id].conn);
 
-			ring_push(&m->vcpu[tv].app, id);
-			if (tv != i && m->vcpu[tv].halted && !m->vcpu[tv].ipi) {
-				m->vcpu[tv].ipi = true;
-				guest_deliver(m, &m->vcpu[tv], true);
+			ring_push(&vm->vcpu[tv].app, id);
+			if (tv != i && vm->vcpu[tv].halted && !vm->vcpu[tv].ipi) {
+				vm->vcpu[tv].ipi = true;
+				guest_deliver(m, &vm->vcpu[tv], true);
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-/* nic.c - the physical NIC: arrivals, RSS, RX rings, interrupt moderation, host NAPI, transmit. */
+/* nic.c - each LC VM's NIC port: arrivals, RSS, RX rings, interrupt moderation, host NAPI, transmit. */
 #include "sim/costs.h"
 #include "sim/model.h"
 
@@ -31,108 +31,111 @@ static int nic_tap_queue(uint32_t conn, int n)
 
 /* Draw the next client send and schedule its arrival at the NIC after the
  * one-way latency and the RX link's serialization. */
-static void nic_schedule_arrival(struct sim_model *m)
+static void nic_schedule_arrival(struct sim_model *m, struct sim_vm *vm)
 {
+	int slot = sim_slot_arrival(m, vm->id);
 	uint32_t id;
 	sim_ns at;
 
-	if (m->qps <= 0)
+	if (vm->qps <= 0)
 		return;
-	if (m->in_flight >= SIM_MAX_IN_FLIGHT) {
+	if (vm->in_flight >= SIM_MAX_IN_FLIGHT) {
 		/* the client cannot send: try again at the next send time */
-		m->cnt.client_lost++;
-		m->arriving = UINT32_MAX;
-		at = m->next_send;
-		m->next_send += (sim_ns)(rng_exp(&m->rng_arrival, 1e9 / m->qps) + 0.5);
-		engine_at(&m->eng, SIM_SLOT_ARRIVAL, at);
+		SIM_COUNT(m, vm, client_lost, 1);
+		vm->arriving = UINT32_MAX;
+		at = vm->next_send;
+		vm->next_send += (sim_ns)(rng_exp(&vm->rng_arrival, 1e9 / vm->qps) + 0.5);
+		engine_at(&m->eng, slot, at);
 		return;
 	}
-	id = wl_new_request(m, m->next_send);
+	id = wl_new_request(m, vm, vm->next_send);
 	if (id == UINT32_MAX)
 		return; /* out of memory: the load generator stalls */
-	at = m->next_send + SIM_CLIENT_ONE_WAY_NS;
-	if (at < m->rx_wire_free)
-		at = m->rx_wire_free;
+	at = vm->next_send + SIM_CLIENT_ONE_WAY_NS;
+	if (at < vm->rx_wire_free)
+		at = vm->rx_wire_free;
 	at += wl_wire_ns(m->req[id].req_bytes);
-	m->rx_wire_free = at;
-	m->arriving = id;
-	m->next_send += (sim_ns)(rng_exp(&m->rng_arrival, 1e9 / m->qps) + 0.5);
-	engine_at(&m->eng, SIM_SLOT_ARRIVAL, at);
+	vm->rx_wire_free = at;
+	vm->arriving = id;
+	vm->next_send += (sim_ns)(rng_exp(&vm->rng_arrival, 1e9 / vm->qps) + 0.5);
+	engine_at(&m->eng, slot, at);
 }
 
-void nic_set_qps(struct sim_model *m, double qps)
+void nic_set_qps(struct sim_model *m, struct sim_vm *vm, double qps)
 {
-	m->qps = qps;
-	if (qps > 0 && !engine_armed(&m->eng, SIM_SLOT_ARRIVAL)) {
-		if (m->next_send < m->eng.now)
-			m->next_send = m->eng.now;
-		m->next_send += (sim_ns)(rng_exp(&m->rng_arrival, 1e9 / qps) + 0.5);
-		nic_schedule_arrival(m);
+	vm->qps = qps;
+	if (qps > 0 && !engine_armed(&m->eng, sim_slot_arrival(m, vm->id))) {
+		if (vm->next_send < m->eng.now)
+			vm->next_send = m->eng.now;
+		vm->next_send += (sim_ns)(rng_exp(&vm->rng_arrival, 1e9 / qps) + 0.5);
+		nic_schedule_arrival(m, vm);
 	}
 }
 
-/* A packet reaches the NIC: RSS to a queue, DMA into its ring or drop. */
-static void nic_rx(struct sim_model *m, uint32_t id)
+/* A packet reaches vm's NIC port: RSS to a queue, DMA into its ring or drop. */
+static void nic_rx(struct sim_model *m, struct sim_vm *vm, uint32_t id)
 {
 	int q;
 
 	m->req[id].at[0] = m->eng.now;
+	q = nic_rss_queue(m->req[id].conn, vm->n_pnq);
 	if (m->cfg.path == SIM_PATH_SRIOV) {
-		q = nic_rss_queue(m->req[id].conn, m->n_pnq);
-		if (ring_push(&m->vnq[q].grx, id) < 0) {
+		if (ring_push(&vm->vnq[q].grx, id) < 0) {
 			nic_drop(m, id);
 			return;
 		}
 		m->req[id].at[1] = m->eng.now; /* DMA straight into the guest */
-	} else {
-		q = nic_rss_queue(m->req[id].conn, m->n_pnq);
-		if (ring_push(&m->pnq[q].rx, id) < 0) {
-			nic_drop(m, id);
-			return;
-		}
+	} else if (ring_push(&vm->pnq[q].rx, id) < 0) {
+		nic_drop(m, id);
+		return;
 	}
-	nic_raise(m, q);
+	nic_raise(m, vm->pnq_base + q);
 }
 
-void nic_arrival(struct sim_model *m)
+void nic_arrival(struct sim_model *m, struct sim_vm *vm)
 {
-	uint32_t id = m->arriving;
+	uint32_t id = vm->arriving;
 
-	m->arriving = UINT32_MAX;
+	vm->arriving = UINT32_MAX;
 	if (id != UINT32_MAX) {
-		m->cnt.arrivals++;
-		nic_rx(m, id);
+		SIM_COUNT(m, vm, arrivals, 1);
+		nic_rx(m, vm, id);
 	}
-	nic_schedule_arrival(m);
+	nic_schedule_arrival(m, vm);
 }
 
 void nic_drop(struct sim_model *m, uint32_t id)
 {
-	m->cnt.drops++;
+	struct sim_vm *vm = &m->vm[m->req[id].vm];
+	int slot = sim_slot_retx(m, vm->id);
+
+	SIM_COUNT(m, vm, drops, 1);
 	m->req[id].due = m->eng.now + SIM_TCP_RTO_NS;
-	ring_push(&m->retx, id);
-	if (!engine_armed(&m->eng, SIM_SLOT_RETX))
-		engine_at(&m->eng, SIM_SLOT_RETX, m->req[id].due);
+	ring_push(&vm->retx, id);
+	if (!engine_armed(&m->eng, slot))
+		engine_at(&m->eng, slot, m->req[id].due);
 }
 
-void nic_retransmit(struct sim_model *m)
+void nic_retransmit(struct sim_model *m, struct sim_vm *vm)
 {
-	while (m->retx.count > 0 && m->req[m->retx.buf[m->retx.head]].due <= m->eng.now)
-		nic_rx(m, ring_pop(&m->retx));
-	if (m->retx.count > 0)
-		engine_at(&m->eng, SIM_SLOT_RETX, m->req[m->retx.buf[m->retx.head]].due);
+	while (vm->retx.count > 0 && m->req[vm->retx.buf[vm->retx.head]].due <= m->eng.now)
+		nic_rx(m, vm, ring_pop(&vm->retx));
+	if (vm->retx.count > 0)
+		engine_at(&m->eng, sim_slot_retx(m, vm->id),
+			  m->req[vm->retx.buf[vm->retx.head]].due);
 }
 
-/* Arm queue q's interrupt if it is enabled and has work, no sooner than the
+/* Arm pNQ gq's interrupt if it is enabled and has work, no sooner than the
  * moderation gap after its last one. */
-void nic_raise(struct sim_model *m, int q)
+void nic_raise(struct sim_model *m, int gq)
 {
-	struct sim_pnq *p = &m->pnq[q];
-	int slot = sim_slot_irq(m, q);
+	struct sim_pnq *p = &m->pnq[gq];
+	int slot = sim_slot_irq(m, gq);
 	sim_ns at;
 
 	if (m->cfg.path == SIM_PATH_SRIOV) {
-		if (!m->vnq[q].girq_on || m->vnq[q].grx.count == 0)
+		const struct sim_vnq *vq = &m->vm[p->vm].vnq[p->idx];
+		if (!vq->girq_on || vq->grx.count == 0)
 			return;
 	} else if (p->masked || (p->rx.count == 0 && p->tx_clean == 0)) {
 		return;
@@ -143,45 +146,46 @@ void nic_raise(struct sim_model *m, int q)
 	engine_at(&m->eng, slot, at > m->eng.now ? at : m->eng.now);
 }
 
-void nic_irq_fire(struct sim_model *m, int q)
+void nic_irq_fire(struct sim_model *m, int gq)
 {
-	struct sim_pnq *p = &m->pnq[q];
+	struct sim_pnq *p = &m->pnq[gq];
+	struct sim_vm *vm = &m->vm[p->vm];
 
 	if (m->cfg.path == SIM_PATH_SRIOV) {
-		struct sim_vnq *vq = &m->vnq[q];
+		struct sim_vnq *vq = &vm->vnq[p->idx];
 		if (!vq->girq_on || vq->grx.count == 0)
 			return;
 		/* the VF's MSI-X vector is auto-masked until the guest's NAPI re-enables it */
 		vq->girq_on = false;
 		p->last_irq = m->eng.now;
-		guest_virq(m, q);
+		guest_virq(m, vm, p->idx);
 		return;
 	}
 	if (p->masked || (p->rx.count == 0 && p->tx_clean == 0))
 		return;
 	p->masked = true;
 	p->last_irq = m->eng.now;
-	m->cnt.pirqs++;
-	host_irq(m, &m->core[p->core], q);
+	SIM_COUNT(m, vm, pirqs, 1);
+	host_irq(m, &m->core[p->core], gq);
 }
 
 bool nic_softirq_next(struct sim_model *m, struct sim_core *c, struct sim_nq_item *it, sim_ns *cost)
 {
 	while (c->napi.count > 0) {
-		int q = (int)c->napi.buf[c->napi.head];
-		struct sim_pnq *p = &m->pnq[q];
+		int gq = (int)c->napi.buf[c->napi.head];
+		struct sim_pnq *p = &m->pnq[gq];
 
 		if (p->tx_clean > 0) {
 			/* the driver cleans completed TX descriptors first */
 			it->kind = IRQ_CLEAN;
-			*cost = (sim_ns)p->tx_clean * SIM_HOST_TX_CLEAN_NS;
+			*cost = (sim_ns)p->tx_clean * m->cost.host_tx_clean;
 			p->tx_clean = 0;
 			return true;
 		}
 		if (p->rx.count > 0 && c->napi_done < SIM_NAPI_BUDGET) {
 			it->kind = IRQ_RX;
 			it->req = ring_pop(&p->rx);
-			*cost = SIM_HOST_RX_PKT_NS;
+			*cost = m->cost.host_rx_pkt;
 			c->napi_done++;
 			return true;
 		}
@@ -189,48 +193,53 @@ bool nic_softirq_next(struct sim_model *m, struct sim_core *c, struct sim_nq_ite
 		c->napi_done = 0;
 		if (p->rx.count > 0) {
 			/* budget used up: to the back of the poll list */
-			ring_push(&c->napi, (uint32_t)q);
+			ring_push(&c->napi, (uint32_t)gq);
 			continue;
 		}
 		/* napi_complete: the queue's interrupt is enabled again */
 		p->masked = false;
-		nic_raise(m, q);
+		nic_raise(m, gq);
 	}
 	return false;
 }
 
 void nic_softirq_done(struct sim_model *m, struct sim_core *c, const struct sim_nq_item *it)
 {
-	if (it->kind == IRQ_RX)
-		vhost_tap_rx(m, nic_tap_queue(m->req[it->req].conn, m->n_vnq), it->req);
+	if (it->kind == IRQ_RX) {
+		struct sim_vm *vm = &m->vm[m->req[it->req].vm];
+
+		host_touch(m, c->id, m->req[it->req].req_bytes);
+		vhost_tap_rx(m, vm, nic_tap_queue(m->req[it->req].conn, vm->n_vnq), it->req);
+	}
 }
 
 void nic_transmit(struct sim_model *m, uint32_t id, int core, int vf_q)
 {
 	struct sim_req *r = &m->req[id];
+	struct sim_vm *vm = &m->vm[r->vm];
 	sim_ns depart = m->eng.now;
 
 	if (!r->live) {
 		m->cnt.anomalies++; /* never expected: counted, reported, tested */
 		return;
 	}
-	if (depart < m->tx_wire_free)
-		depart = m->tx_wire_free;
+	if (depart < vm->tx_wire_free)
+		depart = vm->tx_wire_free;
 	depart += wl_wire_ns(r->resp_bytes);
-	m->tx_wire_free = depart;
-	hist_add(m->hist, (uint64_t)(depart + SIM_CLIENT_ONE_WAY_NS - r->sent));
-	m->cnt.stage_ns[SIM_STAGE_CLIENT] += r->at[0] - r->sent;
-	m->cnt.stage_ns[SIM_STAGE_HOST_RX] += r->at[1] - r->at[0];
-	m->cnt.stage_ns[SIM_STAGE_VHOST_RX] += r->at[2] - r->at[1];
-	m->cnt.stage_ns[SIM_STAGE_APP] += r->at[3] - r->at[2];
-	m->cnt.stage_ns[SIM_STAGE_TX] += depart + SIM_CLIENT_ONE_WAY_NS - r->at[3];
-	m->cnt.completions++;
+	vm->tx_wire_free = depart;
+	hist_add(vm->hist, (uint64_t)(depart + SIM_CLIENT_ONE_WAY_NS - r->sent));
+	SIM_COUNT(m, vm, stage_ns[SIM_STAGE_CLIENT], r->at[0] - r->sent);
+	SIM_COUNT(m, vm, stage_ns[SIM_STAGE_HOST_RX], r->at[1] - r->at[0]);
+	SIM_COUNT(m, vm, stage_ns[SIM_STAGE_VHOST_RX], r->at[2] - r->at[1]);
+	SIM_COUNT(m, vm, stage_ns[SIM_STAGE_APP], r->at[3] - r->at[2]);
+	SIM_COUNT(m, vm, stage_ns[SIM_STAGE_TX], depart + SIM_CLIENT_ONE_WAY_NS - r->at[3]);
+	SIM_COUNT(m, vm, completions, 1);
 	wl_free_request(m, id);
 	if (vf_q < 0 && core >= 0) {
 		/* XPS: the sending core's queue gets the TX completion */
-		int q = m->xps_q[core];
-		struct sim_pnq *p = &m->pnq[q];
-		int slot = sim_slot_irq(m, q);
+		int gq = vm->pnq_base + vm->xps_q[core];
+		struct sim_pnq *p = &m->pnq[gq];
+		int slot = sim_slot_irq(m, gq);
 		sim_ns at = p->last_irq + SIM_NIC_ITR_GAP_NS;
 
 		p->tx_clean++;

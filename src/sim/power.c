@@ -11,7 +11,7 @@ double power_energy_j(const struct sim_model *m, const sim_ns *busy_ns, sim_ns p
 		double idle = period > busy ? period - busy : 0;
 
 		j += busy * SIM_CORE_BUSY_W +
-		     idle * (m->core[c].allocated ? SIM_CORE_C1_W : SIM_CORE_C6_W);
+		     idle * (m->core[c].allocated ? m->cost.core_c1_w : SIM_CORE_C6_W);
 	}
 	return j;
 }

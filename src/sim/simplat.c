@@ -14,14 +14,13 @@ static uint64_t simplat_mask(const struct vs_cpuset *s)
 }
 
 /* ---- The model's LC VMs ------------------------------------------------------------------
- * Everything simplat reads or sets of one LC VM goes through these helpers.
- * The model hosts one LC VM (model.h), VM 0, whose parts are the model's own
- * (m->vcpu, m->vnq, m->hist, m->cnt); a model with several gives each VM its
- * own and these helpers pick VM vm's. */
+ * Everything simplat reads or sets of one LC VM goes through these helpers:
+ * the model hosts m->n_vms LC VMs (struct sim_vm, model.h), each with its
+ * own vCPUs, queues, NIC port, histogram and counters. */
 
 int simplat_model_vms(const struct sim_model *m)
 {
-	return 1;
+	return m->n_vms;
 }
 
 /* Run time of VM vm's vCPU threads since the start. */
@@ -30,25 +29,28 @@ static sim_ns simplat_vm_run_ns(const struct sim_model *m, int vm)
 	sim_ns run = 0;
 
 	for (int i = 0; i < m->cfg.n_vcpus; i++)
-		run += m->vcpu[i].t->run_ns;
+		run += m->vm[vm].vcpu[i].t->run_ns;
 	return run;
 }
 
 /* KVM's halt-polling counters of VM vm (halt_poll_success_ns + halt_poll_fail_ns). */
 static uint64_t simplat_vm_poll_ns(const struct sim_model *m, int vm)
 {
-	return (uint64_t)(m->cnt.halt_poll_success_ns + m->cnt.halt_poll_fail_ns);
+	const struct sim_counters *c = &m->vm[vm].cnt;
+
+	return (uint64_t)(c->halt_poll_success_ns + c->halt_poll_fail_ns);
 }
 
 /* Latencies of VM vm's replies completed since the last sample. */
 static const struct vs_hist *simplat_vm_hist(const struct sim_model *m, int vm)
 {
-	return m->hist;
+	return m->vm[vm].hist;
 }
 
 /* The queue count, queue cores and active vCPUs of VM vm. */
 static void simplat_vm_queues(struct sim_model *m, int vm, uint64_t nmask, int queues, int vcpus)
 {
+	struct sim_vm *v = &m->vm[vm];
 	int nq_cores[SIM_MAX_CORES], n_nq = 0;
 	int qmax = m->cfg.path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : m->cfg.n_queues;
 
@@ -61,16 +63,20 @@ static void simplat_vm_queues(struct sim_model *m, int vm, uint64_t nmask, int q
 			nq_cores[n_nq++] = c;
 	if (n_nq == 0)
 		return; /* simplat_apply passes non-empty groups only */
-	m->n_pnq = queues;
-	m->n_vnq = queues;
-	m->nq_mask = nmask;
+	/* physical and virtio queue counts: the plan's, unless fixed (the
+	 * original's "1 pNQ + 20 vNQ" configurations) */
+	v->n_pnq =
+		m->cfg.fixed_pnq > 0 && m->cfg.path != SIM_PATH_SRIOV ? m->cfg.fixed_pnq : queues;
+	v->n_vnq =
+		m->cfg.fixed_vnq > 0 && m->cfg.path != SIM_PATH_SRIOV ? m->cfg.fixed_vnq : queues;
+	v->nq_mask = nmask;
 	for (int q = 0; q < qmax; q++)
-		m->pnq[q].core = nq_cores[q % n_nq];
+		v->pnq[q].core = nq_cores[q % n_nq];
 	for (int c = 0, r = 0; c < m->cfg.n_cores; c++)
-		m->xps_q[c] = ((nmask >> c) & 1) ? (r++) % queues : c % queues;
+		v->xps_q[c] = ((nmask >> c) & 1) ? (r++) % v->n_pnq : c % v->n_pnq;
 	for (int q = 0; q < qmax; q++)
-		m->vnq[q].vcpu = q % vcpus;
-	guest_set_active(m, vcpus);
+		v->vnq[q].vcpu = q % vcpus;
+	guest_set_active(m, v, vcpus);
 }
 
 /* The cpusets of VM vm's vCPU and vhost threads. */
@@ -78,11 +84,13 @@ static void simplat_vm_cpusets(struct sim_model *m, int vm, uint64_t vmask, uint
 {
 	int qmax = m->cfg.path == SIM_PATH_SRIOV ? SIM_SRIOV_QUEUES : m->cfg.n_queues;
 
+	struct sim_vm *v = &m->vm[vm];
+
 	for (int i = 0; i < m->cfg.n_vcpus; i++)
-		host_set_allowed(m, m->vcpu[i].t, vmask);
+		host_set_allowed(m, v->vcpu[i].t, vmask);
 	for (int q = 0; q < qmax; q++)
-		if (m->vnq[q].vh)
-			host_set_allowed(m, m->vnq[q].vh, nmask);
+		if (v->vnq[q].vh)
+			host_set_allowed(m, v->vnq[q].vh, nmask);
 }
 
 /* ---- Workloads ------------------------------------------------------------------------------- */
@@ -132,6 +140,7 @@ int simplat_add_workload(struct sim_platform *p, const char *name, double slo_p9
 	/* the counters' baselines are taken with the busy times' (at the start) */
 	haltpoll_counter_update(&w->hp, simplat_vm_poll_ns(p->m, w->vm), &first);
 	w->vcpu_run_prev = simplat_vm_run_ns(p->m, w->vm);
+	w->cnt_prev = p->m->vm[w->vm].cnt;
 	return p->n_wl++;
 }
 
@@ -172,6 +181,44 @@ static int simplat_refresh(struct vs_platform *base, double now_s, struct vs_dis
 }
 
 /* ---- Sample ---------------------------------------------------------------------------------- */
+
+/* A workload's counters over the period: the host's for what belongs to the
+ * host (switches, migrations, interrupts of every line, wake-ups, refills,
+ * mitigations), its VM's for what belongs to the VM (its requests, its NIC
+ * port's interrupts, its interrupts and exits). */
+static void simplat_period_counters(struct sim_counters *d, const struct sim_counters *host,
+				    const struct sim_counters *host_prev,
+				    const struct sim_counters *vm,
+				    const struct sim_counters *vm_prev)
+{
+	*d = *host;
+	d->ctx_switches -= host_prev->ctx_switches;
+	d->migrations -= host_prev->migrations;
+	d->be_work_ns -= host_prev->be_work_ns;
+	d->host_irqs -= host_prev->host_irqs;
+	d->res_ipis -= host_prev->res_ipis;
+	d->cal_ipis -= host_prev->cal_ipis;
+	d->wakeups -= host_prev->wakeups;
+	d->wake_idle -= host_prev->wake_idle;
+	d->wake_scans -= host_prev->wake_scans;
+	d->wake_scanned -= host_prev->wake_scanned;
+	d->ibpbs -= host_prev->ibpbs;
+	d->l1d_flushes -= host_prev->l1d_flushes;
+	d->vcpu_migrations -= host_prev->vcpu_migrations;
+	d->refill_ns -= host_prev->refill_ns;
+	d->mitigation_ns -= host_prev->mitigation_ns;
+	d->arrivals = vm->arrivals - vm_prev->arrivals;
+	d->completions = vm->completions - vm_prev->completions;
+	d->drops = vm->drops - vm_prev->drops;
+	d->client_lost = vm->client_lost - vm_prev->client_lost;
+	d->pirqs = vm->pirqs - vm_prev->pirqs;
+	d->virqs = vm->virqs - vm_prev->virqs;
+	d->ipis = vm->ipis - vm_prev->ipis;
+	d->kicks = vm->kicks - vm_prev->kicks;
+	d->vm_exits = vm->vm_exits - vm_prev->vm_exits;
+	d->virq_waits = vm->virq_waits - vm_prev->virq_waits;
+	d->virq_wait_ns = vm->virq_wait_ns - vm_prev->virq_wait_ns;
+}
 
 /* One workload's period from the cores' busy time d[] over sec seconds. */
 static void simplat_sample_wl(struct sim_platform *p, struct simplat_wl *w, const sim_ns *d,
@@ -220,20 +267,8 @@ static void simplat_sample_wl(struct sim_platform *p, struct simplat_wl *w, cons
 		per->p95_us = (double)hist_quantile(h, 0.95) / 1000.0;
 		per->p99_us = (double)hist_quantile(h, 0.99) / 1000.0;
 	}
-	per->d = m->cnt;
-	per->d.arrivals -= p->cnt_prev.arrivals;
-	per->d.completions -= p->cnt_prev.completions;
-	per->d.drops -= p->cnt_prev.drops;
-	per->d.pirqs -= p->cnt_prev.pirqs;
-	per->d.virqs -= p->cnt_prev.virqs;
-	per->d.ipis -= p->cnt_prev.ipis;
-	per->d.kicks -= p->cnt_prev.kicks;
-	per->d.ctx_switches -= p->cnt_prev.ctx_switches;
-	per->d.migrations -= p->cnt_prev.migrations;
-	per->d.vm_exits -= p->cnt_prev.vm_exits;
-	per->d.virq_waits -= p->cnt_prev.virq_waits;
-	per->d.virq_wait_ns -= p->cnt_prev.virq_wait_ns;
-	per->d.be_work_ns -= p->cnt_prev.be_work_ns;
+	simplat_period_counters(&per->d, &m->cnt, &p->cnt_prev, &m->vm[w->vm].cnt, &w->cnt_prev);
+	w->cnt_prev = m->vm[w->vm].cnt;
 
 	*out = (struct vs_sample){
 		.busy_vcpu = per->busy_vcpu,

@@ -35,6 +35,7 @@ struct simplat_wl {
 	bool reported;		       /* the last refresh reported it present */
 	struct vs_haltpoll_counter hp; /* the VM's halt_poll_{success,fail}_ns sum */
 	sim_ns vcpu_run_prev;	       /* its vCPU threads' run time at the last sample */
+	struct sim_counters cnt_prev;  /* its VM's counters at the last sample */
 	/* the plan in force */
 	struct vs_alloc alloc;
 	uint64_t vcpu_mask, nq_mask;

@@ -2,9 +2,9 @@
 #include "sim/costs.h"
 #include "sim/model.h"
 
-static sim_ns vhost_copy_ns(uint32_t bytes)
+static sim_ns vhost_copy_ns(const struct sim_model *m, uint32_t bytes)
 {
-	return (sim_ns)bytes * SIM_COPY_NS_PER_KIB / 1024;
+	return (sim_ns)bytes * m->cost.copy_per_kib / 1024;
 }
 
 /*
@@ -18,14 +18,14 @@ static sim_ns vhost_copy_ns(uint32_t bytes)
  */
 bool vhost_next(struct sim_model *m, struct sim_thread *t)
 {
-	struct sim_vnq *vq = &m->vnq[t->idx];
+	struct sim_vnq *vq = &sim_vm_of(m, t)->vnq[t->idx];
 	bool can_rx = vq->tap.count > 0 && !ring_full(&vq->grx);
 	bool can_tx = vq->gtx.count > 0;
 
 	if (vq->unsignalled > 0 && (!can_rx || vq->unsignalled >= SIM_VHOST_BATCH)) {
 		if (vq->girq_on) {
 			t->item = IT_VH_SIGNAL;
-			t->work_ns = SIM_VHOST_SIGNAL_NS;
+			t->work_ns = m->cost.vhost_signal;
 			return true;
 		}
 		vq->unsignalled = 0; /* the guest is polling: it will see them */
@@ -38,13 +38,13 @@ bool vhost_next(struct sim_model *m, struct sim_thread *t)
 		uint32_t id = ring_pop(&vq->gtx);
 		vq->cur = id;
 		t->item = IT_VH_TX;
-		t->work_ns = SIM_VHOST_TX_PKT_NS + vhost_copy_ns(m->req[id].resp_bytes) +
-			     SIM_HOST_XMIT_PKT_NS;
+		t->work_ns = m->cost.vhost_tx_pkt + vhost_copy_ns(m, m->req[id].resp_bytes) +
+			     m->cost.host_xmit_pkt;
 	} else if (can_rx) {
 		uint32_t id = ring_pop(&vq->tap);
 		vq->cur = id;
 		t->item = IT_VH_RX;
-		t->work_ns = SIM_VHOST_RX_PKT_NS + vhost_copy_ns(m->req[id].req_bytes);
+		t->work_ns = m->cost.vhost_rx_pkt + vhost_copy_ns(m, m->req[id].req_bytes);
 	} else {
 		vq->batch = 0;
 		if (vq->tap.count > 0)
@@ -69,21 +69,24 @@ bool vhost_next(struct sim_model *m, struct sim_thread *t)
 
 void vhost_done(struct sim_model *m, struct sim_thread *t)
 {
-	struct sim_vnq *vq = &m->vnq[t->idx];
+	struct sim_vm *vm = sim_vm_of(m, t);
+	struct sim_vnq *vq = &vm->vnq[t->idx];
 	enum sim_item it = t->item;
 
 	t->item = IT_NONE;
 	switch (it) {
 	case IT_VH_RX:
+		host_touch(m, t->core, 2 * m->req[vq->cur].req_bytes);
 		ring_push(&vq->grx, vq->cur);
 		vq->unsignalled++;
 		break;
 	case IT_VH_TX:
+		host_touch(m, t->core, 2 * m->req[vq->cur].resp_bytes);
 		nic_transmit(m, vq->cur, t->core, -1);
 		break;
 	case IT_VH_SIGNAL:
 		vq->unsignalled = 0;
-		guest_virq(m, vq->id);
+		guest_virq(m, vm, vq->id);
 		break;
 	default:
 		break;
@@ -98,9 +101,9 @@ void vhost_cut(struct sim_model *m, struct sim_thread *t)
 	}
 }
 
-void vhost_notify(struct sim_model *m, int q)
+void vhost_notify(struct sim_model *m, struct sim_vm *vm, int q)
 {
-	struct sim_thread *t = m->vnq[q].vh;
+	struct sim_thread *t = vm->vnq[q].vh;
 
 	if (!t)
 		return;
@@ -110,22 +113,22 @@ void vhost_notify(struct sim_model *m, int q)
 		host_cut(m, t); /* the polling worker sees the work at once */
 }
 
-void vhost_tap_rx(struct sim_model *m, int q, uint32_t id)
+void vhost_tap_rx(struct sim_model *m, struct sim_vm *vm, int q, uint32_t id)
 {
-	if (ring_push(&m->vnq[q].tap, id) < 0) {
+	if (ring_push(&vm->vnq[q].tap, id) < 0) {
 		nic_drop(m, id);
 		return;
 	}
 	m->req[id].at[1] = m->eng.now;
-	vhost_notify(m, q);
+	vhost_notify(m, vm, q);
 }
 
-void vhost_rx_space(struct sim_model *m, int q)
+void vhost_rx_space(struct sim_model *m, struct sim_vm *vm, int q)
 {
-	struct sim_vnq *vq = &m->vnq[q];
+	struct sim_vnq *vq = &vm->vnq[q];
 
 	if (vq->rx_stalled) {
 		vq->rx_stalled = false;
-		vhost_notify(m, q);
+		vhost_notify(m, vm, q);
 	}
 }

@@ -52,7 +52,7 @@ static uint32_t wl_etc_value(struct sim_rng *r)
 	return x > SIM_ETC_VALUE_MAX ? SIM_ETC_VALUE_MAX : (uint32_t)x;
 }
 
-uint32_t wl_new_request(struct sim_model *m, sim_ns sent)
+uint32_t wl_new_request(struct sim_model *m, struct sim_vm *vm, sim_ns sent)
 {
 	struct sim_req *r;
 	uint32_t id;
@@ -62,23 +62,24 @@ uint32_t wl_new_request(struct sim_model *m, sim_ns sent)
 	id = m->free_req;
 	r = &m->req[id];
 	m->free_req = r->next_free;
-	m->in_flight++;
+	vm->in_flight++;
 	r->live = true;
 	r->sent = sent;
 	r->due = 0;
-	r->conn = rng_below(&m->rng_conn, (uint32_t)m->cfg.n_conns);
+	r->vm = (uint16_t)vm->id;
+	r->conn = rng_below(&vm->rng_conn, (uint32_t)m->cfg.n_conns);
 	if (m->cfg.wl == SIM_WL_NGINX) {
 		r->req_bytes = SIM_NGINX_REQ_BYTES;
 		r->resp_bytes = SIM_NGINX_FILE_BYTES + SIM_NGINX_RESP_HDR_BYTES;
-		r->app_ns = (uint32_t)SIM_NGINX_APP_NS;
+		r->app_ns = (uint32_t)m->cost.nginx_app;
 	} else {
-		bool set = rng_below(&m->rng_size, SIM_ETC_GETS_PER_SET + 1) == 0;
-		uint32_t key = wl_etc_key(&m->rng_size), value = wl_etc_value(&m->rng_size);
+		bool set = rng_below(&vm->rng_size, SIM_ETC_GETS_PER_SET + 1) == 0;
+		uint32_t key = wl_etc_key(&vm->rng_size), value = wl_etc_value(&vm->rng_size);
 
 		r->req_bytes = SIM_MEMCACHED_HDR_BYTES + key + (set ? value : 0);
 		r->resp_bytes = set ? 8 : SIM_MEMCACHED_HDR_BYTES + key + value;
-		r->app_ns = (uint32_t)(SIM_MEMCACHED_APP_NS +
-				       (sim_ns)(key + value) * SIM_MEMCACHED_APP_NS_PER_KB / 1024);
+		r->app_ns = (uint32_t)(m->cost.memcached_app +
+				       (sim_ns)(key + value) * m->cost.memcached_app_per_kb / 1024);
 	}
 	return id;
 }
@@ -92,7 +93,7 @@ void wl_free_request(struct sim_model *m, uint32_t id)
 	m->req[id].live = false;
 	m->req[id].next_free = m->free_req;
 	m->free_req = id;
-	m->in_flight--;
+	m->vm[m->req[id].vm].in_flight--;
 }
 
 sim_ns wl_wire_ns(uint32_t bytes)

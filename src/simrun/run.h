@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "platform/haltpoll.h"
+#include "sim/model.h"
 #include "policy/policy.h"
 #include "sim/model.h"
 
@@ -20,15 +21,21 @@ struct sim_phase {
 };
 
 struct sim_run_config {
-	char policy[64];			    /* a controller policy, or "es2" / "sriov" */
-	enum sim_wl_kind wl;			    /* memcached or nginx */
-	double slo_us;				    /* p95 SLO (memcached 1000, nginx 10000) */
-	int n_cores;				    /* T, host cores managed (20) */
-	int n_vcpus;				    /* LC VM vCPUs and worker threads (20) */
-	int n_queues;				    /* most NIC/virtio queues (20) */
-	int n_be_vcpus;				    /* BE VM vCPUs, 0 = no BE VM */
-	int n_conns;				    /* client connections */
-	double halt_poll_us;			    /* KVM halt_poll_ns in us (200); 0 = off */
+	char policy[64];	      /* a controller policy, or "es2" / "sriov" */
+	enum sim_wl_kind wl;	      /* memcached or nginx */
+	double slo_us;		      /* p95 SLO (memcached 1000, nginx 10000) */
+	int n_cores;		      /* T, host cores managed (20) */
+	int n_vcpus;		      /* LC VM vCPUs and worker threads (20) */
+	int n_queues;		      /* most NIC/virtio queues (20) */
+	int n_be_vcpus;		      /* BE VM vCPUs, 0 = no BE VM */
+	int n_lc;		      /* LC workloads, each its own VM as above; 0 = 1 */
+	double lc_scale[SIM_MAX_VMS]; /* LC workload i is offered the phases' load x this (0 = 1) */
+	int n_conns;		      /* client connections */
+	int n_pnq;		      /* pNQs whatever the plan says; 0 = the plan's */
+	int n_vnq;		      /* vNQs whatever the plan says; 0 = the plan's */
+	bool no_mitigations;	      /* mitigations=off: no IBPB, no L1D flush */
+	double knob[SIM_KNOBS];	      /* scale of each uncertain constant (0 = 1) */
+	double halt_poll_us;	      /* KVM halt_poll_ns in us (200); 0 = off */
 	enum vs_haltpoll_mode halt_poll_accounting; /* subtract KVM's polling time from U_v
 						       as vspaced does (auto, its default) */
 	uint64_t seed;				    /* everything random derives from it */
@@ -44,7 +51,9 @@ struct sim_run_config {
 #define SIM_CSV_HEADER                                                                             \
 	"time_s,offered_qps,achieved_qps,p95_us,p99_us,n_vcpu,n_nq,n_be,u_vcpu,u_nq,th_vcpu,th_"   \
 	"nq,"                                                                                      \
-	"energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits,busy_vcpu_raw,halt_poll_cores"
+	"energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits,busy_vcpu_raw,halt_poll_cores,"     \
+	"host_irqs,res_ipis,cal_ipis,wakeups,wake_idle,ibpbs,l1d_flushes,vcpu_migrations,"         \
+	"refill_cores,mitigation_cores"
 
 struct sim_phase_result {
 	double qps;	     /* offered */
@@ -54,6 +63,15 @@ struct sim_phase_result {
 	int violations; /* periods whose p95 exceeded the SLO (or had no reply) */
 	double mean_vcpu_cores, mean_nq_cores, mean_be_cores;
 	double energy_j;
+};
+
+/* One LC workload of a run with several (after warm-up). */
+struct sim_lc_result {
+	double offered_qps, achieved_qps;
+	double p95_us, p99_us;
+	int periods, violations;
+	double mean_vcpu_cores, mean_nq_cores;
+	double exits_per_req;
 };
 
 struct sim_run_result {
@@ -73,13 +91,20 @@ struct sim_run_result {
 	double halt_poll_cores; /* mean KVM halt-polling time (the VM's counters), cores */
 	double drops_per_s, exits_per_req, ctx_per_s, migrations_per_s, virq_wait_us;
 	double pirqs_per_s, virqs_per_s;
-	double client_lost_per_s;    /* sends not made: too many requests outstanding */
-	double th_vcpu, th_nq;	     /* thresholds at the end */
-	double stage_us[SIM_STAGES]; /* mean time per request in each stage */
-	uint64_t events;	     /* engine events, whole run */
-	double sim_s;		     /* simulated seconds, whole run */
-	double wall_s;		     /* wall-clock seconds, whole run */
-	int plan_errors;	     /* periods whose decision could not be placed */
+	double host_irqs_per_s, res_per_s, cal_per_s; /* /proc/interrupts: all, RES, CAL */
+	double wakeups_per_s, wake_idle_share;	      /* placements; share onto an idle CPU */
+	double scans_per_s, scanned_per_scan;	      /* select_idle_cpu() scans, CPUs each */
+	double ibpb_per_s, l1d_flush_per_s, vcpu_migrations_per_s;
+	double refill_cores, mitigation_cores; /* CPU time on cache/TLB refill and mitigations */
+	double client_lost_per_s;	       /* sends not made: too many requests outstanding */
+	double th_vcpu, th_nq;		       /* thresholds at the end */
+	double stage_us[SIM_STAGES];	       /* mean time per request in each stage */
+	uint64_t events;		       /* engine events, whole run */
+	double sim_s;			       /* simulated seconds, whole run */
+	double wall_s;			       /* wall-clock seconds, whole run */
+	int plan_errors;		       /* periods whose decision could not be placed */
+	int n_lc;			       /* LC workloads; the fields above are the first\'s */
+	struct sim_lc_result lc[SIM_MAX_VMS];
 	uint64_t anomalies; /* model self-check failures; always 0 unless the model has a bug */
 };
 
@@ -90,10 +115,13 @@ void sim_run_defaults(struct sim_run_config *cfg, enum sim_wl_kind wl);
 int sim_workload_parse(const char *name, enum sim_wl_kind *out);
 const char *sim_workload_name(enum sim_wl_kind wl);
 /* Resolve a simulator policy name: the packet path and the controller policy
- * it runs under (es2 -> static-iso:min(NV,T-1):1, sriov -> static-ts:NV:2; anything
- * else is a controller policy on the virtio path). Returns 0 or -1 + err. */
+ * it runs under (es2 -> static-iso:min(NV,T-1):1, sriov -> static-ts:NV:2;
+ * static-ts:NV:NP:NVQ and static-iso:NV:NP:NVQ -> the controller's
+ * static-ts/static-iso:NV:max(NP,NVQ) with NP physical and NVQ virtio queues,
+ * returned in *pnq and *vnq (else 0); anything else is a controller policy on
+ * the virtio path). Returns 0 or -1 + err. */
 int sim_policy_resolve(const char *name, int n_cores, int n_vcpus, enum sim_path *path,
-		       struct vs_policy *pol, char *err, size_t errlen);
+		       struct vs_policy *pol, int *pnq, int *vnq, char *err, size_t errlen);
 
 /* Run one configuration. Returns 0, or -1 with err set (bad configuration,
  * out of memory). */

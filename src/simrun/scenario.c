@@ -2,6 +2,7 @@
 #include "simrun/scenario.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -37,13 +38,6 @@ static void scen_halt_poll_text(const struct sim_run_config *c, char *buf, size_
 								     : "counted in U_v",
 			 haltpoll_mode_name(c->halt_poll_accounting));
 }
-
-/* What a child sends back through its pipe. */
-struct scen_msg {
-	int ok;
-	char err[256];
-	struct sim_run_result res;
-};
 
 static int scen_run_one(const struct sim_run_config *cfg, const char *csv_path,
 			struct sim_run_result *res, char *err, size_t errlen)
@@ -100,12 +94,24 @@ static int scen_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_paths, int n,
-		      int jobs, struct sim_run_result *res, char *err, size_t errlen)
+/* What a child sends back through its pipe: a status, an error and the job's
+ * result (out_size bytes), which starts at an offset aligned for any type (the
+ * job writes its result there in place). */
+struct scen_msg_head {
+	int ok;
+	char err[256];
+};
+#define SCEN_MSG_BODY                                                                              \
+	((sizeof(struct scen_msg_head) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *      \
+	 _Alignof(max_align_t))
+
+int sim_scen_pool(int n, int jobs, size_t out_size, sim_scen_job_fn fn, const void *arg, void *outs,
+		  const char *const *names, char *err, size_t errlen)
 {
 	pid_t *pid;
 	int *fd, next = 0, running = 0, failed = -1;
-	struct scen_msg *msg;
+	char *msg;
+	size_t msg_len = SCEN_MSG_BODY + out_size;
 
 	if (jobs <= 0) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -114,9 +120,8 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 	if (jobs == 1 || n == 1) {
 		for (int i = 0; i < n; i++) {
 			char e[256];
-			if (scen_run_one(&cfgs[i], csv_paths ? csv_paths[i] : NULL, &res[i], e,
-					 sizeof(e)) < 0) {
-				snprintf(err, errlen, "%s: %s", cfgs[i].policy, e);
+			if (fn(i, arg, (char *)outs + (size_t)i * out_size, e, sizeof(e)) < 0) {
+				snprintf(err, errlen, "%s: %s", names[i], e);
 				return -1;
 			}
 		}
@@ -124,7 +129,7 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 	}
 	pid = calloc((size_t)n, sizeof(*pid));
 	fd = calloc((size_t)n, sizeof(*fd));
-	msg = malloc(sizeof(*msg));
+	msg = malloc(msg_len);
 	if (!pid || !fd || !msg) {
 		free(pid);
 		free(fd);
@@ -152,12 +157,12 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 				break;
 			}
 			if (pid[next] == 0) {
+				struct scen_msg_head *h = (struct scen_msg_head *)msg;
 				close(p[0]);
-				memset(msg, 0, sizeof(*msg));
-				msg->ok = scen_run_one(&cfgs[next],
-						       csv_paths ? csv_paths[next] : NULL,
-						       &msg->res, msg->err, sizeof(msg->err)) == 0;
-				_exit(scen_write_all(p[1], msg, sizeof(*msg)) == 0 ? 0 : 1);
+				memset(msg, 0, msg_len);
+				h->ok = fn(next, arg, msg + SCEN_MSG_BODY, h->err,
+					   sizeof(h->err)) == 0;
+				_exit(scen_write_all(p[1], msg, msg_len) == 0 ? 0 : 1);
 			}
 			close(p[1]);
 			fd[next] = p[0];
@@ -177,21 +182,24 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 			break;
 		}
 		for (int i = 0; i < next; i++) {
+			struct scen_msg_head *h = (struct scen_msg_head *)msg;
+
 			if (pid[i] != done)
 				continue;
 			running--;
 			pid[i] = 0;
-			bool got = scen_read_all(fd[i], msg, sizeof(*msg)) == 0;
+			bool got = scen_read_all(fd[i], msg, msg_len) == 0;
 
-			if (got && msg->ok) {
-				res[i] = msg->res;
+			if (got && h->ok) {
+				memcpy((char *)outs + (size_t)i * out_size, msg + SCEN_MSG_BODY,
+				       out_size);
 			} else if (failed < 0) {
 				if (got)
-					snprintf(err, errlen, "%s: %s", cfgs[i].policy, msg->err);
+					snprintf(err, errlen, "%s: %s", names[i], h->err);
 				else
 					snprintf(err, errlen,
-						 "%s: the run's process died (status %d)",
-						 cfgs[i].policy, status);
+						 "%s: the run's process died (status %d)", names[i],
+						 status);
 				failed = i;
 			}
 			close(fd[i]);
@@ -211,6 +219,37 @@ int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_
 	return failed < 0 ? 0 : -1;
 }
 
+/* sim_scen_parallel's jobs: configuration i with its CSV path. */
+struct scen_runs {
+	const struct sim_run_config *cfgs;
+	const char *const *csv_paths;
+};
+
+static int scen_run_job(int i, const void *arg, void *out, char *err, size_t errlen)
+{
+	const struct scen_runs *r = arg;
+
+	return scen_run_one(&r->cfgs[i], r->csv_paths ? r->csv_paths[i] : NULL, out, err, errlen);
+}
+
+int sim_scen_parallel(const struct sim_run_config *cfgs, const char *const *csv_paths, int n,
+		      int jobs, struct sim_run_result *res, char *err, size_t errlen)
+{
+	struct scen_runs r = { .cfgs = cfgs, .csv_paths = csv_paths };
+	const char **names = calloc((size_t)n, sizeof(*names));
+	int rc;
+
+	if (!names) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		names[i] = cfgs[i].policy;
+	rc = sim_scen_pool(n, jobs, sizeof(*res), scen_run_job, &r, res, names, err, errlen);
+	free(names);
+	return rc;
+}
+
 /* ---- helpers --------------------------------------------------------------------- */
 
 static int scen_check_policies(const struct sim_scen_opts *o, char pol[][64], int n,
@@ -219,10 +258,11 @@ static int scen_check_policies(const struct sim_scen_opts *o, char pol[][64], in
 	for (int i = 0; i < n; i++) {
 		struct vs_policy p;
 		enum sim_path path;
+		int np, nvq;
 		char err[256];
 
-		if (sim_policy_resolve(pol[i], o->base.n_cores, o->base.n_vcpus, &path, &p, err,
-				       sizeof(err)) < 0) {
+		if (sim_policy_resolve(pol[i], o->base.n_cores, o->base.n_vcpus, &path, &p, &np,
+				       &nvq, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vspace sim %s: %s\n", cmd, err);
 			return -1;
 		}
@@ -301,9 +341,36 @@ void sim_scen_print_run(FILE *f, const struct sim_run_config *cfg, const struct 
 		r->pirqs_per_s, r->virqs_per_s, r->ctx_per_s, r->migrations_per_s, r->drops_per_s);
 	fprintf(f, "VM exits per request %.2f; mean vIRQ wait %.1f us\n", r->exits_per_req,
 		r->virq_wait_us);
+	fprintf(f,
+		"host interrupts %.0f/s (NIC %.0f, RES %.0f, CAL %.0f); wake-ups %.0f/s, %.1f %% "
+		"onto "
+		"an idle CPU; %.0f idle-CPU scans/s of %.1f CPUs\n",
+		r->host_irqs_per_s, r->pirqs_per_s, r->res_per_s, r->cal_per_s, r->wakeups_per_s,
+		100 * r->wake_idle_share, r->scans_per_s, r->scanned_per_scan);
+	fprintf(f,
+		"sharing cores: cache/TLB refill %.2f cores; IBPB %.0f/s, L1D flush %.0f/s, vCPU "
+		"migrations %.0f/s: mitigations %.2f cores\n",
+		r->refill_cores, r->ibpb_per_s, r->l1d_flush_per_s, r->vcpu_migrations_per_s,
+		r->mitigation_cores);
 	if (r->client_lost_per_s > 0)
 		fprintf(f, "the client could not send %.0f requests/s: %d requests outstanding\n",
 			r->client_lost_per_s, SIM_MAX_IN_FLIGHT);
+	for (int i = 0; r->n_lc > 1 && i < r->n_lc; i++) {
+		const struct sim_lc_result *l = &r->lc[i];
+		char name[16];
+
+		if (i == 0)
+			snprintf(name, sizeof(name), "lc");
+		else
+			snprintf(name, sizeof(name), "lc%d", i + 1);
+		fprintf(f,
+			"LC workload %s: %.0f QPS offered, %.0f achieved, p95 %.1f us, p99 %.1f "
+			"us, "
+			"%d of %d periods over the SLO, cores %.2f + %.2f, %.2f exits per "
+			"request\n",
+			name, l->offered_qps, l->achieved_qps, l->p95_us, l->p99_us, l->violations,
+			l->periods, l->mean_vcpu_cores, l->mean_nq_cores, l->exits_per_req);
+	}
 	fprintf(f, "mean time per request by stage (us):");
 	for (int k = 0; k < SIM_STAGES; k++)
 		fprintf(f, "%s %s %.1f", k ? ";" : "", sim_stage_names[k], r->stage_us[k]);
@@ -407,17 +474,115 @@ static void scen_grid_header(const struct sim_scen_opts *o, FILE *out, const cha
 		fprintf(out, " %7.0fk", o->loads[l] / 1000);
 }
 
+/* Width of the policy column: the longest name, at least 16. */
+static int scen_pol_width(const struct sim_scen_opts *o)
+{
+	int w = 16;
+
+	for (int p = 0; p < o->n_policies; p++)
+		if ((int)strlen(o->policies[p]) > w)
+			w = (int)strlen(o->policies[p]);
+	return w;
+}
+
+static bool scen_over(const struct sim_run_result *r, double slo_us)
+{
+	return isnan(r->p95_us) || r->p95_us > slo_us;
+}
+
+/* --refine: for each policy whose grid has a knee (a load within the SLO, the
+ * next one over it), run the loads between them in steps of refine_qps and
+ * set best[p] to the highest before the first violation. The runs are
+ * appended to cfgs and res (n grows). Returns 0 or a process exit status. */
+static int scen_refine(const struct sim_scen_opts *o, const double *first_bad, double *best,
+		       struct sim_run_config **cfgs, struct sim_run_result **res, int *n)
+{
+	int extra = 0, at = *n;
+	struct sim_run_config *c;
+	struct sim_run_result *r;
+	char err[512];
+
+	for (int p = 0; p < o->n_policies; p++)
+		if (best[p] >= 0 && first_bad[p] > 0)
+			for (double q = best[p] + o->refine_qps; q < first_bad[p] - 1e-6;
+			     q += o->refine_qps)
+				extra++;
+	if (extra == 0)
+		return 0;
+	c = realloc(*cfgs, sizeof(*c) * (size_t)(*n + extra));
+	if (c)
+		*cfgs = c;
+	r = c ? realloc(*res, sizeof(*r) * (size_t)(*n + extra)) : NULL;
+	if (r)
+		*res = r;
+	if (!c || !r) {
+		fprintf(stderr, "vspace sim sweep: out of memory\n");
+		return 1;
+	}
+	for (int p = 0; p < o->n_policies; p++) {
+		if (!(best[p] >= 0 && first_bad[p] > 0))
+			continue;
+		for (double q = best[p] + o->refine_qps; q < first_bad[p] - 1e-6;
+		     q += o->refine_qps) {
+			c[at] = c[p * o->n_loads];
+			c[at].phase[0].qps = q;
+			at++;
+		}
+	}
+	if (sim_scen_parallel(c + *n, NULL, extra, o->jobs, r + *n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vspace sim sweep: %s\n", err);
+		return 1;
+	}
+	/* each policy's points are in load order: the knee is before the first violation */
+	at = *n;
+	for (int p = 0; p < o->n_policies; p++) {
+		bool broken = false;
+
+		if (!(best[p] >= 0 && first_bad[p] > 0))
+			continue;
+		for (double q = best[p] + o->refine_qps; q < first_bad[p] - 1e-6;
+		     q += o->refine_qps, at++) {
+			if (scen_over(&r[at], o->base.slo_us))
+				broken = true;
+			if (!broken)
+				best[p] = q;
+		}
+	}
+	*n += extra;
+	return 0;
+}
+
 int sim_scen_sweep(const struct sim_scen_opts *o, FILE *out)
 {
 	struct sim_run_config *cfgs = NULL;
 	struct sim_run_result *res = NULL;
-	int rc = scen_grid(o, "sweep", &cfgs, &res);
-	double total_wall = 0;
+	int rc = scen_grid(o, "sweep", &cfgs, &res), n = o->n_policies * o->n_loads;
+	int w = scen_pol_width(o);
+	double total_wall = 0, best[SIM_SCEN_MAX_POLICIES], first_bad[SIM_SCEN_MAX_POLICIES];
 	uint64_t events = 0;
 	char hp[128];
 
 	if (rc)
 		return rc;
+	/* loads in the order given: the highest before the first violation */
+	for (int p = 0; p < o->n_policies; p++) {
+		best[p] = -1;
+		first_bad[p] = 0;
+		for (int l = 0; l < o->n_loads; l++) {
+			if (scen_over(&res[p * o->n_loads + l], o->base.slo_us)) {
+				first_bad[p] = o->loads[l];
+				break;
+			}
+			if (o->loads[l] > best[p])
+				best[p] = o->loads[l];
+		}
+	}
+	if (o->refine_qps > 0 && (rc = scen_refine(o, first_bad, best, &cfgs, &res, &n)) != 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		total_wall += res[i].wall_s;
+		events += res[i].events;
+	}
 	scen_halt_poll_text(&o->base, hp, sizeof(hp));
 	fprintf(out,
 		"sweep: %s, SLO p95 <= %.0f us; %.1f s per point, the first %.1f s not measured; "
@@ -426,46 +591,43 @@ int sim_scen_sweep(const struct sim_scen_opts *o, FILE *out)
 		cfgs[0].warmup_s, (unsigned long long)o->base.seed, hp);
 	fprintf(out,
 		"p95 latency in us by offered load (\"ms\": milliseconds; * = over the SLO)\n\n");
-	scen_grid_header(o, out, "policy");
-	fprintf(out, " | max load within SLO\n");
-	for (int p = 0; p < o->n_policies; p++) {
-		double best = -1;
-		bool broken = false;
-
-		fprintf(out, "%-16s", o->policies[p]);
-		for (int l = 0; l < o->n_loads; l++) {
-			const struct sim_run_result *r = &res[p * o->n_loads + l];
-			bool over = isnan(r->p95_us) || r->p95_us > o->base.slo_us;
-
-			scen_print_us(out, 7, r->p95_us);
-			fputc(over ? '*' : ' ', out);
-			total_wall += r->wall_s;
-			events += r->events;
-			/* loads in the order given: the highest before the first violation */
-			if (!over && !broken && o->loads[l] > best)
-				best = o->loads[l];
-			if (over)
-				broken = true;
-		}
-		if (best < 0)
-			fprintf(out, " | below %.0fk\n", o->loads[0] / 1000);
-		else if (!broken)
-			fprintf(out, " | >= %.0fk (all tested)\n", best / 1000);
-		else
-			fprintf(out, " | %.0fk\n", best / 1000);
-	}
-	fprintf(out, "\nmean LC cores (vCPU group + NQ group; a time-shared group once)\n\n");
-	scen_grid_header(o, out, "policy");
+	fprintf(out, "%-*s", w, "policy");
+	for (int l = 0; l < o->n_loads; l++)
+		fprintf(out, " %7.0fk", o->loads[l] / 1000);
+	fprintf(out, " | max load within SLO");
+	if (o->refine_qps > 0)
+		fprintf(out, " (knee in %.0fk steps)", o->refine_qps / 1000);
 	fprintf(out, "\n");
 	for (int p = 0; p < o->n_policies; p++) {
-		fprintf(out, "%-16s", o->policies[p]);
+		fprintf(out, "%-*s", w, o->policies[p]);
+		for (int l = 0; l < o->n_loads; l++) {
+			const struct sim_run_result *r = &res[p * o->n_loads + l];
+
+			scen_print_us(out, 7, r->p95_us);
+			fputc(scen_over(r, o->base.slo_us) ? '*' : ' ', out);
+		}
+		if (best[p] < 0)
+			fprintf(out, " | below %.0fk\n", o->loads[0] / 1000);
+		else if (first_bad[p] <= 0)
+			fprintf(out, " | >= %.0fk (all tested)\n", best[p] / 1000);
+		else
+			fprintf(out, " | %.0fk\n", best[p] / 1000);
+	}
+	fprintf(out, "\nmean LC cores (vCPU group + NQ group; a time-shared group once)\n\n");
+	fprintf(out, "%-*s", w, "policy");
+	for (int l = 0; l < o->n_loads; l++)
+		fprintf(out, " %7.0fk", o->loads[l] / 1000);
+	fprintf(out, "\n");
+	for (int p = 0; p < o->n_policies; p++) {
+		fprintf(out, "%-*s", w, o->policies[p]);
 		for (int l = 0; l < o->n_loads; l++)
 			fprintf(out, " %8.1f", res[p * o->n_loads + l].mean_lc_cores);
 		fprintf(out, "\n");
 	}
-	fprintf(out, "\n%d runs, %.1f M events, %.1f s of run time summed over processes\n",
-		o->n_policies * o->n_loads, (double)events / 1e6, total_wall);
-	rc = scen_write_grid_csv(o, cfgs, res, o->n_policies * o->n_loads) < 0 ? 1 : 0;
+	fprintf(out, "\n%d runs, %.1f M events, %.1f s of run time summed over processes\n", n,
+		(double)events / 1e6, total_wall);
+	rc = scen_write_grid_csv(o, cfgs, res, n) < 0 ? 1 : 0;
+out:
 	free(cfgs);
 	free(res);
 	return rc;

@@ -27,9 +27,21 @@ help "vspace loadgen" "$B/vspace" loadgen
 help "vspace policies" "$B/vspace" policies
 help "vspace agent" "$B/vspace" agent
 help "vspace sim" "$B/vspace" sim
+help "vspace sim vf" "$B/vspace" sim vf
+help "vspace vf" "$B/vspace" vf
+help "vspace vf replay" "$B/vspace" vf replay
+help "vspace vf pool" "$B/vspace" vf pool
+help "vspace vf plug" "$B/vspace" vf plug
+help "vspace vf unplug" "$B/vspace" vf unplug
 help "vspaced" "$B/vspaced"
 help "vspacectl" "$B/vspacectl"
 help "vspace-agent" "$B/vspace-agent"
+help "vspace memnet" "$B/vspace" memnet
+help "vspace memnet create" "$B/vspace" memnet create
+help "vspace memnet serve" "$B/vspace" memnet serve
+help "vspace memnet ls" "$B/vspace" memnet ls
+help "vspace memnet replay" "$B/vspace" memnet replay
+help "vspace-agent memnet" "$B/vspace-agent" memnet
 
 # --- the examples in the help texts that need no host or server run as shown ---
 example() { # name, program help command (words), example line as the help shows it
@@ -57,8 +69,8 @@ if example "vspace sim example" "$B/vspace sim" "vspace sim run --policy vspace-
 	[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/run.csv")" -eq 101 ] && ok "vspace sim run example: 100 periods in run.csv" ||
 		notok "vspace sim run example" "rc=$rc" "$(cat "$tmp/sim.out")"
 fi
-if example "vspaced example" "$B/vspaced" "vspaced -n -c examples/vspace.conf"; then
-	out=$("$B/vspaced" -n -c examples/vspace.conf 2>&1)
+if example "vspaced example" "$B/vspaced" "vspaced -n -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root"; then
+	out=$("$B/vspaced" -n -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root 2>&1)
 	[ $? -eq 0 ] && grep -q 'is valid' <<<"$out" && ok "vspaced -n example" || notok "vspaced -n example" "$out"
 fi
 if example "vspaced fixture example" "$B/vspaced" "vspaced -c tests/fixtures/synth-b/vspace.conf --sysroot tests/fixtures/synth-b/root \\"; then
@@ -66,6 +78,24 @@ if example "vspaced fixture example" "$B/vspaced" "vspaced -c tests/fixtures/syn
 	out=$("$B/vspaced" -c tests/fixtures/synth-b/vspace.conf --sysroot "$tmp/root" --dry-run --once 2>/dev/null)
 	[ $? -eq 0 ] && grep -q '^policy vspace-r, 18 cores' <<<"$out" && ok "vspaced --dry-run --once example on synth-b" ||
 		notok "vspaced --dry-run --once example" "$out"
+fi
+if example "vspace memnet replay example" "$B/vspace memnet replay" \
+	"vspace memnet replay --slo-ms 200 --budget-mb 64 < examples/memnet/two-vms.csv"; then
+	out=$("$B/vspace" memnet replay --slo-ms 200 --budget-mb 64 <examples/memnet/two-vms.csv)
+	[ $? -eq 0 ] && [ "$out" = "$(cat tests/memnet/data/two-vms.b64.expected)" ] &&
+		ok "vspace memnet replay example: the quotas of tests/memnet/data/README.md" ||
+		notok "vspace memnet replay example" "$out"
+fi
+
+if example "vspace vf pool example" "$B/vspace vf pool" "vspace vf pool --pf ens1f0 --sysroot tests/fixtures/sriov-x710/root"; then
+	out=$("$B/vspace" vf pool --pf ens1f0 --sysroot tests/fixtures/sriov-x710/root 2>&1)
+	[ $? -eq 0 ] && grep -q '^PF ens1f0 (0000:3b:00.0): 4 of 64 VFs enabled' <<<"$out" &&
+		grep -q '^1   0000:3b:02.1  vfio .* 52:54:00:56:00:02 .* 1204332' <<<"$out" &&
+		ok "vspace vf pool example on the sriov-x710 fixture" || notok "vspace vf pool example" "$out"
+fi
+if example "vspace vf replay example" "$B/vspace vf replay" "vspace vf replay --strategy activity --vfs 2      # 1,b;c"; then
+	out=$(printf 'interval,vm,pps\n1,a,10\n1,b,30\n1,c,20\n' | "$B/vspace" vf replay --strategy activity --vfs 2 | tail -1)
+	[ "$out" = "1,b;c" ] && ok "vspace vf replay example: the grants shown" || notok "vspace vf replay example" "$out"
 fi
 
 # --- usage errors: exit 2, one message on stderr naming what was wrong, nothing on stdout ---
@@ -95,6 +125,20 @@ bad "vspace agent: set_vcpus method" 'set_vcpus: method "fast" is not cpuset or 
 bad "vspace agent: raw takes no arguments" "raw: takes no arguments" "$B/vspace" agent -c unix:/nonexistent.sock raw x
 bad "vspace agent: raw with --repeat" "raw: not with --repeat" "$B/vspace" agent -c unix:/nonexistent.sock -r 2 raw
 bad "vspace sim: no command" "vspace sim: missing COMMAND" "$B/vspace" sim
+bad "vspace sim vf: unknown strategy" 'vspace sim vf: --strategy: unknown "best"' "$B/vspace" sim vf --strategy best
+bad "vspace sim vf: bad group rate" 'vspace sim vf: --groups: "20q" is not a packet rate' "$B/vspace" sim vf --groups 20k,20q
+bad "vspace sim vf: no VMs" 'vspace sim vf: --vms: "0" is not a whole number in [1,' "$B/vspace" sim vf --vms 0
+bad "vspace sim vf: unknown option" 'vspace sim vf: unknown option "--frob"' "$B/vspace" sim vf --frob
+bad "vspace vf: no command" "vspace vf: missing COMMAND" "$B/vspace" vf
+bad "vspace vf: unknown command" 'vspace vf: unknown command "frob"' "$B/vspace" vf frob
+bad "vspace vf pool: no --pf" "vspace vf pool: --pf is required" "$B/vspace" vf pool
+bad "vspace vf plug: no target" "vspace vf plug: --id and one of --qmp SOCKET or --libvirt URI --domain NAME are required" "$B/vspace" vf plug --id vf0
+bad "vspace vf plug: both targets" "are required" "$B/vspace" vf plug --id vf0 --qmp /x --libvirt test:///default --domain d
+bad "vspace vf plug: bad MAC" 'vspace vf plug: MAC "52:54" is not aa:bb:cc:dd:ee:ff' "$B/vspace" vf plug --qmp /x --id vf0 --vf 0000:3b:02.1 --mac 52:54
+bad "vspace vf plug: bad VF address" 'vspace vf plug: VF address "3b:02.1" is not a PCI address' "$B/vspace" vf plug --qmp /x --id vf0 --vf 3b:02.1 --mac 52:54:00:56:00:02
+bad "vspace vf plug: stand-in without netdev" "a stand-in NIC (e1000e) needs the netdev behind it" "$B/vspace" vf plug --qmp /x --id vf0 --nic e1000e --mac 52:54:00:56:00:02
+bad "vspace vf plug: id too long" "vspace vf plug: --id:" "$B/vspace" vf plug --qmp /x --id "$(printf 'v%.0s' $(seq 40))"
+bad "vspace vf unplug: bad timeout" 'vspace vf unplug: --timeout-ms: "0" is not a whole number' "$B/vspace" vf unplug --qmp /x --id vf0 --timeout-ms 0
 bad "vspace sim run: unknown option" 'vspace sim run: unknown option "--frob"' "$B/vspace" sim run --frob
 bad "vspace sim run: option without its value" "vspace sim run: --qps needs a value" "$B/vspace" sim run --qps
 bad "vspace sim colocate: no BE vCPUs" '--be-vcpus: "0" is not a whole number in [1,' "$B/vspace" sim colocate --be-vcpus 0
@@ -106,6 +150,8 @@ bad "vspaced: unknown option" 'vspaced: unknown option "--frob" (see vspaced --h
 bad "vspacectl: no command" "vspacectl: missing COMMAND" "$B/vspacectl"
 bad "vspacectl: unknown option" 'vspacectl: unknown option "-x"' "$B/vspacectl" -s /x.sock -xy status
 bad "vspacectl: set what" 'vspacectl: set: unknown setting "frob" (mode, threshold, slo)' "$B/vspacectl" set frob 1
+bad "vspacectl: vf grant without a workload" "vspacectl: usage: vf | vf grant|deny|auto WORKLOAD | vf decide" "$B/vspacectl" vf grant
+bad "vspacectl: vf unknown" "vspacectl: usage: vf" "$B/vspacectl" vf steal web
 bad "vspacectl: set threshold without a value" "set threshold WORKLOAD [vcpu=X] [nq=Y] (at least one of them)" \
 	"$B/vspacectl" set threshold web
 # -c: the control socket from vspaced's configuration (read alone: [host] control_socket)
@@ -125,6 +171,17 @@ rc=$?
 	notok "vspacectl -c: uses the configured socket" "rc=$rc (want 1)" "stderr: $(head -3 "$tmp/err")"
 bad "vspace-agent: no --listen" "vspace-agent: --listen ADDR is required" "$B/vspace-agent"
 bad "vspace-agent: unknown option" 'vspace-agent: unknown option "--frob"' "$B/vspace-agent" --frob
+bad "vspace memnet: no command" "vspace memnet: missing COMMAND" "$B/vspace" memnet
+bad "vspace memnet create: unknown option" 'vspace memnet create: unknown option "--frob"' \
+	"$B/vspace" memnet create /x --frob
+bad "vspace memnet serve: option without its value" "vspace memnet serve: --listen needs a value" \
+	"$B/vspace" memnet serve --listen
+bad "vspace memnet replay: unknown option" 'vspace memnet replay: unknown option "--frob"' \
+	"$B/vspace" memnet replay --frob
+bad "vspace-agent memnet: unknown command" 'vspace-agent memnet: unknown command "frob"' \
+	"$B/vspace-agent" memnet frob
+bad "vspace-agent memnet put: unknown option" 'vspace-agent memnet put: unknown option "--frob"' \
+	"$B/vspace-agent" memnet put --frob x y
 bad "vspace-agent: --cgroup that is not one" "--cgroup /nonexistent-vsr: no writable cpuset.cpus" \
 	"$B/vspace-agent" -l unix:"$tmp/a.sock" --cgroup /nonexistent-vsr
 bad "vspace-agent: --sysroot that does not exist" "--sysroot /nonexistent-vsr: No such file or directory" \

@@ -1,13 +1,16 @@
 /* busy.c - a stand-in LC workload for the live tests: N threads that burn CPU (optionally a duty cycle) until killed. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-/* busy N [DUTY_PERCENT] [PIDFILE]: N threads, each busy DUTY % of every 10 ms. */
+/* busy N [DUTY_PERCENT] [PIDFILE]: N threads, each busy DUTY % of every 10 ms.
+ * SIGUSR1 starts one more such thread (a thread born after vspaced placed the
+ * process); SIGUSR2 starts one that lives 200 ms (thread churn). */
 static int duty = 100;
 
 static double busy_now(void)
@@ -36,6 +39,16 @@ static void *busy_thread(void *arg)
 	return NULL;
 }
 
+static void *busy_brief(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "busy-brief");
+	nanosleep(&ts, NULL);
+	return NULL;
+}
+
 /* A whole number in [lo, hi], or -1. */
 static int busy_arg(const char *s, int lo, int hi)
 {
@@ -48,7 +61,17 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? busy_arg(argv[1], 1, 64) : 2;
 	pthread_t t;
+	pthread_attr_t detached;
+	sigset_t sigs;
+	long extra = n;
 
+	/* the signals wait for sigwait below, in every thread */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	pthread_attr_init(&detached);
+	pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
 	if (argc > 2)
 		duty = busy_arg(argv[2], 1, 100);
 	if (n < 1 || duty < 1) {
@@ -66,6 +89,13 @@ int main(int argc, char **argv)
 	}
 	printf("%d\n", (int)getpid());
 	fflush(stdout);
-	for (;;)
-		pause();
+	for (;;) {
+		int sig;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)
+			pthread_create(&t, &detached, busy_thread, (void *)(size_t)extra++);
+		else
+			pthread_create(&t, &detached, busy_brief, NULL);
+	}
 }

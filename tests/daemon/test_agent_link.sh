@@ -188,6 +188,12 @@ grep -q '^vspace_agent_up{workload="vm"} 1$' <<<"$met" &&
 	grep -q '^vspace_agent_guest_cpu_busy_seconds_total{workload="vm",vcpu="3"} 0.040$' <<<"$met" &&
 	ok "metrics: up, requests by outcome, disconnects, guest queues, rtt, guest busy time" ||
 	notok "metrics" "$(grep vspace_agent <<<"$met" | head -20)"
+chk=$(sed '1,/^\r\{0,1\}$/d' <<<"$met" | /usr/bin/python3 "$here/promcheck.py" - 2>&1)
+case $? in
+0) ok "metrics with the agent families parse with prometheus_client ($(tail -1 <<<"$chk"))" ;;
+77) ok "metrics format # SKIP $chk" ;;
+*) notok "metrics format (prometheus_client)" "$chk" ;;
+esac
 
 # --- the agent goes away: logged once, placement goes on, found again ---
 stop_agent

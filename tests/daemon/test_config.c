@@ -185,6 +185,16 @@ static void test_errors(void **state)
 		  "missing workload: every workload is role=be" },
 		{ "[host]\ncores=0\n[workload \"a\"]\npid=1\n",
 		  "bad.conf:2: [host] cores: 1 core left to manage" },
+		/* a libvirt= pattern stands for many VMs: nothing that names one of them */
+		{ "[host]\ncores=0-3\n[workload \"web\"]\nlibvirt=web-*\nagent=serial:/a.sock\n",
+		  "bad.conf:4: [workload \"web\"] agent: not with a libvirt= pattern (\"web-*\" "
+		  "matches many domains" },
+		{ "[host]\ncores=0-3\n[workload \"web\"]\nlibvirt=web-?\ntap=vnet0\n",
+		  "[workload \"web\"] tap: not with a libvirt= pattern" },
+		{ "[host]\ncores=0-3\n[workload \"web\"]\nqmp=/q.sock\nlibvirt=web-[0-9]\n",
+		  "[workload \"web\"] qmp: not with a libvirt= pattern" },
+		{ "[host]\ncores=0-3\n[workload \"web\"]\nlibvirt=web/*\n",
+		  "bad.conf:4: [workload \"web\"] libvirt: \"web/*\" is not a valid name" },
 	};
 	char err[1024], longline[400];
 
@@ -214,6 +224,29 @@ static void test_errors(void **state)
 }
 
 /* The shipped example is valid. */
+/* libvirt= with a glob is a pattern; a plain name is one domain. */
+static void test_libvirt_pattern(void **state)
+{
+	const char *text = "[host]\ncores=0-5\nlibvirt_uri=qemu:///system\n"
+			   "[workload \"web\"]\nslo_p95_us=500\nlibvirt=web-*\n"
+			   "[workload \"db\"]\nlibvirt=db1\n"
+			   "[workload \"batch\"]\nrole=be\nlibvirt=batch-[0-9]*\n";
+	struct vsd_config c;
+	char err[512];
+
+	assert_int_equal(config_load_string(&c, text, "p.conf", err, sizeof(err)), 0);
+	assert_int_equal(c.n_wl, 3);
+	assert_string_equal(c.wl[0].domain, "web-*");
+	assert_true(c.wl[0].domain_pattern);
+	assert_true(c.wl[0].lc);
+	assert_string_equal(c.wl[1].domain, "db1");
+	assert_false(c.wl[1].domain_pattern);
+	assert_true(c.wl[2].domain_pattern);
+	assert_false(c.wl[2].lc);
+	assert_int_equal(c.n_lc, 2);
+	config_free(&c);
+}
+
 static void test_example(void **state)
 {
 	struct vsd_config c;
@@ -253,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_libvirt_pattern),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_agent),
 	};

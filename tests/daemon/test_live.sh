@@ -96,6 +96,7 @@ mode=E
 period_ms=100
 control_socket=$tmp/sock
 state_dir=$tmp/state/deeper
+lock_file=$tmp/vspaced.lock
 metrics_listen=off
 cgroup_parent=$cg
 rt_priority=1
@@ -123,6 +124,14 @@ mask_nq=$(printf '%x' $((1 << nq)))
 [ "$(qfile tx-0/xps_cpus)" = "3" ] && ok "XPS of tx-0: both cores send on the one queue" || notok "xps" "$(qfile tx-0/xps_cpus)"
 grep -q "nic $ifa: interrupt coalescing unsupported" "$log" &&
 	ok "coalescing: veth has no ETHTOOL_SCOALESCE, said once, the loop goes on" || notok "coalesce" "$(grep -i coalesc "$log")"
+# a second vspaced with another state_dir, cgroup_parent and socket is refused
+sed -e "s|^state_dir=.*|state_dir=$tmp/state2|" -e "s|^cgroup_parent=.*|cgroup_parent=${cg}x|" \
+	-e "s|^control_socket=.*|control_socket=$tmp/sock2|" "$tmp/vspace.conf" >"$tmp/second.conf"
+out=$(timeout 10 "$VSD" -c "$tmp/second.conf" --once 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q "another vspaced manages this host (pid $dpid, config $tmp/vspace.conf, state_dir $tmp/state/deeper" <<<"$out" &&
+	[ ! -e "$tmp/state2/vspaced.state" ] && [ ! -d "/sys/fs/cgroup/cpuset/${cg}x" ] &&
+	ok "a second vspaced (other state_dir, cgroup_parent) is refused, naming the holder" || notok "second vspaced" "rc=$rc" "$out"
 "$CTL" -s "$tmp/sock" report busy p95=640 >/dev/null && sleep 0.3 &&
 	grep -q '"last_report_p95_us":640' <<<"$(json)" && ok "p95 report accepted" || notok "report"
 
@@ -145,7 +154,21 @@ wait_for 5 grep -q 'workload busy dropped from the controller' "$log" && "$CTL" 
 start_busy
 if wait_for 10 placed; then ok "a new process behind the pidfile is picked up and placed"; else notok "appear" "$(cgroups_of_busy)" "$(tail -3 "$log")"; fi
 
-# --- 4: SIGTERM restores everything ---
+# --- 4: threads born after placement; state bounded by what exists ---
+nrec() { grep -c '"kind"' "$tmp/state/deeper/vspaced.state" 2>/dev/null || echo 0; }
+ntasks() { ls /proc/"$bpid"/task | wc -l; }
+rec0=$(nrec)
+for _ in $(seq 40); do kill -USR2 "$bpid"; sleep 0.03; done # 40 threads of 200 ms each
+sleep 0.5
+wait_for 10 test "$(ntasks)" -eq 3 # 2 busy threads + main
+# a full rescan is due within 5 s: dead threads' records go then
+gone() { [ "$(nrec)" -le "$rec0" ]; }
+if wait_for 8 gone; then ok "40 short-lived threads leave no records behind ($(nrec) records, $rec0 before)"; else notok "records of dead threads" "$(nrec) records, $rec0 before"; fi
+kill -USR1 "$bpid" # a thread born inside vspace's vCPU group
+wait_for 5 test "$(ntasks)" -eq 4
+sleep 0.5
+
+# --- 5: SIGTERM restores everything ---
 kill -TERM "$dpid"
 wait "$dpid"
 rc=$?
@@ -157,14 +180,17 @@ restored() {
 		[ "$(allowed_of_busy)" = "$orig_allowed" ] && [ ! -e "$tmp/state/deeper/vspaced.state" ]
 }
 if [ $rc -eq 0 ] && restored; then
-	ok "SIGTERM: threads, cgroups, channels, RPS, XPS, affinity restored; state file gone"
+	ok "SIGTERM: threads (one born after placement too), cgroups, channels, RPS, XPS, affinity restored; state file gone"
 else
-	notok "SIGTERM restore" "rc=$rc cg $(cgroups_of_busy) chan $(chan) rps $(qfile rx-0/rps_cpus) xps $(qfile tx-0/xps_cpus) allowed $(allowed_of_busy)"
+	notok "SIGTERM restore" "rc=$rc cg $(cgroups_of_busy) chan $(chan) rps $(qfile rx-0/rps_cpus) xps $(qfile tx-0/xps_cpus) allowed $(allowed_of_busy)" "$(grep -i restore "$log" | tail -5)"
 fi
 
-# --- 5: kill -9, then a restart restores before anything else ---
+# --- 6: kill -9, then a restart restores before anything else ---
 : >"$log"
 if start_vspaced; then ok "placed again"; else notok "second start" "$(tail -5 "$log")"; fi
+kill -USR1 "$bpid" # another thread born inside vspace's group, then a crash
+wait_for 5 test "$(ntasks)" -eq 5
+sleep 0.3
 kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
 dpid=

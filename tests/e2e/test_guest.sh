@@ -250,6 +250,7 @@ mode=E
 period_ms=100
 control_socket=$dir/vspaced.sock
 state_dir=$dir/state
+lock_file=$dir/vspaced.lock
 metrics_listen=127.0.0.1:$mport
 cgroup_parent=$CG
 [workload "vm"]

@@ -157,6 +157,12 @@ if [ -s "$tmp/metrics.prom" ] && grep -q '^vspace_halt_poll_source{workload="vm"
 else
 	notok "metrics" "$(grep -E 'halt_poll|qmp' "$tmp/metrics.prom" 2>&1)"
 fi
+chk=$(/usr/bin/python3 "$here/../daemon/promcheck.py" "$tmp/metrics.prom" 2>&1)
+case $? in
+0) ok "metrics with the QMP families parse with prometheus_client ($(tail -1 <<<"$chk"))" ;;
+77) ok "metrics format # SKIP $chk" ;;
+*) notok "metrics format (prometheus_client)" "$chk" ;;
+esac
 kill -TERM "$dpid"
 wait "$dpid"
 rc=$?

@@ -1,5 +1,6 @@
 /* test_virt.c - libvirt pinning through the test:/// driver: the calls, then the platform pinning a libvirt workload and restoring it. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "platform/linux/linux.h"
 #include "platform/linux/linux_int.h"
 #include "platform/linux/virt.h"
+#include "platform/linux/virtevent.h"
 #include "refresh.h"
 #include "testutil.h"
 
@@ -190,12 +192,145 @@ static void test_be_pause(void **state)
 	(void)rc;
 }
 
+#ifdef VS_HAVE_LIBVIRT
+/* Run libvirt's loop as vspaced does until the platform has events (at most
+ * 1 s); true when it has. */
+static bool virt_wait_events(struct virtev *ev, struct vs_linux *lx)
+{
+	for (int i = 0; i < 100 && !linuxplat_virt_pending(lx); i++) {
+		struct pollfd p = { .fd = virtev_fd(ev), .events = POLLIN };
+		if (poll(&p, 1, 10) > 0)
+			virtev_dispatch(ev);
+	}
+	return linuxplat_virt_pending(lx);
+}
+
+static const char *virt_wl_absent(struct vs_linux *lx, const char *name)
+{
+	for (int i = 0; i < lx->n_wl; i++)
+		if (!strcmp(lx->wl[i].spec.name, name))
+			return lx->wl[i].present ? NULL : lx->wl[i].absent;
+	return "unknown";
+}
+
+#define VIRT_TEST_XML                                                                              \
+	"<domain type='test'><name>%s</name><memory>65536</memory><vcpu>2</vcpu><os><type>hvm</"   \
+	"type></os></domain>"
+
+/* A libvirt= pattern followed through libvirt's events: a matching domain
+ * that starts becomes a workload (named after it) and is pinned; one that
+ * stops is dropped at the next refresh; others are left alone. */
+static void test_events_pattern(void **state)
+{
+	const char *conf = "[host]\ncores=2-7\nmode=P\ncontrol_socket=off\nmetrics_listen=off\n"
+			   "libvirt_uri=test:///default\n"
+			   "[workload \"web\"]\nslo_p95_us=500\nlibvirt=web-*\n";
+	char tmp[] = "/tmp/vsd-virt-XXXXXX", cmd[256], err[512], x[256], *text;
+	struct vsd_config cfg;
+	struct vs_linux_config lc;
+	struct vs_linux *lx;
+	struct vs_controller c;
+	struct vs_policy pol;
+	struct vs_cpuset got;
+	struct virtev *ev;
+	virConnectPtr conn;
+	virDomainPtr web, db;
+	json_t *st;
+	size_t n;
+	int rc;
+
+	assert_non_null(mkdtemp(tmp));
+	snprintf(cmd, sizeof(cmd), "cp -a tests/fixtures/synth-b/root %s/", tmp);
+	rc = system(cmd);
+	assert_int_equal(WEXITSTATUS(rc), 0);
+	assert_int_equal(config_load_string(&cfg, conf, "virt.conf", err, sizeof(err)), 0);
+	snprintf(cmd, sizeof(cmd), "%s/root", tmp);
+	config_linux(&cfg, cmd, false, &lc);
+	snprintf(lc.state_path, sizeof(lc.state_path), "%s/state", tmp);
+	assert_int_equal(virtev_open(&ev, err, sizeof(err)), 0);
+	lc.virt_loop = ev;
+	assert_int_equal(linuxplat_open(&lx, &lc, err, sizeof(err)), 0);
+	assert_int_equal(policy_lookup(cfg.policy, 6, &pol, err, sizeof(err)), 0);
+	assert_int_equal(controller_init(&c, &pol, &cfg.params, linuxplat_topology(lx),
+					 linuxplat_platform(lx), err, sizeof(err)),
+			 0);
+	/* the pattern matches nothing yet ("test" runs, but is not web-*) */
+	assert_int_equal(plat_refresh(lx, &c, 1e9), 0);
+	assert_int_equal(c.n_wl, 0);
+	assert_int_equal(lx->n_wl, 0);
+
+	conn = virConnectOpen("test:///default");
+	assert_non_null(conn);
+	snprintf(x, sizeof(x), VIRT_TEST_XML, "db-1");
+	db = virDomainCreateXML(conn, x, 0);
+	snprintf(x, sizeof(x), VIRT_TEST_XML, "web-1");
+	web = virDomainCreateXML(conn, x, 0);
+	assert_non_null(db);
+	assert_non_null(web);
+	/* the events reach the platform through the loop: web-1 appears, db-1 does not */
+	assert_true(virt_wait_events(ev, lx));
+	assert_int_equal(plat_refresh(lx, &c, 1e9 + 1), 1);
+	assert_int_equal(c.n_wl, 1);
+	assert_string_equal(c.wl[0].name, "web-1");
+	assert_int_equal(lx->n_wl, 1);
+	assert_int_equal(lx->wl[0].place, VS_PLACE_LIBVIRT);
+	assert_int_equal(controller_start(&c), 0);
+	assert_int_equal(virt_get_vcpu_pin(lx->virt, "web-1", 1, &got), 0);
+	assert_true(cpuset_equal(&got, &c.plan.wl[0].vcpu_cores));
+	assert_int_equal(virt_get_emulator_pin(lx->virt, "web-1", &got), 0);
+	assert_true(cpuset_equal(&got, &c.plan.wl[0].nq_cores));
+	st = linuxplat_status(lx);
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_array_get(json_object_get(st, "workloads"), 0),
+					"libvirt"),
+			"pattern")),
+		"web-*");
+	assert_true(json_is_true(json_object_get(json_object_get(st, "libvirt"), "events")));
+	json_decref(st);
+	n = linuxplat_explain_libvirt(lx, NULL, 0);
+	text = malloc(n + 1);
+	assert_non_null(text);
+	linuxplat_explain_libvirt(lx, text, n + 1);
+	assert_non_null(strstr(text, "web-1: domain web-1 (matches libvirt=web-*), pinned through "
+				     "libvirt"));
+	assert_non_null(strstr(text, "libvirt=web-* ([workload \"web\"], lc): running: web-1"));
+	free(text);
+
+	/* stopped: dropped at the next refresh, with libvirt's reason */
+	assert_int_equal(virDomainDestroy(web), 0);
+	assert_true(virt_wait_events(ev, lx));
+	plat_refresh(lx, &c, 1e9 + 2);
+	assert_int_equal(c.n_wl, 0);
+	assert_string_equal(virt_wl_absent(lx, "web-1"), "libvirt: domain web-1 destroyed");
+	/* and not looked for again until libvirt says it runs */
+	plat_refresh(lx, &c, 1e9 + 10);
+	assert_int_equal(c.n_wl, 0);
+
+	assert_int_equal(linuxplat_restore(lx), 0);
+	virDomainDestroy(db);
+	virDomainFree(db);
+	virDomainFree(web);
+	virConnectClose(conn);
+	controller_free(&c);
+	linuxplat_close(lx);
+	virtev_close(ev);
+	config_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	rc = system(cmd);
+	(void)rc;
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_platform),
 		cmocka_unit_test(test_be_pause),
+#ifdef VS_HAVE_LIBVIRT
+		cmocka_unit_test(test_events_pattern),
+#endif
 	};
 	log_init("test_virt", VS_LOG_ERROR);
 	return VS_RUN_TESTS(tests);

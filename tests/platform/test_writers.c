@@ -33,9 +33,16 @@ struct bed {
 	int writes; /* lines in the write log */
 };
 
+/* The writes of the running test, one per line. */
+static char bed_log[1 << 16];
+
 static void bed_line(void *arg, const char *line)
 {
 	struct bed *b = arg;
+	size_t n = strlen(bed_log);
+
+	if (n + strlen(line) + 2 < sizeof(bed_log))
+		snprintf(bed_log + n, sizeof(bed_log) - n, "%s\n", line);
 	b->writes++;
 	if (getenv("VS_TEST_VERBOSE"))
 		printf("# %s\n", line);
@@ -253,6 +260,83 @@ static void test_restore(void **state)
 	bed_close(&b);
 }
 
+/* Count the state file's records of kind (name) for thread tid (0: any). */
+static int bed_records(struct bed *b, const char *kind, int tid)
+{
+	json_error_t je;
+	json_t *root = json_load_file(b->state, 0, &je), *r;
+	size_t i;
+	int n = 0;
+
+	if (!root)
+		return -1;
+	json_array_foreach(json_object_get(root, "records"), i, r)
+	{
+		const char *k = json_string_value(json_object_get(r, "kind"));
+		if (k && !strcmp(k, kind) &&
+		    (tid == 0 || json_integer_value(json_object_get(r, "tid")) == tid))
+			n++;
+	}
+	json_decref(root);
+	return n;
+}
+
+/* A thread first seen inside one of vspace's groups (born to a placed
+ * thread): not moved when it is where it belongs, never recorded with
+ * vspace's group as its original, and put where its process came from on
+ * restore. */
+static void test_born_inside(void **state)
+{
+	struct bed b;
+
+	bed_log[0] = '\0';
+	/* 4003 (CPU 1/KVM) already in the vCPU group, 4004 (CPU 2/KVM) in the NQ group */
+	bed_open(
+		&b, NULL,
+		"sed -i 's|^12:cpuset:/$|12:cpuset:/vspace/vm/vcpu|' proc/4000/task/4003/cgroup && "
+		"sed -i 's|^12:cpuset:/$|12:cpuset:/vspace/vm/nq|' proc/4000/task/4004/cgroup");
+	assert_int_equal(controller_start(&b.c), 0);
+	assert_int_equal(bed_records(&b, "cgroup", 4003), 0);
+	assert_int_equal(bed_records(&b, "affinity", 4003), 0);
+	assert_int_equal(bed_records(&b, "cgroup", 4004), 0);
+	assert_int_equal(bed_records(&b, "cgroup", 4002), 1);
+	assert_null(strstr(bed_log, "move thread 4003 "));     /* in place already */
+	assert_non_null(strstr(bed_log, "move thread 4004 ")); /* to the vCPU group */
+	/* the main thread's record is the process's original: the root cpuset */
+	assert_int_equal(bed_records(&b, "cgroup", 4000), 1);
+	/* restore: every recorded thread back, and the two born inside to their
+	 * process's original (the fixture's /proc still shows them inside) */
+	bed_log[0] = '\0';
+	assert_int_equal(linuxplat_restore(b.lx), 0);
+	assert_non_null(strstr(bed_log, "move thread 4003 (born after placement: its process's "
+					"group) to fs/cgroup/cpuset:/\n"));
+	assert_non_null(strstr(bed_log, "move thread 4004 (born after placement: its process's "
+					"group) to fs/cgroup/cpuset:/\n"));
+	assert_null(strstr(bed_log, "to fs/cgroup/cpuset:vspace"));
+	assert_false(bed_exists(&b, "sys/fs/cgroup/cpuset/vspace"));
+	bed_close(&b);
+}
+
+/* Records of threads that exited go at the next listing that sees them go;
+ * the file shrinks with them. */
+static void test_prune(void **state)
+{
+	struct bed b;
+	int before;
+
+	bed_open(&b, NULL, NULL);
+	assert_int_equal(controller_start(&b.c), 0);
+	before = bed_records(&b, "cgroup", 0);
+	assert_int_equal(bed_records(&b, "cgroup", 4010), 1);
+	assert_int_equal(sh("rm -rf %s/proc/4000/task/4010 %s/proc/4000/task/4011", b.root, b.root),
+			 0);
+	plat_refresh(b.lx, &b.c, 2e9); /* a full rescan is due */
+	assert_int_equal(bed_records(&b, "cgroup", 4010), 0);
+	assert_int_equal(bed_records(&b, "affinity", 4011), 0);
+	assert_int_equal(bed_records(&b, "cgroup", 0), before - 2);
+	bed_close(&b);
+}
+
 /* Restore runs through the writer apply uses: every write is logged, timed
  * and counted by kind (apply never removes a directory: the rmdirs are
  * restore's), a thread that is gone is not an error, and a write refused
@@ -451,6 +535,37 @@ static void test_errclass(void **state)
 	assert_int_equal(act_errclass(-EISDIR), 0);
 }
 
+/* A write to a thread that has exited is "gone": counted as such, not as a
+ * failure (apply's and restore's failure counts leave it out). */
+static void test_gone_is_not_a_failure(void **state)
+{
+	struct vs_sysroot root;
+	struct lx_act a = { 0 };
+	struct act_op *op;
+	char err[256];
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &st, 0), pid); /* reaped: its id is free */
+	assert_int_equal(sysroot_open(&root, "/", err, sizeof(err)), 0);
+	a.root = &root;
+	op = act_queue(&a, ACT_AFFINITY);
+	assert_non_null(op);
+	op->wkind = VS_W_AFFINITY;
+	op->id = pid;
+	cpuset_set(&op->cpus, 0);
+	assert_int_equal(act_exec(&a), 0);
+	assert_int_equal(a.op[0].result, -ESRCH);
+	assert_true(a.op[0].gone);
+	assert_int_equal(a.stats[VS_W_AFFINITY].gone, 1);
+	assert_int_equal(a.stats[VS_W_AFFINITY].permanent + a.stats[VS_W_AFFINITY].transient, 0);
+	act_free(&a);
+	sysroot_close(&root);
+}
+
 /* Pure cgroup v2 with cpuset: a threaded subtree; BE frozen with cgroup.freeze. */
 static void test_cgroup2(void **state)
 {
@@ -610,6 +725,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_state_file, teardown),
 		cmocka_unit_test_teardown(test_idempotent, teardown),
 		cmocka_unit_test_teardown(test_restore, teardown),
+		cmocka_unit_test_teardown(test_born_inside, teardown),
+		cmocka_unit_test_teardown(test_prune, teardown),
 		cmocka_unit_test_teardown(test_restore_removed_queues, teardown),
 		cmocka_unit_test_teardown(test_restore_through_the_writer, teardown),
 		cmocka_unit_test_teardown(test_leave, teardown),
@@ -618,6 +735,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_recover_bad_file, teardown),
 		cmocka_unit_test_teardown(test_permanent_error, teardown),
 		cmocka_unit_test_teardown(test_errclass, teardown),
+		cmocka_unit_test_teardown(test_gone_is_not_a_failure, teardown),
 		cmocka_unit_test_teardown(test_cgroup2, teardown),
 		cmocka_unit_test_teardown(test_affinity_placement, teardown),
 		cmocka_unit_test_teardown(test_vanish_appear, teardown),

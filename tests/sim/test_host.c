@@ -82,15 +82,16 @@ static void test_wakeup_prefers_idle_allowed_core(void **state)
 /* Put one request on vCPU v's worker queue (a CPU-bound app item). */
 static void give_app_work(struct sim_model *m, int v, uint32_t app_ns)
 {
-	uint32_t id = wl_new_request(m, m->eng.now);
+	struct sim_vm *vm = &m->vm[0];
+	uint32_t id = wl_new_request(m, vm, m->eng.now);
 
 	assert_true(id != UINT32_MAX);
 	m->req[id].conn = (uint32_t)v; /* worker v -> vCPU v */
 	m->req[id].app_ns = app_ns;
 	m->req[id].resp_bytes = 100;
-	assert_int_equal(ring_push(&m->vcpu[v].app, id), 0);
-	m->vcpu[v].halted = false;
-	host_wake(m, m->vcpu[v].t);
+	assert_int_equal(ring_push(&vm->vcpu[v].app, id), 0);
+	vm->vcpu[v].halted = false;
+	host_wake(m, vm->vcpu[v].t);
 }
 
 /*
@@ -105,8 +106,8 @@ static void test_virq_waits_for_descheduled_vcpu(void **state)
 	sim_ns posted, t_run = -1;
 
 	build(&m, 1, 1, 1, false);
-	v = &m.vcpu[0];
-	m.vnq[0].vcpu = 0;
+	v = &m.vm[0].vcpu[0];
+	m.vm[0].vnq[0].vcpu = 0;
 	host_set_allowed(&m, v->t, 1);
 	host_set_allowed(&m, &m.be[0], 1);
 	host_set_frozen(&m, &m.be[0], false);
@@ -118,7 +119,7 @@ static void test_virq_waits_for_descheduled_vcpu(void **state)
 	assert_int_equal(v->t->state, SIM_TS_RUNNABLE);
 	assert_ptr_equal(m.core[0].curr, &m.be[0]);
 	posted = m.eng.now;
-	guest_virq(&m, 0);
+	guest_virq(&m, &m.vm[0], 0);
 	assert_int_equal(v->irq_taken_at, -1);
 
 	/* the vCPU gets the core back only when the BE thread's slice ends */
@@ -134,13 +135,15 @@ static void test_virq_waits_for_descheduled_vcpu(void **state)
 	print_message("# vIRQ posted at %lld, vCPU ran at %lld, handler at %lld\n",
 		      (long long)posted, (long long)t_run, (long long)v->irq_taken_at);
 	assert_true(v->irq_taken_at >= t_run);
-	assert_true(v->irq_taken_at - t_run < 20 * US);
+	/* after the switch-in costs: context switch, vcpu_load, IBPB, the refill
+	 * of the working set the BE vCPU evicted (~30 us) and the L1D flush */
+	assert_true(v->irq_taken_at - t_run < 60 * US);
 	assert_true(t_run - posted > 1 * MS); /* it waited for a CFS slice */
 
 	/* control: posted while the vCPU runs, the interrupt is taken at once */
 	sim_ns again = m.eng.now;
 	assert_ptr_equal(m.core[0].curr, v->t);
-	guest_virq(&m, 0);
+	guest_virq(&m, &m.vm[0], 0);
 	model_run_until(&m, again + 50 * US);
 	assert_true(v->irq_taken_at >= again);
 	assert_true(v->irq_taken_at - again < 20 * US);
@@ -157,16 +160,16 @@ static double halt_poll_busy(sim_ns gap, sim_ns max, sim_ns *poll_ns)
 
 	build(&m, 1, 1, 0, false);
 	m.cfg.halt_poll_max_ns = max;
-	m.vnq[0].vcpu = 0;
-	host_set_allowed(&m, m.vcpu[0].t, 1);
+	m.vm[0].vnq[0].vcpu = 0;
+	host_set_allowed(&m, m.vm[0].vcpu[0].t, 1);
 	for (sim_ns t = gap; t <= 500 * MS; t += gap) {
 		model_run_until(&m, t);
-		guest_virq(&m, 0);
+		guest_virq(&m, &m.vm[0], 0);
 	}
 	model_run_until(&m, 500 * MS);
 	model_flush(&m);
 	busy = (double)m.core[0].busy_ns / (500.0 * MS);
-	*poll_ns = m.vcpu[0].poll_ns;
+	*poll_ns = m.vm[0].vcpu[0].poll_ns;
 	print_message(
 		"# interrupt every %lld us, halt_poll_ns %lld: core busy %.3f, window %lld ns\n",
 		(long long)(gap / US), (long long)max, busy, (long long)*poll_ns);
@@ -222,7 +225,7 @@ static void halt_poll_sample(enum vs_haltpoll_mode mode, struct vs_sample *out, 
 	for (int k = 0; k < 2; k++) {
 		for (sim_ns t = 50 * US; t <= 100 * MS; t += 50 * US) {
 			model_run_until(&m, k * 100 * MS + t);
-			guest_virq(&m, 0);
+			guest_virq(&m, &m.vm[0], 0);
 		}
 		model_run_until(&m, (k + 1) * 100 * MS);
 		assert_int_equal(plat.base.ops->sample(&plat.base, &hs), 0);
@@ -302,7 +305,7 @@ static void test_isolation_keeps_groups_apart(void **state)
 		uint64_t vmask = plat.wl[0].vcpu_mask, nmask = plat.wl[0].nq_mask;
 
 		assert_true((vmask & nmask) == 0);
-		nic_set_qps(&m, k < 10 ? 20000 : (k < 20 ? 120000 : 40000));
+		nic_set_qps(&m, &m.vm[0], k < 10 ? 20000 : (k < 20 ? 120000 : 40000));
 		model_run_until(&m, (sim_ns)(k + 1) * 100 * MS);
 		model_flush(&m);
 		for (int i = 0; i < m.n_threads; i++) {
@@ -320,8 +323,10 @@ static void test_isolation_keeps_groups_apart(void **state)
 			}
 		}
 		for (int c = 0; c < 8; c++) {
-			sim_ns d = m.core[c].irq_ns - prev_irq[c];
-			prev_irq[c] = m.core[c].irq_ns;
+			/* network IRQ and softirq time: all IRQ time but the
+			 * function-call IPIs of vCPU migrations (VMCLEAR) */
+			sim_ns d = m.core[c].irq_ns - m.core[c].ipi_ns - prev_irq[c];
+			prev_irq[c] = m.core[c].irq_ns - m.core[c].ipi_ns;
 			/* a core that just left the NQ group finishes the NAPI poll it
 			 * had taken (a new IRQ affinity applies to the next interrupt):
 			 * allow that drain, nothing more */

@@ -165,6 +165,44 @@ static void test_parallel_equals_serial(void **state)
 	}
 }
 
+/*
+ * Two LC workloads on one simulated host under one controller, through the
+ * reconcile path (SPEC §3.5): vspace-p hands out all 20 cores in proportion to
+ * demand, so the workload offered 4 times the load gets more; both keep their
+ * SLO; their replies are their own.
+ */
+static void test_two_lc_workloads(void **state)
+{
+	struct sim_run_config c;
+	struct sim_run_result r;
+	char err[256];
+
+	small(&c, "vspace-p", 200000);
+	c.n_lc = 2;
+	c.lc_scale[1] = 0.25;
+	c.phase[0].duration_s = 1.5;
+	c.warmup_s = 0.5;
+	assert_int_equal(sim_run(&c, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n_lc, 2);
+	for (int i = 0; i < 2; i++)
+		print_message("# lc%d: %.0f QPS offered, %.0f achieved, p95 %.1f us, %.2f + %.2f "
+			      "cores\n",
+			      i + 1, r.lc[i].offered_qps, r.lc[i].achieved_qps, r.lc[i].p95_us,
+			      r.lc[i].mean_vcpu_cores, r.lc[i].mean_nq_cores);
+	assert_true(fabs(r.lc[0].achieved_qps - 200000) < 10000);
+	assert_true(fabs(r.lc[1].achieved_qps - 50000) < 3000);
+	assert_true(r.lc[0].p95_us < 1000 && r.lc[1].p95_us < 1000);
+	/* all 20 cores, the busier workload more of them */
+	double c0 = r.lc[0].mean_vcpu_cores + r.lc[0].mean_nq_cores;
+	double c1 = r.lc[1].mean_vcpu_cores + r.lc[1].mean_nq_cores;
+	assert_true(fabs(c0 + c1 - 20) < 0.01);
+	assert_true(c0 > c1 && c1 >= 2);
+	/* the run's own figures are the first workload's */
+	assert_true(r.p95_us == r.lc[0].p95_us);
+	assert_int_equal(r.plan_errors, 0);
+	assert_int_equal(r.anomalies, 0);
+}
+
 static void test_bad_configurations(void **state)
 {
 	struct sim_run_config c;
@@ -195,6 +233,11 @@ static void test_bad_configurations(void **state)
 	assert_non_null(strstr(err, "needs 22 cores"));
 
 	small(&c, "vspace-e", 1000);
+	c.n_lc = SIM_MAX_VMS + 1;
+	assert_int_equal(sim_run(&c, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "LC workloads is out of range"));
+
+	small(&c, "vspace-e", 1000);
 	c.halt_poll_accounting = (enum vs_haltpoll_mode)7;
 	assert_int_equal(sim_run(&c, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "halt-poll accounting 7 is not auto or off"));
@@ -209,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_same_seed_same_result),
 		cmocka_unit_test(test_be_vm_gets_idle_cores),
 		cmocka_unit_test(test_parallel_equals_serial),
+		cmocka_unit_test(test_two_lc_workloads),
 		cmocka_unit_test(test_bad_configurations),
 	};
 	return VS_RUN_TESTS(tests);

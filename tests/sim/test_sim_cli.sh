@@ -15,7 +15,7 @@ check() { # name, command... (success = exit 0)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-header=time_s,offered_qps,achieved_qps,p95_us,p99_us,n_vcpu,n_nq,n_be,u_vcpu,u_nq,th_vcpu,th_nq,energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits,busy_vcpu_raw,halt_poll_cores
+header=time_s,offered_qps,achieved_qps,p95_us,p99_us,n_vcpu,n_nq,n_be,u_vcpu,u_nq,th_vcpu,th_nq,energy_j,pirqs,virqs,ctx_switches,migrations,vm_exits,busy_vcpu_raw,halt_poll_cores,host_irqs,res_ipis,cal_ipis,wakeups,wake_idle,ibpbs,l1d_flushes,vcpu_migrations,refill_cores,mitigation_cores
 
 # --- determinism ---------------------------------------------------------------------------
 "$VS" sim run --policy vspace-e --qps 150k --duration 1 --seed 7 --csv "$tmp/a.csv" >"$tmp/a.out" 2>&1
@@ -28,7 +28,7 @@ if ! cmp -s "$tmp/a.csv" "$tmp/c.csv"; then ok "another seed: another CSV"; else
 [ "$(head -1 "$tmp/a.csv")" = "$header" ] && ok "CSV header" || notok "CSV header" "$(head -1 "$tmp/a.csv")"
 rows=$(tail -n +2 "$tmp/a.csv" | wc -l)
 [ "$rows" -eq 10 ] && ok "one row per 100 ms period" || notok "one row per 100 ms period" "rows=$rows"
-bad=$(tail -n +2 "$tmp/a.csv" | awk -F, 'NF != 20 || $2 != 150000 || $3 < 100000 || $3 > 200000 || $6 + $7 > 20 { print NR }' | head -3)
+bad=$(tail -n +2 "$tmp/a.csv" | awk -F, 'NF != 30 || $2 != 150000 || $3 < 100000 || $3 > 200000 || $6 + $7 > 20 { print NR }' | head -3)
 [ -z "$bad" ] && ok "rows well-formed, achieved load near offered, groups fit 20 cores" ||
 	notok "rows well-formed" "bad rows: $bad"
 grep -q 'p95 [0-9.]* us' "$tmp/a.out" && ok "summary names the p95" || notok "summary names the p95" "$(cat "$tmp/a.out")"
@@ -60,6 +60,21 @@ done
 if ! cmp -s "$tmp/sriov.csv" "$tmp/ts2.csv"; then ok "sriov differs from virtio under the same allocation"; else notok "sriov differs from virtio"; fi
 sriov_pirqs=$(tail -n +2 "$tmp/sriov.csv" | awk -F, '{ s += $14 } END { print s }')
 [ "$sriov_pirqs" = 0 ] && ok "sriov: no host NIC interrupts" || notok "sriov: no host NIC interrupts" "pirqs=$sriov_pirqs"
+
+# physical and virtio queue counts set apart: the policy form and the options are the same configuration
+"$VS" sim run --policy static-ts:20:1:20 --qps 100k --duration 0.5 --csv "$tmp/q1.csv" >/dev/null 2>&1
+"$VS" sim run --policy static-ts:20:20 --pnqs 1 --vnqs 20 --qps 100k --duration 0.5 --csv "$tmp/q2.csv" >/dev/null 2>&1
+"$VS" sim run --policy static-ts:20:20 --qps 100k --duration 0.5 --csv "$tmp/q3.csv" >/dev/null 2>&1
+if [ -s "$tmp/q1.csv" ] && cmp -s "$tmp/q1.csv" "$tmp/q2.csv" && ! cmp -s "$tmp/q1.csv" "$tmp/q3.csv"; then
+	ok "static-ts:20:1:20 = static-ts:20:20 --pnqs 1 --vnqs 20, and differs from 20 + 20"
+else
+	notok "1 pNQ + 20 vNQ two ways"
+fi
+"$VS" sim run --policy static-ts:20:20 --mitigations off --qps 100k --duration 0.5 --csv "$tmp/nomit.csv" >/dev/null 2>&1
+ibpb_on=$(tail -n +2 "$tmp/q3.csv" | awk -F, '{ s += $26 } END { print s + 0 }')
+ibpb_off=$(tail -n +2 "$tmp/nomit.csv" | awk -F, '{ s += $26 + $27 } END { print s + 0 }')
+[ "$ibpb_on" -gt 0 ] && [ "$ibpb_off" = 0 ] && ok "--mitigations off: no IBPB, no L1D flush ($ibpb_on IBPBs with them)" ||
+	notok "--mitigations off" "on $ibpb_on off $ibpb_off"
 
 # --- sweep: parallel equals serial; table and CSV --------------------------------------------
 "$VS" sim sweep --policies vspace-p,static-ts:20:1 --loads 50k,300k --duration 0.6 --warmup 0.2 --jobs 2 \
@@ -133,6 +148,19 @@ e_ts=$(awk '/^static-ts/ { sub(/\(.*/, "", $2); print $2; exit }' "$tmp/en.out")
 	ok "energy: vspace-e draws less power than static-ts at 50k ($e_vs W < $e_ts W)" ||
 	notok "energy table" "rc=$rc" "$(cat "$tmp/en.out")"
 
+# --- sensitivity: a short version (the full one is a documented command) -------------------------
+"$VS" sim sensitivity --policies vspace-p,static-ts:20:1 --knobs host-pkt --factors 0.5,4 --step 100k --max-qps 300k \
+	--duration 0.5 --warmup 0.2 --energy-qps 100k --jobs 2 --csv "$tmp/sens.csv" >"$tmp/sens.out" 2>&1
+rc=$?
+rows=$(tail -n +2 "$tmp/sens.csv" 2>/dev/null | wc -l)
+[ $rc -eq 0 ] && [ "$rows" -eq 6 ] && grep -q '^(costs.h)' "$tmp/sens.out" && grep -q '^host-pkt' "$tmp/sens.out" &&
+	ok "sensitivity: a reference row and one per scale, CSV per policy" || notok "sensitivity" "rc=$rc rows=$rows" "$(cat "$tmp/sens.out")"
+# one queue: the single core doing softirq and vhost saturates sooner when packets cost 4x
+q_ref=$(awk -F, '$1 == "none" && $3 == "static-ts:20:1" { print $4 }' "$tmp/sens.csv")
+q_x4=$(awk -F, '$1 == "host-pkt" && $2 == 4 && $3 == "static-ts:20:1" { print $4 }' "$tmp/sens.csv")
+awk -v a="$q_ref" -v b="$q_x4" 'BEGIN { exit !(b < a) }' && ok "sensitivity moves the knee with the constant ($q_ref -> $q_x4)" ||
+	notok "sensitivity moves the knee" "ref $q_ref x4 $q_x4"
+
 # --- bad input: exit 2 and name what was wrong -----------------------------------------------------
 bad() { # name, expected fragment, args...
 	local name=$1 frag=$2 out rc
@@ -152,6 +180,13 @@ bad "empty list entry" 'empty entry' sweep --policies vspace-e,,corenap --loads 
 bad "zero load in a sweep" '--loads: "0"' sweep --policies vspace-e --loads 0
 bad "bad halt-poll accounting" '--halt-poll-accounting: "sometimes" is not auto or off' run --policy vspace-e --qps 1k --duration 1 --halt-poll-accounting sometimes
 bad "duration shorter than a period" 'must be at least one period' run --policy vspace-e --qps 1k --duration 0.05
+bad "more pNQs than queues" '30 pNQs: more than the 20 queues' run --policy static-ts:20:20 --pnqs 30 --qps 1k --duration 1
+bad "bad NV:NP:NVQ form" 'expected static-ts:NV:NP:NVQ' run --policy static-ts:20:1:x --qps 1k --duration 1
+bad "unknown knob" 'unknown constant "foo"' run --policy vspace-e --knob foo=2 --qps 1k --duration 1
+bad "bad knob scale" '--knob ibpb: "0"' run --policy vspace-e --knob ibpb=0 --qps 1k --duration 1
+bad "bad mitigations" '--mitigations: "maybe"' run --policy vspace-e --mitigations maybe --qps 1k --duration 1
+bad "sensitivity: unknown constant" '--knobs: unknown constant "nope"' sensitivity --knobs nope
+bad "sensitivity: max below step" 'is below --step' sensitivity --step 100k --max-qps 50k
 out=$("$VS" sim run --policy vspace-e --qps 1k --duration 0.2 --csv /nonexistent/dir/x.csv 2>&1)
 rc=$?
 [ $rc -eq 1 ] && grep -q 'cannot write /nonexistent/dir/x.csv' <<<"$out" && ok "unwritable CSV: exit 1 naming the file" ||

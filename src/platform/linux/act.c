@@ -361,6 +361,8 @@ static void act_record(struct vs_write_stats *s, double dt_s, int cls, int rc)
 			s->transient++;
 		else if (cls == 0)
 			s->permanent++;
+		else if (cls == 2)
+			s->gone++;
 	}
 	s->sum_s += dt_s;
 	if (dt_s > s->max_s)
@@ -420,7 +422,8 @@ int act_exec(struct lx_act *a)
 			op->result = rc;
 			op->gone = cls == 2;
 			if (rc < 0) {
-				failed++;
+				if (cls != 2)
+					failed++; /* a thread or queue that went away is not a failure */
 				if (cls == 2) {
 					log_debug("%s%s: %s (gone)", pre, desc, strerror(-rc));
 				} else if (!op->obj) {
@@ -463,9 +466,36 @@ struct act_op *act_push(struct vs_linux *lx, enum act_kind kind)
 	return act_queue(&lx->act, kind);
 }
 
+/* A NIC that cannot have its channels set (a tap: its queues follow what
+ * QEMU attached, i.e. the guest) was never changed by vspace: its channels
+ * record goes, or a restore would try to "put back" a count that is the
+ * guest's to set (and fail, when the guest has not caught up yet). */
+static void act_drop_unsettable(struct vs_linux *lx, const struct act_op *op)
+{
+	struct lx_state *st = &lx->state;
+	const struct lx_nic *n = op->nic >= 0 ? &lx->nic[op->nic] : NULL;
+	int k = 0;
+
+	if (op->kind != ACT_CHANNELS || op->result != -EOPNOTSUPP || !n)
+		return;
+	for (int i = 0; i < st->n; i++) {
+		const struct st_rec *r = &st->rec[i];
+		if (r->kind == ACT_CHANNELS && !strcmp(r->ifname, n->name) &&
+		    !strcmp(r->netns, n->netns))
+			continue;
+		st->rec[k++] = *r;
+	}
+	if (k != st->n) {
+		st->n = k;
+		st->dirty = true;
+		state_save(st);
+	}
+}
+
 int act_run(struct vs_linux *lx)
 {
 	struct lx_act *a = &lx->act;
+	int n = a->n, failed;
 
 	a->root = &lx->root;
 	a->dry_run = lx->cfg.dry_run;
@@ -474,5 +504,8 @@ int act_run(struct vs_linux *lx)
 	a->resolve = act_resolve;
 	a->after = act_after;
 	a->hook_arg = lx;
-	return act_exec(a);
+	failed = act_exec(a);
+	for (int i = 0; i < n; i++)
+		act_drop_unsettable(lx, &a->op[i]);
+	return failed;
 }

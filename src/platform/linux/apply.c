@@ -51,8 +51,12 @@ static void apply_thread_what(const struct lx_wl *w, const struct lx_thread *t, 
 	snprintf(buf, len, "%s: %s", w->spec.name, t->comm);
 }
 
-/* Learn a thread's affinity and remember it as the original. false: gone. */
-static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_thread *t)
+/* Learn a thread's affinity and remember it as the original. false: gone.
+ * A user thread first seen after its workload's threads were placed was born
+ * to a placed thread and has its affinity from it: its original is its
+ * process's, which restore gives every thread without a record of its own
+ * (restore.c), so it needs no record. */
+static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t)
 {
 	struct vs_linux *lx = a->lx;
 
@@ -60,6 +64,11 @@ static bool apply_thread_affinity_known(struct apply_ctx *a, struct lx_thread *t
 		if (hostcall_get_affinity(&lx->root, t->pid, t->tid, &t->aff.cpus) < 0)
 			return false;
 		t->aff.known = true;
+	}
+	if (!t->aff.remembered && !t->kthread && t->tid != t->pid && w->aff_seq != 0 &&
+	    w->aff_seq != a->seq) {
+		t->aff.remembered = true;
+		return true;
 	}
 	struct st_rec r = { .kind = ACT_AFFINITY,
 			    .pid = t->pid,
@@ -75,8 +84,10 @@ static void apply_affinity(struct apply_ctx *a, struct lx_wl *w, struct lx_threa
 {
 	struct act_op *op;
 
-	if (t->aff.broken || !apply_thread_affinity_known(a, t))
+	if (t->aff.broken || !apply_thread_affinity_known(a, w, t))
 		return;
+	if (w->aff_seq == 0)
+		w->aff_seq = a->seq; /* the plan that first placed this workload's threads */
 	if (cpuset_equal(&t->aff.cpus, cores))
 		return;
 	op = apply_op(a, ACT_AFFINITY, VS_W_AFFINITY);
@@ -245,6 +256,36 @@ static int apply_be_group(struct apply_ctx *a, struct lx_wl *w, enum lx_hier h,
 	return apply_cpus(a, h, &w->cg[LX_G_ENV], cores, dep);
 }
 
+/* path without its leading slashes (/proc/PID/cgroup paths start with one;
+ * ours are relative to the hierarchy). */
+static const char *apply_rel(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+/* Is a task's cgroup path in hierarchy h one of vspace's own groups? */
+static bool apply_ours(const struct vs_linux *lx, enum lx_hier h, const char *path)
+{
+	return state_cg_ours(&lx->state, lx->cg.rel[h], path, lx->cfg.cgroup_parent);
+}
+
+/* Where a process found inside vspace's groups goes back to: its parent
+ * process's cgroup when that is not vspace's, else the hierarchy's root. */
+static void apply_fallback_cgroup(const struct vs_linux *lx, int pid, enum lx_hier h, char *path,
+				  size_t len)
+{
+	int ppid = task_read_ppid(lx->root.proc_fd, pid);
+
+	if (ppid > 0 &&
+	    task_read_cgroup(lx->root.proc_fd, ppid, ppid, h == LX_HIER_CPUSET1 ? "cpuset" : "",
+			     path, len) == 0 &&
+	    !apply_ours(lx, h, path))
+		return;
+	str_copy(path, "/", len);
+}
+
 /* cgroup v2: the process joins its domain group base/<wl> (once); threads
  * then move into the threaded children. Returns the op to wait for. */
 static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
@@ -265,7 +306,18 @@ static int apply_proc_move(struct apply_ctx *a, struct lx_wl *w, int dep)
 			return dep;
 		str_copy(r.hier, lx->cg.rel[LX_HIER_V2], sizeof(r.hier));
 		str_copy(r.file, "cgroup.procs", sizeof(r.file));
-		apply_remember(a, &w->proc_cg, &r);
+		if (apply_ours(lx, LX_HIER_V2, r.path)) {
+			bool there = strcmp(apply_rel(r.path), w->cg[LX_G_ENV].path) == 0;
+			apply_fallback_cgroup(lx, w->pid, LX_HIER_V2, r.path, sizeof(r.path));
+			apply_remember(a, &w->proc_cg, &r);
+			if (there) { /* already where it belongs */
+				w->proc_cg.known = true;
+				w->proc_cg.ival = 1;
+				return dep;
+			}
+		} else {
+			apply_remember(a, &w->proc_cg, &r);
+		}
 	}
 	op = apply_op(a, ACT_CG_MOVE, VS_W_CG_MOVE);
 	if (!op)
@@ -296,18 +348,40 @@ static void apply_move(struct apply_ctx *a, struct lx_wl *w, struct lx_thread *t
 		struct st_rec r = {
 			.kind = ACT_CG_MOVE, .pid = t->pid, .tid = t->tid, .start = t->start
 		};
-		/* joining a cpuset resets the affinity: remember that too */
-		if (!apply_thread_affinity_known(a, t))
+		if (task_read_cgroup(lx->root.proc_fd, t->pid, t->tid,
+				     h == LX_HIER_CPUSET1 ? "cpuset" : "", r.path,
+				     sizeof(r.path)) < 0)
 			return;
-		if (h == LX_HIER_CPUSET1) {
-			if (task_read_cgroup(lx->root.proc_fd, t->pid, t->tid, "cpuset", r.path,
-					     sizeof(r.path)) < 0)
+		if (apply_ours(lx, h, r.path)) {
+			/* born inside one of our groups (created by a thread vspace
+			 * placed): its original is its process's (restore moves every
+			 * such thread there), so no record of its own — but the main
+			 * thread's record is its process's original */
+			bool there = strcmp(apply_rel(r.path), w->cg[g].path) == 0;
+			if (h == LX_HIER_CPUSET1 && t->tid == t->pid) {
+				apply_fallback_cgroup(lx, t->pid, h, r.path, sizeof(r.path));
+				str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
+				str_copy(r.file, "tasks", sizeof(r.file));
+				apply_remember(a, &t->cg, &r);
+			}
+			t->cg.remembered = true;
+			t->aff.remembered = true; /* joining its original resets it */
+			if (there && (h == LX_HIER_CPUSET1 || w->proc_cg.known)) {
+				t->cg.known = true; /* already where it belongs: no write */
+				t->cg.ival = g;
 				return;
-			str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
-			str_copy(r.file, "tasks", sizeof(r.file));
-			apply_remember(a, &t->cg, &r);
+			}
 		} else {
-			t->cg.remembered = true; /* the process record below covers it */
+			/* joining a cpuset resets the affinity: remember that too */
+			if (!apply_thread_affinity_known(a, w, t))
+				return;
+			if (h == LX_HIER_CPUSET1) {
+				str_copy(r.hier, lx->cg.rel[h], sizeof(r.hier));
+				str_copy(r.file, "tasks", sizeof(r.file));
+				apply_remember(a, &t->cg, &r);
+			} else {
+				t->cg.remembered = true; /* the process record covers it */
+			}
 		}
 	}
 	if (h == LX_HIER_V2)
@@ -387,6 +461,38 @@ static void apply_virt(struct apply_ctx *a, struct lx_wl *w, const struct vs_cpu
 		w->n_viothr = virt_iothreads(lx->virt, w->spec.domain, w->viothread, 16);
 		if (w->n_viothr < 0)
 			w->n_viothr = 0;
+	}
+	if (w->virt_recount) {
+		/* libvirt said the domain changed (cputune, devices): vCPUs or
+		 * IOThreads may have come or gone; what is known of the others stays
+		 * (their originals are recorded once) */
+		int n = virt_vcpu_count(lx->virt, w->spec.domain), ids[16], m;
+		struct lx_obj old[16];
+		w->virt_recount = false;
+		if (n > w->n_vvcpu) {
+			struct lx_obj *nv = realloc(w->vvcpu, sizeof(*nv) * (size_t)n);
+			if (!nv) {
+				a->oom = true;
+				return;
+			}
+			memset(nv + w->n_vvcpu, 0, sizeof(*nv) * (size_t)(n - w->n_vvcpu));
+			w->vvcpu = nv;
+		}
+		if (n > 0)
+			w->n_vvcpu = n;
+		m = virt_iothreads(lx->virt, w->spec.domain, ids, 16);
+		if (m >= 0) {
+			memcpy(old, w->viothr, sizeof(old));
+			for (int i = 0; i < m; i++) {
+				struct lx_obj o = { 0 };
+				for (int j = 0; j < w->n_viothr; j++)
+					if (w->viothread[j] == ids[i])
+						o = old[j];
+				w->viothr[i] = o;
+				w->viothread[i] = ids[i];
+			}
+			w->n_viothr = m;
+		}
 	}
 	for (int v = 0; v < w->n_vvcpu; v++)
 		apply_virt_pin(a, w, ACT_VIRT_VCPU, v, &w->vvcpu[v], vcpu);

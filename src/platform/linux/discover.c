@@ -256,7 +256,7 @@ static void discover_vhost_kthreads(struct vs_linux *lx, struct lx_wl *w)
 	closedir(d);
 }
 
-static void discover_set_absent(struct vs_linux *lx, struct lx_wl *w, const char *why)
+void discover_set_absent(struct vs_linux *lx, struct lx_wl *w, const char *why)
 {
 	if (w->present)
 		log_info("workload %s vanished: %s", w->spec.name, why);
@@ -377,6 +377,9 @@ int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool f
 	}
 	if (!force && !w->present && now_s - w->scanned_s < 1.0)
 		return 0;
+	if (!force && !w->present && w->spec.source == VS_SRC_LIBVIRT && lx->virt_watch)
+		return 0; /* followed through libvirt's events: looked for when one says it
+			     runs, or after a (re)connect; never polled */
 	w->scanned_s = now_s;
 	lx->cnt.discoveries++;
 
@@ -393,11 +396,18 @@ int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool f
 		char pf[200];
 		snprintf(pf, sizeof(pf), "/run/libvirt/qemu/%s.pid", w->spec.domain);
 		pid = discover_pidfile(lx, pf, why, sizeof(why));
-		if (pid == 0 && lx->virt && virt_domain_running(lx->virt, w->spec.domain) == 1)
-			why[0] = '\0'; /* running, but no pid visible: pin through libvirt only */
-		else if (pid == 0 && lx->virt)
+		if (pid > 0) {
+			snprintf(w->pid_via, sizeof(w->pid_via), "pidfile %s", pf);
+			w->virt_qmp = false;
+		} else if (lx->virt && virt_domain_running(lx->virt, w->spec.domain) == 1) {
+			/* running, the pidfile elsewhere (another runtime directory):
+			 * QEMU's vCPU threads over QMP, else pinned through libvirt only */
+			why[0] = '\0';
+			pid = virtwl_pid(lx, w, why, sizeof(why));
+		} else if (lx->virt) {
 			snprintf(why, sizeof(why), "libvirt domain %s is not running",
 				 w->spec.domain);
+		}
 		break;
 	}
 	case VS_SRC_CGROUP:

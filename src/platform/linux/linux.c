@@ -196,6 +196,7 @@ void linuxplat_counters(const struct vs_linux *lx, struct vs_linux_counters *out
 {
 	*out = lx->cnt;
 	out->irq_mismatch = lx->act.irq_mismatch;
+	out->records = lx->state.n;
 }
 
 struct lx_wl *linux_find(struct vs_linux *lx, const char *name)

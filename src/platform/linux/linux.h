@@ -15,6 +15,8 @@
 #include "platform/linux/guest.h"
 #include "platform/platform.h"
 
+struct virtev;
+
 /* ---- What the daemon's configuration hands the platform -------------------------- */
 
 /* How thread placement is realised (SPEC §5 "Actuation"). */
@@ -64,7 +66,9 @@ struct vs_wl_spec {
 	enum vs_wl_source source;
 	int pid;		  /* pid= */
 	char path[PATH_MAX / 4];  /* pidfile=, qemu_pidfile=, cgroup= */
-	char domain[128];	  /* libvirt= */
+	char domain[128];	  /* libvirt=: a domain name, or a pattern (domain_pattern) */
+	bool domain_pattern;	  /* domain is a glob (fnmatch): every running domain it
+				     matches is a workload of its own, named after it */
 	char qmp[108];		  /* qmp=PATH: QMP socket for vCPU thread ids */
 	char nic[IFNAMSIZ];	  /* nic=: a NIC of this workload alone (channels managed) */
 	char nic_netns[64];	  /* its network namespace */
@@ -99,11 +103,13 @@ struct vs_linux_config {
 	char nic[IFNAMSIZ];	  /* host NIC shared by the LC workloads; "" none */
 	char nic_netns[64];	  /* its namespace name (/run/netns/NAME); "" current */
 	enum vs_placement placement;
-	char cgroup_parent[96];		    /* our subtree in each hierarchy, e.g. "vspace" */
-	char state_path[PATH_MAX / 2];	    /* the state file; "" = no state kept (dry-run) */
-	char libvirt_uri[256];		    /* for libvirt= workloads */
-	int coalesce_rx_usecs;		    /* host NIC rx-usecs to set; -1 leave alone */
-	enum vs_haltpoll_mode halt_poll;    /* subtract KVM halt polling from U_v (auto) */
+	char cgroup_parent[96];		 /* our subtree in each hierarchy, e.g. "vspace" */
+	char state_path[PATH_MAX / 2];	 /* the state file; "" = no state kept (dry-run) */
+	char libvirt_uri[256];		 /* for libvirt= workloads */
+	struct virtev *virt_loop;	 /* libvirt's event loop (virtevent.h) to follow the domains
+				     through events; NULL: found by polling */
+	int coalesce_rx_usecs;		 /* host NIC rx-usecs to set; -1 leave alone */
+	enum vs_haltpoll_mode halt_poll; /* subtract KVM halt polling from U_v (auto) */
 	enum vs_hp_source halt_poll_source; /* where its counters are read (auto) */
 	int qmp_wait_ms; /* wait at most this long per period for the QMP answers; 0 = LX_QMP_WAIT_MS */
 	bool dry_run; /* log the writes, make none */
@@ -133,6 +139,13 @@ const struct vs_topology *linuxplat_topology(const struct vs_linux *lx);
  * (at the first call: every one present) and vanished, by name (the seam's
  * refresh; the daemon hands the report to controller_reconcile). Returns 0. */
 int linuxplat_refresh(struct vs_linux *lx, double now_s, struct vs_discovery *d);
+
+/* libvirt's events (cfg.virt_loop) arrived since the last refresh: a
+ * refresh now places a started VM and forgets a stopped one at once. */
+bool linuxplat_virt_pending(const struct vs_linux *lx);
+/* The libvirt connection's state (virt.h); false without libvirt workloads. */
+struct virt_conn_info;
+bool linuxplat_virt_info(const struct vs_linux *lx, struct virt_conn_info *out);
 
 /* A p95 pushed by a load generator or exporter for the current period.
  * Returns 0, or -1 with err (unknown workload, bad value). */
@@ -164,6 +177,10 @@ void linuxplat_set_write_log(struct vs_linux *lx, void (*fn)(void *arg, const ch
 
 /* Text dump of what discovery found (golden tests, `vspaced --once -v`). */
 size_t linuxplat_describe(const struct vs_linux *lx, char *buf, size_t len);
+/* What explain says of libvirt: the connection, how each libvirt workload is
+ * reached and pinned, the patterns (appended to buf like snprintf; returns
+ * the length the whole text needs; nothing without libvirt workloads). */
+size_t linuxplat_explain_libvirt(const struct vs_linux *lx, char *buf, size_t len);
 /* Status of every configured workload and NIC (vspacectl status). */
 json_t *linuxplat_status(const struct vs_linux *lx);
 
@@ -231,6 +248,8 @@ struct vs_write_stats {
 	uint64_t writes;    /* writes made (successful or not) */
 	uint64_t transient; /* failed, retried next period */
 	uint64_t permanent; /* failed, object left alone since */
+	uint64_t gone;	    /* the object went away (a thread exited, a queue removed):
+			       not an error */
 	uint64_t skipped;   /* planned but skipped (dry-run or a failed prerequisite) */
 	double sum_s;	    /* total latency */
 	double max_s;	    /* largest latency */
@@ -238,14 +257,31 @@ struct vs_write_stats {
 };
 const struct vs_write_stats *linuxplat_write_stats(const struct vs_linux *lx);
 
+/* ---- What `vspaced -n` checks of the host (check.c) --------------------------------- */
+
+/* A way the host contradicts the configuration, named by the key it is about. */
+struct vs_linux_problem {
+	int wl;	       /* index into cfg->wl, -1 for [host] */
+	char key[24];  /* the configuration key: cores, nic, nic_netns, pidfile, ... */
+	char msg[320]; /* what is wrong */
+};
+/* Check what can be checked without changing anything: the cores online and
+ * not isolated, each NIC present in its network namespace, the directory of
+ * each pidfile, the cgroup hierarchy the placement needs, the libvirt
+ * connection. Fills out[0..max) and returns the number of problems found
+ * (possibly more than max). */
+int linuxplat_check(const struct vs_linux_config *cfg, struct vs_linux_problem *out, int max);
+
 /* Counters of the platform for metrics. */
 struct vs_linux_counters {
 	uint64_t samples;	/* periods measured */
 	uint64_t sample_errors; /* periods /proc/stat could not be read */
 	uint64_t discoveries;	/* full rescans of a workload's threads */
 	uint64_t appeared, vanished;
-	uint64_t irq_mismatch; /* IRQs whose effective affinity left the requested set */
-	uint64_t reports;      /* p95 reports received */
+	uint64_t irq_mismatch;	 /* IRQs whose effective affinity left the requested set */
+	uint64_t reports;	 /* p95 reports received */
+	uint64_t records_pruned; /* state records dropped: their threads exited */
+	int records;		 /* state records held now */
 	bool has_energy;
 	double energy_j; /* total energy measured */
 };

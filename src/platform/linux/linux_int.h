@@ -172,6 +172,7 @@ struct lx_wl {
 	struct lx_cgdir cg[LX_G_N]; /* cpuset groups (v1 or v2) */
 	struct lx_cgdir fz;	    /* freezer group (BE, v1) */
 	struct lx_obj proc_cg;	    /* v2: the process joined our domain group */
+	uint64_t aff_seq;	    /* plan that first set its threads' affinity (0 none) */
 	uint64_t proc_move_seq;	    /* plan in which its move was planned */
 	struct lx_obj frozen;	    /* ival 1 = paused */
 	/* libvirt */
@@ -181,6 +182,12 @@ struct lx_wl {
 	int viothread[16];
 	struct lx_obj viothr[16];
 	int n_viothr;
+	int tmpl;	   /* an instance of the libvirt= pattern lx->tmpl[tmpl]; -1 */
+	bool virt_due;	   /* an event asked for a discovery now */
+	bool virt_stopped; /* libvirt said the domain stopped: not looked for until it runs */
+	bool virt_recount; /* vCPUs or IOThreads may have changed: apply reads them again */
+	bool virt_qmp;	   /* the pid came through libvirt's QMP passthrough */
+	char pid_via[224]; /* how the pid was found (status, explain) */
 	/* what is in force (for sampling) */
 	bool cur_valid;
 	struct vs_alloc cur_alloc;
@@ -323,7 +330,8 @@ struct lx_act {
 struct act_op *act_queue(struct lx_act *a, enum act_kind kind);
 /* Run the queued ops in order (an op whose dep failed is skipped) and
  * clear the queue; op->result and op->gone stay readable until the next
- * act_queue. Returns the number of failed ops (gone ones included). */
+ * act_queue. Returns the number of failed ops (gone ones, a thread or queue that
+ * went away, are not failures). */
 int act_exec(struct lx_act *a);
 /* One-line description of an op. */
 size_t act_describe(const struct act_op *op, char *buf, size_t len);
@@ -394,6 +402,16 @@ int state_load(struct lx_state *st, const char *path, char *err, size_t errlen);
 /* Delete the file and forget the records. */
 void state_clear(struct lx_state *st);
 void state_free(struct lx_state *st);
+/* Drop the records of threads and processes that no longer exist (the
+ * thread id is gone or belongs to a newer thread). Returns how many went;
+ * the file is rewritten at the next save. */
+int state_prune(struct lx_state *st, int proc_fd);
+/* Is cgroup path (as /proc/PID/cgroup shows it) in hierarchy hier (below
+ * sys/) one of vspace's own groups: below parent (the configured
+ * cgroup_parent, may be NULL) or below a directory a record says vspace
+ * created? Such a place is never anybody's original. */
+bool state_cg_ours(const struct lx_state *st, const char *hier, const char *path,
+		   const char *parent);
 /* The host's boot id (proc/sys/kernel/random/boot_id), "" when unknown. */
 void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len);
 
@@ -416,7 +434,17 @@ struct vs_linux {
 	int n_nodes;
 	int mask_cpus; /* cpus covered by the hex masks we write */
 	struct lx_wl *wl;
-	int n_wl;
+	int n_wl, cap_wl; /* cap_wl: room in wl, appeared and vanished */
+	/* libvirt= patterns (virtwl.c): each running domain that matches one is
+	 * an instance in wl, named after the domain */
+	struct vs_wl_spec *tmpl;
+	int n_tmpl;
+	bool virt_watch;		     /* following libvirt's events (cfg.virt_loop) */
+	double virt_listed_s;		     /* the last listing of the running domains */
+	unsigned long long virt_events;	     /* events taken by refresh */
+	char virt_skipped[8][VIRT_NAME_MAX]; /* matching domains not usable as a workload
+						 (logged once each, the last 8) */
+	int n_virt_skipped;
 	struct lx_nic *nic;
 	int n_nic;
 	struct vs_procstat *stat_prev, *stat_cur;
@@ -455,12 +483,31 @@ int sample_read_stat(struct vs_linux *lx, struct vs_procstat *out);
 int refresh_seam(struct vs_platform *p, double now_s, struct vs_discovery *d);
 void refresh_forget(struct lx_wl *w);
 
+/* open.c: add a workload for spec at the end of lx->wl (cgroup paths,
+ * placement, its own NIC and tap); its index, or -1 with err. */
+int linux_wl_add(struct vs_linux *lx, const struct vs_wl_spec *spec, char *err, size_t errlen);
+
+/* virtwl.c: libvirt workloads. refresh takes libvirt's events (and, without
+ * them, lists the domains now and then): instances of patterns appear,
+ * stopped domains are marked absent, changed ones rediscovered. pid finds a
+ * running domain's QEMU process (its pidfile, else QMP through libvirt);
+ * 0 with why set when there is none. */
+void virtwl_refresh(struct vs_linux *lx, double now_s);
+int virtwl_pid(struct vs_linux *lx, struct lx_wl *w, char *why, size_t whylen);
+json_t *virtwl_status(const struct vs_linux *lx);
+
 /* discover.c */
 int discover_workload(struct vs_linux *lx, struct lx_wl *w, double now_s, bool force);
+void discover_set_absent(struct vs_linux *lx, struct lx_wl *w, const char *why);
 int discover_nic(struct vs_linux *lx, struct lx_nic *n);
 int discover_nic_irqs(struct vs_linux *lx, struct lx_nic *n);
 void discover_cgroupfs(struct vs_linux *lx);
 const char *lx_role_name(enum lx_role r);
+
+/* open.c: how the workload's threads are placed (w->place), from the
+ * configuration and what the host has; -1 with err when the configured
+ * placement cannot work here. */
+int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_t errlen);
 
 /* apply.c */
 int apply_plan(struct vs_platform *p, const struct vs_plan *plan);

@@ -43,7 +43,7 @@ static int open_add_nic(struct vs_linux *lx, const char *name, const char *netns
 }
 
 /* Choose how a workload's threads are placed. */
-static int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_t errlen)
+int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_t errlen)
 {
 	enum vs_placement p = lx->cfg.placement;
 	bool is_virt = w->spec.source == VS_SRC_LIBVIRT;
@@ -95,6 +95,118 @@ static int open_placement(struct vs_linux *lx, struct lx_wl *w, char *err, size_
 	return 0;
 }
 
+/* Room for one more workload in wl and the refresh's reports. */
+static int open_grow(struct vs_linux *lx)
+{
+	int cap = lx->cap_wl ? lx->cap_wl * 2 : 4;
+	struct lx_wl *w;
+	struct vs_wl_report *r;
+
+	if (lx->n_wl < lx->cap_wl)
+		return 0;
+	w = realloc(lx->wl, sizeof(*w) * (size_t)cap);
+	if (!w)
+		return -1;
+	lx->wl = w;
+	r = realloc(lx->appeared, sizeof(*r) * (size_t)cap);
+	if (!r)
+		return -1;
+	lx->appeared = r;
+	r = realloc(lx->vanished, sizeof(*r) * (size_t)cap);
+	if (!r)
+		return -1;
+	lx->vanished = r;
+	lx->cap_wl = cap;
+	return 0;
+}
+
+int linux_wl_add(struct vs_linux *lx, const struct vs_wl_spec *spec, char *err, size_t errlen)
+{
+	const struct vs_linux_config *cfg = &lx->cfg;
+	struct lx_wl *w;
+	char perr[160];
+	int i = lx->n_wl;
+
+	if (open_grow(lx) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w = &lx->wl[lx->n_wl++];
+	memset(w, 0, sizeof(*w));
+	w->spec = *spec;
+	w->hp.dir_fd = -1; /* closed by linuxplat_close, even on failure */
+	qmpconn_init(&w->hp.q.conn, spec->qmp);
+	/* until the first reading says otherwise, keep a QMP connection that
+	 * discovery makes for the statistics that may need it */
+	w->hp.q.in_use = spec->qmp[0] && cfg->halt_poll != VS_HALTPOLL_OFF &&
+			 cfg->halt_poll_source != VS_HPSRC_DEBUGFS;
+	w->nic = w->tap = -1;
+	w->tmpl = -1;
+	snprintf(w->cg[LX_G_ENV].path, sizeof(w->cg[0].path), "%s/%s", cfg->cgroup_parent,
+		 w->spec.name);
+	snprintf(w->cg[LX_G_VCPU].path, sizeof(w->cg[0].path), "%s/%s/%s", cfg->cgroup_parent,
+		 w->spec.name, w->spec.lc ? "vcpu" : "be");
+	snprintf(w->cg[LX_G_NQ].path, sizeof(w->cg[0].path), "%s/%s/nq", cfg->cgroup_parent,
+		 w->spec.name);
+	snprintf(w->fz.path, sizeof(w->fz.path), "%s/%s", cfg->cgroup_parent, w->spec.name);
+	if (open_placement(lx, w, perr, sizeof(perr)) < 0) {
+		snprintf(err, errlen, "workload %s: %s", w->spec.name, perr);
+		return -1;
+	}
+	if (w->spec.nic[0]) {
+		int k = open_add_nic(lx, w->spec.nic, w->spec.nic_netns, i, true, perr,
+				     sizeof(perr));
+		if (k < 0) {
+			snprintf(err, errlen, "workload %s: %s", w->spec.name, perr);
+			return -1;
+		}
+		lx->wl[i].nic = k;
+	}
+	if (w->spec.tap[0]) {
+		/* a tap appears when its VM starts: not an error when absent */
+		int k = open_add_nic(lx, w->spec.tap, "", i, false, perr, sizeof(perr));
+		if (k < 0) {
+			k = lx->n_nic - 1;
+			log_info("workload %s: tap %s not present yet", w->spec.name, w->spec.tap);
+		}
+		lx->wl[i].tap = k;
+	}
+	return i;
+}
+
+/* libvirt: a connection for libvirt= workloads; with an event loop it
+ * follows the domains and reconnects by itself, so libvirtd being down at
+ * start is not fatal. */
+static int open_virt(struct vs_linux *lx, char *err, size_t errlen)
+{
+	const struct vs_linux_config *cfg = &lx->cfg;
+	char perr[320];
+
+	if (cfg->virt_loop) {
+		struct virt_conn_info ci;
+		if (virt_new(&lx->virt, cfg->libvirt_uri, err, errlen) < 0 ||
+		    virt_watch(lx->virt, cfg->virt_loop, err, errlen) < 0)
+			return -1;
+		lx->virt_watch = true;
+		virt_tick(lx->virt); /* the first connect */
+		virt_conn_info(lx->virt, &ci);
+		if (!ci.connected)
+			log_warnx("libvirt %s: %s: its workloads wait; reconnecting with backoff",
+				  cfg->libvirt_uri, virt_last_error(lx->virt));
+		return 0;
+	}
+	if (virt_open(&lx->virt, cfg->libvirt_uri, perr, sizeof(perr)) < 0) {
+		if (cfg->placement == VS_PLACE_LIBVIRT) {
+			snprintf(err, errlen, "%s", perr);
+			return -1;
+		}
+		log_warnx("%s: libvirt workloads are found through their pidfiles and "
+			  "pinned with sched_setaffinity",
+			  perr);
+	}
+	return 0;
+}
+
 int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, char *err,
 		   size_t errlen)
 {
@@ -114,27 +226,15 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	for (int h = 0; h < LX_HIER_N; h++)
 		lx->cg.fd[h] = -1;
 	lx->specs = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->specs));
-	lx->wl = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->wl));
-	lx->appeared = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->appeared));
-	lx->vanished = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->vanished));
+	lx->tmpl = calloc((size_t)(cfg->n_wl > 0 ? cfg->n_wl : 1), sizeof(*lx->tmpl));
 	lx->stat_prev = calloc(1, sizeof(*lx->stat_prev));
 	lx->stat_cur = calloc(1, sizeof(*lx->stat_cur));
-	if (!lx->specs || !lx->wl || !lx->appeared || !lx->vanished || !lx->stat_prev ||
-	    !lx->stat_cur) {
+	if (!lx->specs || !lx->tmpl || !lx->stat_prev || !lx->stat_cur || open_grow(lx) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	for (int i = 0; i < cfg->n_wl; i++) {
-		lx->wl[i].hp.dir_fd = -1; /* closed by linuxplat_close, even on failure */
-		qmpconn_init(&lx->wl[i].hp.q.conn, cfg->wl[i].qmp);
-		/* until the first reading says otherwise, keep a QMP connection that
-		 * discovery makes for the statistics that may need it */
-		lx->wl[i].hp.q.in_use = cfg->wl[i].qmp[0] && cfg->halt_poll != VS_HALTPOLL_OFF &&
-					cfg->halt_poll_source != VS_HPSRC_DEBUGFS;
-	}
 	memcpy(lx->specs, cfg->wl, sizeof(*lx->specs) * (size_t)cfg->n_wl);
 	lx->cfg.wl = lx->specs;
-	lx->n_wl = cfg->n_wl;
 	if (sysroot_open(&lx->root, cfg->sysroot ? cfg->sysroot : "/", err, errlen) < 0)
 		goto fail;
 
@@ -174,17 +274,8 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	for (int i = 0; i < cfg->n_wl; i++)
 		if (cfg->wl[i].source == VS_SRC_LIBVIRT)
 			want_virt = true;
-	if (want_virt) {
-		if (virt_open(&lx->virt, cfg->libvirt_uri, perr, sizeof(perr)) < 0) {
-			if (cfg->placement == VS_PLACE_LIBVIRT) {
-				snprintf(err, errlen, "%s", perr);
-				goto fail;
-			}
-			log_warnx("%s: libvirt workloads are found through their pidfiles and "
-				  "pinned with sched_setaffinity",
-				  perr);
-		}
-	}
+	if (want_virt && open_virt(lx, err, errlen) < 0)
+		goto fail;
 
 	/* NICs */
 	if (cfg->nic[0]) {
@@ -194,37 +285,10 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 		lx->topo.nic_node = lx->nic[k].numa_node;
 	}
 	for (int i = 0; i < cfg->n_wl; i++) {
-		struct lx_wl *w = &lx->wl[i];
-		w->spec = lx->specs[i];
-		w->nic = w->tap = -1;
-		snprintf(w->cg[LX_G_ENV].path, sizeof(w->cg[0].path), "%s/%s", cfg->cgroup_parent,
-			 w->spec.name);
-		snprintf(w->cg[LX_G_VCPU].path, sizeof(w->cg[0].path), "%s/%s/%s",
-			 cfg->cgroup_parent, w->spec.name, w->spec.lc ? "vcpu" : "be");
-		snprintf(w->cg[LX_G_NQ].path, sizeof(w->cg[0].path), "%s/%s/nq", cfg->cgroup_parent,
-			 w->spec.name);
-		snprintf(w->fz.path, sizeof(w->fz.path), "%s/%s", cfg->cgroup_parent, w->spec.name);
-		if (open_placement(lx, w, perr, sizeof(perr)) < 0) {
-			snprintf(err, errlen, "workload %s: %s", w->spec.name, perr);
+		if (lx->specs[i].source == VS_SRC_LIBVIRT && lx->specs[i].domain_pattern)
+			lx->tmpl[lx->n_tmpl++] = lx->specs[i]; /* its domains come later */
+		else if (linux_wl_add(lx, &lx->specs[i], err, errlen) < 0)
 			goto fail;
-		}
-		if (w->spec.nic[0]) {
-			w->nic = open_add_nic(lx, w->spec.nic, w->spec.nic_netns, i, true, perr,
-					      sizeof(perr));
-			if (w->nic < 0) {
-				snprintf(err, errlen, "workload %s: %s", w->spec.name, perr);
-				goto fail;
-			}
-		}
-		if (w->spec.tap[0]) {
-			/* a tap appears when its VM starts: not an error when absent */
-			w->tap = open_add_nic(lx, w->spec.tap, "", i, false, perr, sizeof(perr));
-			if (w->tap < 0) {
-				w->tap = lx->n_nic - 1;
-				log_info("workload %s: tap %s not present yet", w->spec.name,
-					 w->spec.tap);
-			}
-		}
 	}
 
 	if (sample_read_stat(lx, lx->stat_prev) < 0) {
@@ -235,8 +299,10 @@ int linuxplat_open(struct vs_linux **out, const struct vs_linux_config *cfg, cha
 	lx->have_prev = true;
 	sysfs_rapl_init(lx->root.sys_fd, &lx->rapl);
 	lx->now_s = lx->t_prev_s;
+	virtwl_refresh(lx, lx->now_s); /* the pattern's domains running now */
 	for (int i = 0; i < lx->n_wl; i++) {
 		discover_workload(lx, &lx->wl[i], lx->now_s, true);
+		lx->wl[i].virt_due = false;
 		/* spread the periodic full rescans over LX_RESCAN_S instead of
 		 * rescanning every workload in the same period */
 		lx->wl[i].scanned_s -= LX_RESCAN_S * i / lx->n_wl;
@@ -289,6 +355,7 @@ void linuxplat_close(struct vs_linux *lx)
 	free(lx->appeared);
 	free(lx->vanished);
 	free(lx->specs);
+	free(lx->tmpl);
 	free(lx->stat_prev);
 	free(lx->stat_cur);
 	free(lx->buf);

@@ -284,6 +284,33 @@ int task_list(int proc_fd, int pid, int **tids, int *cap)
 	return n;
 }
 
+int task_read_ppid(int proc_fd, int pid)
+{
+	char path[96], buf[4096];
+	const char *key = "\nPPid:";
+	long v;
+	char *p;
+
+	if (!task_path(path, sizeof(path), pid, pid, "status")) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (sysroot_read(proc_fd, path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, key);
+	if (!p) {
+		errno = ENODATA;
+		return -1;
+	}
+	p += strlen(key);
+	p[strcspn(p, "\n")] = '\0';
+	if (str_to_long(str_trim(p), 0, INT32_MAX, &v) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)v;
+}
+
 int task_read_allowed(int proc_fd, int pid, int tid, struct vs_cpuset *out)
 {
 	char path[96], buf[4096], err[128];

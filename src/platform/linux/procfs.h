@@ -58,6 +58,9 @@ int task_read_comm(int proc_fd, int pid, int tid, char *comm, size_t len);
 /* The thread ids of process pid, ascending, into *tids (grown with realloc;
  * *cap entries). Returns the count, or -1 with errno (ENOENT: no such process). */
 int task_list(int proc_fd, int pid, int **tids, int *cap);
+/* The parent process id (PPid: in /proc/<pid>/status). Returns it, or -1
+ * with errno. */
+int task_read_ppid(int proc_fd, int pid);
 /* Cpus_allowed_list from .../status. Returns 0 or -1 (errno). */
 int task_read_allowed(int proc_fd, int pid, int tid, struct vs_cpuset *out);
 /* The path of the task's cgroup in a hierarchy, from .../cgroup: for cgroup

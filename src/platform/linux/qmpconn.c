@@ -244,6 +244,8 @@ static enum qmpconn_rc qmpconn_line(struct qmpconn *c, const char *line, json_t 
 	}
 	is_reply = json_object_get(m, "return") || json_object_get(m, "error");
 	if (!is_reply && json_object_get(m, "event")) {
+		if (c->on_event && c->state == QMPCONN_READY)
+			c->on_event(c->event_arg, m);
 		json_decref(m); /* asynchronous events are not answers */
 		return QMPCONN_AGAIN;
 	}

@@ -41,6 +41,11 @@ struct qmpconn {
 	char version[32];     /* QEMU's version from the greeting ("7.2.22"), "" */
 	uint64_t connects;    /* connections made */
 	uint64_t dropped;     /* replies that arrived after their caller gave up */
+	/* Called with each asynchronous event QEMU sends ({"event": ...},
+	 * borrowed) while qmpconn_step reads; NULL: events are skipped. Set
+	 * after qmpconn_init; kept across reconnects. */
+	void (*on_event)(void *arg, const json_t *event);
+	void *event_arg;
 };
 
 /* Outcome of qmpconn_step. */

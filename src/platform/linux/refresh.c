@@ -12,6 +12,7 @@
 void refresh_forget(struct lx_wl *w)
 {
 	memset(&w->proc_cg, 0, sizeof(w->proc_cg));
+	w->aff_seq = 0;
 	memset(&w->frozen, 0, sizeof(w->frozen));
 	memset(&w->gvnq, 0, sizeof(w->gvnq));
 	memset(&w->gvcpus, 0, sizeof(w->gvcpus));
@@ -50,17 +51,22 @@ static void refresh_nic_queues(struct lx_nic *n)
 int linuxplat_refresh(struct vs_linux *lx, double now_s, struct vs_discovery *d)
 {
 	int n_app = 0, n_van = 0;
+	bool threads_changed = false;
 
 	lx->now_s = now_s;
+	virtwl_refresh(lx, now_s); /* libvirt's events: new instances, stopped domains */
 	for (int i = 0; i < lx->n_wl; i++) {
 		struct lx_wl *w = &lx->wl[i];
 		bool was = w->present;
 		struct vs_wl_report *r;
 
-		discover_workload(lx, w, now_s, false);
+		if (discover_workload(lx, w, now_s, w->virt_due) > 0)
+			threads_changed = true;
+		w->virt_due = false;
 		if (was && !w->present) {
 			lx->cnt.vanished++;
 			refresh_forget(w);
+			threads_changed = true;
 		}
 		if (!was && w->present)
 			lx->cnt.appeared++;
@@ -86,6 +92,18 @@ int linuxplat_refresh(struct vs_linux *lx, double now_s, struct vs_discovery *d)
 		} else if (lx->nic[i].sys_fd >= 0 || !lx->nic[i].netns[0]) {
 			if (discover_nic(lx, &lx->nic[i]) == 0)
 				log_info("nic %s appeared", lx->nic[i].name);
+		}
+	}
+	/* the state holds what exists: records of threads that exited go when a
+	 * listing shows threads came or went (at most every LX_RESCAN_S for a
+	 * steady workload), in one rewrite of the file */
+	if (threads_changed && lx->state.n > 0) {
+		int dropped = state_prune(&lx->state, lx->root.proc_fd);
+		if (dropped > 0) {
+			lx->cnt.records_pruned += (uint64_t)dropped;
+			log_debug("state: dropped %d records of threads that exited (%d left)",
+				  dropped, lx->state.n);
+			state_save(&lx->state);
 		}
 	}
 	*d = (struct vs_discovery){ .n_appeared = n_app,

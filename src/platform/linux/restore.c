@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 
 struct restore_ctx {
 	const struct vs_sysroot *root;
+	const struct lx_state *st;
 	bool dry_run;
 	struct {
 		char name[32];
@@ -163,6 +166,182 @@ static struct vs_virt *restore_virt(struct restore_ctx *c, const char *uri)
 	return c->virt[i].virt;
 }
 
+/* The cgroup process pid goes back to in hierarchy hier: the record of its
+ * main thread (or of the process), else of any of its threads, that is not
+ * one of vspace's own groups; "/" (the hierarchy's root) when none. */
+static const char *restore_proc_cgroup(const struct restore_ctx *c, int pid, const char *hier)
+{
+	const struct st_rec *best = NULL;
+
+	for (int i = 0; i < c->st->n; i++) {
+		const struct st_rec *r = &c->st->rec[i];
+		if (r->kind != ACT_CG_MOVE || r->pid != pid || strcmp(r->hier, hier) != 0 ||
+		    state_cg_ours(c->st, r->hier, r->path, NULL))
+			continue;
+		if (!best || r->tid == pid)
+			best = r;
+	}
+	return best ? best->path : "/";
+}
+
+/* Does the state hold a record of kind k for thread tid of process pid? */
+static bool restore_has_rec(const struct lx_state *st, enum act_kind k, int pid, int tid)
+{
+	for (int i = 0; i < st->n; i++)
+		if (st->rec[i].kind == k && st->rec[i].pid == pid && st->rec[i].tid == tid)
+			return true;
+	return false;
+}
+
+/* Queue moving task id into dir (file: tasks, cgroup.procs) of hierarchy hier. */
+static void restore_queue_move(struct restore_ctx *c, struct lx_act *a, const char *hier, int dirfd,
+			       const char *dir, const char *file, int id, const char *why)
+{
+	struct act_op *op = act_queue(a, ACT_CG_MOVE);
+
+	if (!op) {
+		c->failed++;
+		return;
+	}
+	op->wkind = VS_W_CG_MOVE;
+	op->dirfd = dirfd;
+	op->id = id;
+	str_copy(op->hier_name, hier, sizeof(op->hier_name));
+	str_copy(op->path, dir, sizeof(op->path));
+	str_copy(op->file, file, sizeof(op->file));
+	str_copy(op->what, why, sizeof(op->what));
+}
+
+/* Threads the records do not name: those born after vspace placed their
+ * process. Each goes where its process came from — a thread still inside
+ * one of vspace's groups to its process's original cgroup (joining it resets
+ * its affinity to that group's cpus), and, for a process placed by affinity
+ * alone, every such thread gets its process's original affinity. */
+static void restore_sweep_threads(struct restore_ctx *c, struct lx_act *a, int **tids, int *cap)
+{
+	const struct lx_state *st = c->st;
+
+	for (int i = 0; i < st->n; i++) {
+		const struct st_rec *p = &st->rec[i];
+		bool cgroup = p->kind == ACT_CG_MOVE && !p->procs && strcmp(p->file, "tasks") == 0;
+		bool first = true;
+		int n;
+
+		if ((!cgroup && p->kind != ACT_AFFINITY) || p->pid <= 0)
+			continue;
+		/* once per process and kind: at its first record */
+		for (int j = 0; j < i && first; j++)
+			first = !(st->rec[j].kind == p->kind && st->rec[j].pid == p->pid &&
+				  (!cgroup || strcmp(st->rec[j].file, "tasks") == 0));
+		if (!first)
+			continue;
+		if (p->kind == ACT_AFFINITY && restore_has_rec(st, ACT_CG_MOVE, p->pid, p->tid))
+			continue; /* placed by cgroup: the move resets the affinity */
+		n = task_list(c->root->proc_fd, p->pid, tids, cap);
+		for (int k = 0; k < n; k++) {
+			int tid = (*tids)[k];
+			char path[200], ctl[32];
+			if (restore_has_rec(st, p->kind, p->pid, tid))
+				continue; /* its own record put it back */
+			if (cgroup) {
+				const char *slash = strrchr(p->hier, '/');
+				int dirfd = restore_hier(c, p->hier);
+				str_copy(ctl, slash ? slash + 1 : p->hier, sizeof(ctl));
+				if (dirfd < 0 ||
+				    task_read_cgroup(c->root->proc_fd, p->pid, tid, ctl, path,
+						     sizeof(path)) < 0 ||
+				    !state_cg_ours(st, p->hier, path, NULL))
+					continue;
+				restore_queue_move(c, a, p->hier, dirfd,
+						   restore_proc_cgroup(c, p->pid, p->hier), "tasks",
+						   tid,
+						   "born after placement: its process's group");
+			} else {
+				const struct st_rec *o = p;
+				struct vs_cpuset cur;
+				struct act_op *op;
+				/* the main thread's original is the process's */
+				for (int j = 0; j < st->n; j++)
+					if (st->rec[j].kind == ACT_AFFINITY &&
+					    st->rec[j].pid == p->pid && st->rec[j].tid == p->pid)
+						o = &st->rec[j];
+				if (hostcall_get_affinity(c->root, p->pid, tid, &cur) < 0 ||
+				    cpuset_equal(&cur, &o->cpus))
+					continue;
+				op = act_queue(a, ACT_AFFINITY);
+				if (!op) {
+					c->failed++;
+					continue;
+				}
+				op->wkind = VS_W_AFFINITY;
+				op->id = tid;
+				op->cpus = o->cpus;
+				str_copy(op->what, "born after placement: its process's affinity",
+					 sizeof(op->what));
+			}
+		}
+	}
+}
+
+/* Is cgroup path (from /proc) the directory rel (relative to the hierarchy)? */
+static bool restore_same_dir(const char *path, const char *rel)
+{
+	while (*path == '/')
+		path++;
+	return strcmp(path, rel) == 0;
+}
+
+/* Whatever is still inside a group vspace created (a process it has no
+ * record of) goes to the hierarchy's root, so that the group can go. */
+static void restore_sweep_dirs(struct restore_ctx *c, struct lx_act *a)
+{
+	const struct lx_state *st = c->st;
+	char file[240], *buf = NULL;
+	size_t cap = 0;
+
+	for (int i = st->n - 1; i >= 0; i--) {
+		const struct st_rec *r = &st->rec[i];
+		const char *rel = r->path, *list, *slash;
+		char ctl[32];
+		bool v1;
+		int dirfd;
+
+		if (r->kind != ACT_RMDIR)
+			continue;
+		dirfd = restore_hier(c, r->hier);
+		if (dirfd < 0)
+			continue;
+		while (*rel == '/')
+			rel++;
+		slash = strrchr(r->hier, '/');
+		str_copy(ctl, slash ? slash + 1 : r->hier, sizeof(ctl));
+		/* v1 lists threads in tasks; v2 moves whole processes */
+		snprintf(file, sizeof(file), "%s/tasks", rel);
+		v1 = faccessat(dirfd, file, F_OK, 0) == 0;
+		list = v1 ? "tasks" : "cgroup.procs";
+		snprintf(file, sizeof(file), "%s/%s", rel, list);
+		if (sysroot_read_all(dirfd, file, &buf, &cap) < 0)
+			continue;
+		for (char *p = buf, *end; *p; p = end) {
+			long id = strtol(p, &end, 10);
+			char path[200];
+			if (end == p)
+				break;
+			/* only what /proc confirms is in there (a listing is a
+			 * snapshot; a fixture's is a plain file) */
+			if (id > 0 && id <= INT32_MAX &&
+			    task_read_cgroup(c->root->proc_fd, (int)id, (int)id, v1 ? ctl : "",
+					     path, sizeof(path)) == 0 &&
+			    restore_same_dir(path, rel))
+				restore_queue_move(c, a, r->hier, dirfd, "/", list, (int)id,
+						   "left inside vspace's group: the root");
+			while (*end == '\n' || *end == ' ')
+				end++;
+		}
+	}
+	free(buf);
+}
+
 static void restore_fail(struct restore_ctx *c, int i, const struct st_rec *r, const char *why)
 {
 	c->failed++;
@@ -251,10 +430,19 @@ static void restore_plan(struct restore_ctx *c, struct lx_act *a, int i, const s
 		restore_fail(c, i, r, "out of memory");
 		return;
 	}
+	if (r->kind == ACT_CG_MOVE && state_cg_ours(c->st, r->hier, r->path, NULL)) {
+		/* an older vspace took a group of its own for the original (a
+		 * thread born inside it): never move anything back into one */
+		const char *orig = restore_proc_cgroup(c, r->pid, r->hier);
+		log_info("restore: %s record %d names vspace's own group %s: %s instead",
+			 st_rec_name(r), i, r->path, orig);
+		str_copy(op->path, orig, sizeof(op->path));
+	}
 	op->wkind = r->kind == ACT_CG_WRITE ? (thaw ? VS_W_FREEZE : VS_W_CG_SETUP) : wkind[r->kind];
 	op->dirfd = dirfd;
 	str_copy(op->hier_name, r->hier, sizeof(op->hier_name));
-	str_copy(op->path, r->path, sizeof(op->path));
+	if (!op->path[0])
+		str_copy(op->path, r->path, sizeof(op->path));
 	str_copy(op->file, r->file, sizeof(op->file));
 	str_copy(op->text, r->text, sizeof(op->text));
 	op->id = r->kind == ACT_IRQ					    ? r->irq
@@ -279,7 +467,7 @@ static void restore_plan(struct restore_ctx *c, struct lx_act *a, int i, const s
 int restore_records(struct lx_state *st, const struct vs_sysroot *root, bool dry_run,
 		    struct lx_act *a)
 {
-	struct restore_ctx c = { .root = root, .dry_run = dry_run };
+	struct restore_ctx c = { .root = root, .st = st, .dry_run = dry_run };
 	char boot[64];
 	int failed;
 
@@ -288,15 +476,6 @@ int restore_records(struct lx_state *st, const struct vs_sysroot *root, bool dry
 		log_info("state file %s is from an earlier boot: nothing to restore", st->path);
 		return 0;
 	}
-	a->n = 0;
-	for (int rank = 0; rank < RESTORE_RANKS; rank++) {
-		bool reverse = rank >= 13; /* directories and subtree_control: children first */
-		for (int j = 0; j < st->n; j++) {
-			int i = reverse ? st->n - 1 - j : j;
-			if (restore_rank(&st->rec[i]) == rank)
-				restore_plan(&c, a, i, &st->rec[i]);
-		}
-	}
 	a->root = root;
 	a->dry_run = dry_run;
 	a->prefix = "restore: ";
@@ -304,14 +483,35 @@ int restore_records(struct lx_state *st, const struct vs_sysroot *root, bool dry
 	a->resolve = NULL;
 	a->after = NULL;
 	a->hook_arg = NULL;
-	{
-		int n = a->n;
+	failed = 0;
+	/* 1: every record but the directories; 2: the threads and processes no
+	 * record names that are still inside vspace's groups, then the
+	 * directories (children first) and subtree_control */
+	for (int phase = 1; phase <= 2; phase++) {
+		int n;
+		a->n = 0;
+		if (phase == 2) {
+			int *tids = NULL, cap = 0;
+			restore_sweep_threads(&c, a, &tids, &cap);
+			free(tids);
+			restore_sweep_dirs(&c, a);
+		}
+		for (int rank = phase == 1 ? 0 : 13; rank < (phase == 1 ? 13 : RESTORE_RANKS);
+		     rank++) {
+			bool reverse = rank >= 13; /* directories: children first */
+			for (int j = 0; j < st->n; j++) {
+				int i = reverse ? st->n - 1 - j : j;
+				if (restore_rank(&st->rec[i]) == rank)
+					restore_plan(&c, a, i, &st->rec[i]);
+			}
+		}
+		n = a->n;
 		act_exec(a);
-		failed = c.failed;
 		for (int i = 0; i < n; i++)
 			if (a->op[i].result < 0 && !a->op[i].gone)
 				failed++;
 	}
+	failed += c.failed;
 	for (int i = 0; i < c.n_hier; i++)
 		if (c.hier[i].fd >= 0)
 			close(c.hier[i].fd);

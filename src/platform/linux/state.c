@@ -67,6 +67,64 @@ int state_add(struct lx_state *st, const struct st_rec *r)
 	return 0;
 }
 
+/* Does record r name a thread or process that still exists (same start time)? */
+static bool state_rec_alive(int proc_fd, const struct st_rec *r)
+{
+	struct vs_taskstat ts;
+
+	if (task_read_stat(proc_fd, r->pid > 0 ? r->pid : r->tid, r->tid, NULL, 0, &ts) < 0)
+		return false;
+	return ts.start_ticks == r->start && ts.state != 'Z';
+}
+
+int state_prune(struct lx_state *st, int proc_fd)
+{
+	int k = 0, dropped;
+
+	for (int i = 0; i < st->n; i++) {
+		const struct st_rec *r = &st->rec[i];
+		if (r->tid > 0 && !state_rec_alive(proc_fd, r))
+			continue; /* its thread is gone, and what it had with it */
+		st->rec[k++] = *r;
+	}
+	dropped = st->n - k;
+	st->n = k;
+	if (dropped > 0)
+		st->dirty = true;
+	return dropped;
+}
+
+/* path without its leading slashes */
+static const char *state_rel(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+/* Is path below (or at) dir? Both relative to a hierarchy's root. */
+static bool state_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	path = state_rel(path);
+	return n > 0 && strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+bool state_cg_ours(const struct lx_state *st, const char *hier, const char *path,
+		   const char *parent)
+{
+	if (parent && parent[0] && state_below(path, state_rel(parent)))
+		return true;
+	for (int i = 0; i < st->n; i++) {
+		const struct st_rec *r = &st->rec[i];
+		if (r->kind == ACT_RMDIR && strcmp(r->hier, hier) == 0 &&
+		    state_below(path, state_rel(r->path)))
+			return true;
+	}
+	return false;
+}
+
 void state_boot_id(const struct vs_sysroot *root, char *buf, size_t len)
 {
 	if (sysroot_read(root->proc_fd, "sys/kernel/random/boot_id", buf, len) < 0)

@@ -231,6 +231,18 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 		snprintf(tmp, sizeof(tmp), "%s", w->spec.nic[0] ? w->spec.nic : "");
 		if (tmp[0])
 			json_object_set_new(o, "nic", json_string(tmp));
+		if (w->spec.source == VS_SRC_LIBVIRT) {
+			json_t *v = json_pack("{s:s}", "domain", w->spec.domain);
+			if (w->tmpl >= 0) {
+				json_object_set_new(v, "pattern",
+						    json_string(lx->tmpl[w->tmpl].domain));
+				json_object_set_new(v, "template",
+						    json_string(lx->tmpl[w->tmpl].name));
+			}
+			if (w->pid_via[0])
+				json_object_set_new(v, "pid_via", json_string(w->pid_via));
+			json_object_set_new(o, "libvirt", v);
+		}
 		json_array_append_new(wls, o);
 	}
 	for (int i = 0; i < lx->n_nic; i++) {
@@ -247,8 +259,8 @@ json_t *linuxplat_status(const struct vs_linux *lx)
 					  "max_combined", (int)n->ch.max_combined));
 		json_array_append_new(nics, o);
 	}
-	return json_pack("{s:o,s:o,s:i}", "workloads", wls, "nics", nics, "state_records",
-			 lx->state.n);
+	return json_pack("{s:o,s:o,s:i,s:o}", "workloads", wls, "nics", nics, "state_records",
+			 lx->state.n, "libvirt", virtwl_status(lx));
 }
 
 int linuxplat_haltpoll(const struct vs_linux *lx, const char *workload,

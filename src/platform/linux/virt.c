@@ -5,19 +5,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/strutil.h"
+#include "platform/linux/virtevent.h"
 
 #ifdef VS_HAVE_LIBVIRT
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+
+/* The domain events we subscribe to, and their callback ids on the connection. */
+enum { VIRT_CB_LIFECYCLE, VIRT_CB_TUNABLE, VIRT_CB_DEV_ADDED, VIRT_CB_DEV_REMOVED, VIRT_CB_N };
 
 struct vs_virt {
 	char uri[256];
 	virConnectPtr conn;
 	int host_cpus; /* cached virNodeGetCPUMap count */
 	char last_error[256];
+	/* watching (virt_watch) */
+	struct virtev *loop;
+	int cb[VIRT_CB_N]; /* -1 when not registered */
+	bool close_cb;	   /* the close callback is registered on conn */
+	bool lost;	   /* libvirt said the connection closed: drop it in virt_tick */
+	struct virt_conn_info info;
+	struct virt_event q[VIRT_EVQ_MAX];
+	int q_head, q_n;
+	bool q_overflow;
 };
+
+static void virt_on_close(virConnectPtr conn, int reason, void *opaque);
+static void virt_subscribe(struct vs_virt *v);
 
 /* libvirt prints every error to stderr unless a handler is set. */
 static void virt_quiet(void *arg, virErrorPtr e)
@@ -27,6 +45,58 @@ static void virt_quiet(void *arg, virErrorPtr e)
 bool virt_available(void)
 {
 	return true;
+}
+
+static double virt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void virt_push(struct vs_virt *v, enum virt_event_kind kind, const char *dom, int detail)
+{
+	struct virt_event *e;
+
+	if (v->q_n == VIRT_EVQ_MAX) {
+		v->q_overflow = true; /* taken as one RESYNC */
+		return;
+	}
+	e = &v->q[(v->q_head + v->q_n++) % VIRT_EVQ_MAX];
+	e->kind = kind;
+	e->detail = detail;
+	str_copy(e->domain, dom ? dom : "", sizeof(e->domain));
+}
+
+/* Forget the connection: callbacks off, then close. Safe on a dead one
+ * (the deregistrations are local then); never called from libvirt's own
+ * callbacks. */
+static void virt_drop(struct vs_virt *v, const char *why)
+{
+	if (!v->conn)
+		return;
+	for (int i = 0; i < VIRT_CB_N; i++)
+		if (v->cb[i] >= 0) {
+			virConnectDomainEventDeregisterAny(v->conn, v->cb[i]);
+			v->cb[i] = -1;
+		}
+	if (v->close_cb)
+		virConnectUnregisterCloseCallback(v->conn, virt_on_close);
+	v->close_cb = false;
+	virConnectClose(v->conn);
+	v->conn = NULL;
+	v->lost = false;
+	if (v->loop) {
+		double now = virt_now();
+		v->info.losses++;
+		v->info.connected = false;
+		v->info.down_since_s = now;
+		v->info.next_try_s = now; /* the first retry at once */
+		v->info.backoff_ms = 0;
+		if (why)
+			str_copy(v->info.last_loss, why, sizeof(v->info.last_loss));
+	}
 }
 
 static int virt_fail(struct vs_virt *v, const char *what)
@@ -50,8 +120,7 @@ static int virt_fail(struct vs_virt *v, const char *what)
 	case VIR_ERR_NO_CONNECT:
 	case VIR_ERR_INVALID_CONN:
 		if (v->conn && virConnectIsAlive(v->conn) != 1) {
-			virConnectClose(v->conn);
-			v->conn = NULL;
+			virt_drop(v, what);
 			return -ENOTCONN;
 		}
 		return -EINVAL;
@@ -60,19 +129,37 @@ static int virt_fail(struct vs_virt *v, const char *what)
 	}
 }
 
+/* Connect when not connected. Watching, a failed try waits out the backoff
+ * before the next one, and a success subscribes to the events again. */
 static int virt_connect(struct vs_virt *v)
 {
+	double now;
+
 	if (v->conn)
 		return 0;
+	now = virt_now();
+	if (v->loop && now < v->info.next_try_s)
+		return -ENOTCONN;
 	v->conn = virConnectOpen(v->uri);
 	if (!v->conn) {
 		virt_fail(v, "connect");
+		if (v->loop) {
+			int b = v->info.backoff_ms;
+			b = b == 0 ? VIRT_BACKOFF_MIN_MS
+				   : (b * 2 > VIRT_BACKOFF_MAX_MS ? VIRT_BACKOFF_MAX_MS : b * 2);
+			v->info.backoff_ms = b;
+			v->info.next_try_s = now + b * 1e-3;
+		}
 		return -ENOTCONN;
 	}
+	v->info.connects++;
+	v->host_cpus = 0;
+	if (v->loop)
+		virt_subscribe(v);
 	return 0;
 }
 
-int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
+int virt_new(struct vs_virt **out, const char *uri, char *err, size_t errlen)
 {
 	struct vs_virt *v = calloc(1, sizeof(*v));
 
@@ -82,6 +169,18 @@ int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
 	}
 	virSetErrorFunc(NULL, virt_quiet);
 	str_copy(v->uri, uri, sizeof(v->uri));
+	for (int i = 0; i < VIRT_CB_N; i++)
+		v->cb[i] = -1;
+	*out = v;
+	return 0;
+}
+
+int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
+{
+	struct vs_virt *v;
+
+	if (virt_new(&v, uri, err, errlen) < 0)
+		return -1;
 	if (virt_connect(v) < 0) {
 		snprintf(err, errlen, "libvirt %s: %s", uri, v->last_error);
 		free(v);
@@ -95,8 +194,7 @@ void virt_close(struct vs_virt *v)
 {
 	if (!v)
 		return;
-	if (v->conn)
-		virConnectClose(v->conn);
+	virt_drop(v, NULL);
 	free(v);
 }
 
@@ -373,6 +471,255 @@ int virt_set_paused(struct vs_virt *v, const char *dom, bool paused)
 	return rc;
 }
 
+int virt_qemu_monitor(struct vs_virt *v, const char *dom, const char *cmd, char **reply)
+{
+	virDomainPtr d;
+	int rc = virt_lookup(v, dom, &d);
+
+	*reply = NULL;
+	if (rc < 0)
+		return rc;
+	rc = virDomainQemuMonitorCommand(d, cmd, reply, VIR_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT);
+	rc = rc < 0 ? virt_fail(v, "virDomainQemuMonitorCommand") : 0;
+	virDomainFree(d);
+	return rc;
+}
+
+/* FlexVF's hot-plug (vfplug.c): a device's XML attached to / detached from
+ * the live domain, and whether the live definition names an alias. */
+int virt_attach_device(struct vs_virt *v, const char *dom, const char *xml)
+{
+	virDomainPtr d;
+	int rc = virt_lookup(v, dom, &d);
+
+	if (rc < 0)
+		return rc;
+	rc = virDomainAttachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE) < 0
+		     ? virt_fail(v, "virDomainAttachDeviceFlags")
+		     : 0;
+	virDomainFree(d);
+	return rc;
+}
+
+int virt_detach_device(struct vs_virt *v, const char *dom, const char *xml)
+{
+	virDomainPtr d;
+	int rc = virt_lookup(v, dom, &d);
+
+	if (rc < 0)
+		return rc;
+	rc = virDomainDetachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE) < 0
+		     ? virt_fail(v, "virDomainDetachDeviceFlags")
+		     : 0;
+	virDomainFree(d);
+	return rc;
+}
+
+int virt_device_present(struct vs_virt *v, const char *dom, const char *alias)
+{
+	virDomainPtr d;
+	char needle[96];
+	char *xml;
+	int rc = virt_lookup(v, dom, &d);
+
+	if (rc < 0)
+		return rc;
+	xml = virDomainGetXMLDesc(d, 0);
+	virDomainFree(d);
+	if (!xml)
+		return virt_fail(v, "virDomainGetXMLDesc");
+	snprintf(needle, sizeof(needle), "<alias name='%s'/>", alias);
+	rc = strstr(xml, needle) != NULL;
+	free(xml);
+	return rc;
+}
+
+/* ---- Following the domains --------------------------------------------------------------------- */
+
+static int virt_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
+			     void *opaque)
+{
+	struct vs_virt *v = opaque;
+	enum virt_event_kind kind;
+
+	v->info.events++;
+	switch (event) {
+	case VIR_DOMAIN_EVENT_STARTED:
+		kind = VIRT_EV_STARTED;
+		break;
+	case VIR_DOMAIN_EVENT_STOPPED:
+	case VIR_DOMAIN_EVENT_CRASHED:
+		kind = VIRT_EV_STOPPED;
+		break;
+	case VIR_DOMAIN_EVENT_DEFINED:
+		kind = VIRT_EV_DEFINED;
+		break;
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		kind = VIRT_EV_UNDEFINED;
+		break;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		kind = VIRT_EV_SUSPENDED;
+		break;
+	case VIR_DOMAIN_EVENT_RESUMED:
+		kind = VIRT_EV_RESUMED;
+		break;
+	default: /* SHUTDOWN (a STOPPED follows), PMSUSPENDED */
+		return 0;
+	}
+	virt_push(v, kind, virDomainGetName(dom), detail);
+	return 0;
+}
+
+/* cputune changes (pins; libvirt 9 has no vCPU hot-plug event of its own) */
+static void virt_on_tunable(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params,
+			    int nparams, void *opaque)
+{
+	struct vs_virt *v = opaque;
+
+	v->info.events++;
+	virt_push(v, VIRT_EV_CHANGED, virDomainGetName(dom), 0);
+}
+
+static void virt_on_device(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+	struct vs_virt *v = opaque;
+
+	v->info.events++;
+	virt_push(v, VIRT_EV_CHANGED, virDomainGetName(dom), 0);
+}
+
+static void virt_on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	static const char *const why[] = { "I/O error", "libvirtd closed the connection",
+					   "keepalive timed out", "closed by us" };
+	struct vs_virt *v = opaque;
+
+	/* never close from inside libvirt's callback: virt_tick does */
+	v->lost = true;
+	snprintf(v->info.last_loss, sizeof(v->info.last_loss), "%s",
+		 reason >= 0 && reason < (int)(sizeof(why) / sizeof(why[0])) ? why[reason]
+									     : "closed");
+}
+
+/* On a fresh connection: the events, the close notice, keepalive; then a
+ * RESYNC so the platform lists the domains (what happened meanwhile). */
+static void virt_subscribe(struct vs_virt *v)
+{
+	static const int ids[VIRT_CB_N] = { VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+					    VIR_DOMAIN_EVENT_ID_TUNABLE,
+					    VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+					    VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED };
+	const virConnectDomainEventGenericCallback cbs[VIRT_CB_N] = {
+		VIR_DOMAIN_EVENT_CALLBACK(virt_on_lifecycle),
+		VIR_DOMAIN_EVENT_CALLBACK(virt_on_tunable),
+		VIR_DOMAIN_EVENT_CALLBACK(virt_on_device),
+		VIR_DOMAIN_EVENT_CALLBACK(virt_on_device),
+	};
+	int rc;
+
+	for (int i = 0; i < VIRT_CB_N; i++) {
+		v->cb[i] = virConnectDomainEventRegisterAny(v->conn, NULL, ids[i], cbs[i], v, NULL);
+		if (v->cb[i] < 0)
+			virt_fail(v, "virConnectDomainEventRegisterAny");
+	}
+	v->close_cb = virConnectRegisterCloseCallback(v->conn, virt_on_close, v, NULL) == 0;
+	/* 1: the daemon has no keepalive; local drivers (test:///) have no call for it */
+	rc = virConnectSetKeepAlive(v->conn, VIRT_KEEPALIVE_S, VIRT_KEEPALIVE_COUNT);
+	if (rc < 0 && virGetLastError() && virGetLastError()->code == VIR_ERR_NO_SUPPORT)
+		rc = 1;
+	v->info.keepalive = rc == 0 ? 1 : rc == 1 ? 0 : -1;
+	v->info.connected = true;
+	v->info.down_since_s = 0;
+	v->info.backoff_ms = 0;
+	v->lost = false;
+	virt_push(v, VIRT_EV_RESYNC, NULL, 0);
+}
+
+int virt_watch(struct vs_virt *v, struct virtev *loop, char *err, size_t errlen)
+{
+	if (!loop) {
+		snprintf(err, errlen, "libvirt events: no event loop");
+		return -1;
+	}
+	v->loop = loop;
+	if (v->conn)
+		virt_subscribe(v);
+	else
+		v->info.next_try_s = 0;
+	return 0;
+}
+
+void virt_tick(struct vs_virt *v)
+{
+	if (v->lost) {
+		char why[sizeof(v->info.last_loss)];
+		str_copy(why, v->info.last_loss, sizeof(why));
+		virt_drop(v, why);
+	}
+	if (!v->conn && v->loop)
+		virt_connect(v);
+}
+
+bool virt_pending(const struct vs_virt *v)
+{
+	return v->q_n > 0 || v->q_overflow || v->lost;
+}
+
+int virt_take_events(struct vs_virt *v, struct virt_event *out, int max)
+{
+	int k = 0;
+
+	while (v->q_n > 0 && k < max) {
+		out[k++] = v->q[v->q_head];
+		v->q_head = (v->q_head + 1) % VIRT_EVQ_MAX;
+		v->q_n--;
+	}
+	if (v->q_overflow && v->q_n == 0 && k < max) {
+		memset(&out[k], 0, sizeof(out[k]));
+		out[k++].kind = VIRT_EV_RESYNC;
+		v->q_overflow = false;
+	}
+	return k;
+}
+
+static int virt_cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int virt_list_running(struct vs_virt *v, char (*names)[VIRT_NAME_MAX], int max)
+{
+	virDomainPtr *doms = NULL;
+	int n, k = 0;
+
+	if (virt_connect(v) < 0)
+		return -ENOTCONN;
+	n = virConnectListAllDomains(v->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (n < 0)
+		return virt_fail(v, "virConnectListAllDomains");
+	for (int i = 0; i < n; i++) {
+		const char *name = virDomainGetName(doms[i]);
+		if (name && strlen(name) < VIRT_NAME_MAX && k < max)
+			str_copy(names[k++], name, VIRT_NAME_MAX);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	qsort(names, (size_t)k, VIRT_NAME_MAX, virt_cmp_name);
+	return k;
+}
+
+void virt_conn_info(const struct vs_virt *v, struct virt_conn_info *out)
+{
+	*out = v->info;
+	out->connected = v->conn != NULL && !v->lost;
+	out->watching = v->loop != NULL;
+}
+
+const char *virt_uri(const struct vs_virt *v)
+{
+	return v->uri;
+}
+
 #else /* !VS_HAVE_LIBVIRT */
 
 struct vs_virt {
@@ -388,6 +735,11 @@ int virt_open(struct vs_virt **out, const char *uri, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "vspace was built without libvirt (install libvirt-dev and rebuild)");
 	return -1;
+}
+
+int virt_new(struct vs_virt **out, const char *uri, char *err, size_t errlen)
+{
+	return virt_open(out, uri, err, errlen);
 }
 
 void virt_close(struct vs_virt *v)
@@ -419,4 +771,44 @@ int virt_pin_iothread(struct vs_virt *v, const char *dom, int id, const struct v
 	VIRT_STUB();
 int virt_set_paused(struct vs_virt *v, const char *dom, bool paused) VIRT_STUB();
 int virt_is_paused(struct vs_virt *v, const char *dom) VIRT_STUB();
+int virt_list_running(struct vs_virt *v, char (*names)[VIRT_NAME_MAX], int max) VIRT_STUB();
+int virt_attach_device(struct vs_virt *v, const char *dom, const char *xml) VIRT_STUB();
+int virt_detach_device(struct vs_virt *v, const char *dom, const char *xml) VIRT_STUB();
+int virt_device_present(struct vs_virt *v, const char *dom, const char *alias) VIRT_STUB();
+
+int virt_qemu_monitor(struct vs_virt *v, const char *dom, const char *cmd, char **reply)
+{
+	*reply = NULL;
+	return -EOPNOTSUPP;
+}
+
+int virt_watch(struct vs_virt *v, struct virtev *loop, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "vspace was built without libvirt (install libvirt-dev and rebuild)");
+	return -1;
+}
+
+void virt_tick(struct vs_virt *v)
+{
+}
+
+bool virt_pending(const struct vs_virt *v)
+{
+	return false;
+}
+
+int virt_take_events(struct vs_virt *v, struct virt_event *out, int max)
+{
+	return 0;
+}
+
+void virt_conn_info(const struct vs_virt *v, struct virt_conn_info *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
+const char *virt_uri(const struct vs_virt *v)
+{
+	return "";
+}
 #endif
