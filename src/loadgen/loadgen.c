@@ -1678,7 +1678,7 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_result *r, char
 	e->timeout_ns = (uint64_t)(cfg->timeout_s * 1e9);
 	atomic_init(&e->abort, 0);
 	if (cfg->protocol == LOADGEN_MEMCACHED &&
-	    etc_keys_init(&e->keys, cfg->keys, cfg->value_max, cfg->seed) < 0) {
+	    etc_keys_init(&e->keys, cfg->keys, cfg->value_max, LOADGEN_KEYS_SEED) < 0) {
 		snprintf(err, err_len, "out of memory for %u keys", cfg->keys);
 		free(e);
 		return LOADGEN_E_START;

@@ -40,6 +40,10 @@
  */
 #define LOADGEN_COALESCE_PER_WAKE 4.0
 #define LOADGEN_COALESCE_MAX_US	  1000.0
+/* The key space (each key's name and value size) is drawn with this seed,
+ * not the run's: a run with --no-load, whatever its --seed, asks for the keys
+ * an earlier run loaded (--keys and --value-max being the same). */
+#define LOADGEN_KEYS_SEED 1
 /* A run uses too much CPU to be the server's limit when its sender threads
  * were busy this share of the measured time (search: the loadgen's own limit). */
 #define LOADGEN_CPU_LIMIT 0.90

@@ -138,6 +138,10 @@ else
 	else
 		notok "memcached run" "rc=$rc" "$out"
 	fi
+	# the key space does not depend on the seed: another run's GETs hit the keys this one loaded
+	lg --server "127.0.0.1:$mc_port" --qps 1000 --duration 0.3 --keys 2000 --no-load --json "${LAX[@]}"
+	ran $rc && [ "$(jfield "$out" misses)" = 0 ] && [ "$(jfield "$out" hits)" -gt 100 ]
+	check "--no-load with a fresh seed: every GET hits the keys loaded before" $? "rc=$rc" "$out"
 	rows=$(tail -n +2 "$tmp/tl.csv" 2>/dev/null | wc -l)
 	[ "$(head -1 "$tmp/tl.csv" 2>/dev/null)" = "t_s,replies,errors,timeouts,conn_failures,p50_us,p95_us,p99_us" ] && [ "$rows" -ge 8 ]
 	check "--timeline: one row per 100 ms window ($rows), errors and timeouts columns" $?
