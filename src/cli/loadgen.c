@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "lib/cliopt.h"
@@ -27,6 +30,8 @@ struct loadgen_cli {
 	double precision; /* search bracket */
 	const char *report_spec;
 	const char *timeline_path;
+	const char *raw_path;
+	int repeats; /* search: runs per rate */
 	bool have_server, have_qps;
 };
 
@@ -38,10 +43,11 @@ static void loadgen_usage(FILE *f)
 		"\n"
 		"Open-loop load: requests are sent at Poisson-distributed times at the offered\n"
 		"rate whatever the replies do, over many connections served by a few threads\n"
-		"(epoll). Latency is measured from each request's intended send time, so a\n"
-		"server that falls behind is charged for the queue it causes (no coordinated\n"
-		"omission). Percentiles come from a log-linear histogram (<= 0.4 %% error) with\n"
-		"95 %% confidence intervals.\n"
+		"(epoll). Latency runs from each request's intended send time (its actual send\n"
+		"time when it left early, see --coalesce-us) to the kernel's receive time of the\n"
+		"reply, so a server that falls behind is charged for the queue it causes (no\n"
+		"coordinated omission). Percentiles come from a log-linear histogram (<= 0.4 %%\n"
+		"error) with 95 %% confidence intervals.\n"
 		"\n"
 		"Options:\n"
 		"  --protocol P        memcached (default) or http\n"
@@ -52,57 +58,103 @@ static void loadgen_usage(FILE *f)
 		"  --connections C     TCP connections in total (default 32)\n"
 		"  --threads T         sender threads (default 1)\n"
 		"  --pipeline N        requests in flight per connection at most (default 16);\n"
-		"                      an idle connection is always preferred\n"
+		"                      an idle connection is always preferred; 1: no pipelining\n"
+		"  --timeout S         a request without a reply S seconds after its start is a\n"
+		"                      timeout (default 1); also the longest silence of the\n"
+		"                      warm-up key load and of the drain after the run\n"
+		"  --max-error-pct P   the run fails when errors, bad replies, timeouts and\n"
+		"                      drops exceed P %% of the requests (default 0.1)\n"
+		"  --max-lag-us US     sender-lag limit (default 500): when the p99 of how late\n"
+		"                      the loadgen took its requests up exceeds it (the lower\n"
+		"                      end of its 95 %% confidence interval does: one hiccup in a\n"
+		"                      short run is not enough), the run fails (exit 3); its\n"
+		"                      percentiles are still printed, marked\n"
+		"  --rt                run the sender threads at SCHED_FIFO 1 (needs root,\n"
+		"                      CAP_SYS_NICE or RLIMIT_RTPRIO >= 1; exit 1 when refused):\n"
+		"                      keeps the schedule on a busy machine\n"
+		"  --coalesce-us US    send a request up to US early together with one that is\n"
+		"                      due, saving a wake-up; its latency then runs from its\n"
+		"                      actual send (default 4e6/QPS, at most 1000: about five\n"
+		"                      requests per wake-up; 0: every request at its own time,\n"
+		"                      which costs more CPU)\n"
+		"  --seed N            random seed (default: a fresh one, printed; give it to\n"
+		"                      repeat a run's schedule)\n"
 		"  --slo-us US         p95 target in microseconds (for --search; also printed)\n"
-		"  --json              print one JSON object (search: one per step, then one\n"
+		"  --json              print one JSON object (search: one per run, then one\n"
 		"                      with the result)\n"
 		"  --report unix:SOCKET:WORKLOAD\n"
 		"                      push each window's p95 to vspaced's control socket:\n"
 		"                      "
 		"{\"cmd\":\"report\",\"workload\":W,\"p95_us\":P,\"count\":N}\n"
 		"  --window-ms MS      report/timeline window (default 100)\n"
-		"  --timeline FILE     per-window CSV: t_s,replies,errors,p50_us,p95_us,p99_us\n"
-		"                      (t_s: end of the window, seconds since the measured time\n"
-		"                      began; negative during --warmup)\n"
+		"  --timeline FILE     per-window CSV: t_s,replies,errors,timeouts,\n"
+		"                      conn_failures,p50_us,p95_us,p99_us (t_s: end of the\n"
+		"                      window, seconds since the measured time began; negative\n"
+		"                      during --warmup; errors include bad replies, timeouts\n"
+		"                      drops)\n"
+		"  --raw FILE          one CSV line per measured request:\n"
+		"                      intended_us,latency_us,status,lag_us (intended send time\n"
+		"                      since the measured time began; status ok, miss, error,\n"
+		"                      bad_reply, timeout or dropped; latency empty for the last\n"
+		"                      two; lag: how late the sender took it up)\n"
 		"  --search            find the highest rate whose p95 <= --slo-us: double the\n"
-		"                      rate from --qps (default 1000) until a step fails, then\n"
-		"                      bisect; each step lasts --duration. A step fails on\n"
-		"                      sender lag, errors, timeouts, replies < 95 %% of the\n"
-		"                      requests sent, or p95 over the SLO\n"
+		"                      rate from --qps (default 1000) until a rate fails, then\n"
+		"                      bisect until the bracket is within --precision. Each\n"
+		"                      rate runs (--duration each, a new seed each) until a\n"
+		"                      majority of --repeats agree: passed, failed (any rule\n"
+		"                      above, or p95 over the SLO: the median p95 decides), or\n"
+		"                      the loadgen could not drive it (sender lag, a sender\n"
+		"                      thread >= 90 %% busy; such runs do not vote on the\n"
+		"                      server). When the lowest failing rate is of the last\n"
+		"                      kind, the result is the loadgen's own limit: exit 10.\n"
+		"                      Wrong protocol or lost connections stop it (7, 5)\n"
+		"  --repeats N         runs per rate in a search (default 3)\n"
 		"  --max-qps N         search upper bound (default 10000000)\n"
 		"  --precision X       search stops when the bracket is narrower than X times the\n"
 		"                      best rate (default 0.05)\n"
-		"  --max-lag-us US     sender-lag limit (default 500): when the p99 of the time\n"
-		"                      between a request's intended send time and the moment the\n"
-		"                      sender took it up exceeds it, the loadgen could not keep\n"
-		"                      its own schedule: no percentiles are reported, exit 3\n"
-		"  --drain-timeout S   after the run, wait this long for replies (default 1);\n"
-		"                      requests still unanswered then count as timeouts\n"
-		"  --seed N            random seed (default 1)\n"
 		"memcached:\n"
 		"  --keys N            key space (default 10000); every key is SET before the\n"
 		"                      run (the warm-up load) unless --no-load\n"
 		"  --mix GET:SET       request mix (default 30:1, Facebook ETC)\n"
 		"  --value-max BYTES   largest value (default 4096); key and value sizes follow\n"
 		"                      the ETC fits (GEV keys, generalized-Pareto values)\n"
-		"  --no-load           skip the warm-up load\n"
+		"  --no-load           skip the warm-up load (the key space does not depend on\n"
+		"                      --seed: an earlier run's keys are hit)\n"
 		"http:\n"
 		"  --path PATH         request target (default /); HTTP/1.1 keep-alive GET\n"
 		"  -h, --help          this text\n"
 		"\n"
-		"Output: offered, sent and achieved rates; p50/p95/p99/p99.9 in microseconds\n"
-		"with 95 %% confidence intervals; errors (error replies, malformed replies,\n"
-		"connection failures), timeouts; the sender's own lag; the loadgen's CPU time\n"
-		"per request. JSON keys: offered_qps sent_qps achieved_qps duration_s sent\n"
-		"completed errors timeouts dropped reconnects hits misses p50_us p95_us p99_us\n"
-		"p999_us max_us mean_us p50_ci_us p95_ci_us p99_ci_us p999_ci_us sender_lag\n"
-		"lag_p50_us lag_p99_us cpu_s cpu_us_per_req (percentiles are null when the\n"
-		"sender lagged), plus reports_* with --report.\n"
+		"Output: the verdict first (OK, or FAILED with the exit status and every reason);\n"
+		"offered, scheduled, sent (written in full) and achieved (replies in the\n"
+		"measured time) rates; every scheduled request's outcome (ok, error reply, bad\n"
+		"reply, timeout, dropped) and connection failures apart; p50/p95/p99/p99.9 in\n"
+		"microseconds with 95 %% confidence intervals; the sender's own lag; the\n"
+		"loadgen's CPU time per request. JSON keys: status exit_status failure seed\n"
+		"offered_qps scheduled_qps sent_qps achieved_qps duration_s scheduled sent\n"
+		"completed ok errors bad_replies timeouts dropped late_replies conn_failures\n"
+		"connect_failures conn_closed conn_closed_unanswered reconnects hits misses p50_us "
+		"p95_us p99_us p999_us max_us mean_us p50_ci_us\n"
+		"p95_ci_us p99_ci_us p999_ci_us sender_lag lag_p50_us lag_p99_us lag_p999_us\n"
+		"lag_max_us cpu_s cpu_us_per_req (percentiles are null only without replies),\n"
+		"plus reports_* with --report.\n"
 		"\n"
-		"Exit status: 0 ok, 1 the run failed (cannot connect, ...), 2 bad argument\n"
-		"(including a --timeline file that cannot be written),\n"
-		"3 sender lag (the figures would measure the loadgen, not the server),\n"
-		"130 interrupted.\n"
+		"Exit status: one per kind of failure (when several apply, the first of 7, 5,\n"
+		"4, 6, 8, 3):\n"
+		"  0   ok: errors + timeouts within --max-error-pct, the rate held (replies in "
+		"the\n"
+		"      measured time >= 95 %% of the requests scheduled), no sender lag\n"
+		"  1   the run could not start (cannot connect, resources, --rt refused), or\n"
+		"      writing --raw or --timeline failed\n"
+		"  2   bad argument (also a --timeline or --raw file that cannot be created)\n"
+		"  3   sender lag: the loadgen fell behind its own schedule\n"
+		"  4   timeouts: the server stopped answering\n"
+		"  5   connection lost: requests unanswered while connections failed\n"
+		"  6   error replies (HTTP 4xx/5xx, memcached ERROR/SERVER_ERROR/NOT_STORED)\n"
+		"  7   wrong protocol: replies that are not the protocol's\n"
+		"  8   rate not held: the server answered too few in the measured time\n"
+		"  9   a phase timed out before the measured run (connecting, the key load)\n"
+		"  10  --search: limited by the load generator\n"
+		"  130 interrupted\n"
 		"\n"
 		"Examples:\n"
 		"  vspace loadgen --server 127.0.0.1:11211 --qps 20000 --duration 10\n"
@@ -165,11 +217,16 @@ enum {
 	OPT_REPORT,
 	OPT_WINDOW,
 	OPT_TIMELINE,
+	OPT_RAW,
 	OPT_SEARCH,
+	OPT_REPEATS,
 	OPT_MAX_QPS,
 	OPT_PRECISION,
 	OPT_MAX_LAG,
-	OPT_DRAIN,
+	OPT_MAX_ERROR,
+	OPT_TIMEOUT,
+	OPT_RT,
+	OPT_COALESCE,
 	OPT_SEED,
 	OPT_KEYS,
 	OPT_MIX,
@@ -192,11 +249,16 @@ static const struct option loadgen_options[] = {
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "window-ms", required_argument, NULL, OPT_WINDOW },
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "raw", required_argument, NULL, OPT_RAW },
 	{ "search", no_argument, NULL, OPT_SEARCH },
+	{ "repeats", required_argument, NULL, OPT_REPEATS },
 	{ "max-qps", required_argument, NULL, OPT_MAX_QPS },
 	{ "precision", required_argument, NULL, OPT_PRECISION },
 	{ "max-lag-us", required_argument, NULL, OPT_MAX_LAG },
-	{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+	{ "max-error-pct", required_argument, NULL, OPT_MAX_ERROR },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "rt", no_argument, NULL, OPT_RT },
+	{ "coalesce-us", required_argument, NULL, OPT_COALESCE },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "keys", required_argument, NULL, OPT_KEYS },
 	{ "mix", required_argument, NULL, OPT_MIX },
@@ -207,16 +269,31 @@ static const struct option loadgen_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* A seed nobody gave: fresh for every run, small enough to print and type. */
+static uint64_t loadgen_fresh_seed(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
+	}
+	return v % 1000000000u + 1; /* 1 .. 10^9 */
+}
+
 /* Returns 0, 1 for --help, -1 on a bad argument (already reported). */
 static int loadgen_parse(int argc, char **argv, struct loadgen_cli *o)
 {
 	char err[256];
 	long l;
 	int ch;
+	bool have_seed = false;
 
 	loadgen_config_init(&o->cfg);
 	o->max_qps = 1e7;
 	o->precision = 0.05;
+	o->repeats = 3;
 	opterr = 0;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, ":h", loadgen_options, NULL)) != -1) {
@@ -277,8 +354,15 @@ static int loadgen_parse(int argc, char **argv, struct loadgen_cli *o)
 		case OPT_TIMELINE:
 			o->timeline_path = optarg;
 			break;
+		case OPT_RAW:
+			o->raw_path = optarg;
+			break;
 		case OPT_SEARCH:
 			o->search = true;
+			break;
+		case OPT_REPEATS:
+			rc = loadgen_opt_long("--repeats", optarg, 1, 15, &l);
+			o->repeats = (int)l;
 			break;
 		case OPT_MAX_QPS:
 			rc = loadgen_opt_double("--max-qps", optarg, 1, 1e8, &o->max_qps);
@@ -289,13 +373,23 @@ static int loadgen_parse(int argc, char **argv, struct loadgen_cli *o)
 		case OPT_MAX_LAG:
 			rc = loadgen_opt_double("--max-lag-us", optarg, 1, 1e9, &c->max_lag_us);
 			break;
-		case OPT_DRAIN:
-			rc = loadgen_opt_double("--drain-timeout", optarg, 0, 3600,
-						&c->drain_timeout_s);
+		case OPT_MAX_ERROR:
+			rc = loadgen_opt_double("--max-error-pct", optarg, 0, 100,
+						&c->max_error_pct);
+			break;
+		case OPT_TIMEOUT:
+			rc = loadgen_opt_double("--timeout", optarg, 0.001, 3600, &c->timeout_s);
+			break;
+		case OPT_RT:
+			c->rt = true;
+			break;
+		case OPT_COALESCE:
+			rc = loadgen_opt_double("--coalesce-us", optarg, 0, 1e6, &c->coalesce_us);
 			break;
 		case OPT_SEED:
 			rc = loadgen_opt_long("--seed", optarg, 0, LONG_MAX, &l);
 			c->seed = (uint64_t)l;
+			have_seed = true;
 			break;
 		case OPT_KEYS:
 			rc = loadgen_opt_long("--keys", optarg, 1, 100000000, &l);
@@ -352,6 +446,10 @@ static int loadgen_parse(int argc, char **argv, struct loadgen_cli *o)
 			o->max_qps);
 		return -1;
 	}
+	if (o->search && o->raw_path) {
+		fprintf(stderr, "vspace loadgen: --raw is for one run, not --search\n");
+		return -1;
+	}
 	if (o->cfg.connections < o->cfg.threads) {
 		fprintf(stderr, "vspace loadgen: --connections %d is fewer than --threads %d\n",
 			o->cfg.connections, o->cfg.threads);
@@ -365,73 +463,108 @@ static int loadgen_parse(int argc, char **argv, struct loadgen_cli *o)
 			return -1;
 		}
 	}
+	if (!have_seed)
+		o->cfg.seed = loadgen_fresh_seed();
 	return 0;
 }
 
-static json_t *loadgen_json_us(const struct vs_hist *h, double q, bool valid)
+static json_t *loadgen_json_us(const struct vs_hist *h, double q)
 {
-	return valid && h->total > 0 ? json_real(loadgen_quantile_us(h, q)) : json_null();
+	return h->total > 0 ? json_real(loadgen_quantile_us(h, q)) : json_null();
 }
 
-static json_t *loadgen_json_ci(const struct vs_hist *h, double q, bool valid)
+static json_t *loadgen_json_ci(const struct vs_hist *h, double q)
 {
 	uint64_t lo, hi;
 
-	if (!valid || h->total == 0)
+	if (h->total == 0)
 		return json_null();
 	hist_quantile_ci(h, q, 1.96, &lo, &hi);
 	return json_pack("[f, f]", (double)lo / 1000.0, (double)hi / 1000.0);
+}
+
+static const char *loadgen_proto_name(const struct loadgen_config *c)
+{
+	return c->protocol == LOADGEN_HTTP ? "http" : "memcached";
+}
+
+static double loadgen_cpu_per_req_us(const struct loadgen_result *r)
+{
+	return r->completed ? r->cpu_s * 1e6 / (double)r->completed : 0;
 }
 
 static json_t *loadgen_result_json(const struct loadgen_cli *o, const struct loadgen_result *r)
 {
 	const struct loadgen_config *c = &o->cfg;
 	const struct vs_hist *h = &r->latency;
-	bool valid = !r->lagging;
 	json_t *j = json_object();
+	char why[1024];
+	int status = loadgen_judge(c, r, why, sizeof(why));
 
-	json_object_set_new(j, "protocol",
-			    json_string(c->protocol == LOADGEN_HTTP ? "http" : "memcached"));
+	json_object_set_new(j, "status", json_string(loadgen_status_name(status)));
+	json_object_set_new(j, "exit_status", json_integer(status));
+	json_object_set_new(j, "failure", status ? json_string(why) : json_null());
+	json_object_set_new(j, "protocol", json_string(loadgen_proto_name(c)));
 	json_object_set_new(j, "server", json_string(c->server));
+	json_object_set_new(j, "seed", json_integer((json_int_t)r->seed));
 	json_object_set_new(j, "offered_qps", json_real(r->offered_qps));
+	json_object_set_new(j, "scheduled_qps", json_real(r->scheduled_qps));
 	json_object_set_new(j, "sent_qps", json_real(r->sent_qps));
 	json_object_set_new(j, "achieved_qps", json_real(r->achieved_qps));
 	json_object_set_new(j, "duration_s", json_real(r->duration_s));
 	json_object_set_new(j, "connections", json_integer(c->connections));
 	json_object_set_new(j, "threads", json_integer(c->threads));
+	json_object_set_new(j, "pipeline", json_integer(c->pipeline_max));
+	json_object_set_new(j, "coalesce_us", json_real(r->coalesce_us));
+	json_object_set_new(j, "rt", json_boolean(r->rt));
+	json_object_set_new(j, "scheduled", json_integer((json_int_t)r->scheduled));
 	json_object_set_new(j, "sent", json_integer((json_int_t)r->sent));
 	json_object_set_new(j, "completed", json_integer((json_int_t)r->completed));
+	json_object_set_new(j, "ok", json_integer((json_int_t)r->ok));
 	json_object_set_new(j, "errors", json_integer((json_int_t)r->errors));
+	json_object_set_new(j, "bad_replies", json_integer((json_int_t)r->bad_replies));
 	json_object_set_new(j, "timeouts", json_integer((json_int_t)r->timeouts));
 	json_object_set_new(j, "dropped", json_integer((json_int_t)r->dropped));
+	json_object_set_new(j, "late_replies", json_integer((json_int_t)r->late_replies));
+	json_object_set_new(j, "conn_failures", json_integer((json_int_t)r->conn_failures));
+	json_object_set_new(j, "connect_failures", json_integer((json_int_t)r->connect_failures));
+	json_object_set_new(j, "conn_closed", json_integer((json_int_t)r->conn_closed));
+	json_object_set_new(j, "conn_closed_unanswered",
+			    json_integer((json_int_t)r->conn_closed_unanswered));
 	json_object_set_new(j, "reconnects", json_integer((json_int_t)r->reconnects));
 	if (c->protocol == LOADGEN_MEMCACHED) {
 		json_object_set_new(j, "hits", json_integer((json_int_t)r->hits));
 		json_object_set_new(j, "misses", json_integer((json_int_t)r->misses));
 		json_object_set_new(j, "load_errors", json_integer((json_int_t)r->load_errors));
 	}
-	json_object_set_new(j, "p50_us", loadgen_json_us(h, 0.50, valid));
-	json_object_set_new(j, "p95_us", loadgen_json_us(h, 0.95, valid));
-	json_object_set_new(j, "p99_us", loadgen_json_us(h, 0.99, valid));
-	json_object_set_new(j, "p999_us", loadgen_json_us(h, 0.999, valid));
-	json_object_set_new(j, "max_us", loadgen_json_us(h, 1.0, valid));
+	json_object_set_new(j, "p50_us", loadgen_json_us(h, 0.50));
+	json_object_set_new(j, "p95_us", loadgen_json_us(h, 0.95));
+	json_object_set_new(j, "p99_us", loadgen_json_us(h, 0.99));
+	json_object_set_new(j, "p999_us", loadgen_json_us(h, 0.999));
+	json_object_set_new(j, "max_us", loadgen_json_us(h, 1.0));
 	json_object_set_new(j, "mean_us",
-			    valid && h->total ? json_real(hist_mean(h) / 1000.0) : json_null());
-	json_object_set_new(j, "p50_ci_us", loadgen_json_ci(h, 0.50, valid));
-	json_object_set_new(j, "p95_ci_us", loadgen_json_ci(h, 0.95, valid));
-	json_object_set_new(j, "p99_ci_us", loadgen_json_ci(h, 0.99, valid));
-	json_object_set_new(j, "p999_ci_us", loadgen_json_ci(h, 0.999, valid));
+			    h->total ? json_real(hist_mean(h) / 1000.0) : json_null());
+	json_object_set_new(j, "p50_ci_us", loadgen_json_ci(h, 0.50));
+	json_object_set_new(j, "p95_ci_us", loadgen_json_ci(h, 0.95));
+	json_object_set_new(j, "p99_ci_us", loadgen_json_ci(h, 0.99));
+	json_object_set_new(j, "p999_ci_us", loadgen_json_ci(h, 0.999));
+	json_object_set_new(j, "rx_timestamped", json_integer((json_int_t)r->rx_timestamped));
 	json_object_set_new(j, "sender_lag", json_boolean(r->lagging));
 	json_object_set_new(j, "lag_p50_us", json_real(loadgen_quantile_us(&r->lag, 0.50)));
 	json_object_set_new(j, "lag_p99_us", json_real(loadgen_quantile_us(&r->lag, 0.99)));
+	json_object_set_new(j, "lag_p999_us", json_real(loadgen_quantile_us(&r->lag, 0.999)));
+	json_object_set_new(j, "lag_max_us", json_real(loadgen_quantile_us(&r->lag, 1.0)));
 	json_object_set_new(j, "max_lag_us", json_real(c->max_lag_us));
 	json_object_set_new(j, "cpu_s", json_real(r->cpu_s));
-	json_object_set_new(j, "cpu_us_per_req",
-			    json_real(r->sent ? r->cpu_s * 1e6 / (double)r->sent : 0));
+	json_object_set_new(j, "cpu_us_per_req", json_real(loadgen_cpu_per_req_us(r)));
+	json_object_set_new(j, "sender_busy",
+			    json_real(r->duration_s > 0 ? r->sender_cpu_max_s / r->duration_s : 0));
 	if (o->slo_us > 0)
 		json_object_set_new(j, "slo_us", json_real(o->slo_us));
 	if (r->first_error[0])
 		json_object_set_new(j, "first_error", json_string(r->first_error));
+	if (r->first_conn_error[0])
+		json_object_set_new(j, "first_conn_error", json_string(r->first_conn_error));
 	if (r->interrupted)
 		json_object_set_new(j, "interrupted", json_true());
 	if (c->report) {
@@ -456,33 +589,79 @@ static void loadgen_print_json(json_t *j)
 	json_decref(j);
 }
 
-static void loadgen_print_pct(const struct vs_hist *h, const char *name, double q)
+static void loadgen_print_pct(const struct vs_hist *h, const char *name, double q, bool marked)
 {
 	uint64_t lo, hi;
 
 	hist_quantile_ci(h, q, 1.96, &lo, &hi);
-	printf("  %-6s %10.1f us   [%.1f, %.1f]\n", name, loadgen_quantile_us(h, q),
-	       (double)lo / 1000.0, (double)hi / 1000.0);
+	printf("  %-6s %10.1f us   [%.1f, %.1f]%s\n", name, loadgen_quantile_us(h, q),
+	       (double)lo / 1000.0, (double)hi / 1000.0, marked ? "  *" : "");
+}
+
+/* What to do about sender lag: the fixes measured to help (docs/BENCHMARKS.md). */
+static void loadgen_print_lag_help(const struct loadgen_config *c, const struct loadgen_result *r)
+{
+	double busy = r->duration_s > 0 ? 100.0 * r->sender_cpu_max_s / r->duration_s : 0;
+
+	printf("         the loadgen fell behind its own schedule: the percentiles (marked *)\n"
+	       "         include its lateness, and the server saw a burstier load than offered.\n");
+	if (busy >= 100 * LOADGEN_CPU_LIMIT)
+		printf("         A sender thread was %.0f %% busy: more --threads or a lower "
+		       "--qps.\n",
+		       busy);
+	if (!c->rt)
+		printf("         What helps on a busy machine: --rt (the sender at SCHED_FIFO 1; "
+		       "needs\n"
+		       "         root or CAP_SYS_NICE; or chrt -f 1 vspace loadgen ...): measured "
+		       "to keep\n"
+		       "         the lag p99 under 0.2 ms where other work made it 4-50 ms, which "
+		       "pinning\n"
+		       "         it to a core of its own with taskset did not "
+		       "(docs/BENCHMARKS.md).\n");
+	else
+		printf("         It ran at SCHED_FIFO already (--rt): something of higher "
+		       "priority,\n"
+		       "         or interrupts, took its core.\n");
+	printf("         --max-lag-us %.0f would accept this lag.\n",
+	       ceil(loadgen_quantile_us(&r->lag, 0.99) / 100) * 100);
 }
 
 static void loadgen_print_text(const struct loadgen_cli *o, const struct loadgen_result *r)
 {
 	const struct loadgen_config *c = &o->cfg;
 	const struct vs_hist *h = &r->latency;
+	char why[1024];
+	int status = loadgen_judge(c, r, why, sizeof(why));
 
-	printf("vspace loadgen: %s %s, %.0f QPS offered for %.1f s (%d connections, %d "
-	       "thread%s)%s\n",
-	       c->protocol == LOADGEN_HTTP ? "http" : "memcached", c->server, r->offered_qps,
-	       r->duration_s, c->connections, c->threads, c->threads == 1 ? "" : "s",
-	       r->interrupted ? " -- INTERRUPTED" : "");
-	printf("rate     offered %.1f  sent %.1f  achieved %.1f QPS (%.2f %% of offered)\n",
-	       r->offered_qps, r->sent_qps, r->achieved_qps,
+	if (status == LOADGEN_OK)
+		printf("vspace loadgen: OK\n");
+	else
+		printf("vspace loadgen: %s (exit %d, %s): %s\n",
+		       status == LOADGEN_E_INTERRUPTED ? "INTERRUPTED" : "FAILED", status,
+		       loadgen_status_name(status), why);
+	printf("run      %s %s, %.0f QPS offered for %.1f s (%d connections, %d thread%s, "
+	       "pipeline %d%s), seed %llu\n",
+	       loadgen_proto_name(c), c->server, r->offered_qps, r->duration_s, c->connections,
+	       c->threads, c->threads == 1 ? "" : "s", c->pipeline_max, r->rt ? ", SCHED_FIFO" : "",
+	       (unsigned long long)r->seed);
+	printf("rate     offered %.1f  scheduled %.1f  sent %.1f  achieved %.1f QPS "
+	       "(%.2f %% of offered)\n",
+	       r->offered_qps, r->scheduled_qps, r->sent_qps, r->achieved_qps,
 	       r->offered_qps > 0 ? 100.0 * r->achieved_qps / r->offered_qps : 0);
-	printf("requests %llu sent, %llu completed, %llu errors, %llu timeouts, %llu dropped, "
-	       "%llu reconnects\n",
-	       (unsigned long long)r->sent, (unsigned long long)r->completed,
-	       (unsigned long long)r->errors, (unsigned long long)r->timeouts,
-	       (unsigned long long)r->dropped, (unsigned long long)r->reconnects);
+	printf("requests %llu scheduled: %llu ok, %llu error replies, %llu bad replies, "
+	       "%llu timeouts, %llu dropped (%llu sent)\n",
+	       (unsigned long long)r->scheduled, (unsigned long long)r->ok,
+	       (unsigned long long)r->errors, (unsigned long long)r->bad_replies,
+	       (unsigned long long)r->timeouts, (unsigned long long)r->dropped,
+	       (unsigned long long)r->sent);
+	printf("conns    %llu connection failures (%llu connects refused or failed, %llu closed "
+	       "with requests in flight, %llu of them before any reply), %llu reconnects\n",
+	       (unsigned long long)r->conn_failures, (unsigned long long)r->connect_failures,
+	       (unsigned long long)r->conn_closed, (unsigned long long)r->conn_closed_unanswered,
+	       (unsigned long long)r->reconnects);
+	if (r->late_replies)
+		printf("late     %llu replies came after their request had timed out\n",
+		       (unsigned long long)r->late_replies);
 	if (c->protocol == LOADGEN_MEMCACHED && r->hits + r->misses > 0)
 		printf("gets     %llu hits, %llu misses (%.1f %% hits)\n",
 		       (unsigned long long)r->hits, (unsigned long long)r->misses,
@@ -492,20 +671,23 @@ static void loadgen_print_text(const struct loadgen_cli *o, const struct loadgen
 		       (unsigned long long)r->load_errors);
 	if (r->first_error[0])
 		printf("first error: %s\n", r->first_error);
-	printf("sender   lag p50 %.1f us, p99 %.1f us (limit %.0f us)%s\n",
-	       loadgen_quantile_us(&r->lag, 0.5), loadgen_quantile_us(&r->lag, 0.99), c->max_lag_us,
-	       r->lagging ? "  -- SENDER LAG" : "");
-	if (r->lagging) {
-		printf("latency  not reported: the loadgen could not keep its own schedule "
-		       "(p99 lag above %.0f us), so its percentiles would measure the loadgen, "
-		       "not the server. Use more --threads, a lower --qps or a quieter machine.\n",
-		       c->max_lag_us);
-	} else if (h->total > 0) {
-		printf("latency  (from the intended send time; 95 %% confidence interval)\n");
-		loadgen_print_pct(h, "p50", 0.50);
-		loadgen_print_pct(h, "p95", 0.95);
-		loadgen_print_pct(h, "p99", 0.99);
-		loadgen_print_pct(h, "p99.9", 0.999);
+	if (r->first_conn_error[0])
+		printf("first connection failure: %s\n", r->first_conn_error);
+	printf("sender   lag p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us (limit %.0f "
+	       "us)%s\n",
+	       loadgen_quantile_us(&r->lag, 0.5), loadgen_quantile_us(&r->lag, 0.99),
+	       loadgen_quantile_us(&r->lag, 0.999), loadgen_quantile_us(&r->lag, 1.0),
+	       c->max_lag_us, r->lagging ? "  -- SENDER LAG" : "");
+	if (r->lagging)
+		loadgen_print_lag_help(c, r);
+	if (h->total > 0) {
+		printf("latency  from the intended send time (the actual one when sent up to %.0f "
+		       "us early) to the reply's arrival; 95 %% CI%s\n",
+		       r->coalesce_us, r->lagging ? "; * includes sender lag" : "");
+		loadgen_print_pct(h, "p50", 0.50, r->lagging);
+		loadgen_print_pct(h, "p95", 0.95, r->lagging);
+		loadgen_print_pct(h, "p99", 0.99, r->lagging);
+		loadgen_print_pct(h, "p99.9", 0.999, r->lagging);
 		printf("  %-6s %10.1f us\n  %-6s %10.1f us\n", "mean", hist_mean(h) / 1000.0, "max",
 		       loadgen_quantile_us(h, 1.0));
 		if (o->slo_us > 0)
@@ -513,10 +695,12 @@ static void loadgen_print_text(const struct loadgen_cli *o, const struct loadgen
 			       loadgen_quantile_us(h, 0.95) <= o->slo_us ? "within" : "OVER",
 			       o->slo_us);
 	} else {
-		printf("latency  no replies\n");
+		printf("latency  no successful replies\n");
 	}
-	printf("cpu      %.3f s of loadgen CPU = %.2f us per request\n", r->cpu_s,
-	       r->sent ? r->cpu_s * 1e6 / (double)r->sent : 0.0);
+	printf("cpu      %.3f s of loadgen CPU = %.2f us per answered request (busiest sender "
+	       "thread %.0f %% busy)\n",
+	       r->cpu_s, loadgen_cpu_per_req_us(r),
+	       r->duration_s > 0 ? 100.0 * r->sender_cpu_max_s / r->duration_s : 0);
 	if (c->report)
 		printf("reports  %llu sent to %s, %llu acknowledged, %llu rejected, %llu "
 		       "lost%s%s\n",
@@ -527,77 +711,143 @@ static void loadgen_print_text(const struct loadgen_cli *o, const struct loadgen
 	fflush(stdout);
 }
 
-struct loadgen_step_ctx {
-	const struct loadgen_cli *o;
-};
-
-static void loadgen_on_step(const struct loadgen_search_step *st, const struct loadgen_result *r,
-			    void *arg)
+static void loadgen_on_run(const struct loadgen_search *s, double qps, int run,
+			   const struct loadgen_result *r, const char *verdict, void *arg)
 {
-	const struct loadgen_step_ctx *ctx = arg;
+	const struct loadgen_cli *o = arg;
 
-	if (ctx->o->json) {
-		json_t *j = loadgen_result_json(ctx->o, r);
-		json_object_set_new(j, "step_pass", json_boolean(st->pass));
-		json_object_set_new(j, "step_verdict", json_string(st->verdict));
+	if (o->json) {
+		json_t *j = loadgen_result_json(o, r);
+		json_object_set_new(j, "run_pass", json_boolean(strcmp(verdict, "ok") == 0));
+		json_object_set_new(j, "run_verdict", json_string(verdict));
 		loadgen_print_json(j);
 		return;
 	}
-	if (isnan(st->p95_us))
-		printf("step  %10.0f QPS  achieved %10.1f  p95        n/a  %s\n", st->qps,
-		       st->achieved_qps, st->verdict);
+	printf("  run %d  %9.0f QPS  achieved %10.1f  p95 ", run, qps, r->achieved_qps);
+	if (r->ok > 0)
+		printf("%10.1f us", loadgen_quantile_us(&r->latency, 0.95));
 	else
-		printf("step  %10.0f QPS  achieved %10.1f  p95 %8.1f us  %s\n", st->qps,
-		       st->achieved_qps, st->p95_us, st->verdict);
+		printf("%10s   ", "n/a");
+	printf("  lag p99 %7.0f us  %s\n", loadgen_quantile_us(&r->lag, 0.99), verdict);
 	fflush(stdout);
+}
+
+static void loadgen_on_step(const struct loadgen_search *s, const struct loadgen_search_step *st,
+			    void *arg)
+{
+	const struct loadgen_cli *o = arg;
+
+	if (o->json)
+		return;
+	printf("step  %9.0f QPS  %d/%d runs passed", st->qps, st->passed, st->runs);
+	if (st->limited)
+		printf(" (%d lagged: no vote)", st->limited);
+	printf(", median p95 ");
+	if (isnan(st->p95_us))
+		printf("n/a");
+	else
+		printf("%.1f us", st->p95_us);
+	printf(": %s\n", st->pass ? "pass" : st->verdict);
+	fflush(stdout);
+}
+
+static void loadgen_print_duration(double s)
+{
+	if (s >= 60)
+		printf("%dm%04.1fs", (int)(s / 60), fmod(s, 60));
+	else
+		printf("%.1f s", s);
+}
+
+/* The step run at qps (the last one when several were). */
+static const struct loadgen_search_step *loadgen_search_step_at(const struct loadgen_search *s,
+								double qps)
+{
+	const struct loadgen_search_step *st = &s->steps[s->n_steps - 1];
+
+	for (int i = 0; i < s->n_steps; i++)
+		if (s->steps[i].qps == qps)
+			st = &s->steps[i];
+	return st;
 }
 
 static int loadgen_do_search(struct loadgen_cli *o)
 {
 	struct loadgen_search *s = calloc(1, sizeof(*s));
-	struct loadgen_step_ctx ctx = { .o = o };
-	char err[256];
+	char err[512];
 	int rc;
 
 	if (!s) {
 		fprintf(stderr, "vspace loadgen: out of memory\n");
-		return 1;
+		return LOADGEN_E_START;
 	}
 	s->slo_us = o->slo_us;
 	s->start_qps = o->cfg.qps;
 	s->max_qps = o->max_qps;
 	s->precision = o->precision;
+	s->repeats = o->repeats;
 	s->max_steps = 40;
 	if (!o->json)
 		printf("vspace loadgen: searching the highest rate with p95 <= %.0f us (%s %s, "
-		       "%.1f s "
-		       "per step)\n",
-		       o->slo_us, o->cfg.protocol == LOADGEN_HTTP ? "http" : "memcached",
-		       o->cfg.server, o->cfg.duration_s);
-	if (loadgen_search_run(&o->cfg, s, loadgen_on_step, &ctx, err, sizeof(err)) < 0) {
+		       "%d run%s of %.1f s per rate, the majority decides; precision %.0f %%; "
+		       "seed %llu)\n",
+		       o->slo_us, loadgen_proto_name(&o->cfg), o->cfg.server, s->repeats,
+		       s->repeats == 1 ? "" : "s", o->cfg.duration_s, 100 * o->precision,
+		       (unsigned long long)o->cfg.seed);
+	rc = loadgen_search_run(&o->cfg, s, loadgen_on_run, loadgen_on_step, o, err, sizeof(err));
+	if (rc != LOADGEN_OK) {
 		fprintf(stderr, "vspace loadgen: %s\n", err);
 		free(s);
-		return loadgen_stop ? 130 : 1;
+		return rc;
 	}
+	rc = s->status;
 	if (o->json) {
 		json_t *j =
-			json_pack("{s:b, s:f, s:f, s:s, s:i}", "search", 1, "slo_us", o->slo_us,
-				  "max_qps", s->best_qps, "limit", s->limit, "steps", s->n_steps);
+			json_pack("{s:b, s:s, s:i, s:f, s:f, s:s, s:i, s:i, s:f, s:f, s:I}",
+				  "search", 1, "status", loadgen_status_name(rc), "exit_status", rc,
+				  "slo_us", o->slo_us, "max_qps", s->best_qps, "limit", s->limit,
+				  "steps", s->n_steps, "runs", s->n_runs, "elapsed_s", s->elapsed_s,
+				  "precision", s->precision, "seed", (json_int_t)o->cfg.seed);
 		json_object_set_new(j, "fail_qps",
 				    s->fail_qps > 0 ? json_real(s->fail_qps) : json_null());
+		if (s->why[0])
+			json_object_set_new(j, "failure", json_string(s->why));
 		loadgen_print_json(j);
-	} else if (s->best_qps > 0) {
-		printf("result   %.0f QPS is the highest rate with p95 <= %.0f us", s->best_qps,
-		       o->slo_us);
-		if (s->fail_qps > 0)
-			printf("; %.0f QPS failed (%s)", s->fail_qps, s->limit);
-		else
-			printf(" (%s)", s->limit);
-		printf("\n");
 	} else {
-		printf("result   no rate passed: %s at %.0f QPS\n", s->limit, s->fail_qps);
+		if (rc == LOADGEN_E_SEARCH_LIMIT && s->best_qps > 0)
+			printf("result   limited by the load generator at %.0f QPS (it could not "
+			       "keep "
+			       "its schedule there: sender lag p99 %.0f us); the server kept p95 "
+			       "<= "
+			       "%.0f us up to %.0f QPS at least (exit %d). What helps: --rt, more "
+			       "--threads, a quieter machine\n",
+			       s->fail_qps, loadgen_search_step_at(s, s->fail_qps)->lag_p99_us,
+			       o->slo_us, s->best_qps, rc);
+		else if (rc == LOADGEN_E_SEARCH_LIMIT)
+			printf("result   limited by the load generator at %.0f QPS (it could not "
+			       "keep "
+			       "its schedule there: sender lag p99 %.0f us), and no rate passed: "
+			       "nothing is known of the server (exit %d). What helps: --rt, more "
+			       "--threads, a quieter machine\n",
+			       s->fail_qps, loadgen_search_step_at(s, s->fail_qps)->lag_p99_us, rc);
+		else if (rc != LOADGEN_OK && rc != LOADGEN_E_INTERRUPTED)
+			printf("result   FAILED (exit %d, %s) at %.0f QPS: %s\n", rc,
+			       loadgen_status_name(rc), s->fail_qps, s->why);
+		else if (s->best_qps > 0 && s->fail_qps > 0)
+			printf("result   %.0f QPS is the highest rate with p95 <= %.0f us; %.0f "
+			       "QPS "
+			       "failed (%s); within %.0f %%\n",
+			       s->best_qps, o->slo_us, s->fail_qps, s->limit,
+			       100 * (s->fail_qps - s->best_qps) / s->best_qps);
+		else if (s->best_qps > 0)
+			printf("result   %.0f QPS is the highest rate with p95 <= %.0f us (%s)\n",
+			       s->best_qps, o->slo_us, s->limit);
+		else
+			printf("result   no rate passed: %s at %.0f QPS\n", s->limit, s->fail_qps);
+		printf("time     ");
+		loadgen_print_duration(s->elapsed_s);
+		printf(" (%d rates, %d runs)\n", s->n_steps, s->n_runs);
 	}
-	rc = strcmp(s->limit, "interrupted") == 0 ? 130 : 0;
 	free(s);
 	return rc;
 }
@@ -607,38 +857,66 @@ static void loadgen_on_signal(int sig)
 	loadgen_stop = 1;
 }
 
+/* Close an output file; a write that failed is the run's failure. */
+static int loadgen_close_output(FILE *f, const char *opt, const char *path)
+{
+	int bad = ferror(f);
+
+	if (fclose(f) != 0 || bad) {
+		fprintf(stderr, "vspace loadgen: %s: writing \"%s\" failed: %s\n", opt, path,
+			strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
+static FILE *loadgen_open_output(const char *opt, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		fprintf(stderr, "vspace loadgen: %s: cannot write \"%s\": %s\n", opt, path,
+			strerror(errno));
+	return f;
+}
+
 int loadgen_main(int argc, char **argv)
 {
 	struct loadgen_cli *o = calloc(1, sizeof(*o));
 	struct report_client report;
 	struct loadgen_result *r = NULL;
 	struct sigaction sa = { .sa_handler = loadgen_on_signal };
-	char err[256];
+	char err[512];
 	int rc, status = 0;
 
 	if (!o) {
 		fprintf(stderr, "vspace loadgen: out of memory\n");
-		return 1;
+		return LOADGEN_E_START;
 	}
 	log_init("vspace loadgen", VS_LOG_INFO);
 	rc = loadgen_parse(argc, argv, o);
 	if (rc != 0) {
 		free(o);
-		return rc > 0 ? 0 : 2;
+		return rc > 0 ? 0 : LOADGEN_E_USAGE;
 	}
 	if (o->timeline_path) {
-		o->cfg.timeline = fopen(o->timeline_path, "w");
+		o->cfg.timeline = loadgen_open_output("--timeline", o->timeline_path);
 		if (!o->cfg.timeline) {
-			fprintf(stderr, "vspace loadgen: --timeline: cannot write \"%s\": %s\n",
-				o->timeline_path, strerror(errno));
 			free(o);
-			return 2;
+			return LOADGEN_E_USAGE;
+		}
+	}
+	if (o->raw_path) {
+		o->cfg.raw = loadgen_open_output("--raw", o->raw_path);
+		if (!o->cfg.raw) {
+			status = LOADGEN_E_USAGE;
+			goto out;
 		}
 	}
 	if (o->report_spec) {
 		if (report_open(&report, o->report_spec, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vspace loadgen: --report: %s\n", err);
-			status = 1;
+			status = LOADGEN_E_START;
 			goto out;
 		}
 		o->cfg.report = &report;
@@ -654,12 +932,21 @@ int loadgen_main(int argc, char **argv)
 	r = malloc(sizeof(*r));
 	if (!r) {
 		fprintf(stderr, "vspace loadgen: out of memory\n");
-		status = 1;
+		status = LOADGEN_E_START;
 		goto out;
 	}
-	if (loadgen_run(&o->cfg, r, err, sizeof(err)) < 0) {
+	rc = loadgen_run(&o->cfg, r, err, sizeof(err));
+	if (rc != LOADGEN_OK) {
+		if (o->json)
+			loadgen_print_json(json_pack("{s:s, s:i, s:s, s:I}", "status",
+						     loadgen_status_name(rc), "exit_status", rc,
+						     "failure", err, "seed",
+						     (json_int_t)o->cfg.seed));
+		else
+			printf("vspace loadgen: FAILED (exit %d, %s): %s\n", rc,
+			       loadgen_status_name(rc), err);
 		fprintf(stderr, "vspace loadgen: %s\n", err);
-		status = loadgen_stop ? 130 : 1;
+		status = rc;
 		goto out;
 	}
 	if (o->cfg.report)
@@ -668,12 +955,20 @@ int loadgen_main(int argc, char **argv)
 		loadgen_print_json(loadgen_result_json(o, r));
 	else
 		loadgen_print_text(o, r);
-	status = r->interrupted ? 130 : r->lagging ? 3 : 0;
+	status = loadgen_judge(&o->cfg, r, NULL, 0);
+	if (r->raw_lost)
+		fprintf(stderr, "vspace loadgen: --raw: %llu records lost (out of memory)\n",
+			(unsigned long long)r->raw_lost);
 out:
 	if (o->cfg.report)
 		report_close(o->cfg.report, 0);
-	if (o->cfg.timeline)
-		fclose(o->cfg.timeline);
+	if (o->cfg.timeline &&
+	    loadgen_close_output(o->cfg.timeline, "--timeline", o->timeline_path) < 0 && !status)
+		status = LOADGEN_E_START;
+	if (o->cfg.raw && loadgen_close_output(o->cfg.raw, "--raw", o->raw_path) < 0 && !status)
+		status = LOADGEN_E_START;
+	if (r && r->raw_lost && !status)
+		status = LOADGEN_E_START;
 	free(r);
 	free(o);
 	return status;

@@ -3,7 +3,6 @@
 
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 static long proto_fail(const char **why, const char *text)
 {
@@ -146,34 +145,49 @@ long proto_mc_parse(const char *buf, size_t len, enum proto_req_kind kind, struc
 	return proto_fail(why, "unexpected memcached reply to get");
 }
 
-/* Case-insensitive "Name:" header match; *value points past the colon and blanks. */
-static bool proto_http_header(const char *line, size_t line_len, const char *name,
-			      const char **value, size_t *value_len)
+/* s (n bytes) equals lower (lower case ASCII), ignoring case. */
+static bool proto_lower_eq(const char *s, const char *lower, size_t n)
 {
-	size_t n = strlen(name);
-	const char *v, *end = line + line_len;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != lower[i])
+			return false;
+	}
+	return true;
+}
 
-	if (line_len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
-		return false;
-	v = line + n + 1;
+/* The value of a header line "Name: value" whose colon is at line[name_len]:
+ * without the blanks around it. */
+static void proto_http_value(const char *line, size_t line_len, size_t name_len, const char **value,
+			     size_t *value_len)
+{
+	const char *v = line + name_len + 1, *end = line + line_len;
+
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	*value = v;
 	*value_len = (size_t)(end - v);
-	return true;
 }
 
-static bool proto_token_in(const char *v, size_t v_len, const char *token)
+/* token (t bytes, lower case) is one of the ','- or ' '-separated words of v. */
+static bool proto_token_in(const char *v, size_t v_len, const char *token, size_t t)
 {
-	size_t t = strlen(token);
+	size_t i = 0;
 
-	for (size_t i = 0; i + t <= v_len; i++)
-		if (strncasecmp(v + i, token, t) == 0 &&
-		    (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
-		    (i + t == v_len || v[i + t] == ',' || v[i + t] == ' '))
+	while (i < v_len) {
+		size_t start;
+		while (i < v_len && (v[i] == ',' || v[i] == ' '))
+			i++;
+		start = i;
+		while (i < v_len && v[i] != ',' && v[i] != ' ')
+			i++;
+		if (i - start == t && proto_lower_eq(v + start, token, t))
 			return true;
+	}
 	return false;
 }
 
@@ -236,29 +250,20 @@ static long proto_http_chunked(const char *buf, size_t len, const char **why)
 long proto_http_parse(const char *buf, size_t len, struct proto_resp *out, const char **why)
 {
 	const char *head_end = NULL;
-	size_t head_len, pos;
+	size_t head_len, pos, lim = len < PROTO_HTTP_HEAD_MAX ? len : PROTO_HTTP_HEAD_MAX;
 	long nl, code;
 	long content_length = -1;
 	bool chunked = false, close = false, http10 = false;
 
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i + 3 < len && i + 3 < PROTO_HTTP_HEAD_MAX; i++)
-		if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' &&
-		    buf[i + 3] == '\n') {
-			head_end = buf + i + 4;
-			break;
-		}
-	if (!head_end) {
-		if (len >= PROTO_HTTP_HEAD_MAX)
-			return proto_fail(why, "HTTP response head too long");
-		/* Reject garbage early rather than waiting for 16 KiB of it. */
-		if (len >= 5 && memcmp(buf, "HTTP/", 5) != 0)
-			return proto_fail(why, "not an HTTP response");
-		return 0;
-	}
-	head_len = (size_t)(head_end - buf);
+	/* Reject garbage early rather than waiting for 16 KiB of it. */
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) != 0)
+		return proto_fail(why, "not an HTTP response");
 	/* status line: HTTP/1.x SSS reason */
-	nl = proto_line_end(buf, head_len, head_len);
+	nl = proto_line_end(buf, lim, lim);
+	if (nl < 0)
+		return len >= PROTO_HTTP_HEAD_MAX ? proto_fail(why, "HTTP response head too long")
+						  : 0;
 	if (nl < 13 || buf[nl - 1] != '\r' || memcmp(buf, "HTTP/1.", 7) != 0 ||
 	    (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' || (nl > 13 && buf[12] != ' '))
 		return proto_fail(why, "malformed HTTP status line");
@@ -266,32 +271,49 @@ long proto_http_parse(const char *buf, size_t len, struct proto_resp *out, const
 	code = proto_decimal(buf + 9, buf + 12, 999);
 	if (code < 100)
 		return proto_fail(why, "malformed HTTP status code");
-	pos = (size_t)nl + 1;
-	while (pos < head_len - 2) {
-		long e = proto_line_end(buf + pos, head_len - pos, head_len - pos);
-		const char *v;
-		size_t v_len;
+	/* header lines up to the empty one, in one pass */
+	for (pos = (size_t)nl + 1;;) {
+		long e = proto_line_end(buf + pos, lim - pos, lim - pos);
+		const char *line = buf + pos, *v, *colon;
+		size_t v_len, name_len;
 
-		if (e < 1 || buf[pos + e - 1] != '\r')
+		if (e < 0)
+			return len >= PROTO_HTTP_HEAD_MAX
+				       ? proto_fail(why, "HTTP response head too long")
+				       : 0;
+		if (e < 1 || line[e - 1] != '\r')
 			return proto_fail(why, "HTTP header line does not end in CRLF");
-		if (proto_http_header(buf + pos, (size_t)e - 1, "Content-Length", &v, &v_len)) {
-			long cl = proto_decimal(v, v + v_len, PROTO_BODY_MAX);
+		pos += (size_t)e + 1;
+		if (e == 1) {
+			head_end = buf + pos;
+			break;
+		}
+		colon = memchr(line, ':', (size_t)e - 1);
+		if (!colon)
+			continue;
+		/* the three headers that matter, told apart by their name's length first */
+		name_len = (size_t)(colon - line);
+		if (name_len == 14 && proto_lower_eq(line, "content-length", 14)) {
+			long cl;
+			proto_http_value(line, (size_t)e - 1, name_len, &v, &v_len);
+			cl = proto_decimal(v, v + v_len, PROTO_BODY_MAX);
 			if (cl < 0 || (content_length >= 0 && cl != content_length))
 				return proto_fail(why, "bad HTTP Content-Length");
 			content_length = cl;
-		} else if (proto_http_header(buf + pos, (size_t)e - 1, "Transfer-Encoding", &v,
-					     &v_len)) {
-			if (!proto_token_in(v, v_len, "chunked"))
+		} else if (name_len == 17 && proto_lower_eq(line, "transfer-encoding", 17)) {
+			proto_http_value(line, (size_t)e - 1, name_len, &v, &v_len);
+			if (!proto_token_in(v, v_len, "chunked", 7))
 				return proto_fail(why, "unsupported HTTP Transfer-Encoding");
 			chunked = true;
-		} else if (proto_http_header(buf + pos, (size_t)e - 1, "Connection", &v, &v_len)) {
-			if (proto_token_in(v, v_len, "close"))
+		} else if (name_len == 10 && proto_lower_eq(line, "connection", 10)) {
+			proto_http_value(line, (size_t)e - 1, name_len, &v, &v_len);
+			if (proto_token_in(v, v_len, "close", 5))
 				close = true;
-			if (proto_token_in(v, v_len, "keep-alive"))
+			if (proto_token_in(v, v_len, "keep-alive", 10))
 				http10 = false;
 		}
-		pos += (size_t)e + 1;
 	}
+	head_len = (size_t)(head_end - buf);
 	out->http_status = (int)code;
 	out->status = code < 400 ? PROTO_HIT : PROTO_REJECTED;
 	out->close = close || http10;

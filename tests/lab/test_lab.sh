@@ -60,6 +60,46 @@ rc=$?
 [ $rc -eq 2 ] && grep -q "policy vspace-e needs vspaced and vspacectl" <<<"$out" &&
 	ok "bad args: vspaced policy without vspaced" || notok "bad args: vspaced policy without vspaced" "rc=$rc" "$out"
 
+# --- the plot alone (--plot DIR, no root): the SLO line inside the frame, failed steps marked ---
+pd=$tmp/plot
+mkdir -p "$pd"
+out=$("$LAB" --build "$build" --plot "$pd" 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q -- "--plot: $pd/steps.csv is missing or empty" <<<"$out" &&
+	ok "bad args: --plot without steps.csv" || notok "bad args: --plot without steps.csv" "rc=$rc" "$out"
+if command -v gnuplot >/dev/null; then
+	# 32 columns as the lab writes them: policy, service, offered, ..., p95 (7th), ..., run, verdict
+	plot_row() { # policy qps p95 run verdict
+		local a=("$1" memcached "$2" "$2" "$2" 50 "$3")
+		while [ ${#a[@]} -lt 30 ]; do a+=(0); done
+		a+=("$4" "$5")
+		(IFS=,; echo "${a[*]}")
+	}
+	{
+		echo "policy,service,offered_qps,scheduled_qps,achieved_qps,p50_us,p95_us,p99_us,p999_us,errors,timeouts,sender_lag,lag_p99_us,pass,busy_cores,softirq_cores,server_cores,loadgen_cpu_s,server_cpus,rps_masks,reports_acked,reports_rejected,xps_masks,busy_by_core,softirq_by_core,others_cores,vs_vcpu_cores,vs_nq_cores,vs_layout,vs_reports,run,verdict"
+		for r in 1 2; do
+			plot_row baseline 2000 120 $r ok
+			plot_row baseline 5000 400 $r ok
+			plot_row baseline 10000 800 $r "p95 over SLO" # a median under the SLO, both runs failed
+			plot_row baseline 20000 "" $r errors
+			plot_row vspace-e 2000 100 $r ok
+			plot_row vspace-e 20000 900 $r "sender lag"
+		done
+	} >"$pd/steps.csv"
+	out=$("$LAB" --build "$build" --plot "$pd" 2>&1)
+	rc=$?
+	svg=$pd/p95-memcached.svg
+	# the p95 axis runs from well below to well above the SLO (1000 us): the line is inside the frame
+	axis=$(sed -n 's/^lab: plot memcached: p95 axis \([0-9.e+]*\) \.\. \([0-9.e+]*\) us, SLO 1000 us$/\1 \2/p' <<<"$out")
+	[ $rc -eq 0 ] && [ -n "$axis" ] && awk -v a="$axis" 'BEGIN { split(a, x, " "); exit !(x[1] <= 1000 / 2 && x[2] >= 1000 * 2) }' &&
+		grep -q '>SLO: p95 1000 us<' "$svg" && grep -q '>baseline<' "$svg" && grep -q '>vspace-e<' "$svg" &&
+		grep -q '>S2<' "$svg" && grep -q '>L2<' "$svg" && grep -q '>no p95: E2<' "$svg" && grep -q '>failed runs<' "$svg"
+	[ $? -eq 0 ] && ok "--plot: SLO line inside the p95 axis ($axis us) and in the key, failed steps marked (S2, L2, no p95: E2)" ||
+		notok "--plot" "rc=$rc axis=$axis" "$out"
+else
+	n=$((n + 1)); echo "ok $n - --plot # SKIP gnuplot not installed"
+fi
+
 [ "$(id -u)" -eq 0 ] || { echo "1..$n"; echo "# lab runs skipped: not root"; [ $fails -eq 0 ]; exit; }
 for t in ip ethtool memcached nginx jq; do
 	command -v $t >/dev/null || { n=$((n + 1)); echo "ok $n - lab run # SKIP $t not installed"; echo "1..$n"; [ $fails -eq 0 ]; exit; }

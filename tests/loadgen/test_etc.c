@@ -158,31 +158,50 @@ static void test_server_parse(void **state)
 		assert_int_equal(loadgen_set_server(&c, bad[i], err, sizeof(err)), -1);
 }
 
-/* Search verdicts: each reason a step fails. */
+/* Search verdicts: each reason a run fails, the judge's status with it. */
 static void test_search_judge(void **state)
 {
+	struct loadgen_config c;
 	struct loadgen_result *r = calloc(1, sizeof(*r));
 	const char *v;
+	int st;
 
+	loadgen_config_init(&c);
 	hist_init(&r->latency);
 	hist_init(&r->lag);
 	for (int i = 0; i < 100; i++)
 		hist_add(&r->latency, 100000 + (uint64_t)i * 10000); /* 100 .. 1090 us */
-	r->sent = r->received = r->completed = 100;
-	assert_true(loadgen_search_judge(r, 1100, &v));
+	r->scheduled = r->sent = r->received = r->completed = r->ok = 100;
+	r->duration_s = 1;
+	assert_true(loadgen_search_judge(&c, r, 1100, &v, &st));
 	assert_string_equal(v, "ok");
-	/* p95 = 95th value = 1040 us */
-	assert_false(loadgen_search_judge(r, 1000, &v));
+	assert_int_equal(st, LOADGEN_OK);
+	/* p95 = 95th value = 1040 us: the run is valid, the SLO missed */
+	assert_false(loadgen_search_judge(&c, r, 1000, &v, &st));
 	assert_string_equal(v, "p95 over SLO");
+	assert_int_equal(st, LOADGEN_OK);
 	r->received = 90;
-	assert_false(loadgen_search_judge(r, 1100, &v));
-	assert_string_equal(v, "server behind");
+	assert_false(loadgen_search_judge(&c, r, 1100, &v, &st));
+	assert_string_equal(v, "rate not held");
+	assert_int_equal(st, LOADGEN_E_RATE);
+	r->ok = 99;
 	r->timeouts = 1;
-	assert_false(loadgen_search_judge(r, 1100, &v));
-	assert_string_equal(v, "server behind (timeouts)");
+	assert_false(loadgen_search_judge(&c, r, 1100, &v, &st));
+	assert_string_equal(v, "timeouts");
+	assert_int_equal(st, LOADGEN_E_TIMEOUTS);
+	r->ok = 100;
+	r->timeouts = 0;
+	r->received = 100;
 	r->lagging = true;
-	assert_false(loadgen_search_judge(r, 1100, &v));
+	assert_false(loadgen_search_judge(&c, r, 1100, &v, &st));
 	assert_string_equal(v, "sender lag");
+	assert_int_equal(st, LOADGEN_E_LAG);
+	r->lagging = false;
+	r->ok = 0;
+	r->received = 100; /* answered, but nothing that counts */
+	r->errors = 100;
+	assert_false(loadgen_search_judge(&c, r, 1100, &v, &st));
+	assert_string_equal(v, "error replies");
 	free(r);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_loadgen.sh - `vspace loadgen` against Debian's memcached and nginx on loopback: output, errors, search, interrupt.
+# test_loadgen.sh - `vspace loadgen` against Debian's memcached and nginx on loopback: output, the exit status of each kind of failure, search, interrupt.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 VS=${VS_BUILD:-build}/vspace
@@ -7,13 +7,17 @@ n=0 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { # name, condition status, diagnostics...
+	local name=$1 st=$2
+	shift 2
+	if [ "$st" -eq 0 ]; then ok "$name"; else notok "$name" "$@"; fi
+}
 
-# Ports reserved for the loadgen tests (19400-19429 belong to the lab/loadgen).
-MC_PORT=19401 NGX_PORT=19402 DEAD_PORT=19403
 tmp=$(mktemp -d /tmp/vsl-lgtest.XXXXXX)
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	# a stopped server gets SIGCONT first, or it would never see the SIGTERM
+	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
@@ -26,14 +30,30 @@ wait_port() { # port
 	return 1
 }
 jfield() { jq -r ".$2" <<<"$1"; }
+free_port() { "$here/../free-port"; }
+# run the loadgen; its output in $out, its status in $rc, its wall time in $ms
+lg() {
+	local t0
+	t0=$(date +%s%N)
+	out=$("$VS" loadgen "$@" 2>&1)
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+}
+# a memcached of our own on a free port: sets mc_port and mc_pid
+start_mc() {
+	mc_port=$(free_port) || return 1
+	memcached -p "$mc_port" -l 127.0.0.1 -U 0 -t 2 -m 64 -u "$(id -un)" >>"$tmp/mc.log" 2>&1 &
+	mc_pid=$!
+	pids+=("$mc_pid")
+	wait_port "$mc_port"
+}
+stop_mc() { kill -CONT "$mc_pid" 2>/dev/null; kill "$mc_pid" 2>/dev/null; wait "$mc_pid" 2>/dev/null; }
 
 # --- bad arguments: exit 2 and a message naming what was wrong ---
 bad() { # name, expected fragment, args...
 	local name=$1 frag=$2
 	shift 2
-	local out rc
-	out=$("$VS" loadgen "$@" 2>&1)
-	rc=$?
+	lg "$@"
 	if [ $rc -eq 2 ] && grep -qF -- "$frag" <<<"$out"; then ok "bad args: $name"; else notok "bad args: $name" "rc=$rc" "$out"; fi
 }
 bad "no server" "--server HOST:PORT is required" --qps 10
@@ -48,157 +68,227 @@ bad "bad mix" '--mix: "30" is not GET:SET' --server 127.0.0.1:1 --qps 1 --mix 30
 bad "bad report spec" '--report: "tcp:x" does not start with "unix:"' --server 127.0.0.1:1 --qps 1 --report tcp:x
 bad "report without workload" "names no workload" --server 127.0.0.1:1 --qps 1 --report unix:/x.sock
 bad "search without slo" "--search needs --slo-us" --server 127.0.0.1:1 --search
+bad "raw with search" "--raw is for one run, not --search" --server 127.0.0.1:1 --search --slo-us 100 --raw /dev/null
+bad "repeats out of range" '--repeats: "0" is not an integer in [1, 15]' --server 127.0.0.1:1 --search --slo-us 100 --repeats 0
+bad "error share out of range" '--max-error-pct: "101" is not a number in [0, 100]' --server 127.0.0.1:1 --qps 1 --max-error-pct 101
+bad "negative coalescing" '--coalesce-us: "-5" is not a number in' --server 127.0.0.1:1 --qps 1 --coalesce-us -5
+bad "timeout zero" '--timeout: "0" is not a number in' --server 127.0.0.1:1 --qps 1 --timeout 0
 bad "path without slash" '--path: "index.html"' --protocol http --server 127.0.0.1:1 --qps 1 --path index.html
 bad "unknown option" "unknown option \"--frobnicate\"" --server 127.0.0.1:1 --qps 1 --frobnicate
 bad "missing value" "--duration needs a value" --server 127.0.0.1:1 --qps 1 --duration
 bad "stray argument" 'unexpected argument "extra"' --server 127.0.0.1:1 --qps 1 extra
 bad "timeline not writable" '--timeline: cannot write "/nonexistent/t.csv": No such file or directory' \
 	--server 127.0.0.1:1 --qps 1 --timeline /nonexistent/t.csv
+bad "raw not writable" '--raw: cannot write "/nonexistent/r.csv": No such file or directory' \
+	--server 127.0.0.1:1 --qps 1 --raw /nonexistent/r.csv
 
-help=$("$VS" loadgen --help)
-rc=$?
-if [ $rc -eq 0 ] && grep -q -- '--report unix:SOCKET:WORKLOAD' <<<"$help" && grep -q 'Exit status' <<<"$help"; then
-	ok "--help"
-else
-	notok "--help" "rc=$rc"
-fi
+lg --help
+[ $rc -eq 0 ] && grep -q -- '--report unix:SOCKET:WORKLOAD' <<<"$out" && grep -q '^Exit status' <<<"$out" &&
+	grep -q '^  7   wrong protocol' <<<"$out"
+check "--help lists the options and every exit status" $? "rc=$rc"
 
 # --- nothing listening: exit 1, says so ---
-if port_busy $DEAD_PORT; then
-	skip "connection refused" "port $DEAD_PORT in use"
-else
-	out=$("$VS" loadgen --server 127.0.0.1:$DEAD_PORT --qps 10 --duration 0.1 2>&1)
-	rc=$?
-	[ $rc -eq 1 ] && grep -q "cannot connect to 127.0.0.1:$DEAD_PORT: Connection refused" <<<"$out" &&
-		ok "connection refused: exit 1 with the reason" || notok "connection refused" "rc=$rc" "$out"
-fi
-out=$("$VS" loadgen --server 127.0.0.1:$DEAD_PORT --qps 10 --report "unix:$tmp/none.sock:web" 2>&1)
+dead=$(free_port)
+lg --server "127.0.0.1:$dead" --qps 10 --duration 0.1
+[ $rc -eq 1 ] && grep -q "^vspace loadgen: FAILED (exit 1, could not start): cannot connect to 127.0.0.1:$dead: Connection refused" <<<"$out"
+check "connection refused: exit 1, the first line says why" $? "rc=$rc" "$out"
+lg --server "127.0.0.1:$dead" --qps 10 --report "unix:$tmp/none.sock:web"
+[ $rc -eq 1 ] && grep -q "cannot connect to $tmp/none.sock" <<<"$out"
+check "report socket missing: exit 1 before any load" $? "rc=$rc" "$out"
+out=$(ulimit -n 200 && "$VS" loadgen --server "127.0.0.1:$dead" --qps 10 --connections 500 2>&1)
 rc=$?
-[ $rc -eq 1 ] && grep -q "cannot connect to $tmp/none.sock" <<<"$out" &&
-	ok "report socket missing: exit 1 before any load" || notok "report socket missing" "rc=$rc" "$out"
+[ $rc -eq 1 ] && grep -q "500 connections need 565 file descriptors; the limit is 200 (ulimit -n)" <<<"$out"
+check "too many connections for the fd limit: exit 1, says so" $? "rc=$rc" "$out"
 
-out=$(ulimit -n 200 && "$VS" loadgen --server 127.0.0.1:$DEAD_PORT --qps 10 --connections 500 2>&1)
-rc=$?
-[ $rc -eq 1 ] && grep -q "500 connections need 565 file descriptors; the limit is 200 (ulimit -n)" <<<"$out" &&
-	ok "too many connections for the fd limit: exit 1, says so" || notok "fd limit" "rc=$rc" "$out"
+for t in memcached nginx jq; do
+	command -v $t >/dev/null || { skip "runs against real servers" "$t not installed"; echo "1..$n"; [ $fails -eq 0 ]; exit; }
+done
 
-have_jq=1
-command -v jq >/dev/null || have_jq=0
+# The lag limit is generous where a test is about behaviour, not this
+# machine's timing (other engineers' builds share it).
+LAX=(--max-lag-us 200000)
+# Where a run's status is not what a test is about, exit 8 is taken too: a
+# stall of this shared machine at the end of a short run keeps the last
+# replies out of the measured time (the replies are checked instead).
+ran() { [ "$1" -eq 0 ] || { [ "$1" -eq 8 ] && echo "# (exit 8: the machine stalled the server at the end of the run)"; }; }
 
 # --- memcached (Debian's, our own instance) ---
-if ! command -v memcached >/dev/null; then
-	skip "memcached runs" "memcached not installed"
-elif port_busy $MC_PORT; then
-	notok "memcached port $MC_PORT is free" "something else listens there"
+if ! start_mc; then
+	notok "memcached started" "$(cat "$tmp/mc.log")"
 else
-	memcached -p $MC_PORT -l 127.0.0.1 -U 0 -t 2 -m 64 -u "$(id -un)" >"$tmp/mc.log" 2>&1 &
-	pids+=($!)
-	if ! wait_port $MC_PORT; then
-		notok "memcached started" "$(cat "$tmp/mc.log")"
+	lg --server "127.0.0.1:$mc_port" --qps 2000 --duration 1 --keys 2000 --json "${LAX[@]}" \
+		--timeline "$tmp/tl.csv" --raw "$tmp/raw.csv"
+	if ran $rc; then
+		sched=$(jfield "$out" scheduled) sent=$(jfield "$out" sent) okn=$(jfield "$out" ok)
+		[ "$sched" -gt 1500 ] && [ "$sent" = "$sched" ] && [ "$okn" = "$sched" ] &&
+			[ "$(jq '.errors + .bad_replies + .timeouts + .dropped + .misses' <<<"$out")" = 0 ] &&
+			[ "$(jfield "$out" hits)" -gt 0 ] && [ "$(jfield "$out" exit_status)" = $rc ] &&
+			jq -e '.p50_us > 0 and .p50_us <= .p95_us and .p95_us <= .p999_us' <<<"$out" >/dev/null
+		check "memcached: every request written and answered, GETs hit the loaded keys, p50 <= p95 <= p99.9" $? "$out"
+		missing=
+		for k in status exit_status seed offered_qps scheduled_qps sent_qps achieved_qps scheduled sent completed ok \
+			errors bad_replies timeouts dropped conn_failures p50_us p95_us p99_us p999_us p95_ci_us \
+			lag_p99_us lag_p999_us lag_max_us cpu_us_per_req; do
+			[ "$(jq "has(\"$k\")" <<<"$out")" = true ] || missing="$missing $k"
+		done
+		check "json has the documented keys" "$([ -z "$missing" ]; echo $?)" "missing:$missing"
+		[ "$(($(wc -l <"$tmp/raw.csv") - 1))" = "$sched" ] && [ "$(head -1 "$tmp/raw.csv")" = "intended_us,latency_us,status,lag_us" ] &&
+			[ "$(tail -n +2 "$tmp/raw.csv" | cut -d, -f3 | sort -u | paste -sd' ')" = ok ]
+		check "--raw: one line per scheduled request ($sched), status ok" $? "$(head -3 "$tmp/raw.csv")"
 	else
-		# the lag limit is generous: this checks behaviour, not the machine's timing
-		out=$("$VS" loadgen --server 127.0.0.1:$MC_PORT --qps 2000 --duration 1 --keys 2000 --json \
-			--max-lag-us 100000 --timeline "$tmp/tl.csv" 2>&1)
-		rc=$?
-		if [ $rc -eq 0 ] && [ $have_jq -eq 1 ]; then
-			sent=$(jfield "$out" sent) completed=$(jfield "$out" completed) errors=$(jfield "$out" errors)
-			hits=$(jfield "$out" hits) misses=$(jfield "$out" misses) p95=$(jfield "$out" p95_us)
-			p50=$(jfield "$out" p50_us) p999=$(jfield "$out" p999_us)
-			if [ "$sent" -gt 1500 ] && [ "$completed" = "$sent" ] && [ "$errors" = 0 ] &&
-				[ "$misses" = 0 ] && [ "$hits" -gt 0 ] &&
-				awk -v a="$p50" -v b="$p95" -v c="$p999" 'BEGIN { exit !(a > 0 && a <= b && b <= c) }'; then
-				ok "memcached: every request answered, all GETs hit the loaded keys, p50 <= p95 <= p99.9"
-			else
-				notok "memcached json" "$out"
-			fi
-			for k in offered_qps achieved_qps p50_us p95_us p99_us p999_us errors p95_ci_us cpu_us_per_req; do
-				[ "$(jq "has(\"$k\")" <<<"$out")" = true ] || { notok "json has $k" "$out"; continue 2; }
-			done
-			ok "json has the documented keys"
-		else
-			notok "memcached run" "rc=$rc" "$out"
-		fi
-		rows=$(tail -n +2 "$tmp/tl.csv" 2>/dev/null | wc -l)
-		[ "$(head -1 "$tmp/tl.csv" 2>/dev/null)" = "t_s,replies,errors,p50_us,p95_us,p99_us" ] && [ "$rows" -ge 8 ] &&
-			ok "--timeline: one row per 100 ms window ($rows)" || notok "--timeline" "rows=$rows"
-
-		out=$("$VS" loadgen --server 127.0.0.1:$MC_PORT --qps 1000 --duration 0.5 --keys 500 --slo-us 100000 \
-			--max-lag-us 100000 2>&1)
-		rc=$?
-		if [ $rc -eq 0 ] && grep -q '^  p95 ' <<<"$out" && grep -q '^  p99.9 ' <<<"$out" &&
-			grep -q 'slo      p95 within 100000 us' <<<"$out" && grep -q 'us per request' <<<"$out"; then
-			ok "text output: percentiles with intervals, SLO verdict, CPU per request"
-		else
-			notok "text output" "rc=$rc" "$out"
-		fi
-
-		# search: a generous SLO passes up to --max-qps; an impossible one fails down to the floor
-		out=$("$VS" loadgen --server 127.0.0.1:$MC_PORT --search --slo-us 200000 --qps 400 --max-qps 1600 \
-			--duration 0.5 --keys 500 --max-lag-us 100000 2>&1)
-		rc=$?
-		[ $rc -eq 0 ] && grep -q 'result   1600 QPS is the highest rate with p95 <= 200000 us (--max-qps reached)' <<<"$out" &&
-			[ "$(grep -c '^step' <<<"$out")" -eq 3 ] && ok "search: doubles up to --max-qps" ||
-			notok "search up" "rc=$rc" "$out"
-		out=$("$VS" loadgen --server 127.0.0.1:$MC_PORT --search --slo-us 0.5 --qps 80 --duration 0.2 \
-			--no-load --max-lag-us 100000 2>&1)
-		rc=$?
-		[ $rc -eq 0 ] && grep -q 'result   no rate passed: p95 over SLO at 10 QPS' <<<"$out" &&
-			ok "search: an impossible SLO halves down to the floor and says so" ||
-			notok "search down" "rc=$rc" "$out"
-
-		# SIGINT ends the run early: exit 130, partial figures marked
-		"$VS" loadgen --server 127.0.0.1:$MC_PORT --qps 500 --duration 30 --no-load >"$tmp/int.out" 2>&1 &
-		lg=$!
-		sleep 0.7
-		kill -INT $lg
-		wait $lg
-		rc=$?
-		[ $rc -eq 130 ] && grep -q INTERRUPTED "$tmp/int.out" && ok "SIGINT: exit 130, output marked" ||
-			notok "SIGINT" "rc=$rc" "$(cat "$tmp/int.out")"
-
-		# SIGINT while the keys are still being loaded (3M SETs take seconds): stops at once
-		"$VS" loadgen --server 127.0.0.1:$MC_PORT --qps 100 --duration 30 --keys 3000000 --value-max 10 \
-			>"$tmp/int2.out" 2>&1 &
-		lg=$!
-		sleep 0.5
-		t0=$(date +%s%N)
-		kill -INT $lg
-		wait $lg
-		rc=$?
-		ms=$((($(date +%s%N) - t0) / 1000000))
-		[ $rc -eq 130 ] && grep -q "interrupted before the measured run started" "$tmp/int2.out" && [ $ms -lt 3000 ] &&
-			ok "SIGINT during the key load: exit 130 within ${ms} ms" ||
-			notok "SIGINT during the key load" "rc=$rc ms=$ms" "$(cat "$tmp/int2.out")"
-
-		# memcached killed mid-run: errors and the reason, no hang
-		"$VS" loadgen --server 127.0.0.1:$MC_PORT --qps 500 --duration 1.5 --no-load --json --drain-timeout 0.3 \
-			--max-lag-us 100000 >"$tmp/kill.out" 2>&1 &
-		lg=$!
-		sleep 0.5
-		kill "${pids[0]}"
-		wait "${pids[0]}" 2>/dev/null
-		wait $lg
-		rc=$?
-		out=$(cat "$tmp/kill.out")
-		if [ $rc -eq 0 ] && [ $have_jq -eq 1 ] && [ "$(jfield "$out" errors)" -gt 0 ] &&
-			[ "$(jfield "$out" timeouts)" -gt 0 ] && grep -q 'first_error' <<<"$out"; then
-			ok "server dies mid-run: errors and timeouts counted, first error named"
-		else
-			notok "server dies mid-run" "rc=$rc" "$out"
-		fi
+		notok "memcached run" "rc=$rc" "$out"
 	fi
+	# the key space does not depend on the seed: another run's GETs hit the keys this one loaded
+	lg --server "127.0.0.1:$mc_port" --qps 1000 --duration 0.3 --keys 2000 --no-load --json "${LAX[@]}"
+	ran $rc && [ "$(jfield "$out" misses)" = 0 ] && [ "$(jfield "$out" hits)" -gt 100 ]
+	check "--no-load with a fresh seed: every GET hits the keys loaded before" $? "rc=$rc" "$out"
+	rows=$(tail -n +2 "$tmp/tl.csv" 2>/dev/null | wc -l)
+	[ "$(head -1 "$tmp/tl.csv" 2>/dev/null)" = "t_s,replies,errors,timeouts,conn_failures,p50_us,p95_us,p99_us" ] && [ "$rows" -ge 8 ]
+	check "--timeline: one row per 100 ms window ($rows), errors and timeouts columns" $?
+
+	lg --server "127.0.0.1:$mc_port" --qps 1000 --duration 0.5 --keys 500 --slo-us 100000 "${LAX[@]}"
+	seed1=$(sed -n 's/^run .* seed \([0-9]*\)$/\1/p' <<<"$out")
+	ran $rc && grep -q '^vspace loadgen: \(OK\|FAILED (exit 8, rate not held)\)' <<<"$(head -1 <<<"$out")" && grep -q '^  p95 ' <<<"$out" &&
+		grep -q '^  p99.9 ' <<<"$out" && grep -q 'slo      p95 within 100000 us' <<<"$out" &&
+		grep -q 'us per answered request' <<<"$out" && [ -n "$seed1" ]
+	check "text output: OK first, percentiles with intervals, SLO verdict, CPU per request, the seed" $? "rc=$rc" "$out"
+
+	# a fresh seed per run; --seed N draws the same schedule again
+	lg --server "127.0.0.1:$mc_port" --qps 1000 --duration 0.3 --no-load "${LAX[@]}" --raw "$tmp/s1.csv" --seed 4242
+	rc1=$rc
+	lg --server "127.0.0.1:$mc_port" --qps 1000 --duration 0.3 --no-load "${LAX[@]}" --raw "$tmp/s2.csv" --seed 4242
+	rc2=$rc
+	lg --server "127.0.0.1:$mc_port" --qps 1000 --duration 0.3 --no-load "${LAX[@]}"
+	seed3=$(sed -n 's/^run .* seed \([0-9]*\)$/\1/p' <<<"$out")
+	ran $rc1 && ran $rc2 && [ -n "$seed3" ] && [ "$seed3" != "$seed1" ] &&
+		cmp -s <(cut -d, -f1 "$tmp/s1.csv" | sort -n | awk '{ printf "%.0f\n", $1 }') \
+			<(cut -d, -f1 "$tmp/s2.csv" | sort -n | awk '{ printf "%.0f\n", $1 }')
+	check "seed: fresh by default ($seed1, $seed3), --seed 4242 repeats the schedule" $? "rc=$rc1/$rc2" "$(diff "$tmp/s1.csv" "$tmp/s2.csv" | head -5)"
+
+	# the sender lag guard: percentiles kept and marked, the fixes named, exit 3
+	lg --server "127.0.0.1:$mc_port" --qps 2000 --duration 0.5 --no-load --max-lag-us 1
+	# (exit 8 with the lag named too when the machine also stalled memcached)
+	{ [ $rc -eq 3 ] || [ $rc -eq 8 ]; } && grep -q '^vspace loadgen: FAILED (exit [38], .*sender lag: p99' <<<"$out" &&
+		grep -q -- '-- SENDER LAG' <<<"$out" && grep -q '^  p95 .*  \*$' <<<"$out" &&
+		grep -q -- 'What helps on a busy machine: --rt (the sender at SCHED_FIFO 1' <<<"$out" && grep -q -- '--max-lag-us [0-9]* would accept' <<<"$out"
+	check "sender lag: exit 3, percentiles kept and marked, the fixes named" $? "rc=$rc" "$out"
+
+	# --rt: SCHED_FIFO when permitted; refused without CAP_SYS_NICE: exit 1, says why
+	lg --server "127.0.0.1:$mc_port" --qps 500 --duration 0.3 --no-load --rt --json "${LAX[@]}"
+	if ran $rc; then
+		[ "$(jfield "$out" rt)" = true ]
+		check "--rt: the sender ran at SCHED_FIFO" $? "$out"
+	else
+		grep -q -- '--rt: cannot run the sender at SCHED_FIFO 1' <<<"$out"
+		check "--rt refused here: says so" $? "rc=$rc" "$out"
+	fi
+	if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+		out=$(setpriv --inh-caps=-sys_nice --bounding-set=-sys_nice "$VS" loadgen --server "127.0.0.1:$mc_port" \
+			--qps 500 --duration 0.3 --no-load --rt 2>&1)
+		rc=$?
+		[ $rc -eq 1 ] && grep -q -- '--rt: cannot run the sender at SCHED_FIFO 1: Operation not permitted' <<<"$out"
+		check "--rt without CAP_SYS_NICE: exit 1, says why" $? "rc=$rc" "$out"
+	else
+		skip "--rt without CAP_SYS_NICE" "needs root and setpriv"
+	fi
+
+	# search: a generous SLO passes up to --max-qps
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 200000 --qps 400 --max-qps 1600 \
+		--duration 0.4 --keys 500 "${LAX[@]}"
+	[ $rc -eq 0 ] && grep -q '^result   1600 QPS is the highest rate with p95 <= 200000 us (--max-qps reached)' <<<"$out" &&
+		[ "$(grep -c '^step' <<<"$out")" -eq 3 ] && grep -q '^time     [0-9.]* s (3 rates, [6-9] runs)' <<<"$out"
+	check "search: doubles up to --max-qps, prints the time it took" $? "rc=$rc" "$out"
+	# an impossible SLO: repeated runs per rate, the majority decides, halving down to the floor
+	# (a fixed seed: at 10 QPS a short run could draw no request at all)
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 0.5 --qps 40 --duration 0.3 --no-load --seed 3 "${LAX[@]}"
+	[ $rc -eq 0 ] && grep -q '^result   no rate passed: p95 over SLO at 10 QPS' <<<"$out" &&
+		grep -q '^step         40 QPS  0/2 runs passed' <<<"$out" && [ "$(grep -c '^  run ' <<<"$out")" -eq 6 ]
+	check "search: majority of repeats decides (2 of 3 suffice), halves down to the floor" $? "rc=$rc" "$out"
+	# the loadgen itself the limit (here: no lag allowed at all): said so, exit 10
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 100000 --qps 40 --duration 0.3 --no-load --max-lag-us 1 --repeats 1
+	[ $rc -eq 10 ] && grep -q '^result   limited by the load generator at 10 QPS .*, and no rate passed' <<<"$out" &&
+		[ "$(grep -c '^step' <<<"$out")" -eq 3 ]
+	check "search: the loadgen's own limit is reported, exit 10" $? "rc=$rc" "$out"
+
+	# SIGINT ends the run early: exit 130, partial figures marked
+	"$VS" loadgen --server "127.0.0.1:$mc_port" --qps 500 --duration 30 --no-load >"$tmp/int.out" 2>&1 &
+	lg=$!
+	sleep 0.7
+	kill -INT $lg
+	wait $lg
+	rc=$?
+	[ $rc -eq 130 ] && grep -q '^vspace loadgen: INTERRUPTED (exit 130' "$tmp/int.out"
+	check "SIGINT: exit 130, output marked" $? "rc=$rc" "$(cat "$tmp/int.out")"
+
+	# --- failure kinds, each with its own status ---
+	# rate not held: the server is stopped for the last half of the run and
+	# resumed after it (the requests are answered late, none times out)
+	"$VS" loadgen --server "127.0.0.1:$mc_port" --qps 1000 --duration 1 --no-load --timeout 5 "${LAX[@]}" >"$tmp/rate.out" 2>&1 &
+	lg=$!
+	sleep 0.6
+	kill -STOP "$mc_pid"
+	sleep 0.8
+	kill -CONT "$mc_pid"
+	wait $lg
+	rc=$?
+	out=$(cat "$tmp/rate.out")
+	[ $rc -eq 8 ] && grep -q '^vspace loadgen: FAILED (exit 8, rate not held): rate not held' <<<"$out" &&
+		grep -q ' 0 timeouts' <<<"$out"
+	check "server behind (stopped, then resumed): exit 8, rate not held" $? "rc=$rc" "$out"
+
+	# silent in load: the server stops answering mid-run (SIGSTOP: it still
+	# accepts, nothing answers); the run ends in bounded time, exit 4
+	"$VS" loadgen --server "127.0.0.1:$mc_port" --qps 1000 --duration 1 --no-load --timeout 0.3 --timeline "$tmp/tl2.csv" \
+		"${LAX[@]}" >"$tmp/silent.out" 2>&1 &
+	lg=$!
+	t0=$(date +%s%N)
+	sleep 0.5
+	kill -STOP "$mc_pid"
+	wait $lg
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	out=$(cat "$tmp/silent.out")
+	tw=$(awk -F, 'NR > 1 && $4 > 0 { k++ } END { print k + 0 }' "$tmp/tl2.csv")
+	[ $rc -eq 4 ] && grep -q '^vspace loadgen: FAILED (exit 4, timeouts): .* got no reply within 0.3 s' <<<"$out" && [ $ms -lt 5000 ] &&
+		[ "$tw" -ge 2 ]
+	check "silent server in load: exit 4 after ${ms} ms, timeouts in $tw timeline windows" $? "rc=$rc" "$out"
+
+	# silent in warm-up: the key load gets no answer: exit 9, the phase named
+	lg --server "127.0.0.1:$mc_port" --qps 1000 --duration 1 --keys 5000 --timeout 0.5
+	[ $rc -eq 9 ] && grep -q 'warm-up key load: 127.0.0.1:[0-9]* stopped answering (no reply for 0.5 s' <<<"$out" && [ $ms -lt 5000 ]
+	check "silent server in the warm-up key load: exit 9 after ${ms} ms, the phase named" $? "rc=$rc" "$out"
+	kill -CONT "$mc_pid"
+
+	# killed mid-run (SIGKILL): connections fail, requests go unanswered: exit 5
+	"$VS" loadgen --server "127.0.0.1:$mc_port" --qps 1000 --duration 1 --no-load --timeout 0.3 --json --timeline "$tmp/tl3.csv" \
+		"${LAX[@]}" >"$tmp/kill.out" 2>&1 &
+	lg=$!
+	sleep 0.5
+	kill -KILL "$mc_pid"
+	wait "$mc_pid" 2>/dev/null
+	wait $lg
+	rc=$?
+	out=$(cat "$tmp/kill.out")
+	cw=$(awk -F, 'NR > 1 && $5 > 0 { k++ } END { print k + 0 }' "$tmp/tl3.csv")
+	[ $rc -eq 5 ] && [ "$(jfield "$out" status)" = "connection lost" ] && [ "$(jfield "$out" conn_failures)" -gt 0 ] &&
+		[ "$(jq '.ok + .errors + .bad_replies + .timeouts + .dropped == .scheduled' <<<"$out")" = true ] &&
+		[ "$(jq '.timeouts > 0' <<<"$out")" = true ] && [ "$cw" -ge 1 ] && jq -e '.first_conn_error | length > 0' <<<"$out" >/dev/null
+	check "server killed mid-run: exit 5, connection failures apart, every request accounted once" $? "rc=$rc" "$out"
+
+	# wrong protocol: HTTP against memcached
+	start_mc
+	lg --protocol http --server "127.0.0.1:$mc_port" --qps 500 --duration 0.5 "${LAX[@]}"
+	[ $rc -eq 7 ] && grep -q '^vspace loadgen: FAILED (exit 7, wrong protocol): the server closed [0-9]* connections without answering .*not HTTP (wrong --protocol or port?)' <<<"$out"
+	check "wrong protocol (http to memcached, which hangs up): exit 7, says so" $? "rc=$rc" "$out"
+	stop_mc
 fi
 
 # --- nginx (Debian's binary, our own config and port) ---
-if ! command -v nginx >/dev/null; then
-	skip "nginx runs" "nginx not installed"
-elif port_busy $NGX_PORT; then
-	notok "nginx port $NGX_PORT is free" "something else listens there"
-else
-	mkdir -p "$tmp/www" "$tmp/ngxtmp"
-	chmod 755 "$tmp" "$tmp/www" # nginx workers run unprivileged
-	head -c 1024 /dev/zero | tr '\0' 'x' >"$tmp/www/1k.bin"
-	cat >"$tmp/nginx.conf" <<EOF
+ngx_port=$(free_port)
+mkdir -p "$tmp/www" "$tmp/ngxtmp"
+chmod 755 "$tmp" "$tmp/www" # nginx workers run unprivileged
+head -c 1024 /dev/zero | tr '\0' 'x' >"$tmp/www/1k.bin"
+cat >"$tmp/nginx.conf" <<EOF
 worker_processes 1;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log warn;
@@ -209,32 +299,29 @@ http {
 	client_body_temp_path $tmp/ngxtmp; proxy_temp_path $tmp/ngxtmp; fastcgi_temp_path $tmp/ngxtmp;
 	uwsgi_temp_path $tmp/ngxtmp; scgi_temp_path $tmp/ngxtmp;
 	keepalive_requests 50;
-	server { listen 127.0.0.1:$NGX_PORT; root $tmp/www; }
+	server { listen 127.0.0.1:$ngx_port; root $tmp/www; }
 }
 EOF
-	nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" >/dev/null 2>&1 &
-	pids+=($!)
-	if ! wait_port $NGX_PORT; then
-		notok "nginx started" "$(cat "$tmp/nginx-error.log" 2>/dev/null)"
-	else
-		# keepalive_requests 50: nginx closes each connection after 50 replies; the
-		# loadgen reconnects and loses nothing
-		out=$("$VS" loadgen --protocol http --server 127.0.0.1:$NGX_PORT --path /1k.bin --qps 1500 \
-			--duration 1 --connections 8 --json --max-lag-us 100000 2>&1)
-		rc=$?
-		if [ $rc -eq 0 ] && [ $have_jq -eq 1 ] && [ "$(jfield "$out" completed)" = "$(jfield "$out" sent)" ] &&
-			[ "$(jfield "$out" errors)" = 0 ] && [ "$(jfield "$out" reconnects)" -gt 0 ] &&
-			[ "$(jfield "$out" sent)" -gt 1000 ]; then
-			ok "http: keep-alive GETs all answered across server-side closes"
-		else
-			notok "http run" "rc=$rc" "$out"
-		fi
-		out=$("$VS" loadgen --protocol http --server 127.0.0.1:$NGX_PORT --path /missing --qps 200 \
-			--duration 0.3 --json --max-lag-us 100000 2>&1)
-		rc=$?
-		[ $rc -eq 0 ] && [ "$(jfield "$out" errors)" -gt 0 ] && [ "$(jfield "$out" first_error)" = "HTTP status 404" ] &&
-			ok "http: 404s are errors, named" || notok "http 404" "rc=$rc" "$out"
-	fi
+nginx -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" >/dev/null 2>&1 &
+ngx_pid=$!
+pids+=("$ngx_pid")
+if ! wait_port "$ngx_port"; then
+	notok "nginx started" "$(cat "$tmp/nginx-error.log" 2>/dev/null)"
+else
+	# keepalive_requests 50: nginx closes each connection after 50 replies
+	# (Connection: close); the loadgen reconnects and loses nothing
+	lg --protocol http --server "127.0.0.1:$ngx_port" --path /1k.bin --qps 1500 \
+		--duration 1 --connections 8 --json "${LAX[@]}"
+	ran $rc && [ "$(jfield "$out" ok)" = "$(jfield "$out" scheduled)" ] && [ "$(jfield "$out" errors)" = 0 ] &&
+		[ "$(jfield "$out" conn_failures)" = 0 ] && [ "$(jfield "$out" reconnects)" -gt 0 ] && [ "$(jfield "$out" scheduled)" -gt 1000 ]
+	check "http: keep-alive GETs all answered across server-side closes" $? "rc=$rc" "$out"
+	lg --protocol http --server "127.0.0.1:$ngx_port" --path /missing --qps 200 --duration 0.3 --json "${LAX[@]}"
+	[ $rc -eq 6 ] && [ "$(jfield "$out" errors)" -gt 0 ] && [ "$(jfield "$out" first_error)" = "HTTP status 404" ] &&
+		[ "$(jfield "$out" status)" = "error replies" ]
+	check "http: 404s are error replies, named: exit 6" $? "rc=$rc" "$out"
+	lg --protocol memcached --server "127.0.0.1:$ngx_port" --qps 200 --duration 0.3 --no-load "${LAX[@]}"
+	[ $rc -eq 7 ] && grep -q 'not memcached (wrong --protocol or port?)' <<<"$out"
+	check "wrong protocol (memcached to nginx): exit 7" $? "rc=$rc" "$out"
 fi
 
 echo "1..$n"
