@@ -90,34 +90,13 @@ static void irq_replay_usage(FILE *f)
 
 static int irq_parse_header(char *line, const char *name, long lineno, int *col_of)
 {
-	char *field[IRQ_COL_N + 1];
 	int seen[IRQ_COL_N] = { 0 };
-	int n = str_split(line, ',', field, IRQ_COL_N);
+	char err[160];
 
-	if (n < 0) {
-		fprintf(stderr, "vspace irq replay: %s:%ld: header has more than %d columns\n",
-			name, lineno, IRQ_COL_N);
+	if (str_csv_header(line, irq_col_names, IRQ_COL_N, "packets,bytes,interrupts,busy_cores",
+			   col_of, seen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vspace irq replay: %s:%ld: %s\n", name, lineno, err);
 		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		char *f = str_trim(field[i]);
-		int k;
-		for (k = 0; k < IRQ_COL_N; k++)
-			if (strcmp(f, irq_col_names[k]) == 0)
-				break;
-		if (k == IRQ_COL_N) {
-			fprintf(stderr,
-				"vspace irq replay: %s:%ld: unknown column \"%s\" in the header "
-				"(expected packets,bytes,interrupts,busy_cores)\n",
-				name, lineno, f);
-			return -1;
-		}
-		if (seen[k]++) {
-			fprintf(stderr, "vspace irq replay: %s:%ld: column \"%s\" appears twice\n",
-				name, lineno, f);
-			return -1;
-		}
-		col_of[i] = k;
 	}
 	for (int k = 0; k < IRQ_COL_N; k++)
 		if (!seen[k]) {

@@ -129,34 +129,15 @@ static const char *const replay_col_names[COL_N] = { "busy_vcpu", "busy_nq", "p9
 static int replay_parse_header(char *line, const char *name, long lineno, int *col_of,
 			       int *n_fields)
 {
-	char *field[COL_N + 1];
 	int seen[COL_N] = { 0 };
-	int n = str_split(line, ',', field, COL_N);
+	char err[160];
+	int n = str_csv_header(line, replay_col_names, COL_N,
+			       "busy_vcpu,busy_nq,p95_us[,busy_vcpu_threads]", col_of, seen, err,
+			       sizeof(err));
 
 	if (n < 0) {
-		fprintf(stderr, "vspace replay: %s:%ld: header has more than %d columns\n", name,
-			lineno, COL_N);
+		fprintf(stderr, "vspace replay: %s:%ld: %s\n", name, lineno, err);
 		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		char *f = str_trim(field[i]);
-		int k;
-		for (k = 0; k < COL_N; k++)
-			if (strcmp(f, replay_col_names[k]) == 0)
-				break;
-		if (k == COL_N) {
-			fprintf(stderr,
-				"vspace replay: %s:%ld: unknown column \"%s\" in the header "
-				"(expected busy_vcpu,busy_nq,p95_us[,busy_vcpu_threads])\n",
-				name, lineno, f);
-			return -1;
-		}
-		if (seen[k]++) {
-			fprintf(stderr, "vspace replay: %s:%ld: column \"%s\" appears twice\n",
-				name, lineno, f);
-			return -1;
-		}
-		col_of[i] = k;
 	}
 	for (int k = 0; k < 2; k++)
 		if (!seen[k]) {

@@ -21,36 +21,21 @@ static const char *const vfreplay_cols[VCOL_N] = { "interval", "vm", "pps" };
 
 static int vfreplay_header(char *line, const char *name, long lineno, int *col_of)
 {
-	char *field[VCOL_N + 1];
 	int seen[VCOL_N] = { 0 };
-	int n = str_split(line, ',', field, VCOL_N);
+	char err[160];
+	int n = str_csv_header(line, vfreplay_cols, VCOL_N, "interval,vm,pps", col_of, seen, err,
+			       sizeof(err));
 
+	if (n < 0) {
+		fprintf(stderr, "vspace vf replay: %s:%ld: %s\n", name, lineno, err);
+		return -1;
+	}
 	if (n != VCOL_N) {
 		fprintf(stderr,
 			"vspace vf replay: %s:%ld: the header must name the 3 columns "
 			"interval,vm,pps\n",
 			name, lineno);
 		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		char *f = str_trim(field[i]);
-		int k;
-		for (k = 0; k < VCOL_N; k++)
-			if (strcmp(f, vfreplay_cols[k]) == 0)
-				break;
-		if (k == VCOL_N) {
-			fprintf(stderr,
-				"vspace vf replay: %s:%ld: unknown column \"%.40s\" in the header "
-				"(expected interval,vm,pps)\n",
-				name, lineno, f);
-			return -1;
-		}
-		if (seen[k]++) {
-			fprintf(stderr, "vspace vf replay: %s:%ld: column \"%s\" appears twice\n",
-				name, lineno, f);
-			return -1;
-		}
-		col_of[i] = k;
 	}
 	return 0;
 }

@@ -122,3 +122,39 @@ int str_split(char *line, char sep, char **fields, int max)
 	}
 	return n;
 }
+
+int str_csv_header(char *line, const char *const *names, int n_names, const char *expected,
+		   int *col_of, int *seen, char *err, size_t err_len)
+{
+	char *field[STR_CSV_COLS_MAX + 1];
+	int n;
+
+	if (n_names < 1 || n_names > STR_CSV_COLS_MAX) {
+		snprintf(err, err_len, "%d column names (1 to %d)", n_names, STR_CSV_COLS_MAX);
+		return -1;
+	}
+	n = str_split(line, ',', field, n_names);
+	if (n < 0) {
+		snprintf(err, err_len, "header has more than %d columns", n_names);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		char *f = str_trim(field[i]);
+		int k;
+		for (k = 0; k < n_names; k++)
+			if (strcmp(f, names[k]) == 0)
+				break;
+		if (k == n_names) {
+			snprintf(err, err_len,
+				 "unknown column \"%.40s\" in the header (expected %s)", f,
+				 expected);
+			return -1;
+		}
+		if (seen[k]++) {
+			snprintf(err, err_len, "column \"%s\" appears twice", names[k]);
+			return -1;
+		}
+		col_of[i] = k;
+	}
+	return n;
+}

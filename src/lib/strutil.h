@@ -24,5 +24,14 @@ void str_appendf(char *buf, size_t len, size_t *n, const char *fmt, ...)
 /* Split line into at most max fields at sep, in place (no quoting).
  * Returns the number of fields, or -1 when there are more than max. */
 int str_split(char *line, char sep, char **fields, int max);
+/* Map a CSV header line (split in place) to known column names: col_of[i] is
+ * the index in names[] of the header's column i, seen[k] (zeroed by the
+ * caller) counts name k. Returns the number of columns, or -1 with err set
+ * when there are more than n_names columns, one is unknown (expected, e.g.
+ * "a,b,c", is named in the message) or one is named twice. Whether a column
+ * may be missing is the caller's to say. */
+#define STR_CSV_COLS_MAX 16
+int str_csv_header(char *line, const char *const *names, int n_names, const char *expected,
+		   int *col_of, int *seen, char *err, size_t err_len);
 
 #endif

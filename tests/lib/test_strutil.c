@@ -62,13 +62,47 @@ static void test_appendf(void **state)
 	assert_int_equal(n, 13);
 }
 
+static void test_csv_header(void **state)
+{
+	static const char *const names[3] = { "a", "b", "c" };
+	char line[64], err[128];
+	int col_of[3], seen[3];
+
+	/* any order, blanks around names; seen[] tells the caller what is missing */
+	strcpy(line, " c ,a");
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(str_csv_header(line, names, 3, "a,b,c", col_of, seen, err, sizeof(err)),
+			 2);
+	assert_int_equal(col_of[0], 2);
+	assert_int_equal(col_of[1], 0);
+	assert_int_equal(seen[0] + seen[1] * 10 + seen[2] * 100, 101);
+
+	strcpy(line, "a,x");
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(str_csv_header(line, names, 3, "a,b,c", col_of, seen, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "unknown column \"x\" in the header (expected a,b,c)");
+
+	strcpy(line, "b,a,b");
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(str_csv_header(line, names, 3, "a,b,c", col_of, seen, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "column \"b\" appears twice");
+
+	strcpy(line, "a,b,c,a");
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(str_csv_header(line, names, 3, "a,b,c", col_of, seen, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "header has more than 3 columns");
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_long),
-		cmocka_unit_test(test_double),
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_appendf),
+		cmocka_unit_test(test_long),	   cmocka_unit_test(test_double),
+		cmocka_unit_test(test_split),	   cmocka_unit_test(test_appendf),
+		cmocka_unit_test(test_csv_header),
 	};
 	return VS_RUN_TESTS(tests);
 }
