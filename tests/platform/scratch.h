@@ -24,8 +24,9 @@ static inline int scratch_remove(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* The first line of the file rel below root (static buffer), or NULL. */
-static inline char *scratch_read(const char *root, const char *rel)
+/* The whole file rel below root (static buffer, the first 4095 bytes),
+ * trailing newlines removed, or NULL. */
+static inline char *scratch_read_all(const char *root, const char *rel)
 {
 	static char buf[4096];
 	char path[512];
@@ -39,7 +40,18 @@ static inline char *scratch_read(const char *root, const char *rel)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return buf;
+}
+
+/* The first line of the file rel below root (static buffer), or NULL. */
+static inline char *scratch_read(const char *root, const char *rel)
+{
+	char *buf = scratch_read_all(root, rel);
+
+	if (buf)
+		buf[strcspn(buf, "\n")] = '\0';
 	return buf;
 }
 

@@ -12,8 +12,7 @@
 #include "lib/strutil.h"
 #include "platform/linux/linux.h"
 #include "refresh.h"
-#include "testutil.h"
-#include "scratch.h"
+#include "bed.h"
 
 static int teardown(void **state)
 {
@@ -30,25 +29,6 @@ static int teardown(void **state)
 	"echo 'cpu memory pids' > sys/fs/cgroup/cgroup.subtree_control"
 /* systemd is the init (sd_booted: run/systemd/system) */
 #define PREP_SYSTEMD "mkdir -p run/systemd/system .vspace-emul/systemd"
-
-struct bed {
-	char tmp[64];
-	char root[128];
-	char state[160];
-	struct vsd_config cfg;
-	struct vs_linux *lx;
-	struct vs_controller c;
-	char log[65536]; /* the write log, one line each */
-	size_t n_log;
-};
-
-static void bed_line(void *arg, const char *line)
-{
-	struct bed *b = arg;
-	str_appendf(b->log, sizeof(b->log), &b->n_log, "%s\n", line);
-	if (getenv("VS_TEST_VERBOSE"))
-		printf("# %s\n", line);
-}
 
 static const char *const bed_conf =
 	"[host]\ncores=2-19\nmode=R\ncontrol_socket=off\nmetrics_listen=off\n%s"
@@ -79,79 +59,22 @@ static void prep_unit(char *buf, size_t len, const char *unit, const char *props
 		    n ? " && " : "", props, unit);
 }
 
-/* Copy synth-b, run prep in the copy (may be NULL), open everything. */
+/* Copy synth-b, make it a pure cgroup v2 host, run prep in the copy (may be
+ * NULL), open everything. */
 static void bed_open(struct bed *b, const char *prep)
 {
-	char err[512], conf[1024];
-	struct vs_linux_config lc;
-	struct vs_policy pol;
+	char conf[1024];
 
-	memset(b, 0, sizeof(*b));
-	str_copy(b->tmp, "/tmp/vsd-placement-XXXXXX", sizeof(b->tmp));
-	assert_non_null(mkdtemp(b->tmp));
-	str_copy(cleanup_dir, b->tmp, sizeof(cleanup_dir));
-	snprintf(b->root, sizeof(b->root), "%s/root", b->tmp);
-	snprintf(b->state, sizeof(b->state), "%s/vspaced.state", b->tmp);
-	assert_int_equal(sh("cp -a tests/fixtures/synth-b/root %s/root", b->tmp), 0);
-	assert_int_equal(sh("cd %s && " PREP_V2, b->root), 0);
-	if (prep)
-		assert_int_equal(sh("cd %s && %s", b->root, prep), 0);
 	snprintf(conf, sizeof(conf), bed_conf, bed_host);
 	bed_host = "";
-	if (config_load_string(&b->cfg, conf, "test.conf", err, sizeof(err)) < 0) {
-		printf("# %s\n", err);
-		fail();
-	}
-	config_linux(&b->cfg, b->root, false, &lc);
-	str_copy(lc.state_path, b->state, sizeof(lc.state_path));
-	if (linuxplat_open(&b->lx, &lc, err, sizeof(err)) < 0) {
-		printf("# %s\n", err);
-		fail();
-	}
-	linuxplat_set_write_log(b->lx, bed_line, b);
-	assert_int_equal(
-		policy_lookup(b->cfg.policy, cpuset_count(&b->cfg.managed), &pol, err, sizeof(err)),
-		0);
-	assert_int_equal(controller_init(&b->c, &pol, &b->cfg.params, linuxplat_topology(b->lx),
-					 linuxplat_platform(b->lx), err, sizeof(err)),
-			 0);
-	plat_refresh(b->lx, &b->c, 1e9);
+	bed_start(b, "/tmp/vsd-placement-XXXXXX", conf, PREP_V2, prep);
 }
 
-static void bed_close(struct bed *b)
-{
-	controller_free(&b->c);
-	linuxplat_close(b->lx);
-	config_free(&b->cfg);
-	sh("rm -rf %s", b->tmp);
-}
-
-/* The content of a file below the bed's root, trailing newline removed;
+/* The content of a file below the bed's root, trailing newlines removed;
  * NULL when it does not exist. */
 static char *bed_file(struct bed *b, const char *rel)
 {
-	static char buf[4096];
-	char path[512];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", b->root, rel);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return buf;
-}
-
-static bool bed_exists(struct bed *b, const char *rel)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", b->root, rel);
-	return access(path, F_OK) == 0;
+	return scratch_read_all(b->root, rel);
 }
 
 #define assert_file(b, rel, want)                                                                  \
@@ -258,8 +181,7 @@ static void test_unit_delegated(void **state)
 	assert_false(bed_exists(&b, "sys/fs/cgroup/vspace"));
 	assert_string_equal(bed_calls(&b, "vm.service"), ""); /* nothing asked of systemd */
 	/* a second period writes nothing new for the groups */
-	b.n_log = 0;
-	b.log[0] = '\0';
+	bed_log_clear(&b);
 	assert_int_equal(controller_step(&b.c), 0);
 	assert_logged(&b, "mkdir", false);
 	assert_logged(&b, "subtree_control", false);
@@ -517,8 +439,7 @@ static void test_unit_delegated_restart(void **state)
 	assert_file(&b, UNIT_VM "/vcpu/cgroup.type", "threaded");
 	assert_file(&b, UNIT_VM "/cgroup.subtree_control", "+cpuset");
 	assert_file(&b, UNIT_VM "/vcpu/cgroup.threads", "4021");
-	b.n_log = 0;
-	b.log[0] = '\0';
+	bed_log_clear(&b);
 	assert_int_equal(linuxplat_restore(b.lx), 0);
 	assert_false(bed_exists(&b, UNIT_VM "/vcpu"));
 	assert_file(&b, UNIT_VM "/cgroup.subtree_control", "-cpuset");
@@ -573,8 +494,7 @@ static void test_unit_no_answer(void **state)
 	assert_placement(&b, "vm", "affinity", "systemd unit", "did not answer");
 	plat_refresh(b.lx, &b.c, 1e9 + 7);
 	assert_placement(&b, "vm", "systemd", "systemd unit", "(Delegate=no): AllowedCPUs=2-19");
-	b.n_log = 0;
-	b.log[0] = '\0';
+	bed_log_clear(&b);
 	assert_int_equal(controller_step(&b.c), 0);
 	assert_string_equal(bed_calls(&b, "vm.service"), "vm.service set AllowedCPUs=2-19");
 	/* the change reset every affinity: all written again after it */

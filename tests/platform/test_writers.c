@@ -14,38 +14,11 @@
 #include "platform/linux/linux.h"
 #include "platform/linux/linux_int.h"
 #include "refresh.h"
-#include "testutil.h"
-#include "scratch.h"
+#include "bed.h"
 
 static int teardown(void **state)
 {
 	return scratch_remove();
-}
-
-/* A platform and controller on a scratch copy of synth-b. */
-struct bed {
-	char tmp[64];
-	char root[128];
-	char state[160];
-	struct vsd_config cfg;
-	struct vs_linux *lx;
-	struct vs_controller c;
-	int writes; /* lines in the write log */
-};
-
-/* The writes of the running test, one per line. */
-static char bed_log[1 << 16];
-
-static void bed_line(void *arg, const char *line)
-{
-	struct bed *b = arg;
-	size_t n = strlen(bed_log);
-
-	if (n + strlen(line) + 2 < sizeof(bed_log))
-		snprintf(bed_log + n, sizeof(bed_log) - n, "%s\n", line);
-	b->writes++;
-	if (getenv("VS_TEST_VERBOSE"))
-		printf("# %s\n", line);
 }
 
 static const char *const bed_conf_b =
@@ -58,59 +31,16 @@ static const char *const bed_conf_b =
 /* Copy synth-b, run `prep` in the copy (may be NULL), open everything. */
 static void bed_open(struct bed *b, const char *extra_host, const char *prep)
 {
-	char conf[1024], err[512];
-	struct vs_linux_config lc;
-	struct vs_policy pol;
+	char conf[1024];
 
-	memset(b, 0, sizeof(*b));
-	str_copy(b->tmp, "/tmp/vsd-writers-XXXXXX", sizeof(b->tmp));
-	assert_non_null(mkdtemp(b->tmp));
-	str_copy(cleanup_dir, b->tmp, sizeof(cleanup_dir));
-	snprintf(b->root, sizeof(b->root), "%s/root", b->tmp);
-	snprintf(b->state, sizeof(b->state), "%s/vspaced.state", b->tmp);
-	assert_int_equal(sh("cp -a tests/fixtures/synth-b/root %s/root", b->tmp), 0);
-	if (prep)
-		assert_int_equal(sh("cd %s && %s", b->root, prep), 0);
 	snprintf(conf, sizeof(conf), bed_conf_b, extra_host ? extra_host : "");
-	if (config_load_string(&b->cfg, conf, "test.conf", err, sizeof(err)) < 0) {
-		printf("# %s\n", err);
-		fail();
-	}
-	config_linux(&b->cfg, b->root, false, &lc);
-	str_copy(lc.state_path, b->state, sizeof(lc.state_path));
-	if (linuxplat_open(&b->lx, &lc, err, sizeof(err)) < 0) {
-		printf("# %s\n", err);
-		fail();
-	}
-	linuxplat_set_write_log(b->lx, bed_line, b);
-	assert_int_equal(
-		policy_lookup(b->cfg.policy, cpuset_count(&b->cfg.managed), &pol, err, sizeof(err)),
-		0);
-	assert_int_equal(controller_init(&b->c, &pol, &b->cfg.params, linuxplat_topology(b->lx),
-					 linuxplat_platform(b->lx), err, sizeof(err)),
-			 0);
-	plat_refresh(b->lx, &b->c, 1e9);
+	bed_start(b, "/tmp/vsd-writers-XXXXXX", conf, prep, NULL);
 }
 
-static void bed_close(struct bed *b)
-{
-	controller_free(&b->c);
-	linuxplat_close(b->lx);
-	config_free(&b->cfg);
-	sh("rm -rf %s", b->tmp);
-}
-
-/* The content of a file below the bed's root, trailing newline removed. */
+/* The content of a file below the bed's root, its first line. */
 static char *bed_file(struct bed *b, const char *rel)
 {
 	return scratch_read(b->root, rel);
-}
-
-static bool bed_exists(struct bed *b, const char *rel)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", b->root, rel);
-	return access(path, F_OK) == 0;
 }
 
 #define assert_file(b, rel, want)                                                                  \
@@ -276,7 +206,7 @@ static void test_born_inside(void **state)
 {
 	struct bed b;
 
-	bed_log[0] = '\0';
+	bed_log_clear(&b);
 	/* 4003 (CPU 1/KVM) already in the vCPU group, 4004 (CPU 2/KVM) in the NQ group */
 	bed_open(
 		&b, NULL,
@@ -287,19 +217,19 @@ static void test_born_inside(void **state)
 	assert_int_equal(bed_records(&b, "affinity", 4003), 0);
 	assert_int_equal(bed_records(&b, "cgroup", 4004), 0);
 	assert_int_equal(bed_records(&b, "cgroup", 4002), 1);
-	assert_null(strstr(bed_log, "move thread 4003 "));     /* in place already */
-	assert_non_null(strstr(bed_log, "move thread 4004 ")); /* to the vCPU group */
+	assert_null(strstr(b.log, "move thread 4003 "));     /* in place already */
+	assert_non_null(strstr(b.log, "move thread 4004 ")); /* to the vCPU group */
 	/* the main thread's record is the process's original: the root cpuset */
 	assert_int_equal(bed_records(&b, "cgroup", 4000), 1);
 	/* restore: every recorded thread back, and the two born inside to their
 	 * process's original (the fixture's /proc still shows them inside) */
-	bed_log[0] = '\0';
+	bed_log_clear(&b);
 	assert_int_equal(linuxplat_restore(b.lx), 0);
-	assert_non_null(strstr(bed_log, "move thread 4003 (born after placement: its process's "
-					"group) to fs/cgroup/cpuset:/\n"));
-	assert_non_null(strstr(bed_log, "move thread 4004 (born after placement: its process's "
-					"group) to fs/cgroup/cpuset:/\n"));
-	assert_null(strstr(bed_log, "to fs/cgroup/cpuset:vspace"));
+	assert_non_null(strstr(b.log, "move thread 4003 (born after placement: its process's "
+				      "group) to fs/cgroup/cpuset:/\n"));
+	assert_non_null(strstr(b.log, "move thread 4004 (born after placement: its process's "
+				      "group) to fs/cgroup/cpuset:/\n"));
+	assert_null(strstr(b.log, "to fs/cgroup/cpuset:vspace"));
 	assert_false(bed_exists(&b, "sys/fs/cgroup/cpuset/vspace"));
 	bed_close(&b);
 }
