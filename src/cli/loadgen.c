@@ -107,6 +107,10 @@ static void loadgen_usage(FILE *f)
 		"                      thread >= 90 %% busy; such runs do not vote on the\n"
 		"                      server). When the lowest failing rate is of the last\n"
 		"                      kind, the result is the loadgen's own limit: exit 10.\n"
+		"                      A run whose schedule drew no request (a low rate, a\n"
+		"                      short --duration) does not vote either; the search\n"
+		"                      ends there on what the rates above showed (exit 10\n"
+		"                      when none showed anything).\n"
 		"                      Wrong protocol or lost connections stop it (7, 5)\n"
 		"  --repeats N         runs per rate in a search (default 3)\n"
 		"  --max-qps N         search upper bound (default 10000000)\n"
@@ -742,6 +746,8 @@ static void loadgen_on_step(const struct loadgen_search *s, const struct loadgen
 	printf("step  %9.0f QPS  %d/%d runs passed", st->qps, st->passed, st->runs);
 	if (st->limited)
 		printf(" (%d lagged: no vote)", st->limited);
+	if (st->empty)
+		printf(" (%d drew no request: no vote)", st->empty);
 	printf(", median p95 ");
 	if (isnan(st->p95_us))
 		printf("n/a");
@@ -814,7 +820,14 @@ static int loadgen_do_search(struct loadgen_cli *o)
 			json_object_set_new(j, "failure", json_string(s->why));
 		loadgen_print_json(j);
 	} else {
-		if (rc == LOADGEN_E_SEARCH_LIMIT && s->best_qps > 0)
+		if (rc == LOADGEN_E_SEARCH_LIMIT && s->too_short &&
+		    s->fail_qps == s->steps[s->n_steps - 1].qps)
+			printf("result   nothing measured: the %.1f s runs at %.0f QPS drew no "
+			       "request, "
+			       "so nothing is known of the server (exit %d). What helps: a longer "
+			       "--duration or a higher --qps\n",
+			       o->cfg.duration_s, s->fail_qps, rc);
+		else if (rc == LOADGEN_E_SEARCH_LIMIT && s->best_qps > 0)
 			printf("result   limited by the load generator at %.0f QPS (it could not "
 			       "keep "
 			       "its schedule there: sender lag p99 %.0f us); the server kept p95 "
@@ -844,6 +857,11 @@ static int loadgen_do_search(struct loadgen_cli *o)
 			       s->best_qps, o->slo_us, s->limit);
 		else
 			printf("result   no rate passed: %s at %.0f QPS\n", s->limit, s->fail_qps);
+		if (s->too_short && s->fail_qps != s->steps[s->n_steps - 1].qps)
+			printf("note     the %.1f s runs at %.0f QPS drew no request and the "
+			       "search "
+			       "stopped there; a longer --duration measures lower rates\n",
+			       o->cfg.duration_s, s->steps[s->n_steps - 1].qps);
 		printf("time     ");
 		loadgen_print_duration(s->elapsed_s);
 		printf(" (%d rates, %d runs)\n", s->n_steps, s->n_runs);

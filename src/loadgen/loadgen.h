@@ -191,6 +191,7 @@ struct loadgen_search_step {
 	int runs;	     /* runs at this rate */
 	int passed;	     /* ... of which passed */
 	int limited;	     /* ... of which the loadgen could not drive (no vote) */
+	int empty;	     /* ... of which drew no request to measure (no vote) */
 	double achieved_qps; /* median over the runs */
 	double p95_us;	     /* median over the runs that voted (NAN: no replies) */
 	double lag_p99_us;   /* median over the runs */
@@ -213,6 +214,7 @@ struct loadgen_search {
 	int status;	   /* LOADGEN_OK, LOADGEN_E_SEARCH_LIMIT, or the failure that
 			      ended it (a failure no load level explains, e.g. protocol) */
 	char why[512];	   /* the failing run's reasons when status is a failure */
+	bool too_short;	   /* stopped at a rate whose runs drew no request (--duration) */
 	int n_steps;
 	int n_runs;
 	double elapsed_s;

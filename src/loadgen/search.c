@@ -12,7 +12,9 @@
 /* Most repeats per rate (the median of an odd number decides), and so the
  * most runs one rate can take (see the step loop). */
 #define SEARCH_REPEATS_MAX 15
-#define SEARCH_RUNS_MAX	   (3 * SEARCH_REPEATS_MAX)
+#define SEARCH_RUNS_MAX	   (4 * SEARCH_REPEATS_MAX)
+/* The verdict of a step whose runs drew no request at all. */
+#define SEARCH_NOTHING_DRAWN "no request drawn"
 
 const char *loadgen_status_name(int status)
 {
@@ -153,6 +155,8 @@ bool loadgen_search_judge(const struct loadgen_config *c, const struct loadgen_r
 	*status = loadgen_judge(c, r, NULL, 0);
 	if (*status != LOADGEN_OK)
 		*verdict = loadgen_status_name(*status);
+	else if (r->scheduled == 0)
+		*verdict = SEARCH_NOTHING_DRAWN;
 	else if (r->ok == 0)
 		*verdict = "no replies";
 	else if (loadgen_quantile_us(&r->latency, 0.95) > slo_us)
@@ -227,12 +231,14 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 	s->n_steps = s->n_runs = 0;
 	s->best_qps = s->fail_qps = 0;
 	s->status = LOADGEN_OK;
+	s->too_short = false;
 	s->why[0] = '\0';
 	s->limit = "step limit reached";
 	while (s->n_steps < max_steps) {
 		struct loadgen_search_step *st = &s->steps[s->n_steps];
 		double p95[SEARCH_RUNS_MAX], ach[SEARCH_RUNS_MAX], lag[SEARCH_RUNS_MAX];
-		int n_p95 = 0, failed = 0, limited = 0, fatal = 0, need = repeats / 2 + 1;
+		int n_p95 = 0, failed = 0, limited = 0, empty = 0, fatal = 0;
+		int need = repeats / 2 + 1;
 		const char *fail_verdict = NULL;
 		char fail_why[512] = "";
 
@@ -243,10 +249,12 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 		 * (the server), or limited by the loadgen (lag, a busy sender). A run
 		 * the loadgen could not drive says nothing of the server and does not
 		 * vote for or against it; only when most runs are like that is the
-		 * loadgen the limit at this rate. With three outcomes this ends
-		 * within 3 (need - 1) + 1 runs.
+		 * loadgen the limit at this rate. A run whose Poisson schedule drew
+		 * no request at all (a low rate, a short --duration) measured
+		 * nothing and does not vote either. With four outcomes this ends
+		 * within 4 (need - 1) + 1 runs.
 		 */
-		while (st->passed < need && failed < need && limited < need) {
+		while (st->passed < need && failed < need && limited < need && empty < need) {
 			const char *verdict;
 			int status;
 			bool pass;
@@ -272,6 +280,10 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 				s->n_steps++;
 				goto done;
 			}
+			if (r->scheduled == 0 && !search_fatal(status)) {
+				empty++;
+				continue;
+			}
 			if (search_fatal(status)) {
 				failed++;
 				fatal++;
@@ -295,6 +307,7 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 				fail_verdict = verdict;
 		}
 		st->limited = limited;
+		st->empty = empty;
 		st->achieved_qps = search_median(ach, st->runs);
 		st->p95_us = search_median(p95, n_p95);
 		st->lag_p99_us = search_median(lag, st->runs);
@@ -302,10 +315,25 @@ int loadgen_search_run(const struct loadgen_config *c, struct loadgen_search *s,
 		st->loadgen_limit = limited >= need;
 		st->verdict = st->pass		  ? "ok"
 			      : st->loadgen_limit ? "limited by the load generator"
+			      : empty >= need	  ? SEARCH_NOTHING_DRAWN
 						  : fail_verdict;
 		s->n_steps++;
 		if (on_step)
 			on_step(s, st, arg);
+		/* Nothing measured: this rate neither passes nor fails, and lower
+		 * ones would draw fewer requests still. The search ends on what the
+		 * rates before it showed. */
+		if (empty >= need) {
+			s->too_short = true;
+			if (hi == 0) {
+				s->limit = SEARCH_NOTHING_DRAWN;
+				if (lo == 0) {
+					hi = rate;
+					s->status = LOADGEN_E_SEARCH_LIMIT;
+				}
+			}
+			break;
+		}
 		if (!st->pass && !st->loadgen_limit && fatal * 2 > failed) {
 			s->limit = fail_verdict;
 			s->status = loadgen_judge(&run_cfg, r, NULL, 0);

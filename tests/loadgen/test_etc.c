@@ -202,6 +202,15 @@ static void test_search_judge(void **state)
 	r->errors = 100;
 	assert_false(loadgen_search_judge(&c, r, 1100, &v, &st));
 	assert_string_equal(v, "error replies");
+	/* a schedule that drew nothing measured nothing: not "no replies" */
+	memset(r, 0, sizeof(*r));
+	r->duration_s = 0.3;
+	assert_false(loadgen_search_judge(&c, r, 1100, &v, &st));
+	assert_string_equal(v, "no request drawn");
+	assert_int_equal(st, LOADGEN_OK);
+	r->scheduled = r->sent = 3; /* drawn, none answered: the server's failure */
+	assert_false(loadgen_search_judge(&c, r, 1100, &v, &st));
+	assert_string_equal(v, "rate not held");
 	free(r);
 }
 

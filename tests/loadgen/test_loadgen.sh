@@ -205,10 +205,25 @@ else
 		grep -q '^step         40 QPS  0/2 runs passed' <<<"$out" && [ "$(grep -c '^  run ' <<<"$out")" -eq 6 ]
 	check "search: majority of repeats decides (2 of 3 suffice), halves down to the floor" $? "rc=$rc" "$out"
 	# the loadgen itself the limit (here: no lag allowed at all): said so, exit 10
-	lg --server "127.0.0.1:$mc_port" --search --slo-us 100000 --qps 40 --duration 0.3 --no-load --max-lag-us 1 --repeats 1
+	# (seed 1: every run draws requests; at 10 QPS a 0.3 s run may draw none)
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 100000 --qps 40 --duration 0.3 --no-load --max-lag-us 1 \
+		--repeats 1 --seed 1
 	[ $rc -eq 10 ] && grep -q '^result   limited by the load generator at 10 QPS .*, and no rate passed' <<<"$out" &&
 		[ "$(grep -c '^step' <<<"$out")" -eq 3 ]
 	check "search: the loadgen's own limit is reported, exit 10" $? "rc=$rc" "$out"
+	# a run whose schedule drew no request measured nothing: no vote, and the
+	# search ends on what the higher rates showed (seed 47: the 10 QPS run is empty)
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 100000 --qps 40 --duration 0.3 --no-load --max-lag-us 1 \
+		--repeats 1 --seed 47
+	[ $rc -eq 10 ] && grep -q '^  run 1         10 QPS .* no request drawn$' <<<"$out" &&
+		grep -q '^step         10 QPS  0/1 runs passed (1 drew no request: no vote), .*: no request drawn$' <<<"$out" &&
+		grep -q '^result   limited by the load generator at 20 QPS .*, and no rate passed' <<<"$out" &&
+		grep -q '^note     the 0.3 s runs at 10 QPS drew no request and the search stopped there' <<<"$out"
+	check "search: a run that drew no request does not vote (not 'no replies'), the search ends above it" $? "rc=$rc" "$out"
+	lg --server "127.0.0.1:$mc_port" --search --slo-us 100000 --qps 1 --duration 0.2 --no-load --seed 47
+	[ $rc -eq 10 ] && grep -q '^step          1 QPS  0/2 runs passed (2 drew no request: no vote)' <<<"$out" &&
+		grep -q '^result   nothing measured: the 0.2 s runs at 1 QPS drew no request, so nothing is known of the server (exit 10)' <<<"$out"
+	check "search: nothing drawn at the first rate: nothing measured, exit 10, says what helps" $? "rc=$rc" "$out"
 
 	# SIGINT ends the run early: exit 130, partial figures marked
 	"$VS" loadgen --server "127.0.0.1:$mc_port" --qps 500 --duration 30 --no-load >"$tmp/int.out" 2>&1 &
