@@ -30,14 +30,8 @@ skip_all() { echo "ok 1 - e2e guest # SKIP $1"; echo "1..1"; exit 0; }
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 not installed"
 [ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] && [ -x "$B/vspaced" ] && [ -x "$B/vspacectl" ] ||
 	skip_all "build $B/vspace, vspace-agent, vspaced and vspacectl first"
-if ! "$root/scripts/guest/build" "$B" >"$B/guest-build.log" 2>&1; then
-	if grep -q "download" "$B/guest-build.log"; then
-		skip_all "cannot download the guest kernel: $(tail -1 "$B/guest-build.log")"
-	fi
-	echo "not ok 1 - scripts/guest/build: $(tail -1 "$B/guest-build.log")"
-	echo "1..1"
-	exit 1
-fi
+. "$root/tests/e2e/guest.sh"
+guest_build guest-build.log
 ok "guest assembled: kernel $(cat "$B/guest/kernel-version"), $(du -h "$B/guest/initramfs.gz" | cut -f1) initramfs"
 if "$root/scripts/guest/build-daemon" "$B" >>"$B/guest-build.log" 2>&1; then
 	ok "daemon layer assembled: $(du -h "$B/guest/daemon.cpio" | cut -f1) (vspaced, its libraries, test_live.sh)"
@@ -108,22 +102,8 @@ boot() { # accel
 	qemu_pid=$!
 }
 
-accel=${VS_GUEST_ACCEL:-auto}
-if [ "$accel" = auto ]; then
-	accel=tcg
-	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-		# KVM is usable when the kernel starts printing within a few seconds
-		boot kvm
-		for _ in $(seq 80); do
-			grep -q "Linux version" "$dir/console.log" 2>/dev/null && { accel=kvm; break; }
-			kill -0 "$qemu_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		[ "$accel" = kvm ] || stop_qemu
-		[ "$accel" = kvm ] || echo "# KVM: no console output within 8 s, using TCG"
-	fi
-fi
-[ -n "$qemu_pid" ] || boot "$accel"
+guest_accel
+boot "$accel"
 start=$(date +%s.%N)
 
 A="$B/vspace agent -c serial:$dir/agent.sock"

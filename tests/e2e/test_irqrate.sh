@@ -37,13 +37,8 @@ skip_all() { echo "ok 1 - e2e interrupt rate # SKIP $1"; echo "1..1"; exit 0; }
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 not installed"
 [ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] && [ -x "$B/vspaced" ] || skip_all "build $B/vspace, vspaced and vspace-agent first"
 command -v jq >/dev/null || skip_all "needs jq"
-if ! "$root/scripts/guest/build" "$B" >"$B/guest-build-irq.log" 2>&1; then
-	grep -q "download" "$B/guest-build-irq.log" &&
-		skip_all "cannot download the guest kernel: $(tail -1 "$B/guest-build-irq.log")"
-	echo "not ok 1 - scripts/guest/build: $(tail -1 "$B/guest-build-irq.log")"
-	echo "1..1"
-	exit 1
-fi
+. "$root/tests/e2e/guest.sh"
+guest_build guest-build-irq.log
 t_start=$(date +%s.%N)
 
 NS=vsi-g$$
@@ -91,20 +86,8 @@ boot() { # accel
 		-pidfile "$dir/qemu.pid" -serial "file:$dir/console.log" >"$dir/qemu.log" 2>&1 &
 	qemu_pid=$!
 }
-accel=${VS_GUEST_ACCEL:-auto}
-if [ "$accel" = auto ]; then
-	accel=tcg
-	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-		boot kvm
-		for _ in $(seq 80); do
-			grep -q "Linux version" "$dir/console.log" 2>/dev/null && { accel=kvm; break; }
-			kill -0 "$qemu_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		[ "$accel" = kvm ] || { stop_pid "$qemu_pid"; qemu_pid=; }
-	fi
-fi
-[ -n "$qemu_pid" ] || boot "$accel"
+guest_accel
+boot "$accel"
 
 A="$B/vspace agent -c serial:$dir/agent.sock"
 j() { tr -d ' \n'; }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# test_memnet_guest.sh - MemNet end to end with the TCG test guest (scripts/guest/build): an ivshmem-plain device backed by a
+# test_memnet_guest.sh - MemNet end to end with the test guest (scripts/guest/build): an ivshmem-plain device backed by a
 # host region file; in the guest vspace-agent memnet finds it by its PCI ids and puts objects (files, a compressed job result
 # counted as a job, a growing stream, one over the quota, one waiting for eviction); on the host vspace memnet serve, in a
 # test network namespace, serves them and a second (host-process) region to curl and vspace loadgen. Then the guest's region
 # is corrupted (random header bytes, a huge count, out-of-range offsets): refused with a clear error while the other keeps
 # serving. The guest runs the commands the host sends over a serial port (scripts/guest/run-lines).
 #
-# Needs root (netns), qemu-system-x86_64, socat, curl and the kernel package; skips otherwise. TCG (guests hang on KVM here).
+# Needs root (netns), qemu-system-x86_64, socat, curl and the kernel package; skips otherwise. KVM where it works, else TCG
+# (tests/e2e/guest.sh, VS_GUEST_ACCEL; guests hang on KVM here).
 # Cleans up (QEMU and the server by pid, netns, region files, temp dir) on any exit.
 set -u
 B=${VS_BUILD:-build}
@@ -20,13 +21,9 @@ skip_all() { echo "ok 1 - memnet guest # SKIP $1"; echo "1..1"; exit 0; }
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (netns)"
 for c in qemu-system-x86_64 socat curl; do command -v $c >/dev/null || skip_all "$c not installed"; done
 [ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] || skip_all "build $B/vspace and $B/vspace-agent first"
-if ! "$root/scripts/guest/build" "$B" >"$B/guest-build-memnet.log" 2>&1; then
-	grep -q "download" "$B/guest-build-memnet.log" &&
-		skip_all "cannot download the guest kernel: $(tail -1 "$B/guest-build-memnet.log")"
-	echo "not ok 1 - scripts/guest/build: $(tail -1 "$B/guest-build-memnet.log")"
-	echo "1..1"
-	exit 1
-fi
+. "$root/tests/e2e/guest.sh"
+guest_build guest-build-memnet.log
+guest_accel
 
 NS=vsm-g$$
 R=/dev/shm/vsm-guest$$.memnet   # the guest's region (its ivshmem BAR)
@@ -53,7 +50,7 @@ printf 'from a host process\n' >"$dir/hello"
 "$B/vspace-agent" memnet --region "$R2" put hello "$dir/hello"
 
 start=$(date +%s.%N)
-qemu-system-x86_64 -name vsm-guest -accel tcg -m 256 -smp 1 -nodefaults -no-user-config -display none -no-reboot \
+qemu-system-x86_64 -name vsm-guest -accel "$accel" -m 256 -smp 1 -nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$B/guest/vmlinuz" -initrd "$B/guest/initramfs.gz" -append "console=ttyS0 panic=-1 vsa.run=ttyS1" \
 	-object "memory-backend-file,id=mn0,share=on,mem-path=$R,size=16M" -device ivshmem-plain,memdev=mn0 \
 	-serial "file:$dir/console.log" -chardev "socket,id=run,path=$dir/run.sock,server=on,wait=off" \
@@ -98,7 +95,7 @@ for _ in $(seq 600); do # 60 s at most
 done
 boot_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 [ $up -eq 1 ] || { nok "the guest boots and runs commands" "$(console 20)" "$(cat "$dir/qemu.log")"; echo "1..$n"; exit 1; }
-ok "the guest (TCG, kernel $(cat "$B/guest/kernel-version")) runs commands from the host, ${boot_s} s after start"
+ok "the guest ($accel, kernel $(cat "$B/guest/kernel-version")) runs commands from the host, ${boot_s} s after start"
 
 grun 20 'vspace-agent memnet ls'
 rc=$?

@@ -11,7 +11,8 @@
 #
 # The test namespace has a bridge with two taps: the virtio-net standby's and the e1000e's (a netdev made at start, so
 # the NIC alone is plugged, as a VF would be). The guest reports its NICs on its second serial port each time one comes,
-# goes or changes (scripts/guest/init, vsa.netwatch). Needs root, qemu-system-x86_64 and the guest kernel package.
+# goes or changes (scripts/guest/init, vsa.netwatch). Needs root, qemu-system-x86_64 and the guest kernel package; KVM
+# where it works, else TCG (tests/e2e/guest.sh, VS_GUEST_ACCEL).
 # Cleans up (vspaced, QEMU and ping by pid, the namespace, vspaced's cgroups, the temp dir) on any exit.
 set -u
 B=${VS_BUILD:-build}
@@ -27,12 +28,9 @@ command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 not ins
 [ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] && [ -x "$B/vspaced" ] && [ -x "$B/vspacectl" ] ||
 	skip_all "build $B/vspace, vspace-agent, vspaced and vspacectl first"
 command -v jq >/dev/null || skip_all "jq is needed"
-if ! "$root/scripts/guest/build" "$B" >"$B/guest-build-vf.log" 2>&1; then
-	grep -q "download" "$B/guest-build-vf.log" && skip_all "cannot download the guest kernel"
-	echo "not ok 1 - scripts/guest/build: $(tail -1 "$B/guest-build-vf.log")"
-	echo "1..1"
-	exit 1
-fi
+. "$root/tests/e2e/guest.sh"
+guest_build guest-build-vf.log
+guest_accel
 
 NS=vsw-vf$$
 MAC=52:54:00:56:00:02  # the failover pair's
@@ -84,7 +82,7 @@ for b in "br0 198.18.9.1 vswpv vswvf" "br1 198.18.10.1 vswpv2 vswvf2"; do
 done
 
 start=$(date +%s.%N)
-ip netns exec "$NS" qemu-system-x86_64 -machine q35 -accel tcg -m 512 -smp 2 -nodefaults -no-user-config \
+ip netns exec "$NS" qemu-system-x86_64 -machine q35 -accel "$accel" -m 512 -smp 2 -nodefaults -no-user-config \
 	-display none -no-reboot -kernel "$B/guest/vmlinuz" -initrd "$B/guest/initramfs.gz" \
 	-append "console=ttyS0 panic=-1 vsa.ip=198.18.9.2/24 vsa.netwatch=ttyS1 vsa.ip2=eth2:198.18.10.2/24 vsa.vfbond=eth2" \
 	-device pcie-root-port,id=rp0,chassis=1,slot=1 -device pcie-root-port,id=rp1,chassis=2,slot=2 \

@@ -41,13 +41,8 @@ done
 [ "$(nproc --all)" -ge 2 ] || skip_all "needs 2 cpus"
 [ -x "$B/vspace-agent" ] && [ -x "$B/vspace" ] && [ -x "$B/vspaced" ] && [ -x "$B/vspacectl" ] ||
 	skip_all "build $B/vspace, vspace-agent, vspaced and vspacectl first"
-if ! "$root/scripts/guest/build" "$B" >"$B/guest-build-lv.log" 2>&1; then
-	grep -q "download" "$B/guest-build-lv.log" &&
-		skip_all "cannot download the guest kernel: $(tail -1 "$B/guest-build-lv.log")"
-	echo "not ok 1 - scripts/guest/build: $(tail -1 "$B/guest-build-lv.log")"
-	echo "1..1"
-	exit 1
-fi
+. "$root/tests/e2e/guest.sh"
+guest_build guest-build-lv.log
 . "$root/tests/libvirt/sandbox.sh"
 
 NS=vsw-lv$$
