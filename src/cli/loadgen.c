@@ -698,6 +698,10 @@ static void loadgen_print_text(const struct loadgen_cli *o, const struct loadgen
 			printf("slo      p95 %s %.0f us\n",
 			       loadgen_quantile_us(h, 0.95) <= o->slo_us ? "within" : "OVER",
 			       o->slo_us);
+	} else if (r->scheduled == 0) {
+		printf("latency  none measured: the schedule drew no request in %.1f s at %.0f QPS "
+		       "(a longer --duration or a higher --qps)\n",
+		       r->duration_s, r->offered_qps);
 	} else {
 		printf("latency  no successful replies\n");
 	}

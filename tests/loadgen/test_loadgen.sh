@@ -224,6 +224,11 @@ else
 	[ $rc -eq 10 ] && grep -q '^step          1 QPS  0/2 runs passed (2 drew no request: no vote)' <<<"$out" &&
 		grep -q '^result   nothing measured: the 0.2 s runs at 1 QPS drew no request, so nothing is known of the server (exit 10)' <<<"$out"
 	check "search: nothing drawn at the first rate: nothing measured, exit 10, says what helps" $? "rc=$rc" "$out"
+	# a single run that drew no request: not a failure, and says why there is no latency
+	lg --server "127.0.0.1:$mc_port" --qps 1 --duration 0.2 --no-load --seed 47
+	[ $rc -eq 0 ] && grep -q '^requests 0 scheduled' <<<"$out" &&
+		grep -q '^latency  none measured: the schedule drew no request in 0.2 s at 1 QPS' <<<"$out"
+	check "a run that drew no request: exit 0, says nothing was measured and why" $? "rc=$rc" "$out"
 
 	# SIGINT ends the run early: exit 130, partial figures marked
 	"$VS" loadgen --server "127.0.0.1:$mc_port" --qps 500 --duration 30 --no-load >"$tmp/int.out" 2>&1 &
