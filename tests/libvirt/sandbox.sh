@@ -130,14 +130,14 @@ lvs_qemu_pid() { # name
 	cat "$LVS_DIR/run/qemu/$1.pid" 2>/dev/null
 }
 
-# A domain booting the e2e test guest: TCG, VCPUS vCPUs, one IOThread, a virtio-net NIC with
-# QUEUES queues on the existing multi-queue tap TAP (type='ethernet', managed='no'; "-": no NIC),
-# the agent on
-# the virtio-serial port "vspace.agent" (a unix socket QEMU listens on), ttyS0 to console.log and
-# ttyS1 to state.log in DIR (the guest writes its state there, scripts/guest/init).
+# A domain booting the e2e test guest, of type LVS_DOMAIN_TYPE (default qemu: TCG; or kvm): VCPUS
+# vCPUs, one IOThread, a virtio-net NIC with QUEUES queues on the existing multi-queue tap TAP
+# (type='ethernet', managed='no'; "-": no NIC), the agent on the virtio-serial port "vspace.agent"
+# (a unix socket QEMU listens on), ttyS0 to console.log and ttyS1 to state.log in DIR (the guest
+# writes its state there, scripts/guest/init).
 lvs_guest_xml() { # name build_dir dir tap mac guest_ip/prefix vcpus queues
 	cat <<-EOF
-		<domain type='qemu'>
+		<domain type='${LVS_DOMAIN_TYPE:-qemu}'>
 		  <name>$1</name>
 		  <memory unit='MiB'>384</memory>
 		  <vcpu placement='static'>$7</vcpu>

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_libvirt_live.sh - vspaced and a real libvirtd: Debian's libvirtd started by the test in a
 # private sandbox (tests/libvirt/sandbox.sh: its own network and mount namespace, private config
-# and runtime directories), a type='qemu' (TCG) domain booting the e2e guest (scripts/guest/build)
+# and runtime directories), a domain booting the e2e guest (scripts/guest/build) - type='kvm' where
+# KVM works, else type='qemu' (TCG; tests/e2e/guest.sh's guest_accel, VS_GUEST_ACCEL) -
 # with the agent on a virtio-serial channel and a 2-queue tap NIC in the test's namespace.
 #
 # vspaced manages it as libvirt=DOMAIN with the sandbox's URI (libvirt placement: vCPU, emulator
@@ -43,6 +44,9 @@ done
 	skip_all "build $B/vspace, vspace-agent, vspaced and vspacectl first"
 . "$root/tests/e2e/guest.sh"
 guest_build guest-build-lv.log
+guest_accel
+LVS_DOMAIN_TYPE=qemu
+[ "$accel" = kvm ] && LVS_DOMAIN_TYPE=kvm
 . "$root/tests/libvirt/sandbox.sh"
 
 NS=vsw-lv$$
@@ -189,7 +193,7 @@ else
 	echo "# vcpu_pin_is $vc: $(vcpu_pin_is "$vc" && echo yes || echo no), nq_pin_is $nq: $(nq_pin_is "$nq" && echo yes || echo no); guest_has 1 0: $(guest_has 1 0 && echo yes || echo no)"
 	threads_state | sed 's/^/#   /'
 fi
-check "virsh and /proc agree: vCPU threads (CPU n/TCG) allowed on the vCPU core only, QEMU's main thread and IOThread on the NQ core" \
+check "virsh and /proc agree: vCPU threads (CPU n/${accel^^}) allowed on the vCPU core only, QEMU's main thread and IOThread on the NQ core" \
 	'[ "$(wl web .vcpu_cores)" != "$(wl web .nq_cores)" ] && plan_in_force'
 check "libvirt's cgroups stay libvirt's: the threads are still in /machine/qemu-N-$DOM.libvirt-qemu" \
 	'for t in $(tids_named "^CPU [0-9]*/"); do [[ $(cg $t) =~ ^/machine/qemu-[0-9]+-$DOM.libvirt-qemu/vcpu[01]$ ]] || exit 1; done &&
