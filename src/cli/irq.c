@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "lib/cliopt.h"
+#include "lib/lines.h"
 #include "lib/strutil.h"
 #include "policy/irqrate.h"
 
@@ -161,27 +162,17 @@ static int irq_parse_row(char *line, const char *name, long lineno, const int *c
 /* The replay proper (after option parsing). */
 static int irq_replay_run(const struct irq_replay_opts *o, FILE *in, const char *name, FILE *out)
 {
-	char line[IRQ_LINE_MAX + 2];
-	int col_of[IRQ_COL_N], rc = 0;
+	char line[IRQ_LINE_MAX + 1], err[300], *t;
+	int col_of[IRQ_COL_N], rc = 0, got;
 	long lineno = 0, period = 0;
 	bool have_header = false;
 	double current = o->initial_per_s;
+	struct vs_lines lines;
 
+	lines_init(&lines, in, name, line, sizeof(line));
 	fprintf(out, "period,rate_per_s,rx_usecs%s\n", o->explain ? ",why" : "");
-	while (fgets(line, sizeof(line), in)) {
-		size_t len = strlen(line);
-		char *t;
-
-		lineno++;
-		if (len > IRQ_LINE_MAX && line[len - 1] != '\n') {
-			fprintf(stderr, "vspace irq replay: %s:%ld: line longer than %d bytes\n",
-				name, lineno, IRQ_LINE_MAX);
-			rc = 2;
-			break;
-		}
-		t = str_trim(line);
-		if (*t == '\0' || *t == '#')
-			continue;
+	while ((got = lines_next(&lines, &t, err, sizeof(err))) == 1) {
+		lineno = lines.lineno;
 		if (!have_header) {
 			if (irq_parse_header(t, name, lineno, col_of) < 0) {
 				rc = 2;
@@ -207,8 +198,8 @@ static int irq_replay_run(const struct irq_replay_opts *o, FILE *in, const char 
 			fprintf(out, ",\"%s\"", d.why);
 		fputc('\n', out);
 	}
-	if (rc == 0 && ferror(in)) {
-		fprintf(stderr, "vspace irq replay: %s: read error\n", name);
+	if (rc == 0 && got < 0) {
+		fprintf(stderr, "vspace irq replay: %s\n", err);
 		rc = 2;
 	}
 	if (rc == 0 && !have_header) {

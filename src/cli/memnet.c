@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "lib/cliopt.h"
 #include "lib/log.h"
+#include "lib/lines.h"
 #include "lib/strutil.h"
 #include "memnet/csv.h"
 #include "memnet/reader.h"
@@ -597,27 +598,18 @@ static int memnet_replay_row(struct memnet_replay *rp, const struct memnet_csv_r
 
 static int memnet_replay_run(struct memnet_replay *rp, FILE *in, FILE *out)
 {
-	char line[MEMNET_LINE_MAX + 2], err[300];
+	char line[MEMNET_LINE_MAX + 1], err[300], *t;
+	struct vs_lines lines;
+	int got;
 	struct memnet_csv csv;
 	struct memnet_csv_row row;
 	bool have_header = false;
 	long lineno = 0;
 
 	fprintf(out, "interval,vm,quota_bytes%s\n", rp->explain ? ",why" : "");
-	while (fgets(line, sizeof(line), in)) {
-		size_t len = strlen(line);
-		char *t;
-
-		lineno++;
-		if (len > MEMNET_LINE_MAX && line[len - 1] != '\n') {
-			fprintf(stderr,
-				"vspace memnet replay: stdin:%ld: line longer than %d bytes\n",
-				lineno, MEMNET_LINE_MAX);
-			return 2;
-		}
-		t = str_trim(line);
-		if (*t == '\0' || *t == '#')
-			continue;
+	lines_init(&lines, in, "stdin", line, sizeof(line));
+	while ((got = lines_next(&lines, &t, err, sizeof(err))) == 1) {
+		lineno = lines.lineno;
 		if (!have_header) {
 			if (memnet_csv_header(&csv, t, err, sizeof(err)) < 0) {
 				fprintf(stderr, "vspace memnet replay: stdin:%ld: %s\n", lineno,
@@ -634,8 +626,8 @@ static int memnet_replay_run(struct memnet_replay *rp, FILE *in, FILE *out)
 		if (memnet_replay_row(rp, &row, lineno, out) != 0)
 			return 2;
 	}
-	if (ferror(in)) {
-		fprintf(stderr, "vspace memnet replay: stdin: read error\n");
+	if (got < 0) {
+		fprintf(stderr, "vspace memnet replay: %s\n", err);
 		return 2;
 	}
 	if (!have_header) {

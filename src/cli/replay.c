@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "lib/cliopt.h"
 #include "control/controller.h"
+#include "lib/lines.h"
 #include "lib/strutil.h"
 
 /* Longest input line accepted (a row is three short numbers). */
@@ -205,7 +206,9 @@ int replay_run(const struct replay_opts *o, FILE *in, const char *input_name, FI
 	struct vs_controller c;
 	struct vs_topology topo;
 	struct vs_policy pol;
-	char err[256], line[REPLAY_LINE_MAX + 2];
+	char err[300], line[REPLAY_LINE_MAX + 1], *t;
+	struct vs_lines lines;
+	int got;
 	int col_of[COL_N], n_fields = 0, rc = 0;
 	long lineno = 0, period = 0;
 	bool have_header = false;
@@ -226,20 +229,9 @@ int replay_run(const struct replay_opts *o, FILE *in, const char *input_name, FI
 		return 1;
 	}
 	fprintf(out, "period,n_vcpu,n_nq,n_be,th_vcpu,th_nq%s\n", o->explain ? ",why" : "");
-	while (fgets(line, sizeof(line), in)) {
-		size_t len = strlen(line);
-		char *t;
-
-		lineno++;
-		if (len > REPLAY_LINE_MAX && line[len - 1] != '\n') {
-			fprintf(stderr, "vspace replay: %s:%ld: line longer than %d bytes\n",
-				input_name, lineno, REPLAY_LINE_MAX);
-			rc = 2;
-			break;
-		}
-		t = str_trim(line);
-		if (*t == '\0' || *t == '#')
-			continue;
+	lines_init(&lines, in, input_name, line, sizeof(line));
+	while ((got = lines_next(&lines, &t, err, sizeof(err))) == 1) {
+		lineno = lines.lineno;
 		if (!have_header) {
 			if (replay_parse_header(t, input_name, lineno, col_of, &n_fields) < 0) {
 				rc = 2;
@@ -266,8 +258,8 @@ int replay_run(const struct replay_opts *o, FILE *in, const char *input_name, FI
 			fprintf(out, ",\"%s\"", c.wl[0].decision.why);
 		fputc('\n', out);
 	}
-	if (rc == 0 && ferror(in)) {
-		fprintf(stderr, "vspace replay: %s: read error\n", input_name);
+	if (rc == 0 && got < 0) {
+		fprintf(stderr, "vspace replay: %s\n", err);
 		rc = 2;
 	}
 	if (rc == 0 && !have_header) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "control/vfsched.h"
+#include "lib/lines.h"
 #include "lib/strutil.h"
 
 /* Longest input line accepted (a row is a number, a name and a rate). */
@@ -147,10 +148,9 @@ static int vfreplay_decide(struct vf_sched *s, long interval, bool explain, FILE
 int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name, FILE *out)
 {
 	struct vf_sched s;
-	char err[256], *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int col_of[VCOL_N], rc = 0;
+	char err[300], line[VFREPLAY_LINE_MAX + 1], *t;
+	struct vs_lines lines;
+	int col_of[VCOL_N], rc = 0, got;
 	long lineno = 0, cur = -1;
 	bool have_header = false;
 
@@ -159,27 +159,13 @@ int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name
 		return 2;
 	}
 	fprintf(out, "interval,granted%s\n", o->explain ? ",why" : "");
-	while ((len = getline(&line, &cap, in)) >= 0) {
+	lines_init(&lines, in, input_name, line, sizeof(line));
+	while ((got = lines_next(&lines, &t, err, sizeof(err))) == 1) {
 		long interval = 0;
 		double pps = 0;
-		char *t, *vm = NULL;
+		char *vm = NULL;
 
-		lineno++;
-		if (len > VFREPLAY_LINE_MAX) {
-			fprintf(stderr, "vspace vf replay: %s:%ld: line longer than %d bytes\n",
-				input_name, lineno, VFREPLAY_LINE_MAX);
-			rc = 2;
-			break;
-		}
-		if (memchr(line, '\0', (size_t)len) != NULL) {
-			fprintf(stderr, "vspace vf replay: %s:%ld: a NUL byte in the line\n",
-				input_name, lineno);
-			rc = 2;
-			break;
-		}
-		t = str_trim(line);
-		if (*t == '\0' || *t == '#')
-			continue;
+		lineno = lines.lineno;
 		if (!have_header) {
 			if (vfreplay_header(t, input_name, lineno, col_of) < 0) {
 				rc = 2;
@@ -222,18 +208,17 @@ int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name
 			break;
 		}
 	}
-	if (rc == 0 && cur >= 0 && vfreplay_decide(&s, cur, o->explain, out) < 0)
-		rc = 1;
-	if (rc == 0 && ferror(in)) {
-		fprintf(stderr, "vspace vf replay: %s: read error\n", input_name);
+	if (rc == 0 && got < 0) {
+		fprintf(stderr, "vspace vf replay: %s\n", err);
 		rc = 2;
 	}
+	if (rc == 0 && cur >= 0 && vfreplay_decide(&s, cur, o->explain, out) < 0)
+		rc = 1;
 	if (rc == 0 && !have_header) {
 		fprintf(stderr, "vspace vf replay: %s: no header line (expected interval,vm,pps)\n",
 			input_name);
 		rc = 2;
 	}
-	free(line);
 	vf_sched_free(&s);
 	if (fflush(out) != 0 && rc == 0)
 		rc = 1;

@@ -113,6 +113,7 @@ bad_input "unknown option" 'unknown option "--bogus"' "$H" --policy air --bogus
 bad_input "stray argument" 'unexpected argument "file.csv"' "$H" --policy air file.csv
 long=$(printf '%05000d' 0)
 bad_input "line too long" 'stdin:2: line longer than 4096 bytes' "${H}${long}\n" $C
+bad_input "NUL byte" 'stdin:2: a NUL byte in the line' "${H}1,64,1,0\0junk\n" $C
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

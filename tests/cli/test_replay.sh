@@ -97,6 +97,8 @@ bad_input "threshold above th_max while exploring" 'must lie in [th_min' '' $E -
 
 long=$(head -c 5000 /dev/zero | tr '\0' '1')
 bad_input "overlong line" 'stdin:2: line longer than 4096 bytes' "busy_vcpu,busy_nq\n$long\n" $E
+# a NUL byte would cut the line short without a word (0.5 read, ",0.5" lost)
+bad_input "NUL byte" 'stdin:3: a NUL byte in the line' 'busy_vcpu,busy_nq\n0.5,0.5\n0.5\0,0.5\n' $E
 
 echo "1..$n"
 [ $fails -eq 0 ]

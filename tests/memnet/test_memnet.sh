@@ -227,6 +227,10 @@ out=$(printf 'interval,vm,arrivals,service_ms,object_bytes,response_ms\n1,vm1,5,
 check "replay: jobs without a service time are refused" 'grep -q "stdin:2: service_ms must be > 0" <<<"$out"' "$out"
 out=$(printf 'interval,vm,arrivals\n' | "$VS" memnet replay --slo-ms 1 --budget-mb 1 2>&1)
 check "replay: a header without a column is refused" 'grep -q "lacks column \"service_ms\"" <<<"$out"' "$out"
+out=$(printf 'interval,vm,arrivals,service_ms,object_bytes,response_ms\n1,vm1,1,1,1,1\0junk\n' |
+	"$VS" memnet replay --slo-ms 1 --budget-mb 1 2>&1)
+check "replay: a NUL byte is refused, naming the line" \
+	'[ $? -eq 2 ] && grep -q "stdin:2: a NUL byte in the line" <<<"$out"' "$out"
 
 echo "1..$n"
 [ $fails -eq 0 ]
