@@ -5,8 +5,10 @@
 #
 #   guest_build LOG   scripts/guest/build into $B/LOG; a kernel download that failed skips the
 #                     test (no archive here), any other failure fails it (exit 1, the log's last line)
-#   guest_accel       sets accel (kvm or tcg) from VS_GUEST_ACCEL: kvm, tcg, or auto (the default):
-#                     kvm when /dev/kvm is usable and a probe boot of the test kernel prints within
+#   guest_accel [KERNEL]
+#                     sets accel (kvm or tcg) from VS_GUEST_ACCEL: kvm, tcg, or auto (the default):
+#                     kvm when /dev/kvm is usable and a probe boot of KERNEL (default: the test
+#                     guest's, $B/guest/vmlinuz) prints within
 #                     GUEST_KVM_PROBE_S seconds, else tcg (nested KVM hangs on some hosts). The probe
 #                     runs once per boot of this host and QEMU binary: its answer is kept in
 #                     $B/guest/accel-probe, keyed by /proc/sys/kernel/random/boot_id.
@@ -24,13 +26,13 @@ guest_build() { # log file name under $B
 	fi
 }
 
-# One short boot of the test kernel under KVM, no devices, no initramfs (it stops at the missing
-# root with panic=-1 and -no-reboot); prints kvm when the kernel's banner came out in time.
-guest_kvm_probe() {
+# One short boot of KERNEL under KVM, no devices, no initramfs (it stops at the missing root with
+# panic=-1 and -no-reboot); prints kvm when the kernel's banner came out in time.
+guest_kvm_probe() { # kernel
 	local d pid verdict=tcg
 	d=$(mktemp -d /tmp/vs-kvmprobe-XXXXXX) || return 1
 	qemu-system-x86_64 -accel kvm -m 128 -smp 1 -nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$B/guest/vmlinuz" -append "console=ttyS0 panic=-1" -serial "file:$d/console.log" \
+		-kernel "$1" -append "console=ttyS0 panic=-1" -serial "file:$d/console.log" \
 		>"$d/qemu.log" 2>&1 &
 	pid=$!
 	for _ in $(seq $((GUEST_KVM_PROBE_S * 10))); do
@@ -46,8 +48,8 @@ guest_kvm_probe() {
 	echo "$verdict"
 }
 
-guest_accel() {
-	local key cache=$B/guest/accel-probe cached
+guest_accel() { # [kernel]
+	local kernel=${1:-$B/guest/vmlinuz} key cache=$B/guest/accel-probe cached
 	accel=${VS_GUEST_ACCEL:-auto}
 	case "$accel" in
 	kvm | tcg) return 0 ;;
@@ -67,7 +69,8 @@ guest_accel() {
 		echo "# accelerator: $accel (the probe's answer for this host boot, $cache)"
 		return 0
 	fi
-	accel=$(guest_kvm_probe) || accel=tcg
+	mkdir -p "$B/guest"
+	accel=$(guest_kvm_probe "$kernel") || accel=tcg
 	echo "$accel $key" >"$cache"
 	if [ "$accel" = kvm ]; then
 		echo "# accelerator: kvm (a probe guest printed within ${GUEST_KVM_PROBE_S} s)"
