@@ -55,6 +55,16 @@ static inline char *scratch_read(const char *root, const char *rel)
 	return buf;
 }
 
+/* Fail the running test (cmocka), naming rel, when got - a file's text read
+ * back, NULL when there is no such file - is not want. */
+#define scratch_assert_text(rel, got, want)                                                        \
+	do {                                                                                       \
+		const char *got_ = (got);                                                          \
+		if (!got_ || strcmp(got_, (want)) != 0)                                            \
+			fail_msg("%s: got \"%s\", want \"%s\"", (rel), got_ ? got_ : "(none)",     \
+				 (want));                                                          \
+	} while (0)
+
 /* Run a shell command; its exit status, or -1. */
 static inline int sh_run(const char *cmd)
 {

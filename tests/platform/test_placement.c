@@ -77,15 +77,7 @@ static char *bed_file(struct bed *b, const char *rel)
 	return scratch_read_all(b->root, rel);
 }
 
-#define assert_file(b, rel, want)                                                                  \
-	do {                                                                                       \
-		const char *got_ = bed_file((b), (rel));                                           \
-		if (!got_ || strcmp(got_, (want)) != 0) {                                          \
-			printf("# %s: got \"%s\", want \"%s\"\n", (rel), got_ ? got_ : "(none)",   \
-			       (want));                                                            \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define assert_file(b, rel, want) scratch_assert_text((rel), bed_file((b), (rel)), (want))
 
 /* The write log has (want true) or has not a line containing text. */
 #define assert_logged(b, text, want)                                                               \

@@ -128,13 +128,7 @@ static char *bed_file(struct bed *b, const char *rel)
 	return scratch_read(b->root, rel);
 }
 
-#define assert_file(b, rel, want)                                                                  \
-	do {                                                                                       \
-		const char *got_ = bed_file((b), (rel));                                           \
-		if (!got_ || strcmp(got_, (want)) != 0)                                            \
-			fail_msg("%s: got \"%s\", want \"%s\"", (rel), got_ ? got_ : "(none)",     \
-				 (want));                                                          \
-	} while (0)
+#define assert_file(b, rel, want) scratch_assert_text((rel), bed_file((b), (rel)), (want))
 
 /* The NIC received packets of bytes and raised irqs interrupts on queue
  * IRQ 101 (queue 0) in the next dt seconds. */

@@ -43,15 +43,7 @@ static char *bed_file(struct bed *b, const char *rel)
 	return scratch_read(b->root, rel);
 }
 
-#define assert_file(b, rel, want)                                                                  \
-	do {                                                                                       \
-		const char *got_ = bed_file((b), (rel));                                           \
-		if (!got_ || strcmp(got_, (want)) != 0) {                                          \
-			printf("# %s: got \"%s\", want \"%s\"\n", (rel), got_ ? got_ : "(none)",   \
-			       (want));                                                            \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define assert_file(b, rel, want) scratch_assert_text((rel), bed_file((b), (rel)), (want))
 
 /* The first allocation on synth-b (R mode, 18 cores): vm 9+9, batch paused. */
 static void test_first_allocation_writes(void **state)
