@@ -164,7 +164,7 @@ static int irq_replay_run(const struct irq_replay_opts *o, FILE *in, const char 
 {
 	char line[IRQ_LINE_MAX + 1], err[300], *t;
 	int col_of[IRQ_COL_N], rc = 0, got;
-	long lineno = 0, period = 0;
+	long period = 0;
 	bool have_header = false;
 	double current = o->initial_per_s;
 	struct vs_lines lines;
@@ -172,9 +172,8 @@ static int irq_replay_run(const struct irq_replay_opts *o, FILE *in, const char 
 	lines_init(&lines, in, name, line, sizeof(line));
 	fprintf(out, "period,rate_per_s,rx_usecs%s\n", o->explain ? ",why" : "");
 	while ((got = lines_next(&lines, &t, err, sizeof(err))) == 1) {
-		lineno = lines.lineno;
 		if (!have_header) {
-			if (irq_parse_header(t, name, lineno, col_of) < 0) {
+			if (irq_parse_header(t, name, lines.lineno, col_of) < 0) {
 				rc = 2;
 				break;
 			}
@@ -183,7 +182,7 @@ static int irq_replay_run(const struct irq_replay_opts *o, FILE *in, const char 
 		}
 		struct vs_irq_sample s = { .period_s = o->period_s };
 		struct vs_irq_decision d;
-		if (irq_parse_row(t, name, lineno, col_of, &s) < 0) {
+		if (irq_parse_row(t, name, lines.lineno, col_of, &s) < 0) {
 			rc = 2;
 			break;
 		}

@@ -824,8 +824,11 @@ static int loadgen_do_search(struct loadgen_cli *o)
 			json_object_set_new(j, "failure", json_string(s->why));
 		loadgen_print_json(j);
 	} else {
-		if (rc == LOADGEN_E_SEARCH_LIMIT && s->too_short &&
-		    s->fail_qps == s->steps[s->n_steps - 1].qps)
+		/* the search ended at a rate whose runs drew nothing: that rate
+		 * bounds it only when no rate above it did */
+		double empty_qps = s->too_short ? s->steps[s->n_steps - 1].qps : 0;
+
+		if (rc == LOADGEN_E_SEARCH_LIMIT && empty_qps > 0 && s->fail_qps == empty_qps)
 			printf("result   nothing measured: the %.1f s runs at %.0f QPS drew no "
 			       "request, "
 			       "so nothing is known of the server (exit %d). What helps: a longer "
@@ -861,11 +864,11 @@ static int loadgen_do_search(struct loadgen_cli *o)
 			       s->best_qps, o->slo_us, s->limit);
 		else
 			printf("result   no rate passed: %s at %.0f QPS\n", s->limit, s->fail_qps);
-		if (s->too_short && s->fail_qps != s->steps[s->n_steps - 1].qps)
+		if (empty_qps > 0 && s->fail_qps != empty_qps)
 			printf("note     the %.1f s runs at %.0f QPS drew no request and the "
 			       "search "
 			       "stopped there; a longer --duration measures lower rates\n",
-			       o->cfg.duration_s, s->steps[s->n_steps - 1].qps);
+			       o->cfg.duration_s, empty_qps);
 		printf("time     ");
 		loadgen_print_duration(s->elapsed_s);
 		printf(" (%d rates, %d runs)\n", s->n_steps, s->n_runs);

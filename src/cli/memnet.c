@@ -604,26 +604,24 @@ static int memnet_replay_run(struct memnet_replay *rp, FILE *in, FILE *out)
 	struct memnet_csv csv;
 	struct memnet_csv_row row;
 	bool have_header = false;
-	long lineno = 0;
 
 	fprintf(out, "interval,vm,quota_bytes%s\n", rp->explain ? ",why" : "");
 	lines_init(&lines, in, "stdin", line, sizeof(line));
 	while ((got = lines_next(&lines, &t, err, sizeof(err))) == 1) {
-		lineno = lines.lineno;
 		if (!have_header) {
 			if (memnet_csv_header(&csv, t, err, sizeof(err)) < 0) {
-				fprintf(stderr, "vspace memnet replay: stdin:%ld: %s\n", lineno,
-					err);
+				fprintf(stderr, "vspace memnet replay: stdin:%ld: %s\n",
+					lines.lineno, err);
 				return 2;
 			}
 			have_header = true;
 			continue;
 		}
 		if (memnet_csv_row(&csv, t, &row, err, sizeof(err)) < 0) {
-			fprintf(stderr, "vspace memnet replay: stdin:%ld: %s\n", lineno, err);
+			fprintf(stderr, "vspace memnet replay: stdin:%ld: %s\n", lines.lineno, err);
 			return 2;
 		}
-		if (memnet_replay_row(rp, &row, lineno, out) != 0)
+		if (memnet_replay_row(rp, &row, lines.lineno, out) != 0)
 			return 2;
 	}
 	if (got < 0) {

@@ -210,7 +210,7 @@ int replay_run(const struct replay_opts *o, FILE *in, const char *input_name, FI
 	struct vs_lines lines;
 	int got;
 	int col_of[COL_N], n_fields = 0, rc = 0;
-	long lineno = 0, period = 0;
+	long period = 0;
 	bool have_header = false;
 
 	if (policy_lookup(o->policy, o->n_cores, &pol, err, sizeof(err)) < 0) {
@@ -231,22 +231,22 @@ int replay_run(const struct replay_opts *o, FILE *in, const char *input_name, FI
 	fprintf(out, "period,n_vcpu,n_nq,n_be,th_vcpu,th_nq%s\n", o->explain ? ",why" : "");
 	lines_init(&lines, in, input_name, line, sizeof(line));
 	while ((got = lines_next(&lines, &t, err, sizeof(err))) == 1) {
-		lineno = lines.lineno;
 		if (!have_header) {
-			if (replay_parse_header(t, input_name, lineno, col_of, &n_fields) < 0) {
+			if (replay_parse_header(t, input_name, lines.lineno, col_of, &n_fields) <
+			    0) {
 				rc = 2;
 				break;
 			}
 			have_header = true;
 			continue;
 		}
-		if (replay_parse_row(t, input_name, lineno, col_of, n_fields, &rp.row) < 0) {
+		if (replay_parse_row(t, input_name, lines.lineno, col_of, n_fields, &rp.row) < 0) {
 			rc = 2;
 			break;
 		}
 		if (controller_step(&c) != 0) {
 			fprintf(stderr, "vspace replay: %s:%ld: no decision: %s\n", input_name,
-				lineno, c.last_error);
+				lines.lineno, c.last_error);
 			rc = 1;
 			break;
 		}

@@ -151,7 +151,7 @@ int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name
 	char err[300], line[VFREPLAY_LINE_MAX + 1], *t;
 	struct vs_lines lines;
 	int col_of[VCOL_N], rc = 0, got;
-	long lineno = 0, cur = -1;
+	long cur = -1;
 	bool have_header = false;
 
 	if (vf_sched_init(&s, o->ops, &o->params, err, sizeof(err)) < 0) {
@@ -165,16 +165,15 @@ int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name
 		double pps = 0;
 		char *vm = NULL;
 
-		lineno = lines.lineno;
 		if (!have_header) {
-			if (vfreplay_header(t, input_name, lineno, col_of) < 0) {
+			if (vfreplay_header(t, input_name, lines.lineno, col_of) < 0) {
 				rc = 2;
 				break;
 			}
 			have_header = true;
 			continue;
 		}
-		if (vfreplay_row(t, input_name, lineno, col_of, &interval, &vm, &pps) < 0) {
+		if (vfreplay_row(t, input_name, lines.lineno, col_of, &interval, &vm, &pps) < 0) {
 			rc = 2;
 			break;
 		}
@@ -182,7 +181,7 @@ int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name
 			fprintf(stderr,
 				"vspace vf replay: %s:%ld: interval %ld after %ld (the intervals "
 				"must increase; the rows of one interval are consecutive)\n",
-				input_name, lineno, interval, cur);
+				input_name, lines.lineno, interval, cur);
 			rc = 2;
 			break;
 		}
@@ -198,12 +197,13 @@ int vfreplay_run(const struct vfreplay_opts *o, FILE *in, const char *input_name
 		if (i >= 0 && s.vm[i].present) {
 			fprintf(stderr,
 				"vspace vf replay: %s:%ld: vm %s appears twice in interval %ld\n",
-				input_name, lineno, vm, interval);
+				input_name, lines.lineno, vm, interval);
 			rc = 2;
 			break;
 		}
 		if (vf_sched_report(&s, vm, pps, err, sizeof(err)) < 0) {
-			fprintf(stderr, "vspace vf replay: %s:%ld: %s\n", input_name, lineno, err);
+			fprintf(stderr, "vspace vf replay: %s:%ld: %s\n", input_name, lines.lineno,
+				err);
 			rc = 2;
 			break;
 		}
