@@ -12,10 +12,20 @@
 #                     GUEST_KVM_PROBE_S seconds, else tcg (nested KVM hangs on some hosts). The probe
 #                     runs once per boot of this host and QEMU binary: its answer is kept in
 #                     $B/guest/accel-probe, keyed by /proc/sys/kernel/random/boot_id.
+#   guest_stop PID    SIGTERM, SIGKILL after 5 s, reaped (QEMU, or any process the test started;
+#                     no PID: nothing)
 
 # How long a KVM guest may take to print its first console line. Seen: under a working KVM the
 # kernel prints within ~1 s of QEMU's start; on this 2-core host a hung nested KVM never does.
 GUEST_KVM_PROBE_S=8
+
+guest_stop() { # pid
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
 
 guest_build() { # log file name under $B
 	if ! "$root/scripts/guest/build" "$B" >"$B/$1" 2>&1; then
@@ -40,10 +50,7 @@ guest_kvm_probe() { # kernel
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill "$pid" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	guest_stop "$pid"
 	rm -rf "$d"
 	echo "$verdict"
 }

@@ -48,11 +48,7 @@ mport=$("$root/tests/free-port") || mport=19493 # vspaced's metrics port
 dir=$(mktemp -d /tmp/vsw-guest-XXXXXX)
 qemu_pid= vsd_pid=
 stop_qemu() {
-	[ -n "$qemu_pid" ] || return 0
-	kill "$qemu_pid" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$qemu_pid" 2>/dev/null
-	wait "$qemu_pid" 2>/dev/null
+	guest_stop "$qemu_pid"
 	qemu_pid=
 }
 vsd_rc=

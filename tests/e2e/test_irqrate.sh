@@ -49,17 +49,10 @@ PPS=${VS_IRQ_PPS:-2000}   # packets/s of the stream: light enough for a TCG gues
 BYTES=${VS_IRQ_BYTES:-64} # UDP payload
 dir=$(mktemp -d /tmp/vsi-irq-XXXXXX)
 qemu_pid= send_pid= vsd_pid=
-stop_pid() { # pid: TERM, then KILL after 5 s
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 cleanup() {
-	stop_pid "$send_pid"
-	stop_pid "$vsd_pid"
-	stop_pid "$qemu_pid"
+	guest_stop "$send_pid"
+	guest_stop "$vsd_pid"
+	guest_stop "$qemu_pid"
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$dir"
 }
@@ -218,7 +211,7 @@ measure_vsd() { # as measure(), from vspaced's stats: ~2 s of the guest's clock 
 	s2=$(fresh_stats $(($(jq .t_ms <<<"$s1") + 1900)))
 	# vspaced's own reading of the queue, from the stats before s2 and s2
 	$CTL status --json 2>/dev/null | jq -c '.irq.queues[] | select(.queue == "guest vm eth0")' >"$dir/gq.json"
-	stop_pid "$send_pid"
+	guest_stop "$send_pid"
 	send_pid=
 	echo "# vspaced's stats: guest t_ms $(jq .t_ms <<<"$s1") -> $(jq .t_ms <<<"$s2")" >&2
 	jq -rn --argjson a "$s1" --argjson b "$s2" '($b.t_ms - $a.t_ms) as $t |
@@ -234,7 +227,7 @@ wait_usecs() { # rx-usecs, seconds: until the guest shows it (a stream keeps its
 		[ "$(vsd_usecs)" = "$1" ] && break
 		sleep 0.3
 	done
-	stop_pid "$send_pid"
+	guest_stop "$send_pid"
 	send_pid=
 	[ "$(vsd_usecs)" = "$1" ]
 }
@@ -269,7 +262,7 @@ else
 fi
 read -r roff poff <<<"$(steady measure_vsd)"
 check "rx-usecs 10 (no longer throttled): $roff int/s (> 1.5 x $r500)" 'times "$roff" "$r500" 1.5'
-stop_pid "$vsd_pid"
+guest_stop "$vsd_pid"
 vsd_pid=
 c=$($A -t 10000 get_coalesce eth0 | j)
 check "vspaced's exit: ethtool -c back to rx-usecs $orig_usecs, adaptive-rx as it was" \

@@ -49,12 +49,7 @@ stop_vspaced() {
 cleanup() {
 	stop_vspaced
 	[ -n "$ping_pid" ] && kill "$ping_pid" 2>/dev/null && wait "$ping_pid" 2>/dev/null
-	if [ -n "$qemu_pid" ]; then
-		kill "$qemu_pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$qemu_pid" 2>/dev/null
-		wait "$qemu_pid" 2>/dev/null
-	fi
+	guest_stop "$qemu_pid"
 	ip netns del "$NS" 2>/dev/null
 	# whatever vspaced left behind: threads back to the root, then its groups
 	for d in $(find /sys/fs/cgroup/cpuset/vsw-vfe2e$$ -depth -type d 2>/dev/null); do
